@@ -1,0 +1,19 @@
+"""qlint: a static linter for quantizing TensorFlow / TensorFlow Lite models to integer."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from qlint.report import Report
+
+__all__ = ["__version__", "lint"]
+
+
+def lint(paths: Any, **options: Any) -> Report:
+    """Lint model files or directories and return a `Report` (see `qlint.api.lint`)."""
+    from qlint.api import lint as _lint
+
+    return _lint(paths, **options)

@@ -1,0 +1,7 @@
+"""``python -m qlint``."""
+
+import sys
+
+from qlint.cli import main
+
+sys.exit(main())

@@ -1,0 +1,152 @@
+"""Command line: ``qlint [PATH ...]``, ``qlint rules``, ``qlint targets``.
+
+Every user error is caught here, once, and printed as one line with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from collections.abc import Iterator, Sequence
+from typing import TextIO
+
+from qlint import __version__
+from qlint.errors import QlintError, UsageError
+from qlint.finding import Severity
+
+SUBCOMMANDS = ("rules", "targets")
+
+
+def _csv(text: str) -> list[str]:
+    return [p.strip() for p in text.split(",") if p.strip()]
+
+
+def _lint_parser() -> argparse.ArgumentParser:
+    from qlint.reporters import FORMATS
+
+    p = argparse.ArgumentParser(
+        prog="qlint",
+        description="Lint TensorFlow / TFLite models for integer-quantization problems.",
+        epilog="Other commands: 'qlint rules' lists the rules, 'qlint targets' the targets. "
+        "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or input error.",
+    )
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="model files or directories to lint (default: the current directory)")
+    p.add_argument("--format", choices=FORMATS, default="text", help="output format")
+    p.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
+    p.add_argument("--target", default="tflite-int8",
+                   help="what the model must run on (default: tflite-int8; see 'qlint targets')")
+    p.add_argument("--select", type=_csv, default=[], metavar="RULES",
+                   help="only these rules: ids, id prefixes or names, comma-separated")
+    p.add_argument("--ignore", type=_csv, default=[], metavar="RULES",
+                   help="skip these rules: ids, id prefixes or names, comma-separated")
+    p.add_argument("--fail-on", choices=[s.value for s in Severity], default="error",
+                   help="lowest severity that makes the exit code 1 (default: error)")
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                   help="colour text output (default: only on a terminal)")
+    p.add_argument("--version", action="version", version=f"qlint {__version__}")
+    return p
+
+
+@contextlib.contextmanager
+def _open_output(path: str | None) -> Iterator[TextIO]:
+    if path is None:
+        yield sys.stdout
+        return
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
+            yield fh
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def cmd_lint(argv: Sequence[str]) -> int:
+    args = _lint_parser().parse_args(argv)
+    from qlint.api import lint
+    from qlint.reporters import reporter_for
+
+    _check_target(args.target)
+    report = lint(args.paths or ["."], target=args.target, select=args.select,
+                  ignore=args.ignore, fail_on=args.fail_on)
+    for line in report.errors:
+        print(f"qlint: error: {line}", file=sys.stderr)
+    for model in report.unreadable:
+        print(f"qlint: error: {model.path}: {model.error}", file=sys.stderr)
+    with _open_output(args.output) as out:
+        if args.format == "text":
+            from qlint.reporters.text import render
+
+            colour = {"always": True, "never": False}.get(args.color)
+            render(report, out, colour=colour if args.output is None else False)
+        else:
+            reporter_for(args.format)(report, out)
+    return report.exit_code()
+
+
+def _check_target(name: str) -> None:
+    try:
+        from qlint.targets import get_target
+    except ImportError:  # no capability data installed: only the default target exists
+        if name != "tflite-int8":
+            raise UsageError(f"unknown target {name!r}") from None
+        return
+    get_target(name)
+
+
+def cmd_rules(argv: Sequence[str]) -> int:
+    p = argparse.ArgumentParser(prog="qlint rules", description="List the installed rules.")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    args = p.parse_args(argv)
+    from qlint.registry import discover_rules
+
+    rules = discover_rules()
+    if args.format == "json":
+        import json
+
+        json.dump([{"id": r.id, "name": r.name, "severity": r.severity.value,
+                    "record": r.record, "summary": r.summary, "module": r.__module__}
+                   for r in rules], sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    rows = [(r.id, r.name, r.severity.value, r.record, r.summary) for r in rules]
+    widths = [max([len(h)] + [len(row[i]) for row in rows])
+              for i, h in enumerate(("ID", "NAME", "SEVERITY", "RECORD"))]
+    header = ("ID", "NAME", "SEVERITY", "RECORD", "SUMMARY")
+    for row in [header, *rows]:
+        print("  ".join(c.ljust(w) for c, w in zip(row[:4], widths, strict=True)) + "  " + row[4])
+    return 0
+
+
+def cmd_targets(argv: Sequence[str]) -> int:
+    argparse.ArgumentParser(prog="qlint targets",
+                            description="List the targets and where their data comes from."
+                            ).parse_args(argv)
+    from qlint.targets import list_targets
+
+    for t in list_targets():
+        print(f"{t.name}: {t.description}")
+        print(f"    data: {t.source}; {t.provenance}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] == "rules":
+            return cmd_rules(argv[1:])
+        if argv and argv[0] == "targets":
+            return cmd_targets(argv[1:])
+        return cmd_lint(argv)
+    except QlintError as exc:
+        print(f"qlint: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("qlint: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

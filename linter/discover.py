@@ -1,0 +1,95 @@
+"""Find the model files under the paths a user names."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from qlint.loaders import FORMATS
+
+# File suffix -> format; a format appears here only once its loader exists.
+SUFFIXES: dict[str, str] = {".tflite": "tflite"}
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """A model to lint: its format and the path the user will recognise."""
+
+    format: str
+    path: str
+
+
+@dataclass(frozen=True)
+class DiscoveryError:
+    """A named path that cannot be linted, with the reason."""
+
+    path: str
+    reason: str
+
+
+def format_of(path: str) -> str | None:
+    fmt = SUFFIXES.get(os.path.splitext(path)[1].lower())
+    return fmt if fmt in FORMATS else None
+
+
+def discover(paths: Iterable[str]) -> tuple[list[ModelSource], list[DiscoveryError]]:
+    """Models under ``paths`` in a stable order, and the paths that could not be used.
+
+    Files are taken as named (an unknown suffix is an error); directories are
+    walked recursively in sorted order, skipping hidden entries, following
+    symlinked directories at most once each so a link loop ends.  A model reached
+    twice is listed once.
+    """
+    found: dict[str, ModelSource] = {}
+    errors: list[DiscoveryError] = []
+    for path in paths:
+        if not os.path.lexists(path):
+            errors.append(DiscoveryError(path, "no such file or directory"))
+        elif os.path.isdir(path):
+            before = len(found)
+            for src in _walk(path, set()):
+                found.setdefault(os.path.realpath(src.path), src)
+            if len(found) == before:
+                errors.append(DiscoveryError(path, "no model files found (looked for "
+                                             + ", ".join(sorted(SUFFIXES)) + ")"))
+        elif not os.path.exists(path):
+            errors.append(DiscoveryError(path, "broken symbolic link"))
+        else:
+            fmt = format_of(path)
+            if fmt is None:
+                errors.append(DiscoveryError(path, "not a model file qlint can read (expected "
+                                             + ", ".join(sorted(SUFFIXES)) + ")"))
+            else:
+                found.setdefault(os.path.realpath(path), ModelSource(fmt, path))
+    return list(found.values()), errors
+
+
+def _walk(top: str, seen: set[tuple[int, int]]) -> Iterator[ModelSource]:
+    try:
+        st = os.stat(top)
+    except OSError:
+        return
+    key = (st.st_dev, st.st_ino)
+    if key in seen:
+        return
+    seen.add(key)
+    try:
+        with os.scandir(top) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        child = os.path.join(top, entry.name)
+        try:
+            is_dir = entry.is_dir(follow_symlinks=True)
+        except OSError:
+            continue
+        if is_dir:
+            yield from _walk(child, seen)
+        else:
+            fmt = format_of(entry.name)
+            if fmt is not None and os.path.exists(child):
+                yield ModelSource(fmt, child)

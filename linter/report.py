@@ -1,0 +1,50 @@
+"""The result of one lint run: per-model outcomes and their findings."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from qlint.finding import Finding, Severity
+
+
+@dataclass
+class ModelResult:
+    """One model: its findings, or the reason it could not be read."""
+
+    path: str
+    format: str | None
+    quant_mode: str | None = None
+    findings: list[Finding] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class Report:
+    """Everything a reporter needs; `exit_code` applies the CLI's policy."""
+
+    models: list[ModelResult]
+    target: str
+    fail_on: Severity = Severity.ERROR
+    errors: list[str] = field(default_factory=list)  # named paths that were not models
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for m in self.models for f in m.findings]
+
+    @property
+    def unreadable(self) -> list[ModelResult]:
+        return [m for m in self.models if m.error is not None]
+
+    def counts(self) -> dict[str, int]:
+        c = Counter(f.severity.value for f in self.findings)
+        return {s.value: c.get(s.value, 0) for s in (Severity.ERROR, Severity.WARNING,
+                                                     Severity.INFO)}
+
+    def exit_code(self) -> int:
+        """0 clean, 1 findings at or above ``fail_on``, 2 unreadable input."""
+        if self.errors or self.unreadable:
+            return 2
+        if any(f.severity.rank >= self.fail_on.rank for f in self.findings):
+            return 1
+        return 0

@@ -1,0 +1,63 @@
+"""Human-readable output: one line a finding, grouped by model, then a summary."""
+
+from __future__ import annotations
+
+import os
+from typing import TextIO
+
+from qlint.finding import Severity
+from qlint.report import Report
+
+_COLOURS = {Severity.ERROR: "\033[31m", Severity.WARNING: "\033[33m", Severity.INFO: "\033[36m"}
+_BOLD, _DIM, _RESET = "\033[1m", "\033[2m", "\033[0m"
+
+
+def use_colour(stream: TextIO) -> bool:
+    """Colour only on a terminal, and never when ``NO_COLOR`` is set."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def render(report: Report, stream: TextIO, colour: bool | None = None) -> None:
+    """Write ``path:location: ID [severity] message (record)`` lines and a summary line."""
+    colour = use_colour(stream) if colour is None else colour
+
+    def paint(text: str, code: str) -> str:
+        return f"{code}{text}{_RESET}" if colour else text
+
+    first = True
+    for model in report.models:
+        if not model.findings:
+            continue
+        if not first:
+            stream.write("\n")
+        first = False
+        for f in model.findings:
+            sev = paint(f"[{f.severity.value}]", _COLOURS[f.severity])
+            stream.write(
+                f"{paint(f.model, _BOLD)}:{f.location}: {paint(f.rule, _BOLD)} {sev} "
+                f"{f.message} ({f.record})\n"
+            )
+            stream.write(f"    {paint('fix:', _DIM)} {f.fix}\n")
+    if not first:
+        stream.write("\n")
+    stream.write(summary_line(report) + "\n")
+
+
+def summary_line(report: Report) -> str:
+    linted = len(report.models) - len(report.unreadable)
+    models = f"{linted} model{'s' if linted != 1 else ''}"
+    parts = []
+    if report.findings:
+        c = report.counts()
+        detail = ", ".join(f"{n} {sev}{'s' if n != 1 else ''}" for sev, n in c.items() if n)
+        total = len(report.findings)
+        parts.append(f"Found {total} finding{'s' if total != 1 else ''} ({detail}) in {models}")
+    else:
+        parts.append(f"No findings in {models} (target {report.target})")
+    bad = len(report.unreadable) + len(report.errors)
+    if bad:
+        parts.append(f"{bad} path{'s' if bad != 1 else ''} could not be linted")
+    return "; ".join(parts) + "."

@@ -1,0 +1,109 @@
+"""QL4xx model I/O: float or uint8 inputs/outputs of an integer model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from qlint.finding import Finding, Severity
+from qlint.graph import FLOAT_DTYPES, ModelGraph, NodeId
+from qlint.registry import Context, Rule
+
+
+def _io(graph: ModelGraph) -> Iterator[tuple[str, NodeId]]:
+    """("input"|"output", tensor) for the model's entry subgraph (subgraph 0)."""
+    subgraphs = graph.attrs.get("subgraphs") or []
+    if not subgraphs:
+        return
+    for t in subgraphs[0]["inputs"]:
+        yield "input", t
+    for t in subgraphs[0]["outputs"]:
+        yield "output", t
+
+
+class FloatModelIO(Rule):
+    """Flags float32 inputs and outputs on a model whose compute is integer.
+
+    **What it flags.** A model input consumed by a QUANTIZE op, or an output
+    produced by a DEQUANTIZE op, while the model's compute is integer: the
+    converter's default when ``inference_input_type``/``inference_output_type``
+    are left at float32.
+
+    **Why it matters.** The edge QUANTIZE/DEQUANTIZE run on the CPU.  Int8-only
+    accelerators reject or split the graph there (Edge TPU: "Operation is working
+    on an unsupported data type"; Vela places them on the CPU), and the
+    application pays a float conversion per inference.
+
+    **How to fix it.** Convert with ``converter.inference_input_type = tf.int8``
+    and ``converter.inference_output_type = tf.int8`` and quantize/dequantize in
+    the application with the input/output scale and zero point.
+    """
+
+    id = "QL401"
+    name = "float-model-io"
+    record = "tensorflow/tflite-float-model-io"
+    severity = Severity.WARNING
+    summary = "float32 input/output on an integer model (QUANTIZE/DEQUANTIZE at the edges)"
+    fix = ("Set converter.inference_input_type and inference_output_type to tf.int8 and "
+           "(de)quantize in the application.")
+
+    def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
+        if not graph.is_integer_model():
+            return
+        for role, t in _io(graph):
+            node = graph[t]
+            if node["dtype"] not in FLOAT_DTYPES:
+                continue
+            if role == "input":
+                fence = [c for c in graph.consumers(t) if graph[c]["op_type"] == "QUANTIZE"]
+                what = "quantized by"
+            else:
+                p = graph.producer(t)
+                fence = [p] if p is not None and graph[p]["op_type"] == "DEQUANTIZE" else []
+                what = "dequantized by"
+            if not fence:
+                continue
+            yield self.finding(
+                graph, t,
+                f"model {role} '{node['name']}' is {node['dtype']} on an integer model "
+                f"({what} {graph[fence[0]]['op_type']} at the edge)",
+                related=fence,
+            )
+
+
+class Uint8ModelIO(Rule):
+    """Flags uint8 model inputs and outputs when the target is int8.
+
+    **What it flags.** Inputs or outputs of type uint8 on a model linted for an
+    int8 target (``tflite-int8``, ``tflm-int8``), usually from
+    ``inference_input_type = tf.uint8`` or a legacy TF1-style model.
+
+    **Why it matters.** The int8 spec is signed and symmetric-weight; uint8 I/O
+    adds a requantizing QUANTIZE at the edge (zero point shifted by 128), and
+    runtimes that removed uint8 (TFLite Micro) or int8-only NPUs reject it.
+
+    **How to fix it.** Convert with ``inference_input_type = tf.int8`` (and the
+    output likewise) and subtract 128 from uint8 image data in the application.
+    """
+
+    id = "QL402"
+    name = "uint8-model-io"
+    record = "tensorflow/tflite-uint8-model-io"
+    severity = Severity.WARNING
+    summary = "uint8 input/output where the target is int8"
+    fix = ("Convert with inference_input_type/inference_output_type = tf.int8; shift uint8 "
+           "data by -128 in the application.")
+
+    def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
+        if "int8" not in ctx.target:
+            return
+        for role, t in _io(graph):
+            node = graph[t]
+            if node["dtype"] != "uint8":
+                continue
+            related = (graph.consumers(t) if role == "input"
+                       else [p for p in [graph.producer(t)] if p is not None])
+            yield self.finding(
+                graph, t,
+                f"model {role} '{node['name']}' is uint8 but the target {ctx.target} is int8",
+                related=related,
+            )
