@@ -15,7 +15,7 @@ from qlint import __version__
 from qlint.errors import QlintError, UsageError
 from qlint.finding import Severity
 
-SUBCOMMANDS = ("rules", "targets")
+SUBCOMMANDS = ("rules", "targets", "explain")
 
 
 def _csv(text: str) -> list[str]:
@@ -137,6 +137,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_rules(argv[1:])
         if argv and argv[0] == "targets":
             return cmd_targets(argv[1:])
+        if argv and argv[0] == "explain":
+            from qlint.explain import main as explain_main
+
+            return explain_main(argv[1:])
         return cmd_lint(argv)
     except QlintError as exc:
         print(f"qlint: error: {exc}", file=sys.stderr)
