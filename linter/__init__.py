@@ -6,10 +6,13 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+# Where the project and its rule documentation live (SARIF informationUri / helpUri).
+PROJECT_URL = "https://github.com/qlint/qlint"
+
 if TYPE_CHECKING:
     from qlint.report import Report
 
-__all__ = ["__version__", "lint"]
+__all__ = ["PROJECT_URL", "__version__", "lint"]
 
 
 def lint(paths: Any, **options: Any) -> Report:

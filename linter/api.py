@@ -2,41 +2,89 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
+from qlint.config import Config, resolve_config
 from qlint.discover import ModelSource, discover
 from qlint.errors import ModelLoadError
 from qlint.finding import Finding, Severity
 from qlint.loaders import loader_for
-from qlint.registry import Context, Rule, discover_rules, select_rules
+from qlint.registry import Context, Rule, discover_rules, rule_matches, select_rules
 from qlint.report import ModelResult, Report
+
+ProgressCallback = Callable[[int, int, str], None]
 
 
 def lint(
     paths: str | Sequence[str] = (".",),
     *,
-    target: str = "tflite-int8",
-    select: Iterable[str] = (),
-    ignore: Iterable[str] = (),
-    fail_on: str | Severity = Severity.ERROR,
+    target: str | None = None,
+    select: Iterable[str] | None = None,
+    ignore: Iterable[str] | None = None,
+    extend_select: Iterable[str] = (),
+    fail_on: str | Severity | None = None,
+    config: Config | str | None = None,
+    baseline: str | None = None,
     rules: Iterable[type[Rule]] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> Report:
     """Lint model files and directories.
 
-    ``select``/``ignore`` take rule ids, id prefixes or rule names.  An unreadable
-    model becomes a `ModelResult` with ``error`` set; the others are still linted.
+    Options left at ``None`` come from ``config`` (a `Config`, a config file path,
+    or, by default, the ``qlint.toml`` / ``[tool.qlint]`` found above the first
+    path).  ``select``/``ignore`` take rule ids, id prefixes or rule names.  An
+    unreadable model becomes a `ModelResult` with ``error`` set; the others are
+    still linted.  With ``baseline``, findings recorded in that file are hidden.
     """
-    if isinstance(paths, str):
-        paths = [paths]
-    fail = fail_on if isinstance(fail_on, Severity) else Severity.parse(fail_on)
-    active = [cls() for cls in select_rules(rules if rules is not None else discover_rules(),
-                                            select, ignore)]
+    from qlint.baseline import load_baseline
+
+    paths = [paths] if isinstance(paths, str) else list(paths) or ["."]
+    cfg = config if isinstance(config, Config) else resolve_config(paths, explicit=config)
+    cfg = dataclasses.replace(
+        cfg,
+        target=target or cfg.target,
+        select=list(select) if select is not None else cfg.select,
+        ignore=list(ignore) if ignore is not None else cfg.ignore,
+        extend_select=[*cfg.extend_select, *extend_select],
+        fail_on=(fail_on if isinstance(fail_on, Severity) else Severity.parse(fail_on))
+        if fail_on is not None else cfg.fail_on,
+    )
+    available = list(rules) if rules is not None else discover_rules()
     sources, problems = discover(paths)
-    ctx = Context(target=target)
-    results = [lint_one(src, active, ctx) for src in sources]
-    return Report(models=results, target=target, fail_on=fail,
-                  errors=[f"{p.path}: {p.reason}" for p in problems])
+    ctx = Context(target=cfg.target)
+    results = []
+    for i, src in enumerate(sources):
+        if progress is not None:
+            progress(i, len(sources), src.path)
+        results.append(_lint_configured(src, available, ctx, cfg))
+    if progress is not None:
+        progress(len(sources), len(sources), "")
+    report = Report(models=results, target=cfg.target, fail_on=cfg.fail_on,
+                    errors=[f"{p.path}: {p.reason}" for p in problems])
+    baseline_path = baseline or cfg.baseline
+    if baseline_path:
+        report.apply_baseline(load_baseline(baseline_path))
+    return report
+
+
+def _lint_configured(src: ModelSource, available: list[type[Rule]], ctx: Context,
+                     cfg: Config) -> ModelResult:
+    select, ignore, severity = cfg.for_model(src.path)
+    active = [cls() for cls in select_rules(available, select, ignore)]
+    result = lint_one(src, active, ctx)
+    kept = []
+    for f in result.findings:
+        for key, sev in severity.items():
+            if rule_matches(f.rule, f.name, [key]):
+                f.severity = sev
+        if any(s.matches(f) for s in cfg.suppress):
+            result.suppressed += 1
+        else:
+            kept.append(f)
+    result.findings = kept
+    return result
 
 
 def lint_one(src: ModelSource, rules: Sequence[Rule], ctx: Context) -> ModelResult:

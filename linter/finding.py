@@ -67,6 +67,7 @@ class Finding:
     fix: str
     node: dict[str, Any]
     related: list[dict[str, Any]] = field(default_factory=list)
+    baseline_state: str | None = None  # "new" when a baseline is in use
 
     def as_dict(self) -> dict[str, Any]:
         return {

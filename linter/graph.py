@@ -10,7 +10,8 @@ Node attributes (see docs/architecture.md):
 op node
     ``kind="op"``, ``op_type`` (canonical TFLite builtin name, e.g. ``CUMSUM``),
     ``source_op`` (what the file says), ``name``, ``subgraph``, ``index``,
-    ``attrs`` (dict), ``location``.
+    ``attrs`` (dict), ``location``, ``n_inputs``/``n_outputs`` (slot counts,
+    absent optional inputs included).
 tensor node
     ``kind="tensor"``, ``name``, ``dtype`` (numpy-style), ``shape`` (tuple, ``None``
     for unknown dims, or ``None`` when the rank is unknown), ``quant``
@@ -133,6 +134,7 @@ class ModelGraph:
         location: str | None = None,
     ) -> NodeId:
         node = f"s{subgraph}/o{index}"
+        inputs, outputs = list(inputs), list(outputs)
         self.g.add_node(
             node,
             kind="op",
@@ -143,6 +145,8 @@ class ModelGraph:
             index=index,
             attrs=dict(attrs or {}),
             location=location or f"subgraph[{subgraph}]/op[{index}]:{op_type}({name})",
+            n_inputs=len(inputs),
+            n_outputs=len(outputs),
         )
         for slot, t in enumerate(inputs):
             if t is not None:
@@ -197,11 +201,13 @@ class ModelGraph:
 
     def inputs(self, op: NodeId) -> list[NodeId | None]:
         """Input tensors of ``op`` by slot; ``None`` where an optional input is absent."""
-        return _by_slot((slot, t) for t, _, slot in self.g.in_edges(op, data="slot"))
+        return _by_slot(((slot, t) for t, _, slot in self.g.in_edges(op, data="slot")),
+                        self.g.nodes[op]["n_inputs"])
 
     def outputs(self, op: NodeId) -> list[NodeId | None]:
         """Output tensors of ``op`` by slot."""
-        return _by_slot((slot, t) for _, t, slot in self.g.out_edges(op, data="slot"))
+        return _by_slot(((slot, t) for _, t, slot in self.g.out_edges(op, data="slot")),
+                        self.g.nodes[op]["n_outputs"])
 
     def producer(self, tensor: NodeId) -> NodeId | None:
         for op in self.g.predecessors(tensor):
@@ -297,12 +303,9 @@ class ModelGraph:
         return islands
 
 
-def _by_slot(pairs: Iterable[tuple[int, NodeId]]) -> list[NodeId | None]:
-    """Place tensors at their slot positions, leaving ``None`` in the gaps."""
-    items = list(pairs)
-    if not items:
-        return []
-    out: list[NodeId | None] = [None] * (max(slot for slot, _ in items) + 1)
-    for slot, node in items:
+def _by_slot(pairs: Iterable[tuple[int, NodeId]], size: int) -> list[NodeId | None]:
+    """Place tensors at their slot positions, leaving ``None`` where an input is absent."""
+    out: list[NodeId | None] = [None] * size
+    for slot, node in pairs:
         out[slot] = node
     return out

@@ -110,13 +110,14 @@ def select_rules(
 ) -> Iterator[type[Rule]]:
     """Filter rules by id, id prefix (``QL1``) or name; empty ``select`` means all."""
     sel, ign = list(select), list(ignore)
-
-    def matches(cls: type[Rule], keys: list[str]) -> bool:
-        return any(cls.id.startswith(k.upper()) or cls.name == k for k in keys)
-
     for cls in rules:
-        if sel and not matches(cls, sel):
+        if sel and not rule_matches(cls.id, cls.name, sel):
             continue
-        if ign and matches(cls, ign):
+        if ign and rule_matches(cls.id, cls.name, ign):
             continue
         yield cls
+
+
+def rule_matches(rule_id: str, name: str, keys: Iterable[str]) -> bool:
+    """True when a rule is named by any key: its id, an id prefix or its name."""
+    return any(rule_id.startswith(k.upper()) or name == k for k in keys)

@@ -17,6 +17,7 @@ class ModelResult:
     quant_mode: str | None = None
     findings: list[Finding] = field(default_factory=list)
     error: str | None = None
+    suppressed: int = 0  # findings hidden by configured suppressions
 
 
 @dataclass
@@ -27,6 +28,27 @@ class Report:
     target: str
     fail_on: Severity = Severity.ERROR
     errors: list[str] = field(default_factory=list)  # named paths that were not models
+    baseline_hidden: int | None = None  # None: no baseline in use
+
+    @property
+    def suppressed(self) -> int:
+        return sum(m.suppressed for m in self.models)
+
+    def apply_baseline(self, known: set[str]) -> None:
+        """Hide findings whose fingerprint is in ``known``; mark the rest as new."""
+        from qlint.fingerprint import fingerprint
+
+        hidden = 0
+        for model in self.models:
+            kept = []
+            for f in model.findings:
+                if fingerprint(f) in known:
+                    hidden += 1
+                else:
+                    f.baseline_state = "new"
+                    kept.append(f)
+            model.findings = kept
+        self.baseline_hidden = hidden
 
     @property
     def findings(self) -> list[Finding]:

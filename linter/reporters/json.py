@@ -6,6 +6,7 @@ import json
 from typing import Any, TextIO
 
 from qlint import __version__
+from qlint.fingerprint import fingerprint
 from qlint.report import Report
 
 SCHEMA_VERSION = 1
@@ -28,12 +29,15 @@ def to_dict(report: Report) -> dict[str, Any]:
             for m in report.models
         ],
         "errors": list(report.errors),
-        "findings": [f.as_dict() for f in report.findings],
+        "findings": [{**f.as_dict(), "fingerprint": fingerprint(f),
+                      "baseline_state": f.baseline_state} for f in report.findings],
         "summary": {
             **report.counts(),
             "findings": len(report.findings),
             "models": len(report.models),
             "unreadable": len(report.unreadable) + len(report.errors),
+            "suppressed": report.suppressed,
+            "baseline_hidden": report.baseline_hidden,
             "exit_code": report.exit_code(),
         },
     }

@@ -57,6 +57,11 @@ def summary_line(report: Report) -> str:
         parts.append(f"Found {total} finding{'s' if total != 1 else ''} ({detail}) in {models}")
     else:
         parts.append(f"No findings in {models} (target {report.target})")
+    if report.baseline_hidden is not None:
+        parts.append(f"{report.baseline_hidden} known finding"
+                     f"{'s' if report.baseline_hidden != 1 else ''} hidden by the baseline")
+    if report.suppressed:
+        parts.append(f"{report.suppressed} suppressed by configuration")
     bad = len(report.unreadable) + len(report.errors)
     if bad:
         parts.append(f"{bad} path{'s' if bad != 1 else ''} could not be linted")

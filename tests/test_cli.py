@@ -1,0 +1,146 @@
+"""The command line as a user runs it: output, exit codes, bad input."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+from conftest import FIXTURES, REPO, fixture_model, run_qlint
+
+SCENARIOS_WITH_FINDINGS = {
+    "island_cumsum": "QL103",
+    "island_sin_floor": "QL103",
+    "custom_op": "QL104",
+    "float_io_int8": "QL401",
+    "uint8_io_int8": "QL402",
+}
+LINE = re.compile(r"^(?P<path>[^:]+\.tflite):(?P<loc>subgraph\[\d+\]/\S+): "
+                  r"(?P<rule>QL\d+) \[(?P<sev>error|warning|info)\] (?P<msg>.+) "
+                  r"\((?P<rec>[^()]+)\)$")
+
+
+def test_example_models_print_findings_per_scenario_and_exit_1() -> None:
+    res = run_qlint("fixtures", cwd=REPO)
+    assert res.returncode == 1, res.stderr
+    assert "Traceback" not in res.stderr
+    lines = [m for m in map(LINE.match, res.stdout.splitlines()) if m]
+    by_model: dict[str, set[str]] = {}
+    for m in lines:
+        by_model.setdefault(Path(m["path"]).parent.name, set()).add(m["rule"])
+    for scenario, rule in SCENARIOS_WITH_FINDINGS.items():
+        assert rule in by_model.get(scenario, set()), (scenario, res.stdout)
+    assert "int8_cnn" not in by_model
+    assert res.stdout.rstrip().splitlines()[-1].startswith("Found ")
+
+
+def test_clean_model_prints_only_the_summary() -> None:
+    res = run_qlint(str(fixture_model("int8_cnn")))
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout.splitlines() == ["No findings in 1 model (target tflite-int8)."]
+    assert res.stderr == ""
+
+
+def test_every_text_finding_has_a_fix_line() -> None:
+    res = run_qlint(str(fixture_model("island_cumsum")))
+    out = res.stdout.splitlines()
+    idx = [i for i, line in enumerate(out) if LINE.match(line)]
+    assert idx
+    for i in idx:
+        assert out[i + 1].startswith("    fix: ")
+
+
+def test_json_output_matches_the_schema() -> None:
+    schema = json.loads((REPO / "linter" / "schemas" / "report.schema.json").read_text())
+    res = run_qlint("--format", "json", str(FIXTURES))
+    assert res.returncode == 1
+    data = json.loads(res.stdout)
+    jsonschema.Draft202012Validator(schema).validate(data)
+    assert data["summary"]["findings"] == len(data["findings"]) > 0
+    island = next(f for f in data["findings"] if f["rule"] == "QL103")
+    assert island["name"] == "float-island"
+    assert island["node"]["kind"] == "op" and island["node"]["op_type"]
+    assert island["related"]
+    modes = {Path(m["path"]).parent.name: m["quant_mode"] for m in data["models"]}
+    assert modes["int8_cnn"] == "full-int8"
+    assert modes["island_cumsum"] == "mixed"
+
+
+def test_output_file_and_select_ignore_fail_on(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    res = run_qlint("--format", "json", "-o", str(out), "--select", "QL4",
+                    str(fixture_model("float_io_int8")))
+    assert res.stdout == ""
+    data = json.loads(out.read_text())
+    assert {f["rule"] for f in data["findings"]} == {"QL401"}
+    assert res.returncode == 0  # warnings only, fail-on error
+    res = run_qlint("--select", "QL4", "--fail-on", "warning", str(fixture_model("float_io_int8")))
+    assert res.returncode == 1
+    res = run_qlint("--ignore", "float-model-io,uint8-model-io",
+                    str(fixture_model("float_io_int8")))
+    assert res.returncode == 0 and "QL401" not in res.stdout
+
+
+def test_no_path_lints_the_current_directory(tmp_path: Path) -> None:
+    shutil.copy(fixture_model("island_cumsum"), tmp_path / "m.tflite")
+    res = run_qlint(cwd=tmp_path)
+    assert res.returncode == 1
+    assert "m.tflite:subgraph[0]" in res.stdout
+
+
+def test_bad_inputs_one_line_each_exit_2_others_still_linted(tmp_path: Path) -> None:
+    good = tmp_path / "good.tflite"
+    shutil.copy(fixture_model("island_cumsum"), good)
+    data = good.read_bytes()
+    (tmp_path / "truncated.tflite").write_bytes(data[: len(data) // 3])
+    (tmp_path / "garbage.tflite").write_bytes(b"\x13\x37" * 500)
+    (tmp_path / "empty.tflite").write_bytes(b"")
+    zeroed = bytearray(data)
+    zeroed[0:4] = (len(data) + 1000).to_bytes(4, "little")  # root offset past the end
+    (tmp_path / "badroot.tflite").write_bytes(bytes(zeroed))
+    res = run_qlint(str(tmp_path))
+    assert res.returncode == 2
+    assert "Traceback" not in res.stderr
+    errors = res.stderr.strip().splitlines()
+    assert len(errors) == 4, res.stderr
+    for line in errors:
+        assert line.startswith("qlint: error: ")
+        assert ".tflite: " in line
+    assert "good.tflite:subgraph[0]" in res.stdout  # the readable model is still linted
+    assert "4 paths could not be linted" in res.stdout
+
+
+def test_usage_errors_exit_2() -> None:
+    res = run_qlint("--target", "no-such-target", str(fixture_model("int8_cnn")))
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines()[-1].startswith("qlint: error:")
+    res = run_qlint("--format", "xml", str(fixture_model("int8_cnn")))
+    assert res.returncode == 2
+
+
+def test_rules_command_lists_builtins() -> None:
+    res = run_qlint("rules")
+    assert res.returncode == 0
+    for rule_id in ("QL103", "QL104", "QL401", "QL402"):
+        assert rule_id in res.stdout
+    assert "tensorflow/tflite-int8-silent-float-fallback" in res.stdout
+
+
+def test_version() -> None:
+    res = run_qlint("--version")
+    assert res.returncode == 0 and res.stdout.startswith("qlint ")
+
+
+def test_linting_imports_no_tensorflow() -> None:
+    res = subprocess.run([sys.executable, "-X", "importtime", "-m", "qlint",
+                          str(fixture_model("island_cumsum"))],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 1
+    imported = [line.split("|")[-1].strip() for line in res.stderr.splitlines()
+                if line.startswith("import time:")]
+    assert "qlint.loaders.tflite" in imported  # the check really saw the import log
+    assert not [m for m in imported if m.split(".")[0] in ("tensorflow", "keras", "tf_keras")]
