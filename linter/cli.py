@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TextIO
 
 from qlint import __version__
@@ -28,23 +29,37 @@ def _lint_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="qlint",
         description="Lint TensorFlow / TFLite models for integer-quantization problems.",
-        epilog="Other commands: 'qlint rules' lists the rules, 'qlint targets' the targets. "
+        epilog="Other commands: 'qlint rules' lists the rules, 'qlint targets' the targets, "
+        "'qlint explain ID' a rule's knowledge record. "
         "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or input error.",
     )
     p.add_argument("paths", nargs="*", metavar="PATH",
                    help="model files or directories to lint (default: the current directory)")
     p.add_argument("--format", choices=FORMATS, default="text", help="output format")
-    p.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
-    p.add_argument("--target", default="tflite-int8",
+    p.add_argument("--output", "-o", metavar="FILE",
+                   help="write the report to FILE (model-explorer: a directory gets one file "
+                   "per model)")
+    p.add_argument("--target", default=None,
                    help="what the model must run on (default: tflite-int8; see 'qlint targets')")
-    p.add_argument("--select", type=_csv, default=[], metavar="RULES",
+    p.add_argument("--select", type=_csv, default=None, metavar="RULES",
                    help="only these rules: ids, id prefixes or names, comma-separated")
-    p.add_argument("--ignore", type=_csv, default=[], metavar="RULES",
+    p.add_argument("--extend-select", type=_csv, default=[], metavar="RULES",
+                   help="add these rules to the selection")
+    p.add_argument("--ignore", type=_csv, default=None, metavar="RULES",
                    help="skip these rules: ids, id prefixes or names, comma-separated")
-    p.add_argument("--fail-on", choices=[s.value for s in Severity], default="error",
+    p.add_argument("--fail-on", choices=[s.value for s in Severity], default=None,
                    help="lowest severity that makes the exit code 1 (default: error)")
+    p.add_argument("--config", metavar="FILE",
+                   help="use this qlint.toml / pyproject.toml instead of searching for one")
+    p.add_argument("--isolated", action="store_true", help="ignore configuration files")
+    p.add_argument("--baseline", metavar="FILE",
+                   help="report only findings not recorded in this baseline file")
+    p.add_argument("--write-baseline", metavar="FILE",
+                   help="record the current findings in FILE and exit 0")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                    help="colour text output (default: only on a terminal)")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar on stderr (it is shown only on a terminal)")
     p.add_argument("--version", action="version", version=f"qlint {__version__}")
     return p
 
@@ -61,18 +76,57 @@ def _open_output(path: str | None) -> Iterator[TextIO]:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
+def _progress_bar(stream: TextIO) -> Callable[[int, int, str], None] | None:
+    """A one-line progress bar for multi-model runs, only when ``stream`` is a terminal."""
+    isatty = getattr(stream, "isatty", None)
+    if not (isatty and isatty()):
+        return None
+
+    def show(done: int, total: int, path: str) -> None:
+        if total < 2:
+            return
+        if done >= total:
+            stream.write("\r\033[K")
+        else:
+            width = 24
+            filled = width * done // total
+            name = path if len(path) <= 50 else "..." + path[-47:]
+            stream.write(f"\r\033[K[{'#' * filled}{'.' * (width - filled)}] "
+                         f"{done}/{total} {name}")
+        stream.flush()
+
+    return show
+
+
 def cmd_lint(argv: Sequence[str]) -> int:
     args = _lint_parser().parse_args(argv)
     from qlint.api import lint
+    from qlint.config import resolve_config
     from qlint.reporters import reporter_for
 
-    _check_target(args.target)
-    report = lint(args.paths or ["."], target=args.target, select=args.select,
-                  ignore=args.ignore, fail_on=args.fail_on)
+    paths = args.paths or ["."]
+    config = resolve_config(paths, explicit=args.config, isolated=args.isolated)
+    _check_target(args.target or config.target)
+    report = lint(paths, target=args.target, select=args.select, ignore=args.ignore,
+                  extend_select=args.extend_select, fail_on=args.fail_on, config=config,
+                  baseline=None if args.write_baseline else args.baseline,
+                  progress=None if args.no_progress else _progress_bar(sys.stderr))
     for line in report.errors:
         print(f"qlint: error: {line}", file=sys.stderr)
     for model in report.unreadable:
         print(f"qlint: error: {model.path}: {model.error}", file=sys.stderr)
+    if args.write_baseline:
+        from qlint.baseline import write_baseline
+
+        n = write_baseline(report.findings, args.write_baseline)
+        print(f"Wrote {n} finding{'s' if n != 1 else ''} to the baseline {args.write_baseline}.")
+        return 2 if report.errors or report.unreadable else 0
+    if args.format == "model-explorer" and args.output and os.path.isdir(args.output):
+        from qlint.reporters.model_explorer import write_per_model
+
+        for path in write_per_model(report, args.output):
+            print(f"wrote {path}", file=sys.stderr)
+        return report.exit_code()
     with _open_output(args.output) as out:
         if args.format == "text":
             from qlint.reporters.text import render
@@ -84,14 +138,14 @@ def cmd_lint(argv: Sequence[str]) -> int:
     return report.exit_code()
 
 
-def _check_target(name: str) -> None:
+def _check_target(name: str | None) -> None:
     try:
         from qlint.targets import get_target
     except ImportError:  # no capability data installed: only the default target exists
-        if name != "tflite-int8":
+        if name not in (None, "tflite-int8"):
             raise UsageError(f"unknown target {name!r}") from None
         return
-    get_target(name)
+    get_target(name or "tflite-int8")
 
 
 def cmd_rules(argv: Sequence[str]) -> int:

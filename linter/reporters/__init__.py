@@ -7,7 +7,7 @@ from typing import TextIO
 
 from qlint.report import Report
 
-FORMATS = ("text", "json")
+FORMATS = ("text", "json", "sarif", "github", "model-explorer")
 
 
 def reporter_for(fmt: str) -> Callable[[Report, TextIO], None]:
@@ -16,6 +16,12 @@ def reporter_for(fmt: str) -> Callable[[Report, TextIO], None]:
         from qlint.reporters.text import render
     elif fmt == "json":
         from qlint.reporters.json import render
+    elif fmt == "sarif":
+        from qlint.reporters.sarif import render
+    elif fmt == "github":
+        from qlint.reporters.github import render
+    elif fmt == "model-explorer":
+        from qlint.reporters.model_explorer import render
     else:
         raise KeyError(fmt)
     return render

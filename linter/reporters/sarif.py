@@ -1,0 +1,153 @@
+"""SARIF 2.1.0 for GitHub code scanning and other SARIF viewers.
+
+GitHub reads: ``tool.driver`` (name, semanticVersion, rules with descriptions
+and help), results with ``ruleId``, ``level``, ``message.text``, one
+``physicalLocation`` (repository-relative model path, ``startLine: 1`` since
+code scanning has no byte offsets) and ``partialFingerprints.primaryLocationLineHash``.
+Other viewers also get ``logicalLocations`` naming the node, ``relatedLocations``
+and ``baselineState``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TextIO
+
+from qlint import PROJECT_URL, __version__
+from qlint.finding import Finding, Severity
+from qlint.fingerprint import fingerprint, relative_path
+from qlint.knowledge import record
+from qlint.registry import Rule, discover_rules
+from qlint.report import Report
+
+SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+
+
+def rule_help(rule: type[Rule]) -> tuple[str, str]:
+    """(plain text, markdown) help for a rule: its docstring and its record's advice."""
+    doc = " ".join((rule.__doc__ or "").split())
+    rec = record(rule.record) or {}
+    lines_md = [f"**{rule.id} {rule.name}**: {rule.summary}.", "", _dedent(rule.__doc__ or "")]
+    lines_txt = [f"{rule.id} {rule.name}: {doc}"]
+    if rec.get("root_cause"):
+        lines_md += ["", "**Root cause.** " + rec["root_cause"]]
+        lines_txt.append("Root cause: " + rec["root_cause"])
+    if rec.get("workarounds"):
+        lines_md += ["", "**Fixes that work:**"] + [f"- {w['how']}" for w in rec["workarounds"]]
+        lines_txt.append("Fixes: " + " | ".join(w["how"] for w in rec["workarounds"]))
+    if rec.get("dead_ends"):
+        lines_md += ["", "**Dead ends:**"] + [f"- {d['action']}: {d['why_fails']}"
+                                              for d in rec["dead_ends"]]
+        lines_txt.append("Dead ends: " + " | ".join(d["action"] for d in rec["dead_ends"]))
+    lines_md += ["", f"Knowledge record `{rule.record}` (`qlint explain {rule.id}`); "
+                 f"[rule documentation]({help_uri(rule)})."]
+    return "\n".join(lines_txt).replace("**", ""), "\n".join(lines_md)
+
+
+def _dedent(doc: str) -> str:
+    import textwrap
+
+    first, _, rest = doc.strip().partition("\n")
+    return (first + "\n" + textwrap.dedent(rest)).strip()
+
+
+def help_uri(rule: type[Rule]) -> str:
+    return f"{PROJECT_URL}/blob/main/docs/rules/{rule.id}.md"
+
+
+def _descriptor(rule: type[Rule]) -> dict[str, Any]:
+    text, markdown = rule_help(rule)
+    rec = record(rule.record) or {}
+    doc = (rule.__doc__ or "").strip()
+    full = " ".join(doc.split("\n\n", 1)[0].split())
+    tags = ["quantization", "tflite", *rec.get("tags", [])][:20]
+    return {
+        "id": rule.id,
+        "name": rule.name,
+        "shortDescription": {"text": rule.summary[:1024]},
+        "fullDescription": {"text": full or rule.summary},
+        "help": {"text": text, "markdown": markdown},
+        "helpUri": help_uri(rule),
+        "defaultConfiguration": {"level": LEVELS[rule.severity]},
+        "properties": {"tags": sorted(set(tags)), "precision": "high",
+                       "problem.severity": {"error": "error", "warning": "warning",
+                                            "info": "recommendation"}[rule.severity.value],
+                       "record": rule.record},
+    }
+
+
+def _location(finding: Finding, node: dict[str, Any], uri: str) -> dict[str, Any]:
+    return {
+        "physicalLocation": {"artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
+                             "region": {"startLine": 1}},
+        "logicalLocations": [{
+            "name": node["name"] or node["location"],
+            "fullyQualifiedName": node["location"],
+            "kind": "function" if node["kind"] == "op" else "variable",
+        }],
+    }
+
+
+def _result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
+    uri = relative_path(f.model)
+    fp = fingerprint(f)
+    result: dict[str, Any] = {
+        "ruleId": f.rule,
+        "level": LEVELS[f.severity],
+        "message": {"text": f"{f.message} [{f.location}]. Fix: {f.fix} "
+                            f"(record {f.record}; qlint explain {f.rule})"},
+        "locations": [_location(f, f.node, uri)],
+        "partialFingerprints": {"primaryLocationLineHash": f"{fp[:16]}:1",
+                                "qlintFingerprint/v1": fp},
+        "properties": {"record": f.record, "fix": f.fix, "node": f.node},
+    }
+    if f.rule in rule_index:
+        result["ruleIndex"] = rule_index[f.rule]
+    if f.related:
+        result["relatedLocations"] = [
+            {"id": i + 1, **_location(f, n, uri), "message": {"text": n["location"]}}
+            for i, n in enumerate(f.related[:100])
+        ]
+    if f.baseline_state:
+        result["baselineState"] = f.baseline_state
+    return result
+
+
+def to_sarif(report: Report) -> dict[str, Any]:
+    used = {f.rule for f in report.findings}
+    rules = [r for r in discover_rules() if r.id in used] or []
+    index = {r.id: i for i, r in enumerate(rules)}
+    notifications = [
+        {"level": "error", "message": {"text": f"{m.path}: {m.error}"},
+         "locations": [{"physicalLocation": {"artifactLocation": {
+             "uri": relative_path(m.path), "uriBaseId": "%SRCROOT%"}}}]}
+        for m in report.unreadable
+    ] + [{"level": "error", "message": {"text": e}} for e in report.errors]
+    return {
+        "$schema": SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "qlint",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "informationUri": PROJECT_URL,
+                "rules": [_descriptor(r) for r in rules],
+            }},
+            "automationDetails": {"id": f"qlint/{report.target}/"},
+            "invocations": [{
+                "executionSuccessful": not notifications,
+                "toolExecutionNotifications": notifications,
+            }],
+            "results": [_result(f, index) for f in report.findings],
+            "properties": {"target": report.target,
+                           "baselineHidden": report.baseline_hidden,
+                           "suppressed": report.suppressed},
+        }],
+    }
+
+
+def render(report: Report, stream: TextIO) -> None:
+    json.dump(to_sarif(report), stream, indent=2)
+    stream.write("\n")
