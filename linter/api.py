@@ -96,7 +96,8 @@ def lint_one(src: ModelSource, rules: Sequence[Rule], ctx: Context) -> ModelResu
     stage = "loading"
     try:
         graph = loader_for(src.format)(src.path)
-        result = ModelResult(path=src.path, format=src.format, quant_mode=graph.quant_mode)
+        result = ModelResult(path=src.path, format=src.format, quant_mode=graph.quant_mode,
+                             subgraph_names=[s["name"] for s in graph.attrs.get("subgraphs", [])])
         for rule in rules:
             if rule.applies_to(graph):
                 stage = f"rule {rule.id}"

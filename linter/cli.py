@@ -14,7 +14,8 @@ from typing import TextIO
 
 from qlint import __version__
 from qlint.errors import QlintError, UsageError
-from qlint.finding import Severity
+
+SEVERITIES = ("error", "warning", "info")  # qlint.finding.Severity, without importing it
 
 SUBCOMMANDS = ("rules", "targets", "explain")
 
@@ -47,7 +48,7 @@ def _lint_parser() -> argparse.ArgumentParser:
                    help="add these rules to the selection")
     p.add_argument("--ignore", type=_csv, default=None, metavar="RULES",
                    help="skip these rules: ids, id prefixes or names, comma-separated")
-    p.add_argument("--fail-on", choices=[s.value for s in Severity], default=None,
+    p.add_argument("--fail-on", choices=SEVERITIES, default=None,
                    help="lowest severity that makes the exit code 1 (default: error)")
     p.add_argument("--config", metavar="FILE",
                    help="use this qlint.toml / pyproject.toml instead of searching for one")

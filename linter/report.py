@@ -18,6 +18,7 @@ class ModelResult:
     findings: list[Finding] = field(default_factory=list)
     error: str | None = None
     suppressed: int = 0  # findings hidden by configured suppressions
+    subgraph_names: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -77,11 +77,4 @@ def write_per_model(report: Report, directory: str) -> list[str]:
 
 
 def _subgraph_names(model: ModelResult) -> dict[int, str]:
-    """Graph ids need the subgraph names, which findings do not carry: read the graph again
-    only for models that have findings."""
-    if not model.findings or model.format is None:
-        return {}
-    from qlint.loaders import loader_for
-
-    graph = loader_for(model.format)(model.path)
-    return {s["index"]: s["name"] for s in graph.attrs.get("subgraphs", [])}
+    return dict(enumerate(model.subgraph_names))
