@@ -29,6 +29,7 @@ def lint(
     baseline: str | None = None,
     rules: Iterable[type[Rule]] | None = None,
     progress: ProgressCallback | None = None,
+    jobs: int | None = 1,
 ) -> Report:
     """Lint model files and directories.
 
@@ -37,6 +38,8 @@ def lint(
     path).  ``select``/``ignore`` take rule ids, id prefixes or rule names.  An
     unreadable model becomes a `ModelResult` with ``error`` set; the others are
     still linted.  With ``baseline``, findings recorded in that file are hidden.
+    ``jobs`` > 1 (``None``: every core) lints models in that many processes; the
+    report keeps discovery order either way.
     """
     from qlint.baseline import load_baseline
 
@@ -54,11 +57,15 @@ def lint(
     available = list(rules) if rules is not None else discover_rules()
     sources, problems = discover(paths)
     ctx = Context(target=cfg.target)
-    results = []
-    for i, src in enumerate(sources):
-        if progress is not None:
-            progress(i, len(sources), src.path)
-        results.append(_lint_configured(src, available, ctx, cfg))
+    workers = min(jobs or os.cpu_count() or 1, len(sources))
+    if workers > 1 and len(sources) >= PARALLEL_MIN_MODELS:
+        results = _lint_parallel(sources, available, ctx, cfg, workers, progress)
+    else:
+        results = []
+        for i, src in enumerate(sources):
+            if progress is not None:
+                progress(i, len(sources), src.path)
+            results.append(_lint_configured(src, available, ctx, cfg))
     if progress is not None:
         progress(len(sources), len(sources), "")
     report = Report(models=results, target=cfg.target, fail_on=cfg.fail_on,
@@ -67,6 +74,41 @@ def lint(
     if baseline_path:
         report.apply_baseline(load_baseline(baseline_path))
     return report
+
+
+# Below this many models a process pool costs more than it saves (see docs/benchmarks.md).
+PARALLEL_MIN_MODELS = 8
+
+
+def _lint_parallel(sources: list[ModelSource], available: list[type[Rule]], ctx: Context,
+                   cfg: Config, workers: int,
+                   progress: ProgressCallback | None) -> list[ModelResult]:
+    """Lint in ``workers`` processes, a few contiguous batches each (small models cost
+    less than a round trip); results come back in discovery order."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    size = max(1, -(-len(sources) // (workers * 4)))
+    batches = [sources[i:i + size] for i in range(0, len(sources), size)]
+    results: list[list[ModelResult]] = [[] for _ in batches]
+    done = 0
+    with ProcessPoolExecutor(max_workers=workers,
+                             mp_context=multiprocessing.get_context(method)) as pool:
+        futures = {pool.submit(_lint_batch, batch, available, ctx, cfg): i
+                   for i, batch in enumerate(batches)}
+        for future in as_completed(futures):
+            i = futures[future]
+            results[i] = future.result()
+            done += len(batches[i])
+            if progress is not None:
+                progress(done, len(sources), batches[i][-1].path)
+    return [r for batch in results for r in batch]
+
+
+def _lint_batch(batch: list[ModelSource], available: list[type[Rule]], ctx: Context,
+                cfg: Config) -> list[ModelResult]:
+    return [_lint_configured(src, available, ctx, cfg) for src in batch]
 
 
 def _lint_configured(src: ModelSource, available: list[type[Rule]], ctx: Context,

@@ -59,6 +59,8 @@ def _lint_parser() -> argparse.ArgumentParser:
                    help="record the current findings in FILE and exit 0")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                    help="colour text output (default: only on a terminal)")
+    p.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
+                   help="lint models in N processes (default: every core; 1 disables)")
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bar on stderr (it is shown only on a terminal)")
     p.add_argument("--version", action="version", version=f"qlint {__version__}")
@@ -101,6 +103,8 @@ def _progress_bar(stream: TextIO) -> Callable[[int, int, str], None] | None:
 
 def cmd_lint(argv: Sequence[str]) -> int:
     args = _lint_parser().parse_args(argv)
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
     from qlint.api import lint
     from qlint.config import resolve_config
     from qlint.reporters import reporter_for
@@ -111,7 +115,8 @@ def cmd_lint(argv: Sequence[str]) -> int:
     report = lint(paths, target=args.target, select=args.select, ignore=args.ignore,
                   extend_select=args.extend_select, fail_on=args.fail_on, config=config,
                   baseline=None if args.write_baseline else args.baseline,
-                  progress=None if args.no_progress else _progress_bar(sys.stderr))
+                  progress=None if args.no_progress else _progress_bar(sys.stderr),
+                  jobs=args.jobs)
     for line in report.errors:
         print(f"qlint: error: {line}", file=sys.stderr)
     for model in report.unreadable:

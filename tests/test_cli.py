@@ -144,3 +144,15 @@ def test_linting_imports_no_tensorflow() -> None:
                 if line.startswith("import time:")]
     assert "qlint.loaders.tflite" in imported  # the check really saw the import log
     assert not [m for m in imported if m.split(".")[0] in ("tensorflow", "keras", "tf_keras")]
+
+
+def test_parallel_jobs_give_the_same_report_in_the_same_order(tmp_path: Path) -> None:
+    for i in range(6):
+        shutil.copy(fixture_model("island_cumsum"), tmp_path / f"c{i}.tflite")
+        shutil.copy(fixture_model("float_io_int8"), tmp_path / f"f{i}.tflite")
+    serial = run_qlint("--jobs", "1", "--format", "json", str(tmp_path))
+    parallel = run_qlint("--jobs", "2", "--format", "json", str(tmp_path))
+    assert serial.returncode == parallel.returncode == 1
+    assert json.loads(serial.stdout) == json.loads(parallel.stdout)
+    assert len(json.loads(serial.stdout)["findings"]) == 18
+    assert run_qlint("--jobs", "0", str(tmp_path)).returncode == 2
