@@ -1,0 +1,309 @@
+"""Benchmarks: qlint's speed and memory against what users would otherwise run.
+
+``python -m benchmarks.run [--runs N] [--quick] [--out docs/benchmarks.md]``
+
+Every figure is a whole-process measurement (``/usr/bin/time``-style: wall
+time and peak RSS of the child from ``os.wait4``), the median over several
+runs, and each ratio compares two commands measured side by side in the same
+run.  Needs the test extra (TensorFlow) for the baselines and to build the
+benchmark models, which are cached under ``benchmarks/.cache/`` (not committed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+CACHE = REPO / "benchmarks" / ".cache"
+PY = sys.executable
+QLINT = [PY, "-m", "qlint", "--no-progress", "--isolated"]
+
+
+@dataclass
+class Sample:
+    """Median wall time (s) and median peak RSS (MB) of a command over ``runs`` runs."""
+
+    seconds: float
+    rss_mb: float
+    runs: int
+    exit_codes: list[int]
+
+
+def measure(cmd: Sequence[str], runs: int, env: dict[str, str] | None = None) -> Sample:
+    """Run ``cmd`` ``runs`` times; wall clock and the child's peak RSS from wait4."""
+    times, rss, codes = [], [], []
+    for _ in range(runs):
+        start = dt.datetime.now().timestamp()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                env={**os.environ, **(env or {})})
+        _, status, usage = os.wait4(proc.pid, 0)
+        times.append(dt.datetime.now().timestamp() - start)
+        rss.append(usage.ru_maxrss / 1024)
+        codes.append(os.waitstatus_to_exitcode(status))
+    return Sample(statistics.median(times), statistics.median(rss), runs, codes)
+
+
+# -- benchmark models -------------------------------------------------------------------
+
+def fixture_models() -> list[Path]:
+    return sorted((REPO / "fixtures").glob("*/*.tflite"))
+
+
+APPS = {
+    "mobilenet_v2_035_96": ("MobileNetV2", {"alpha": 0.35, "input_shape": (96, 96, 3)}),
+    "mobilenet_v3_small_96": ("MobileNetV3Small", {"input_shape": (96, 96, 3)}),
+    "efficientnet_b0_96": ("EfficientNetB0", {"input_shape": (96, 96, 3)}),
+    "resnet50_64": ("ResNet50", {"input_shape": (64, 64, 3)}),
+}
+
+
+def application_models() -> dict[str, Path]:
+    """keras.applications architectures (weights=None), full-int8, converted once and cached."""
+    out = {}
+    missing = [n for n in APPS if not (CACHE / "apps" / f"{n}.tflite").exists()]
+    if missing:
+        script = textwrap.dedent(f"""
+            import numpy as np, tensorflow as tf, keras
+            apps = {json.dumps({n: [APPS[n][0], APPS[n][1]] for n in missing})}
+            for name, (cls, kw) in apps.items():
+                kw["input_shape"] = tuple(kw["input_shape"])
+                keras.utils.set_random_seed(0)
+                model = getattr(keras.applications, cls)(weights=None, **kw)
+                rng = np.random.default_rng(0)
+                def rep():
+                    for _ in range(4):
+                        yield [rng.uniform(-1, 1, (1, *kw["input_shape"])).astype("float32")]
+                c = tf.lite.TFLiteConverter.from_keras_model(model)
+                c.optimizations = [tf.lite.Optimize.DEFAULT]
+                c.representative_dataset = rep
+                c.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+                c.inference_input_type = tf.int8
+                c.inference_output_type = tf.int8
+                open("{CACHE / 'apps'}/" + name + ".tflite", "wb").write(c.convert())
+        """)
+        (CACHE / "apps").mkdir(parents=True, exist_ok=True)
+        subprocess.run([PY, "-c", script], check=True, capture_output=True)
+    for name in APPS:
+        out[name] = CACHE / "apps" / f"{name}.tflite"
+    return out
+
+
+def synthetic_model(ops: int, weights_mb: int) -> Path | None:
+    """A synthetic full-int8 model from tools.synth, cached; None if the tool is missing."""
+    path = CACHE / "synth" / f"ops{ops}_w{weights_mb}mb.tflite"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        res = subprocess.run([PY, "-m", "tools.synth", "--ops", str(ops), "--weights-mb",
+                              str(weights_mb), "--out", str(path)], cwd=REPO,
+                             capture_output=True, text=True)
+        if res.returncode != 0:
+            print(f"tools.synth failed: {res.stderr.strip()[-300:]}", file=sys.stderr)
+            return None
+    return path
+
+
+def analyzer_cmd(paths: Sequence[Path]) -> list[str]:
+    code = ("import sys, tensorflow as tf\n"
+            "for p in sys.argv[1:]:\n"
+            "    tf.lite.experimental.Analyzer.analyze(model_path=p)\n")
+    return [PY, "-c", code, *map(str, paths)]
+
+
+# -- the benchmark sections -------------------------------------------------------------
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for dist in ("qlint", "tensorflow-cpu", "tflite", "flatbuffers", "networkx", "numpy",
+                 "protobuf"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            out[dist] = metadata.version(dist)
+    return out
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, {platform.platform()}"
+
+
+def row(name: str, a: Sample, b: Sample | None = None, target: str = "") -> str:
+    if b is None:
+        return f"| {name} | {a.seconds:.3f} s | {a.rss_mb:.0f} MB | | | {target} |"
+    ratio = a.seconds / b.seconds if b.seconds else float("nan")
+    return (f"| {name} | {a.seconds:.3f} s | {a.rss_mb:.0f} MB | {b.seconds:.3f} s "
+            f"| 1/{1 / ratio:.1f} | {target} |")
+
+
+def run(runs: int, quick: bool) -> str:
+    lines: list[str] = []
+    emit = lines.append
+    emit("# Benchmarks\n")
+    emit(f"Generated by `python -m benchmarks.run` on {dt.date.today().isoformat()}. "
+         "Whole-process wall time and peak RSS, medians over "
+         f"{runs} runs (TensorFlow baselines: {max(1, runs // 2)} runs); each ratio compares "
+         "two commands measured one after the other in the same run.\n")
+    emit(f"- Machine: {machine()}")
+    emit("- Versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()) + "\n")
+    base_runs = max(1, runs // 2)
+
+    emit("## qlint vs TFLite Model Analyzer\n")
+    emit("`tf.lite.experimental.Analyzer.analyze(model_path=...)` in one Python process for "
+         "all models of a set, against `qlint` over the same files.\n")
+    emit("| model set | qlint | qlint peak RSS | Analyzer | qlint / Analyzer | target |")
+    emit("|---|---|---|---|---|---|")
+    fixtures = fixture_models()
+    q = measure([*QLINT, *map(str, fixtures)], runs)
+    a = measure(analyzer_cmd(fixtures), base_runs)
+    emit(row(f"{len(fixtures)} fixture models", q, a, "<= 1/10"))
+    one = REPO / "fixtures" / "int8_cnn" / "int8_cnn.tflite"
+    q1 = measure([*QLINT, str(one)], runs)
+    a1 = measure(analyzer_cmd([one]), base_runs)
+    emit(row("one small model (int8_cnn)", q1, a1, "<= 1/5"))
+    apps = application_models()
+    qa = measure([*QLINT, *map(str, apps.values())], runs)
+    aa = measure(analyzer_cmd(list(apps.values())), base_runs)
+    emit(row(f"{len(apps)} keras.applications (full int8)", qa, aa, "<= 1/10"))
+    for name, path in apps.items():
+        qs, as_ = measure([*QLINT, str(path)], runs), measure(analyzer_cmd([path]), base_runs)
+        emit(row(f"{name} ({path.stat().st_size / 2**20:.1f} MB)", qs, as_))
+    emit("")
+
+    emit("## Scaling with graph size (synthetic full-int8 models, tools/synth.py)\n")
+    emit("| ops | qlint | peak RSS | time per op |")
+    emit("|---|---|---|---|")
+    sizes = (1_000, 10_000) if quick else (1_000, 10_000, 100_000)
+    per_op = {}
+    for n in sizes:
+        path = synthetic_model(n, 0)
+        if path is None:
+            emit(f"| {n} | not measured: tools.synth unavailable | | |")
+            continue
+        s = measure([*QLINT, str(path)], runs)
+        per_op[n] = s.seconds / n
+        emit(f"| {n:,} | {s.seconds:.3f} s | {s.rss_mb:.0f} MB | {per_op[n] * 1e6:.1f} µs |")
+    if len(per_op) >= 2:
+        lo, hi = min(per_op.values()), max(per_op.values())
+        emit(f"\nPer-op cost spread: {100 * (hi - lo) / lo:.0f}% between the fastest and the "
+             "slowest size (target: within ±50% from 1k to 100k ops; the 1k figure includes "
+             "start-up).\n")
+
+    emit("## Weights are never read\n")
+    emit("| model | qlint | peak RSS | file size |")
+    emit("|---|---|---|---|")
+    big_mb = 256 if quick else 1024
+    tiny, big = synthetic_model(1_000, 0), synthetic_model(1_000, big_mb)
+    if tiny is not None and big is not None:
+        st, sb = measure([*QLINT, str(tiny)], runs), measure([*QLINT, str(big)], runs)
+        emit(f"| 1,000 ops, tiny weights | {st.seconds:.3f} s | {st.rss_mb:.0f} MB | "
+             f"{tiny.stat().st_size / 2**20:.1f} MB |")
+        emit(f"| 1,000 ops, {big_mb} MB of weights | {sb.seconds:.3f} s | {sb.rss_mb:.0f} MB | "
+             f"{big.stat().st_size / 2**20:.0f} MB |")
+        emit(f"\nTime ratio big/tiny: {sb.seconds / st.seconds:.2f}x (target <= 1.2x); peak RSS "
+             f"{sb.rss_mb:.0f} MB (target <= 150 MB).\n")
+    else:
+        emit("| not measured: tools.synth unavailable | | | |\n")
+
+    emit("## SavedModel lint vs the real strict int8 conversion\n")
+    emit(savedmodel_section(runs, base_runs))
+
+    emit("## Start-up\n")
+    emit("| command | time | peak RSS |")
+    emit("|---|---|---|")
+    sv = measure([PY, "-m", "qlint", "--version"], runs)
+    emit(f"| `qlint --version` | {sv.seconds:.3f} s | {sv.rss_mb:.0f} MB |")
+    emit(f"| `qlint fixtures/int8_cnn/int8_cnn.tflite` | {q1.seconds:.3f} s | "
+         f"{q1.rss_mb:.0f} MB |")
+    emit("\nImport breakdown of `python -X importtime -m qlint int8_cnn.tflite`:\n")
+    emit("```")
+    emit(import_breakdown(one))
+    emit("```")
+    return "\n".join(lines) + "\n"
+
+
+def savedmodel_section(runs: int, base_runs: int) -> str:
+    """qlint on a SavedModel vs TFLiteConverter strict int8 conversion of the same model."""
+    probe = subprocess.run([PY, "-c", "import qlint.loaders.savedmodel"], capture_output=True)
+    if probe.returncode != 0:
+        return "Not measured: this qlint has no SavedModel loader.\n"
+    sm = CACHE / "savedmodel" / "mobilenet_v2_035_96"
+    if not sm.exists():
+        script = textwrap.dedent(f"""
+            import keras
+            keras.utils.set_random_seed(0)
+            m = keras.applications.MobileNetV2(alpha=0.35, input_shape=(96, 96, 3), weights=None)
+            m.export("{sm}")
+        """)
+        sm.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([PY, "-c", script], check=True, capture_output=True)
+    convert = textwrap.dedent(f"""
+        import numpy as np, tensorflow as tf
+        rng = np.random.default_rng(0)
+        def rep():
+            for _ in range(4):
+                yield [rng.uniform(-1, 1, (1, 96, 96, 3)).astype("float32")]
+        c = tf.lite.TFLiteConverter.from_saved_model("{sm}")
+        c.optimizations = [tf.lite.Optimize.DEFAULT]
+        c.representative_dataset = rep
+        c.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        c.inference_input_type = tf.int8
+        c.inference_output_type = tf.int8
+        c.convert()
+    """)
+    q = measure([*QLINT, str(sm)], runs)
+    c = measure([PY, "-c", convert], base_runs)
+    return ("| model | qlint | qlint peak RSS | strict int8 conversion | ratio | target |\n"
+            "|---|---|---|---|---|---|\n"
+            + row("MobileNetV2 0.35 96x96 SavedModel", q, c, "<= 1/50") + "\n")
+
+
+def import_breakdown(model: Path) -> str:
+    res = subprocess.run([PY, "-X", "importtime", "-m", "qlint", "--isolated", str(model)],
+                         capture_output=True, text=True)
+    by_package: dict[str, int] = {}
+    for line in res.stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        own, _, name = line.split(":", 1)[1].split("|")
+        if own.strip().isdigit():
+            root = name.strip().split(".")[0]
+            by_package[root] = by_package.get(root, 0) + int(own)
+    total = sum(by_package.values())
+    top = sorted(by_package.items(), key=lambda kv: -kv[1])[:12]
+    return ("\n".join(f"{c:>9} µs  {n}" for n, c in top)
+            + f"\n{total:>9} µs  all imports (self time summed per top-level package)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
+    p.add_argument("--runs", type=int, default=5, help="runs per qlint measurement")
+    p.add_argument("--quick", action="store_true", help="smaller synthetic models")
+    p.add_argument("--out", default=str(REPO / "docs" / "benchmarks.md"))
+    args = p.parse_args(argv)
+    text = run(args.runs, args.quick)
+    Path(args.out).write_text(text, encoding="utf-8")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
