@@ -1,0 +1,1 @@
+"""Maintainer tools of qlint (not installed with the package)."""

@@ -1,0 +1,278 @@
+"""``python -m tools.probe``: probe every TFLite builtin and write the capability tables."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from tools.probe import OUTCOMES, SCHEMA_VERSION
+from tools.probe.runner import GuardedWorker
+from tools.probe.tf_ops import TF_OP_BUILDERS
+
+MODES = ("int8", "int16x8")
+DEFAULT_TIMEOUT = 180.0
+
+
+def _normalize(res: dict[str, Any]) -> dict[str, Any]:
+    """Turn a timeout, crash or probe bug into an ordinary outcome entry."""
+    if "failed" in res:
+        out = dict(res.get("partial") or {})
+        out.update(outcome=res["failed"], message=res["message"])
+        out.setdefault("probe", None)
+        return out
+    if "error" in res:
+        return {"outcome": "unprobed", "probe": None, "message": f"probe failed: {res['error']}"}
+    return res
+
+
+def _entry(res: dict[str, Any]) -> dict[str, Any]:
+    """The stored form of one builtin outcome (fixed key order, no internals)."""
+    out = {"outcome": res["outcome"], "probe": res.get("probe"), "message": res.get("message")}
+    for key in ("io", "lowers_to"):
+        if res.get(key):
+            out[key] = res[key]
+    return out
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def probe_builtins(
+    worker: GuardedWorker,
+    ops: Iterable[str],
+    modes: Sequence[str],
+    save_dir: str | None = None,
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Probe ``ops`` in each mode; int8 models are saved under ``save_dir`` for TFLM."""
+    result: dict[str, dict[str, dict[str, Any]]] = {m: {} for m in modes}
+    for mode in modes:
+        for op in ops:
+            save = os.path.join(save_dir, op) if save_dir and mode == "int8" else None
+            res = _normalize(worker.run({"kind": "builtin", "op": op, "mode": mode, "save": save}))
+            result[mode][op] = res
+            _log(f"[{mode}] {op}: {res['outcome']} ({res.get('seconds', '-')} s)")
+    return result
+
+
+def probe_tf_ops(worker: GuardedWorker, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Probe TF ops / Keras layers under strict int8."""
+    out: dict[str, dict[str, Any]] = {}
+    for key in keys:
+        res = worker.run({"kind": "tf_op", "key": key})
+        if "failed" in res or "error" in res:
+            norm = _normalize(res)
+            partial = res.get("partial") or {}
+            res = {
+                "keras": TF_OP_BUILDERS[key].keras,
+                "probe": TF_OP_BUILDERS[key].name,
+                "graphdef_ops": partial.get("graphdef_ops"),
+                "lowers_to": partial.get("lowers_to"),
+                "int8": {"outcome": norm["outcome"], "message": norm["message"]},
+            }
+        res.pop("seconds", None)
+        out[key] = {
+            k: res[k]
+            for k in ("keras", "probe", "graphdef_ops", "lowers_to", "float_message", "int8")
+            if k in res
+        }
+        _log(f"[tf_ops] {key}: {res['int8']['outcome']}")
+    return out
+
+
+def probe_tflm(
+    worker: GuardedWorker, int8: dict[str, dict[str, Any]], save_dir: str
+) -> dict[str, dict[str, Any]]:
+    """TFLM outcome of each builtin, running the int8 models saved by `probe_builtins`."""
+    out: dict[str, dict[str, Any]] = {}
+    for op, t in int8.items():
+        path = os.path.join(save_dir, op)
+        entry: dict[str, Any]
+        if not os.path.exists(path + ".tflite"):
+            entry = {"outcome": t["outcome"], "probe": t.get("probe"), "message": t.get("message")}
+            if t["outcome"] == "conversion_error":
+                entry["via"] = "converter"
+        else:
+            res = worker.run({"kind": "tflm", "path": path})
+            if "failed" in res or "error" in res:
+                norm = _normalize(res)
+                entry = {"outcome": "runtime_error", "probe": t.get("probe"),
+                         "message": norm["message"]}
+            elif res["ok"]:
+                kind = t.get("classified") or t["outcome"]
+                entry = {"outcome": kind, "probe": t.get("probe"), "message": None}
+            else:
+                entry = {"outcome": "runtime_error", "probe": t.get("probe"),
+                         "message": res["message"]}
+            if t.get("io"):
+                entry["io"] = t["io"]
+        out[op] = entry
+        _log(f"[tflm] {op}: {entry['outcome']}")
+    return out
+
+
+def counts(table: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """How many entries have each outcome."""
+    c = Counter(e["outcome"] for e in table.values())
+    return {o: c.get(o, 0) for o in OUTCOMES}
+
+
+def dump_table(doc: dict[str, Any]) -> str:
+    """JSON with one line per op entry: small, diff-friendly and stable."""
+    lines = ["{"]
+    items = list(doc.items())
+    for i, (key, value) in enumerate(items):
+        comma = "," if i < len(items) - 1 else ""
+        if key in ("modes", "tf_ops"):
+            lines.append(f"  {json.dumps(key)}: {{")
+            groups = value.items() if key == "modes" else [(None, value)]
+            glist = list(groups)
+            for gi, (gname, entries) in enumerate(glist):
+                indent = "    "
+                if gname is not None:
+                    lines.append(f"    {json.dumps(gname)}: {{")
+                    indent = "      "
+                elist = list(entries.items())
+                for ei, (name, entry) in enumerate(elist):
+                    ec = "," if ei < len(elist) - 1 else ""
+                    lines.append(
+                        f"{indent}{json.dumps(name)}: {json.dumps(entry, ensure_ascii=False)}{ec}"
+                    )
+                if gname is not None:
+                    lines.append("    }" + ("," if gi < len(glist) - 1 else ""))
+            lines.append("  }" + comma)
+        else:
+            lines.append(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}{comma}")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m tools.probe",
+        description="Probe TFLite / TFLM int8 op support with the real toolchain.",
+    )
+    p.add_argument("--out", default="rules/capabilities/", help="directory for the JSON tables")
+    p.add_argument("--ops", help="comma-separated builtins to probe (default: all in the schema)")
+    p.add_argument("--tf-ops", help="comma-separated tf_ops keys (default: all; '' for none)")
+    p.add_argument("--modes", default=",".join(MODES), help="modes to probe (int8,int16x8)")
+    p.add_argument("--no-tflm", action="store_true", help="skip TensorFlow Lite Micro")
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per job")
+    p.add_argument("--log", help="file collecting the toolchain's stderr (default: discarded)")
+    p.add_argument(
+        "--print", action="store_true", help="print the tables to stdout instead of writing them"
+    )
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m tools.probe``."""
+    args = _parser().parse_args(argv)
+    argv_list = list(sys.argv[1:] if argv is None else argv)
+    command = " ".join(["python -m tools.probe", *argv_list])
+    modes = [m for m in args.modes.split(",") if m]
+    for m in modes:
+        if m not in MODES:
+            _parser().error(f"unknown mode {m!r}")
+    today = _dt.date.today().isoformat()
+    log = args.log or os.devnull
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="qlint-probe-") as tmp:
+        with GuardedWorker(args.timeout, log) as w:
+            info = w.run({"kind": "info"})
+            if "versions" not in info:
+                _log(f"cannot start the TensorFlow probe: {info}")
+                return 2
+            ops = info["builtins"] if args.ops is None else [o for o in args.ops.split(",") if o]
+            t0 = time.monotonic()
+            raw = probe_builtins(w, ops, modes, save_dir=tmp)
+            t_builtins = time.monotonic() - t0
+            keys = list(TF_OP_BUILDERS) if args.tf_ops is None else [
+                k for k in args.tf_ops.split(",") if k
+            ]
+            t0 = time.monotonic()
+            tf_ops = probe_tf_ops(w, keys)
+            t_tf_ops = time.monotonic() - t0
+        tflm_doc: dict[str, Any] | None = None
+        tflm_status: dict[str, Any] = {"probed": False}
+        t_tflm = 0.0
+        if not args.no_tflm and "int8" in raw:
+            t0 = time.monotonic()
+            with GuardedWorker(args.timeout, log) as w:
+                tinfo = w.run({"kind": "tflm_info"})
+                if "versions" not in tinfo:
+                    reason = tinfo.get("error") or tinfo.get("message") or str(tinfo)
+                    tflm_status = {"probed": False, "reason": f"tflite-micro unavailable: {reason}"}
+                    _log(tflm_status["reason"])
+                else:
+                    tflm_table = probe_tflm(w, raw["int8"], tmp)
+                    t_tflm = time.monotonic() - t0
+                    tversions = dict(tinfo["versions"])
+                    tversions["tensorflow_converter"] = info["versions"]["tensorflow"]
+                    tflm_doc = {
+                        "schema_version": SCHEMA_VERSION,
+                        "runtime": "tflm",
+                        "versions": tversions,
+                        "probed_on": today,
+                        "command": command,
+                        "run_seconds": round(t_tflm, 1),
+                        "notes": "Each int8 model converted for tflite-2.x (strict int8, int8 I/O) "
+                        "is loaded and invoked with tflite_micro.runtime.Interpreter.from_bytes. "
+                        "conversion_error/unprobed entries are copied from the converter probe.",
+                        "counts": {"int8": counts(tflm_table)},
+                        "modes": {"int8": tflm_table},
+                    }
+                    tflm_status = {
+                        "probed": True, "version": tversions["tflite-micro"],
+                    }
+    total = time.monotonic() - start
+    modes_out = {m: {op: _entry(r) for op, r in raw[m].items()} for m in modes}
+    tf_version = info["versions"]["tensorflow"]
+    doc: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "runtime": "tflite",
+        "versions": info["versions"],
+        "probed_on": today,
+        "command": command,
+        "run_seconds": {
+            "total": round(total, 1),
+            "builtins": round(t_builtins, 1),
+            "tf_ops": round(t_tf_ops, 1),
+            "tflm": round(t_tflm, 1),
+        },
+        "builtin_codes": len(info["builtins"]),
+        "notes": "int8: optimizations=DEFAULT, representative_dataset, supported_ops="
+        "[TFLITE_BUILTINS_INT8], int8 I/O. int16x8: supported_ops="
+        "[EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8], int16 I/O. Each model is "
+        "allocated and invoked with tf.lite.Interpreter (BUILTIN_WITHOUT_DEFAULT_DELEGATES). "
+        "tf_ops: strict int8 only; lowers_to from an unquantized conversion.",
+        "counts": {m: counts(modes_out[m]) for m in modes},
+        "tflm": tflm_status,
+        "modes": modes_out,
+        "tf_ops": tf_ops,
+    }
+    major_minor = ".".join(tf_version.split(".")[:2])
+    outputs = {f"tflite-{major_minor}.json": doc}
+    if tflm_doc is not None:
+        outputs[f"tflm-{tflm_doc['versions']['tflite-micro']}.json"] = tflm_doc
+    if args.print:
+        for name, d in outputs.items():
+            print(f"== {name}")
+            print(dump_table(d), end="")
+    else:
+        out_dir = Path(args.out)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name, d in outputs.items():
+            (out_dir / name).write_text(dump_table(d), encoding="utf-8")
+            _log(f"wrote {out_dir / name}")
+    _log(f"probe finished in {total:.0f} s")
+    return 0

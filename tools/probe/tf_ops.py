@@ -1,0 +1,223 @@
+"""Builders for the TF ops and Keras layers that users' models contain.
+
+Each entry is keyed by the TF op name as it appears in a GraphDef (``Cumsum``,
+``TopKV2``) for raw ops, or by ``keras.<Class>`` (with a variant in parentheses)
+for Keras layers.  The probe records the GraphDef ops it actually observed, the
+TFLite ops the pattern lowers to, and the strict-int8 outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from tools.probe.builders import X2, X4, Arg, Builder
+
+POS2 = Arg((1, 16), lo=0.1, hi=2.0)
+DIVISOR = Arg((1, 16), lo=1.2, hi=2.0)  # see builders.DIVISOR
+
+
+def raw(name: str, fn: Callable[[Any], Callable[..., Any]], *args: Arg) -> Builder:
+    """A builder over a TF function taking ``args`` (default one ``X2`` input)."""
+    return Builder(name, lambda tf, keras, rng: fn(tf), args or (X2,))
+
+
+def layer(
+    cls: str,
+    ctor: Callable[[Any], Any],
+    *shapes: tuple[int, ...],
+    dtype: str = "float32",
+    lo: float = -1.0,
+    hi: float = 1.0,
+    name: str | None = None,
+) -> Builder:
+    """A builder wrapping one Keras layer in a functional model (batch size 1)."""
+    shapes = shapes or ((1, 8, 8, 4),)
+
+    def make(tf: Any, keras: Any, rng: np.random.Generator) -> Any:
+        inputs = [keras.Input(shape=s[1:], batch_size=s[0], dtype=dtype) for s in shapes]
+        out = ctor(keras)(inputs if len(inputs) > 1 else inputs[0])
+        return keras.Model(inputs, out)
+
+    args = tuple(Arg(s, dtype, lo, hi) for s in shapes)
+    return Builder(name or f"keras.layers.{cls}", make, args, keras=cls)
+
+
+def _const_gather(tf: Any) -> Callable[[Any], Any]:
+    return lambda x: tf.gather(x, tf.constant([3, 1, 0, 2]), axis=1)
+
+
+def _einsum(tf: Any) -> Callable[[Any, Any], Any]:
+    return lambda a, b: tf.einsum("bij,bjk->bik", a, b)
+
+
+def _rfft(tf: Any) -> Callable[[Any], Any]:
+    return lambda x: tf.math.abs(tf.signal.rfft(x))
+
+
+def _patches(tf: Any) -> Callable[[Any], Any]:
+    return lambda x: tf.image.extract_patches(x, [1, 2, 2, 1], [1, 2, 2, 1], [1, 1, 1, 1], "VALID")
+
+
+def _conv_bn_relu(tf: Any, keras: Any, rng: np.random.Generator) -> Any:
+    inp = keras.Input(shape=(8, 8, 4), batch_size=1)
+    x = keras.layers.Conv2D(8, 3, padding="same", use_bias=False)(inp)
+    x = keras.layers.BatchNormalization()(x)
+    return keras.Model(inp, keras.layers.ReLU(6.0)(x))
+
+
+def _mha(keras: Any) -> Any:
+    mha = keras.layers.MultiHeadAttention(num_heads=2, key_dim=4)
+    return lambda x: mha(x, x)
+
+
+def _normalization(keras: Any) -> Any:
+    return keras.layers.Normalization(mean=0.5, variance=0.25)
+
+
+def _gelu(approximate: bool) -> Callable[[Any], Any]:
+    def ctor(keras: Any) -> Any:
+        return keras.layers.Activation(lambda x: keras.activations.gelu(x, approximate=approximate))
+
+    return ctor
+
+
+
+# fmt: off
+TF_OP_BUILDERS: dict[str, Builder] = {
+    # raw TF ops, keyed by their GraphDef name
+    "Abs": raw("tf.math.abs", lambda tf: tf.math.abs),
+    "AddV2": raw("tf.math.add", lambda tf: tf.math.add, X2, X2),
+    "ArgMax": raw("tf.math.argmax", lambda tf: lambda x: tf.math.argmax(x, -1)),
+    "Atan2": raw("tf.math.atan2", lambda tf: tf.math.atan2, X2, X2),
+    "BatchMatMulV2": raw("tf.linalg.matmul", lambda tf: tf.linalg.matmul,
+                         Arg((1, 4, 8)), Arg((1, 8, 4))),
+    "Cast": raw("tf.cast(float32->int32)", lambda tf: lambda x: tf.cast(x * 10.0, tf.int32)),
+    "Ceil": raw("tf.math.ceil", lambda tf: tf.math.ceil),
+    "ClipByValue": raw("tf.clip_by_value", lambda tf: lambda x: tf.clip_by_value(x, -0.5, 0.5)),
+    "Cos": raw("tf.math.cos", lambda tf: tf.math.cos),
+    "Cumprod": raw("tf.math.cumprod", lambda tf: lambda x: tf.math.cumprod(x, axis=1)),
+    "Cumsum": raw("tf.math.cumsum", lambda tf: lambda x: tf.math.cumsum(x, axis=1)),
+    "Einsum": raw("tf.einsum(bij,bjk->bik)", _einsum, Arg((1, 4, 8)), Arg((1, 8, 4))),
+    "Elu": raw("tf.nn.elu", lambda tf: tf.nn.elu),
+    "Erf": raw("tf.math.erf", lambda tf: tf.math.erf),
+    "Exp": raw("tf.math.exp", lambda tf: tf.math.exp),
+    "ExtractImagePatches": raw("tf.image.extract_patches", _patches, X4),
+    "Floor": raw("tf.math.floor", lambda tf: tf.math.floor),
+    "FloorDiv": raw("tf.math.floordiv", lambda tf: tf.math.floordiv, X2, DIVISOR),
+    "FloorMod": raw("tf.math.floormod", lambda tf: tf.math.floormod, X2, DIVISOR),
+    "GatherV2": raw("tf.gather", _const_gather),
+    "LeakyRelu": raw("tf.nn.leaky_relu", lambda tf: lambda x: tf.nn.leaky_relu(x, 0.2)),
+    "Log": raw("tf.math.log", lambda tf: tf.math.log, POS2),
+    "LogSoftmax": raw("tf.nn.log_softmax", lambda tf: tf.nn.log_softmax),
+    "MatrixDeterminant": raw("tf.linalg.det", lambda tf: tf.linalg.det, Arg((1, 4, 4))),
+    "MatrixInverse": raw("tf.linalg.inv", lambda tf: tf.linalg.inv, Arg((1, 4, 4))),
+    "Max": raw("tf.math.reduce_max", lambda tf: lambda x: tf.math.reduce_max(x, 1)),
+    "Mean": raw("tf.math.reduce_mean", lambda tf: lambda x: tf.math.reduce_mean(x, 1)),
+    "Neg": raw("tf.math.negative", lambda tf: tf.math.negative),
+    "Pow": raw("tf.math.pow", lambda tf: tf.math.pow, POS2, X2),
+    "Prod": raw("tf.math.reduce_prod", lambda tf: lambda x: tf.math.reduce_prod(x, 1)),
+    "RFFT": raw("tf.signal.rfft + tf.math.abs", _rfft),
+    "RealDiv": raw("tf.math.divide", lambda tf: tf.math.divide, X2, DIVISOR),
+    "Reciprocal": raw("tf.math.reciprocal", lambda tf: tf.math.reciprocal, POS2),
+    "Relu": raw("tf.nn.relu", lambda tf: tf.nn.relu),
+    "Relu6": raw("tf.nn.relu6", lambda tf: tf.nn.relu6),
+    "ResizeBilinear": raw("tf.image.resize(bilinear)",
+                          lambda tf: lambda x: tf.image.resize(x, [16, 16], "bilinear"), X4),
+    "ResizeNearestNeighbor": raw("tf.image.resize(nearest)",
+                                 lambda tf: lambda x: tf.image.resize(x, [16, 16], "nearest"), X4),
+    "Roll": raw("tf.roll", lambda tf: lambda x: tf.roll(x, 3, axis=1)),
+    "Round": raw("tf.math.round", lambda tf: tf.math.round),
+    "Rsqrt": raw("tf.math.rsqrt", lambda tf: tf.math.rsqrt, POS2),
+    "Selu": raw("tf.nn.selu", lambda tf: tf.nn.selu),
+    "Sigmoid": raw("tf.math.sigmoid", lambda tf: tf.math.sigmoid),
+    "Sign": raw("tf.math.sign", lambda tf: tf.math.sign),
+    "Sin": raw("tf.math.sin", lambda tf: tf.math.sin),
+    "Softmax": raw("tf.nn.softmax", lambda tf: tf.nn.softmax),
+    "Softplus": raw("tf.math.softplus", lambda tf: tf.math.softplus),
+    "Sort": raw("tf.sort", lambda tf: lambda x: tf.sort(x, axis=-1)),
+    "Sqrt": raw("tf.math.sqrt", lambda tf: tf.math.sqrt, POS2),
+    "Square": raw("tf.math.square", lambda tf: tf.math.square),
+    "SquaredDifference": raw("tf.math.squared_difference",
+                             lambda tf: tf.math.squared_difference, X2, X2),
+    "Tan": raw("tf.math.tan", lambda tf: tf.math.tan),
+    "Tanh": raw("tf.math.tanh", lambda tf: tf.math.tanh),
+    "TopKV2": raw("tf.math.top_k", lambda tf: lambda x: tf.math.top_k(x, 4)),
+    "UnsortedSegmentSum": raw("tf.math.unsorted_segment_sum", lambda tf: lambda x:
+                              tf.math.unsorted_segment_sum(x, tf.constant([0, 0, 1, 1]), 2),
+                              Arg((4, 4))),
+    # Keras layers (keras.applications building blocks first)
+    "keras.Conv2D": layer("Conv2D", lambda k: k.layers.Conv2D(8, 3, padding="same")),
+    "keras.Conv2D+BatchNormalization+ReLU6": Builder(
+        "Conv2D -> BatchNormalization -> ReLU(6)", _conv_bn_relu, (X4,),
+        keras="BatchNormalization"),
+    "keras.DepthwiseConv2D": layer("DepthwiseConv2D",
+                                   lambda k: k.layers.DepthwiseConv2D(3, padding="same")),
+    "keras.SeparableConv2D": layer("SeparableConv2D",
+                                   lambda k: k.layers.SeparableConv2D(8, 3, padding="same")),
+    "keras.Conv2DTranspose": layer("Conv2DTranspose",
+                                   lambda k: k.layers.Conv2DTranspose(8, 3, 2, padding="same")),
+    "keras.Conv1D": layer("Conv1D", lambda k: k.layers.Conv1D(8, 3, padding="same"), (1, 16, 4)),
+    "keras.BatchNormalization": layer("BatchNormalization",
+                                      lambda k: k.layers.BatchNormalization()),
+    "keras.ReLU": layer("ReLU", lambda k: k.layers.ReLU()),
+    "keras.ReLU(max_value=6)": layer("ReLU", lambda k: k.layers.ReLU(6.0),
+                                     name="keras.layers.ReLU(max_value=6)"),
+    "keras.LeakyReLU": layer("LeakyReLU", lambda k: k.layers.LeakyReLU(0.2)),
+    "keras.PReLU": layer("PReLU", lambda k: k.layers.PReLU(shared_axes=[1, 2])),
+    "keras.Add": layer("Add", lambda k: k.layers.Add(), (1, 8, 8, 4), (1, 8, 8, 4)),
+    "keras.Multiply": layer("Multiply", lambda k: k.layers.Multiply(), (1, 8, 8, 4), (1, 8, 8, 4)),
+    "keras.Subtract": layer("Subtract", lambda k: k.layers.Subtract(), (1, 8, 8, 4), (1, 8, 8, 4)),
+    "keras.Concatenate": layer("Concatenate", lambda k: k.layers.Concatenate(),
+                               (1, 8, 8, 4), (1, 8, 8, 4)),
+    "keras.MaxPooling2D": layer("MaxPooling2D", lambda k: k.layers.MaxPooling2D(2)),
+    "keras.AveragePooling2D": layer("AveragePooling2D", lambda k: k.layers.AveragePooling2D(2)),
+    "keras.GlobalAveragePooling2D": layer("GlobalAveragePooling2D",
+                                          lambda k: k.layers.GlobalAveragePooling2D()),
+    "keras.GlobalMaxPooling2D": layer("GlobalMaxPooling2D",
+                                      lambda k: k.layers.GlobalMaxPooling2D()),
+    "keras.Dense": layer("Dense", lambda k: k.layers.Dense(8), (1, 16)),
+    "keras.Softmax": layer("Softmax", lambda k: k.layers.Softmax(), (1, 16)),
+    "keras.Reshape": layer("Reshape", lambda k: k.layers.Reshape((16, 16))),
+    "keras.Flatten": layer("Flatten", lambda k: k.layers.Flatten()),
+    "keras.ZeroPadding2D": layer("ZeroPadding2D", lambda k: k.layers.ZeroPadding2D(1)),
+    "keras.UpSampling2D(nearest)": layer("UpSampling2D", lambda k: k.layers.UpSampling2D(),
+                                         name="keras.layers.UpSampling2D(nearest)"),
+    "keras.UpSampling2D(bilinear)": layer(
+        "UpSampling2D", lambda k: k.layers.UpSampling2D(interpolation="bilinear"),
+        name="keras.layers.UpSampling2D(bilinear)"),
+    "keras.Resizing": layer("Resizing", lambda k: k.layers.Resizing(16, 16)),
+    "keras.Rescaling": layer("Rescaling", lambda k: k.layers.Rescaling(1 / 127.5, -1.0),
+                             lo=0.0, hi=255.0),
+    "keras.Normalization": layer("Normalization", _normalization),
+    "keras.Activation(sigmoid)": layer("Activation", lambda k: k.layers.Activation("sigmoid"),
+                                       name="keras.layers.Activation('sigmoid')"),
+    "keras.Activation(tanh)": layer("Activation", lambda k: k.layers.Activation("tanh"),
+                                    name="keras.layers.Activation('tanh')"),
+    "keras.Activation(swish)": layer("Activation", lambda k: k.layers.Activation("swish"),
+                                     name="keras.layers.Activation('swish')"),
+    "keras.Activation(hard_swish)": layer(
+        "Activation", lambda k: k.layers.Activation("hard_swish"),
+        name="keras.layers.Activation('hard_swish')"),
+    "keras.Activation(hard_sigmoid)": layer(
+        "Activation", lambda k: k.layers.Activation("hard_sigmoid"),
+        name="keras.layers.Activation('hard_sigmoid')"),
+    "keras.Activation(gelu)": layer("Activation", _gelu(False),
+                                    name="keras.activations.gelu(approximate=False)"),
+    "keras.Activation(gelu,approximate)": layer("Activation", _gelu(True),
+                                                name="keras.activations.gelu(approximate=True)"),
+    "keras.LayerNormalization": layer("LayerNormalization",
+                                      lambda k: k.layers.LayerNormalization(), (1, 4, 16)),
+    "keras.GroupNormalization": layer("GroupNormalization",
+                                      lambda k: k.layers.GroupNormalization(2)),
+    "keras.Embedding": layer("Embedding", lambda k: k.layers.Embedding(16, 8), (1, 4),
+                             dtype="int32", lo=0, hi=16),
+    "keras.LSTM": layer("LSTM", lambda k: k.layers.LSTM(8), (1, 4, 8)),
+    "keras.GRU": layer("GRU", lambda k: k.layers.GRU(8), (1, 4, 8)),
+    "keras.SimpleRNN": layer("SimpleRNN", lambda k: k.layers.SimpleRNN(8), (1, 4, 8)),
+    "keras.MultiHeadAttention": layer("MultiHeadAttention", _mha, (1, 4, 8)),
+    "keras.Dropout": layer("Dropout", lambda k: k.layers.Dropout(0.5)),
+}
+# fmt: on

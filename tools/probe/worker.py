@@ -1,0 +1,492 @@
+"""The probe's worker process: builds, converts and runs one small model per job.
+
+The parent (`tools.probe.runner`) starts this in a child process and sends jobs
+over a pipe, so that a hanging or crashing converter/interpreter cannot stall the
+run.  TensorFlow is imported only by ``builtin``/``tf_op``/``info`` jobs; ``tflm``
+jobs import only ``tflite_micro``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import os
+import platform
+import re
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Iterator
+from multiprocessing.connection import Connection
+from typing import Any
+
+import numpy as np
+
+from tools.probe.builders import Arg, Builder, builtin_plan
+from tools.probe.classify import CONVERSION_OPS, OpInfo, classify_target, float_ops, op_names
+from tools.probe.messages import condense
+from tools.probe.tf_ops import TF_OP_BUILDERS
+
+TFLM_ARENA_BYTES = 4 << 20
+CALIBRATION_SAMPLES = 16
+_SKIP_GRAPHDEF = frozenset(
+    {
+        "Placeholder", "Const", "Identity", "IdentityN", "NoOp", "ReadVariableOp",
+        "VarHandleOp", "StatefulPartitionedCall", "PartitionedCall", "_Arg", "_Retval",
+    }
+)
+
+
+class _Phase:
+    """Reports the current phase to the parent, so a timeout can name it."""
+
+    def __init__(self, conn: Connection | None) -> None:
+        self.conn = conn
+
+    def __call__(self, name: str, partial: dict[str, Any] | None = None) -> None:
+        if self.conn is not None:
+            self.conn.send({"phase": name, "partial": dict(partial or {})})
+
+
+@contextlib.contextmanager
+def _captured_stderr() -> Iterator[list[str]]:
+    """Redirect fd 2 (C++ logs included) to a file; yields a list filled on exit."""
+    out: list[str] = []
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield out
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            out.append(tmp.read().decode("utf-8", "replace"))
+
+
+# -- TensorFlow side -------------------------------------------------------------------
+
+
+def _tf() -> tuple[Any, Any]:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import tensorflow as tf
+
+    return tf, keras
+
+
+def _sample(arg: Arg, rng: np.random.Generator) -> np.ndarray:
+    shape = arg.sample_shape
+    if arg.dtype == "bool":
+        return rng.integers(0, 2, shape).astype(bool)
+    if arg.dtype.startswith(("int", "uint")):
+        return rng.integers(int(arg.lo), int(arg.hi), shape).astype(arg.dtype)
+    return rng.uniform(arg.lo, arg.hi, shape).astype(arg.dtype)
+
+
+def _build(builder: Builder) -> tuple[Any, Any]:
+    """The concrete function and trackable root for ``builder``."""
+    tf, keras = _tf()
+    keras.utils.set_random_seed(0)
+    obj = builder.make(tf, keras, np.random.default_rng(0))
+    sig = [
+        tf.TensorSpec(a.shape, tf.as_dtype(a.dtype), name=f"in{i}")
+        for i, a in enumerate(builder.args)
+    ]
+    is_keras = isinstance(obj, keras.Model)
+
+    def call(*xs: Any) -> Any:
+        if is_keras:
+            return obj(list(xs) if len(xs) > 1 else xs[0])
+        return obj(*xs)
+
+    fn = tf.function(call, input_signature=sig)
+    root = tf.Module()
+    root.obj = obj
+    root.fn = fn
+    return fn.get_concrete_function(), root
+
+
+def _convert(builder: Builder, mode: str) -> bytes:
+    """Convert ``builder``'s model: ``float`` (reference), ``int8`` or ``int16x8``."""
+    tf, _ = _tf()
+    cf, root = _build(builder)
+    if builder.resource_variables:
+        conv = tf.lite.TFLiteConverter.from_concrete_functions([cf], root)
+        conv.experimental_enable_resource_variables = True
+    else:
+        # Keras weights are variables: freeze them as a saved inference model would.
+        from tensorflow.python.framework.convert_to_constants import (
+            convert_variables_to_constants_v2,
+        )
+
+        frozen = cf if builder.keep_variables else convert_variables_to_constants_v2(cf)
+        conv = tf.lite.TFLiteConverter.from_concrete_functions([frozen], root)
+    if mode == "float":
+        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        return bytes(conv.convert())
+
+    def representative() -> Iterator[dict[str, np.ndarray]]:
+        rng = np.random.default_rng(1)
+        for _ in range(CALIBRATION_SAMPLES):
+            yield {f"in{i}": _sample(a, rng) for i, a in enumerate(builder.args)}
+
+    def representative_list() -> Iterator[list[np.ndarray]]:
+        for sample in representative():
+            yield list(sample.values())
+
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = representative
+    if mode == "int8":
+        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        io = tf.int8
+    elif mode == "int16x8":
+        conv.target_spec.supported_ops = [
+            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+        ]
+        io = tf.int16
+    else:
+        raise ValueError(f"unknown mode {mode!r}")
+    if not builder.float_io:
+        conv.inference_input_type = io
+        conv.inference_output_type = io
+    try:
+        return bytes(conv.convert())
+    except ValueError as exc:
+        # Calibration matches samples to inputs by signature name; a model that
+        # comes out without a SignatureDef takes them by position instead.
+        if "SignatureDef" not in str(exc):
+            raise
+    conv.representative_dataset = representative_list
+    return bytes(conv.convert())
+
+
+def _flatbuffer_ops(buf: bytes, skip_subgraph0: bool = False) -> list[OpInfo]:
+    """Ops of every subgraph read from the flatbuffer itself."""
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    tnames = {v: k.lower() for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
+    model = schema.ModelT.InitFromPackedBuf(buf, 0)
+    out: list[OpInfo] = []
+    for si, sg in enumerate(model.subgraphs or []):
+        if skip_subgraph0 and si == 0:
+            continue
+        ops = sg.operators or []
+        active = {int(i) for i in (sg.inputs if sg.inputs is not None else [])}
+        for op in ops:
+            active.update(int(i) for i in (op.outputs if op.outputs is not None else []))
+        for op in ops:
+            code = model.operatorCodes[op.opcodeIndex]
+            name = names.get(max(code.builtinCode, code.deprecatedBuiltinCode), "UNKNOWN")
+            ins = [int(i) for i in (op.inputs if op.inputs is not None else [])]
+            outs = [int(i) for i in (op.outputs if op.outputs is not None else [])]
+            out.append(
+                OpInfo(
+                    name=name,
+                    inputs=tuple(tnames[sg.tensors[i].type] for i in ins if i in active),
+                    outputs=tuple(tnames[sg.tensors[i].type] for i in outs),
+                    subgraph=si,
+                )
+            )
+    return out
+
+
+def _interpreter(buf: bytes) -> Any:
+    tf, _ = _tf()
+    return tf.lite.Interpreter(
+        model_content=buf,
+        experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+    )
+
+
+def _model_ops(buf: bytes) -> list[OpInfo]:
+    """Ops of a converted model: subgraph 0 from the interpreter, the rest from the file."""
+    try:
+        interp = _interpreter(buf)
+        details = interp._get_ops_details()
+    except Exception:
+        return _flatbuffer_ops(buf)
+    active = {int(d["index"]) for d in interp.get_input_details()}
+    for d in details:
+        active.update(int(i) for i in d["outputs"])
+
+    def dtype(i: int) -> str:
+        return np.dtype(interp._get_tensor_details(i, 0)["dtype"]).name
+
+    ops = [
+        OpInfo(
+            name=d["op_name"],
+            inputs=tuple(dtype(int(i)) for i in d["inputs"] if int(i) in active),
+            outputs=tuple(dtype(int(i)) for i in d["outputs"] if int(i) >= 0),
+        )
+        for d in details
+    ]
+    return ops + _flatbuffer_ops(buf, skip_subgraph0=True)
+
+
+def _inputs_for(interp: Any, builder: Builder) -> list[tuple[int, np.ndarray]]:
+    """Input arrays in interpreter input order, quantized where the input is."""
+    rng = np.random.default_rng(2)
+    out: list[tuple[int, np.ndarray]] = []
+    for pos, d in enumerate(interp.get_input_details()):
+        m = re.search(r"in(\d+)", d["name"])
+        k = int(m.group(1)) if m else pos
+        arg = builder.args[k] if k < len(builder.args) else builder.args[pos]
+        dt = np.dtype(d["dtype"])
+        scale, zp = d["quantization"]
+        if dt.kind in "iu" and scale and arg.dtype.startswith("float"):
+            real = rng.uniform(arg.lo, arg.hi, arg.sample_shape)
+            info = np.iinfo(dt)
+            arr = np.clip(np.round(real / scale) + zp, info.min, info.max).astype(dt)
+        else:
+            arr = _sample(Arg(arg.shape, dt.name, arg.lo, arg.hi, arg.sample_shape), rng)
+        out.append((int(d["index"]), arr))
+    return out
+
+
+def _run(buf: bytes, builder: Builder) -> tuple[str | None, list[np.ndarray]]:
+    """Allocate and invoke; returns (error text or None, the inputs fed)."""
+    interp = _interpreter(buf)
+    dynamic = any(a.shape is None or None in a.shape for a in builder.args)
+    feeds: list[np.ndarray] = []
+    try:
+        if dynamic:
+            for d in interp.get_input_details():
+                m = re.search(r"in(\d+)", d["name"])
+                arg = builder.args[int(m.group(1)) if m else 0]
+                interp.resize_tensor_input(d["index"], list(arg.sample_shape))
+        interp.allocate_tensors()
+        for idx, arr in _inputs_for(interp, builder):
+            interp.set_tensor(idx, arr)
+            feeds.append(arr)
+        interp.invoke()
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}", feeds
+    return None, feeds
+
+
+def _save(path: str | None, buf: bytes, feeds: list[np.ndarray]) -> None:
+    if path:
+        with open(path + ".tflite", "wb") as f:
+            f.write(buf)
+        np.savez(path + ".npz", *feeds)
+
+
+_REFERENCE: dict[str, list[OpInfo]] = {}
+
+
+def _reference_ops(op: str, plan: Builder) -> list[OpInfo]:
+    """Ops of the unquantized conversion of ``plan`` (cached per op for both modes)."""
+    if op not in _REFERENCE:
+        _REFERENCE[op] = _model_ops(_convert(plan, "float"))
+    return _REFERENCE[op]
+
+
+def probe_builtin(job: dict[str, Any], phase: _Phase) -> dict[str, Any]:
+    """Probe one builtin op in one mode."""
+    op, mode = job["op"], job["mode"]
+    plan = builtin_plan(op)
+    if isinstance(plan, str):
+        return {"outcome": "unprobed", "probe": None, "message": plan}
+    res: dict[str, Any] = {"probe": plan.name}
+    phase("reference", res)
+    try:
+        ref_ops = _reference_ops(op, plan)
+    except Exception as exc:
+        res.update(
+            outcome="unprobed",
+            message="builder does not convert to TFLite builtins even unquantized: "
+            + (condense(str(exc)) or type(exc).__name__),
+        )
+        return res
+    if op not in CONVERSION_OPS and not any(o.name == op for o in ref_ops):
+        res.update(
+            outcome="unprobed",
+            message=f"builder lowers to {', '.join(op_names(ref_ops)) or 'nothing'}, not {op}",
+            lowers_to=op_names(ref_ops, skip_conversion=False),
+        )
+        return res
+    phase("convert", res)
+    try:
+        buf = _convert(plan, mode)
+    except Exception as exc:
+        res.update(outcome="conversion_error", message=condense(f"{type(exc).__name__}: {exc}"))
+        return res
+    ops = _model_ops(buf)
+    outcome, io = classify_target(ops, op)
+    phase("invoke", {**res, "io": io})
+    err, feeds = _run(buf, plan)
+    _save(job.get("save"), buf, feeds)
+    if outcome == "missing":
+        res.update(
+            outcome="unprobed",
+            message=f"op disappeared in {mode} conversion; model has "
+            + (", ".join(op_names(ops, skip_conversion=False)) or "no ops"),
+            lowers_to=op_names(ops, skip_conversion=False),
+        )
+        return res
+    if err is not None:
+        res.update(outcome="runtime_error", message=condense(err), io=io, classified=outcome)
+        return res
+    res.update(outcome=outcome, message=None, io=io)
+    return res
+
+
+def _graphdef_ops(cf: Any) -> list[str]:
+    gd = cf.graph.as_graph_def()
+    names = [n.op for n in gd.node]
+    for f in gd.library.function:
+        names.extend(n.op for n in f.node_def)
+    return list(dict.fromkeys(n for n in names if n not in _SKIP_GRAPHDEF))
+
+
+def probe_tf_op(job: dict[str, Any], phase: _Phase) -> dict[str, Any]:
+    """Probe one TF op / Keras layer pattern under strict int8."""
+    key = job["key"]
+    builder = TF_OP_BUILDERS[key]
+    phase("build")
+    res: dict[str, Any] = {"keras": builder.keras, "probe": builder.name}
+    try:
+        cf, _ = _build(builder)
+        res["graphdef_ops"] = _graphdef_ops(cf)
+    except Exception as exc:
+        res.update(
+            graphdef_ops=None, lowers_to=None,
+            int8={"outcome": "unprobed", "message": condense(f"cannot build: {exc}")},
+        )
+        return res
+    phase("reference", res)
+    try:
+        ref_ops: list[OpInfo] | None = _model_ops(_convert(builder, "float"))
+        res["lowers_to"] = op_names(ref_ops or [])
+    except Exception as exc:
+        ref_ops = None
+        res["lowers_to"] = None
+        res["float_message"] = condense(f"{type(exc).__name__}: {exc}")
+    phase("convert", res)
+    try:
+        buf = _convert(builder, "int8")
+    except Exception as exc:
+        res["int8"] = {
+            "outcome": "conversion_error",
+            "message": condense(f"{type(exc).__name__}: {exc}"),
+        }
+        return res
+    ops = _model_ops(buf)
+    phase("invoke", res)
+    err, _ = _run(buf, builder)
+    entry: dict[str, Any] = {}
+    names = op_names(ops)
+    if ref_ops is None or names != res["lowers_to"]:
+        entry["ops"] = names
+    if err is not None:
+        entry.update(outcome="runtime_error", message=condense(err))
+    else:
+        bad = float_ops(ops)
+        entry.update(outcome="float_fallback" if bad else "integer", message=None)
+        if bad:
+            entry["float_ops"] = bad
+    res["int8"] = {k: entry[k] for k in ("outcome", "message", "float_ops", "ops") if k in entry}
+    return res
+
+
+def tf_info(job: dict[str, Any], phase: _Phase) -> dict[str, Any]:
+    """Versions of the toolchain and the builtin operator list of its schema."""
+    tf, keras = _tf()
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    ops = {k: v for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    return {
+        "versions": {
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "numpy": np.__version__,
+            "flatbuffers": importlib.metadata.version("flatbuffers"),
+            "python": platform.python_version(),
+            "platform": f"{sys.platform}-{platform.machine()}",
+        },
+        "builtins": sorted(ops, key=ops.__getitem__),
+        "builtin_codes": ops,
+    }
+
+
+# -- TensorFlow Lite Micro side --------------------------------------------------------
+
+
+def tflm_info(job: dict[str, Any], phase: _Phase) -> dict[str, Any]:
+    """Version of the installed tflite-micro package (raises when it is missing)."""
+    import tflite_micro
+
+    return {
+        "versions": {
+            "tflite-micro": importlib.metadata.version("tflite-micro"),
+            "tflite-micro-build": tflite_micro.__version__,
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+            "platform": f"{sys.platform}-{platform.machine()}",
+        }
+    }
+
+
+def probe_tflm(job: dict[str, Any], phase: _Phase) -> dict[str, Any]:
+    """Load and invoke a saved int8 model with the TFLM Python interpreter."""
+    from tflite_micro import runtime
+
+    with open(job["path"] + ".tflite", "rb") as f:
+        buf = f.read()
+    feeds = np.load(job["path"] + ".npz")
+    arrays = [feeds[k] for k in sorted(feeds.files, key=lambda k: int(k.split("_")[1]))]
+    phase("invoke")
+    with _captured_stderr() as log:
+        try:
+            interp = runtime.Interpreter.from_bytes(buf, arena_size=TFLM_ARENA_BYTES)
+            for i, arr in enumerate(arrays):
+                # TFLM has no dynamic shapes: feed the model's static input shape.
+                shape = tuple(int(d) for d in interp.get_input_details(i)["shape"])
+                interp.set_input(np.resize(arr, shape).astype(arr.dtype), i)
+            interp.invoke()
+            error = None
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+    if error is None:
+        return {"ok": True, "message": None}
+    text = (log[0] if log else "") + "\n" + error
+    return {"ok": False, "message": condense(text)}
+
+
+HANDLERS = {
+    "builtin": probe_builtin,
+    "tf_op": probe_tf_op,
+    "info": tf_info,
+    "tflm": probe_tflm,
+    "tflm_info": tflm_info,
+}
+
+
+def serve(conn: Connection, log_path: str | None = None) -> None:
+    """Worker loop: receive jobs, send ``{"phase": ...}`` updates and one result each."""
+    if log_path:
+        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(fd, 2)
+        os.close(fd)
+        sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
+    phase = _Phase(conn)
+    while True:
+        try:
+            job = conn.recv()
+        except EOFError:
+            return
+        if job is None:
+            return
+        start = time.monotonic()
+        try:
+            result = HANDLERS[job["kind"]](job, phase)
+        except Exception as exc:
+            result = {"error": condense(f"{type(exc).__name__}: {exc}"),
+                      "traceback": traceback.format_exc(limit=3)}
+        result["seconds"] = round(time.monotonic() - start, 2)
+        conn.send({"result": result})
