@@ -59,6 +59,9 @@ def _lint_parser() -> argparse.ArgumentParser:
                    help="record the current findings in FILE and exit 0")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                    help="colour text output (default: only on a terminal)")
+    p.add_argument("--explain", action="store_true",
+                   help="text output: show each finding's knowledge record under it (root "
+                   "cause, fix steps, dead ends, doc link)")
     p.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
                    help="lint models in N processes (default: every core; 1 disables)")
     p.add_argument("--no-progress", action="store_true",
@@ -138,7 +141,8 @@ def cmd_lint(argv: Sequence[str]) -> int:
             from qlint.reporters.text import render
 
             colour = {"always": True, "never": False}.get(args.color)
-            render(report, out, colour=colour if args.output is None else False)
+            render(report, out, colour=colour if args.output is None else False,
+                   explain=args.explain)
         else:
             reporter_for(args.format)(report, out)
     return report.exit_code()

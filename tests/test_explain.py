@@ -106,3 +106,18 @@ def test_explain_log_in_chinese() -> None:
 def test_unreadable_log_is_a_usage_error() -> None:
     with pytest.raises(UsageError):
         _explain("--log", "/nonexistent/qlint.log")
+
+
+def test_lint_explain_inlines_the_record_under_each_finding() -> None:
+    model = REPO / "fixtures" / "island_cumsum" / "island_cumsum.tflite"
+    plain = run_qlint(str(model), "--isolated")
+    proc = run_qlint(str(model), "--isolated", "--explain")
+    assert proc.returncode == plain.returncode == 1
+    rec = all_records()["tensorflow/tflite-int8-silent-float-fallback"]
+    lines = proc.stdout.splitlines()
+    first = next(i for i, ln in enumerate(lines) if " QL103 " in ln)
+    assert lines[first + 1].lstrip().startswith("fix:")
+    block = "\n".join(lines[first + 2:])
+    for heading in ("Root cause:", "Fix:", "Dead ends", rec["official_doc_url"]):
+        assert heading in block
+    assert "Root cause:" not in plain.stdout

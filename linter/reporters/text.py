@@ -20,8 +20,13 @@ def use_colour(stream: TextIO) -> bool:
     return bool(isatty and isatty())
 
 
-def render(report: Report, stream: TextIO, colour: bool | None = None) -> None:
-    """Write ``path:location: ID [severity] message (record)`` lines and a summary line."""
+def render(report: Report, stream: TextIO, colour: bool | None = None,
+           explain: bool = False) -> None:
+    """Write ``path:location: ID [severity] message (record)`` lines and a summary line.
+
+    With ``explain`` each finding is followed by its knowledge record: root cause, fix
+    steps, dead ends and the documentation link.
+    """
     colour = use_colour(stream) if colour is None else colour
 
     def paint(text: str, code: str) -> str:
@@ -41,9 +46,22 @@ def render(report: Report, stream: TextIO, colour: bool | None = None) -> None:
                 f"{f.message} ({f.record})\n"
             )
             stream.write(f"    {paint('fix:', _DIM)} {f.fix}\n")
+            if explain:
+                stream.write(_explained(f.record))
     if not first:
         stream.write("\n")
     stream.write(summary_line(report) + "\n")
+
+
+def _explained(record_id: str) -> str:
+    """The record under a finding, indented; one line when the record is not installed."""
+    from qlint.explain import format_record
+    from qlint.knowledge import record
+
+    rec = record(record_id)
+    if rec is None:
+        return f"    (no knowledge record {record_id} installed)\n"
+    return "\n".join(format_record(rec, indent="    ", full=False)) + "\n"
 
 
 def summary_line(report: Report) -> str:
