@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from qlint.loaders import FORMATS
 
 # File suffix -> format; a format appears here only once its loader exists.
-SUFFIXES: dict[str, str] = {".tflite": "tflite"}
+SUFFIXES: dict[str, str] = {".tflite": "tflite", ".keras": "keras", ".h5": "keras",
+                            ".hdf5": "keras"}
+# A directory holding one of these files is a SavedModel (one model, not walked into).
+SAVEDMODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
+# Keras weight files (``model.save_weights``) have no model config: skipped in walks.
+WEIGHTS_ONLY_SUFFIX = ".weights.h5"
+LOOKED_FOR = ", ".join(sorted(SUFFIXES)) + ", SavedModel directories"
 
 
 @dataclass(frozen=True)
@@ -29,8 +35,16 @@ class DiscoveryError:
 
 
 def format_of(path: str) -> str | None:
+    if os.path.basename(path) in SAVEDMODEL_FILES:
+        return "savedmodel" if "savedmodel" in FORMATS else None
     fmt = SUFFIXES.get(os.path.splitext(path)[1].lower())
     return fmt if fmt in FORMATS else None
+
+
+def is_savedmodel_dir(path: str) -> bool:
+    """True when ``path`` is a directory holding ``saved_model.pb`` or ``.pbtxt``."""
+    return "savedmodel" in FORMATS and any(
+        os.path.isfile(os.path.join(path, f)) for f in SAVEDMODEL_FILES)
 
 
 def discover(paths: Iterable[str]) -> tuple[list[ModelSource], list[DiscoveryError]]:
@@ -46,20 +60,25 @@ def discover(paths: Iterable[str]) -> tuple[list[ModelSource], list[DiscoveryErr
     for path in paths:
         if not os.path.lexists(path):
             errors.append(DiscoveryError(path, "no such file or directory"))
+        elif os.path.isdir(path) and is_savedmodel_dir(path):
+            found.setdefault(os.path.realpath(path), ModelSource("savedmodel", path))
         elif os.path.isdir(path):
             before = len(found)
             for src in _walk(path, set()):
                 found.setdefault(os.path.realpath(src.path), src)
             if len(found) == before:
-                errors.append(DiscoveryError(path, "no model files found (looked for "
-                                             + ", ".join(sorted(SUFFIXES)) + ")"))
+                errors.append(DiscoveryError(path, f"no model files found (looked for "
+                                             f"{LOOKED_FOR})"))
         elif not os.path.exists(path):
             errors.append(DiscoveryError(path, "broken symbolic link"))
         else:
             fmt = format_of(path)
             if fmt is None:
-                errors.append(DiscoveryError(path, "not a model file qlint can read (expected "
-                                             + ", ".join(sorted(SUFFIXES)) + ")"))
+                errors.append(DiscoveryError(path, f"not a model file qlint can read (expected "
+                                             f"{LOOKED_FOR})"))
+            elif fmt == "savedmodel":  # saved_model.pb named: the model is its directory
+                root = os.path.dirname(path) or "."
+                found.setdefault(os.path.realpath(root), ModelSource(fmt, root))
             else:
                 found.setdefault(os.path.realpath(path), ModelSource(fmt, path))
     return list(found.values()), errors
@@ -87,9 +106,13 @@ def _walk(top: str, seen: set[tuple[int, int]]) -> Iterator[ModelSource]:
             is_dir = entry.is_dir(follow_symlinks=True)
         except OSError:
             continue
-        if is_dir:
+        if is_dir and is_savedmodel_dir(child):
+            yield ModelSource("savedmodel", child)
+        elif is_dir:
             yield from _walk(child, seen)
         else:
             fmt = format_of(entry.name)
+            if fmt == "savedmodel" or entry.name.lower().endswith(WEIGHTS_ONLY_SUFFIX):
+                continue  # a SavedModel is found as its directory
             if fmt is not None and os.path.exists(child):
                 yield ModelSource(fmt, child)

@@ -13,7 +13,15 @@ def loader_for(fmt: str) -> Callable[[str], ModelGraph]:
         from qlint.loaders.tflite import load_tflite
 
         return load_tflite
+    if fmt == "savedmodel":
+        from qlint.loaders.savedmodel import load_savedmodel
+
+        return load_savedmodel
+    if fmt == "keras":
+        from qlint.loaders.keras import load_keras
+
+        return load_keras
     raise KeyError(fmt)
 
 
-FORMATS = ("tflite",)
+FORMATS = ("tflite", "savedmodel", "keras")

@@ -1,0 +1,473 @@
+"""Load a Keras model file (``.keras`` or legacy ``.h5``) into a `ModelGraph` as data.
+
+Nothing in the file is deserialized as code and Keras is never imported:
+
+* ``.keras`` is a zip archive; only ``config.json`` and ``metadata.json`` are
+  read, each through a bounded read from the archive (nothing is extracted);
+* ``.h5`` (the legacy format, also written by Keras 3's ``model.save("x.h5")``)
+  is opened with ``h5py`` (an optional dependency, the ``h5`` extra) and only
+  its ``model_config`` attribute is read.
+
+The model config is walked as JSON: ``Functional``/``Model`` graphs (Keras 3
+``inbound_nodes`` with ``args``/``kwargs`` and the tf.keras 2 nested-list form),
+``Sequential`` stacks, and nested models, inlined with their layer names as a
+path prefix.  Each layer call is one op node with ``source_op`` = the Keras
+class, ``location`` = the layer name (``block1/conv``; ``conv@1`` for a second
+call of a shared layer), ``attrs`` = the layer config, its dtype ``policy`` and
+``compute_dtype``.  ``op_type`` is the TFLite builtin the probed ``tf_ops``
+table saw the layer lower to when it is a single op, else ``keras.<Class>``.
+
+``Lambda`` layers and classes that are not Keras built-ins get
+``attrs["opaque"] = True``: qlint records that it cannot see inside them, and
+never decodes their ``function`` (marshalled Python bytecode for a lambda).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import zipfile
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from qlint.errors import ModelLoadError
+from qlint.graph import ModelGraph
+
+MAX_CONFIG_BYTES = 64 * 1024 * 1024
+MAX_NESTING = 64
+MODEL_CLASSES = frozenset({"Functional", "Model", "Sequential"})
+FLOAT_POLICIES = {"mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}
+
+
+@cache
+def _keras_table() -> dict[str, tuple[str | None, tuple[str, ...] | None]]:
+    """Probed Keras patterns: table key -> (Keras class, TFLite ops it lowers to)."""
+    try:
+        from qlint.capabilities import latest_file, load_table
+
+        table = load_table(latest_file("tflite"), "int8")
+    except Exception:  # no table installed: Keras class names only
+        return {}
+    return {cap.name: (cap.keras, cap.lowers_to) for cap in table.tf_ops() if cap.keras}
+
+
+def _scalar_strings(config: Any, out: set[str], depth: int = 0) -> set[str]:
+    """Every string and ``key=value`` scalar in a layer config (for variant matching)."""
+    if depth > 4:
+        return out
+    if isinstance(config, dict):
+        for k, v in config.items():
+            if isinstance(v, (str, int, float)) and not isinstance(v, bool):
+                out.add(str(v))
+                out.add(f"{k}={_num(v)}")
+            else:
+                _scalar_strings(v, out, depth + 1)
+    elif isinstance(config, list):
+        for v in config:
+            _scalar_strings(v, out, depth + 1)
+    elif isinstance(config, str):
+        out.add(config)
+    return out
+
+
+def _num(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def match_pattern(class_name: str, config: Any, keys: list[str] | None = None) -> str | None:
+    """The probed ``tf_ops`` key of a Keras layer: ``keras.<Class>`` or a variant.
+
+    A variant key ``keras.Activation(gelu,approximate)`` matches when every
+    comma-separated token is a string or ``name=value`` in the layer config; the
+    variant with most matching tokens wins, then the plain ``keras.<Class>`` key.
+    """
+    table = _keras_table()
+    if keys is None:
+        keys = [k for k, (cls, _) in table.items() if cls == class_name]
+    values = _scalar_strings(config, set())
+    best: tuple[int, str] | None = None
+    for key in keys:
+        m = re.fullmatch(r"keras\.(\w+)(?:\((.*)\))?", key)
+        if not m or m.group(1) != class_name:
+            continue
+        tokens = [t.strip().strip("'\"") for t in (m.group(2) or "").split(",") if t.strip()]
+        if all(t in values for t in tokens) and (best is None or len(tokens) > best[0]):
+            best = (len(tokens), key)
+    return best[1] if best else None
+
+
+def load_keras(path: str) -> ModelGraph:
+    """Parse a ``.keras`` archive or a legacy ``.h5`` Keras model."""
+    ext = os.path.splitext(path)[1].lower()
+    if ext in (".h5", ".hdf5"):
+        config, meta = _read_h5(path)
+        fmt_detail = "h5"
+    else:
+        config, meta = _read_zip(path)
+        fmt_detail = "keras"
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ModelLoadError(path, "model config is not a Keras model description "
+                             "(no class_name)")
+    b = _Builder(path)
+    b.model(config, "", [], depth=0)
+    return b.emit(meta, fmt_detail)
+
+
+def _read_zip(path: str) -> tuple[Any, dict[str, Any]]:
+    try:
+        zf = zipfile.ZipFile(path)
+    except FileNotFoundError:
+        raise ModelLoadError(path, "no such file") from None
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ModelLoadError(path, f"not a .keras archive (bad zip: {exc})") from None
+    with zf:
+        try:
+            config = _bounded_json(zf, "config.json", path)
+            if config is None:
+                raise ModelLoadError(path, "not a .keras archive: no config.json inside")
+            meta = _bounded_json(zf, "metadata.json", path) or {}
+        except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
+            raise ModelLoadError(path, f"corrupt .keras archive: {exc}") from None
+    return config, meta if isinstance(meta, dict) else {}
+
+
+def _bounded_json(zf: zipfile.ZipFile, name: str, path: str) -> Any:
+    try:
+        info = zf.getinfo(name)
+    except KeyError:
+        return None
+    if info.file_size > MAX_CONFIG_BYTES:
+        raise ModelLoadError(path, f"{name} is {info.file_size} bytes, more than "
+                             f"{MAX_CONFIG_BYTES}")
+    with zf.open(info) as fh:
+        data = fh.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ModelLoadError(path, f"{name} is larger than {MAX_CONFIG_BYTES} bytes")
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelLoadError(path, f"{name} is not valid JSON: {exc}") from None
+
+
+def _read_h5(path: str) -> tuple[Any, dict[str, Any]]:
+    try:
+        import h5py
+    except ImportError:
+        raise ModelLoadError(path, "reading legacy .h5 Keras models needs h5py: "
+                             "pip install 'qlint[h5]'") from None
+    try:
+        with h5py.File(path, "r") as f:
+            raw = f.attrs.get("model_config")
+            meta = {k: _text(f.attrs[k]) for k in ("keras_version", "backend")
+                    if k in f.attrs}
+    except FileNotFoundError:
+        raise ModelLoadError(path, "no such file") from None
+    except OSError as exc:
+        raise ModelLoadError(path, f"not an HDF5 file: {exc}") from None
+    if raw is None:
+        raise ModelLoadError(path, "HDF5 file has no model_config attribute "
+                             "(weights only? save the whole model with model.save)")
+    text = _text(raw)
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ModelLoadError(path, "model_config is too large")
+    try:
+        return json.loads(text), meta
+    except json.JSONDecodeError as exc:
+        raise ModelLoadError(path, f"model_config is not valid JSON: {exc}") from None
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "replace")
+    return str(v)
+
+
+def policy_of(config: Any) -> str | None:
+    """The dtype policy name of a layer config (``float32``, ``mixed_float16``, ...)."""
+    d = config.get("dtype") if isinstance(config, dict) else None
+    if isinstance(d, str):
+        return d
+    if isinstance(d, dict):
+        inner = d.get("config")
+        if isinstance(inner, dict) and isinstance(inner.get("name"), str):
+            return inner["name"]
+    return None
+
+
+def compute_dtype(policy: str | None) -> str:
+    if policy is None:
+        return "float32"
+    return FLOAT_POLICIES.get(policy, policy)
+
+
+@dataclass
+class _Op:
+    class_name: str
+    name: str
+    location: str
+    inputs: list[str]
+    outputs: list[str]
+    attrs: dict[str, Any]
+
+
+@dataclass
+class _Tensor:
+    name: str
+    dtype: str = "unknown"
+    shape: tuple[int | None, ...] | None = None
+
+
+@dataclass
+class _Builder:
+    path: str
+    ops: list[_Op] = field(default_factory=list)
+    tensors: dict[str, _Tensor] = field(default_factory=dict)
+    alias: dict[str, str] = field(default_factory=dict)
+    inputs: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+    policies: dict[str, int] = field(default_factory=dict)
+
+    def resolve(self, key: str) -> str:
+        n = 0
+        while key in self.alias and n < 100_000:
+            key, n = self.alias[key], n + 1
+        return key
+
+    def tensor(self, key: str, name: str | None = None) -> _Tensor:
+        if key not in self.tensors:
+            self.tensors[key] = _Tensor(name or key)
+        return self.tensors[key]
+
+    # models -----------------------------------------------------------------
+    def model(self, config: dict[str, Any], prefix: str, inputs: list[str], depth: int
+              ) -> list[str]:
+        """Instantiate a model config under ``prefix`` fed by ``inputs``; its output keys."""
+        if depth > MAX_NESTING:
+            raise ModelLoadError(self.path, f"models nested deeper than {MAX_NESTING}")
+        cls = config.get("class_name")
+        cfg = config.get("config") or {}
+        if not isinstance(cfg, dict):
+            raise ModelLoadError(self.path, f"model config of {cls} is not an object")
+        layers = cfg.get("layers")
+        if not isinstance(layers, list):
+            raise ModelLoadError(self.path, f"{cls} config has no layer list")
+        top = depth == 0
+        if cls == "Sequential":
+            return self._sequential(layers, prefix, inputs, depth, top)
+        return self._functional(cfg, layers, prefix, inputs, depth, top)
+
+    def _sequential(self, layers: list[Any], prefix: str, inputs: list[str], depth: int,
+                    top: bool) -> list[str]:
+        cur = inputs[:1]
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, dict):
+                raise ModelLoadError(self.path, f"layer {i} of a Sequential is not an object")
+            cfg = layer.get("config") or {}
+            name = str(layer.get("name") or cfg.get("name") or f"layer_{i}")
+            if layer.get("class_name") == "InputLayer" or not cur:
+                key = f"{prefix}{name}:in"
+                self._input_tensor(key, name, layer if layer.get("class_name") == "InputLayer"
+                                   else None, cfg)
+                if top:
+                    self.inputs.append(key)
+                cur = [key]
+                if layer.get("class_name") == "InputLayer":
+                    continue
+            cur = self._call(layer, prefix, name, 0, cur, depth)
+        if top:
+            self.outputs.extend(cur)
+        return cur
+
+    def _input_tensor(self, key: str, name: str, input_layer: dict[str, Any] | None,
+                      cfg: dict[str, Any]) -> None:
+        t = self.tensor(key, name)
+        shape = (cfg.get("batch_shape") or cfg.get("batch_input_shape")
+                 or (cfg.get("build_config") or {}).get("input_shape"))
+        if isinstance(shape, list):
+            t.shape = tuple(d if isinstance(d, int) else None for d in shape)
+        dt = cfg.get("dtype") if input_layer is not None else None
+        t.dtype = dt if isinstance(dt, str) else compute_dtype(policy_of(cfg))
+
+    def _functional(self, cfg: dict[str, Any], layers: list[Any], prefix: str,
+                    inputs: list[str], depth: int, top: bool) -> list[str]:
+        in_refs = _refs(cfg.get("input_layers"))
+        fed: dict[str, str] = {}
+        for i, (lname, _, _) in enumerate(in_refs):
+            if i < len(inputs):
+                fed[lname] = inputs[i]
+        for layer in layers:
+            if not isinstance(layer, dict):
+                raise ModelLoadError(self.path, "a layer entry is not an object")
+            lcfg = layer.get("config") or {}
+            name = str(layer.get("name") or lcfg.get("name") or "layer")
+            if layer.get("class_name") == "InputLayer":
+                key = f"{prefix}{name}:0:0"
+                if name in fed:
+                    self.alias[key] = fed[name]
+                else:
+                    self._input_tensor(key, name, layer, lcfg)
+                    if top:
+                        self.inputs.append(key)
+                continue
+            nodes = layer.get("inbound_nodes") or []
+            if not isinstance(nodes, list):
+                raise ModelLoadError(self.path, f"layer {name}: inbound_nodes is not a list")
+            for n_idx, node in enumerate(nodes):
+                ins = [self._history(prefix, h) for h in _node_history(node)]
+                outs = self._call(layer, prefix, name, n_idx, ins, depth)
+                for t_idx, k in enumerate(outs):
+                    want = f"{prefix}{name}:{n_idx}:{t_idx}"
+                    if k != want:
+                        self.alias[want] = k
+        outs = [f"{prefix}{ln}:{ni}:{ti}" for ln, ni, ti in _refs(cfg.get("output_layers"))]
+        if top:
+            self.outputs.extend(outs)
+        return outs
+
+    def _history(self, prefix: str, h: tuple[str, int, int, Any]) -> str:
+        lname, ni, ti, tcfg = h
+        key = f"{prefix}{lname}:{ni}:{ti}"
+        if isinstance(tcfg, dict):
+            t = self.tensor(self.resolve(key))
+            if isinstance(tcfg.get("shape"), list):
+                t.shape = tuple(d if isinstance(d, int) else None for d in tcfg["shape"])
+            if isinstance(tcfg.get("dtype"), str):
+                t.dtype = tcfg["dtype"]
+        return key
+
+    def _call(self, layer: dict[str, Any], prefix: str, name: str, n_idx: int,
+              ins: list[str], depth: int) -> list[str]:
+        cls = str(layer.get("class_name"))
+        cfg = layer.get("config") or {}
+        location = f"{prefix}{name}" if n_idx == 0 else f"{prefix}{name}@{n_idx}"
+        if cls in MODEL_CLASSES or (isinstance(cfg, dict) and isinstance(cfg.get("layers"), list)):
+            return self.model(layer, f"{location}/", ins, depth + 1)
+        policy = policy_of(cfg)
+        self.policies[policy or "float32"] = self.policies.get(policy or "float32", 0) + 1
+        attrs: dict[str, Any] = {
+            "class_name": cls,
+            "module": layer.get("module"),
+            "registered_name": layer.get("registered_name"),
+            "config": cfg,
+            "policy": policy,
+            "compute_dtype": compute_dtype(policy),
+        }
+        opaque = _opaque_reason(layer)
+        if opaque:
+            attrs["opaque"] = True
+            attrs["opaque_reason"] = opaque
+        if isinstance(cfg, dict):
+            act = cfg.get("activation")
+            if isinstance(act, str) and act not in ("linear", None):
+                attrs["activation"] = act
+        key = match_pattern(cls, cfg)
+        if key:
+            attrs["tf_ops_key"] = key
+        out = f"{prefix}{name}:{n_idx}:0"
+        t = self.tensor(out, location)
+        t.name = location
+        if t.dtype == "unknown":
+            t.dtype = attrs["compute_dtype"]
+        self.ops.append(_Op(cls, name, location, [self.resolve(k) for k in ins], [out], attrs))
+        return [out]
+
+    # emit -------------------------------------------------------------------
+    def emit(self, meta: dict[str, Any], detail: str) -> ModelGraph:
+        policies = sorted(self.policies)
+        g = ModelGraph("keras", self.path, "source", signatures={}, subgraphs=[],
+                       metadata={"keras_version": meta.get("keras_version"),
+                                 "file_kind": detail, "dtype_policies": policies})
+        ids: dict[str, str] = {}
+
+        def tid(key: str) -> str:
+            key = self.resolve(key)
+            if key not in ids:
+                t = self.tensors.get(key) or _Tensor(key)
+                ids[key] = g.add_tensor(0, len(ids), name=t.name, dtype=t.dtype, shape=t.shape,
+                                        location=t.name)
+            return ids[key]
+
+        ins = [tid(k) for k in self.inputs]
+        table = _keras_table()
+        for i, op in enumerate(self.ops):
+            low = table.get(op.attrs.get("tf_ops_key") or "", (None, None))[1]
+            op_type = low[0] if low and len(low) == 1 else f"keras.{op.class_name}"
+            g.add_op(0, i, op_type=op_type, source_op=op.class_name, name=op.name,
+                     inputs=[tid(k) for k in op.inputs], outputs=[tid(k) for k in op.outputs],
+                     attrs=op.attrs, location=op.location)
+        outs = [tid(k) for k in self.outputs]
+        g.attrs["subgraphs"].append({"name": "model", "inputs": ins, "outputs": outs})
+        return g
+
+
+def _opaque_reason(layer: dict[str, Any]) -> str | None:
+    cls = str(layer.get("class_name"))
+    cfg = layer.get("config") if isinstance(layer.get("config"), dict) else {}
+    if cls == "Lambda":
+        fn = cfg.get("function")
+        kind = fn.get("class_name") if isinstance(fn, dict) else type(fn).__name__
+        if kind == "__lambda__":
+            return "Lambda layer with a serialized Python lambda (__lambda__ bytecode)"
+        return "Lambda layer wrapping a Python function"
+    if cls in ("TFOpLambda", "SlicingOpLambda"):
+        return f"{cls} wrapping {cfg.get('function')!s}"
+    module = layer.get("module")
+    if isinstance(module, str) and not module.startswith("keras"):
+        return f"custom class {cls} from module {module}"
+    reg = layer.get("registered_name")
+    if isinstance(reg, str) and reg and reg != cls and not reg.startswith("keras"):
+        return f"custom class registered as {reg}"
+    if "module" not in layer and cls.startswith("Custom>"):
+        return f"custom class {cls}"
+    return None
+
+
+def _refs(spec: Any) -> list[tuple[str, int, int]]:
+    """``input_layers`` / ``output_layers``: one ``[name, node, tensor]`` or a list of them."""
+    if not isinstance(spec, list) or not spec:
+        return []
+    if isinstance(spec[0], str):
+        spec = [spec]
+    out = []
+    for s in spec:
+        if isinstance(s, list) and len(s) >= 3 and isinstance(s[0], str):
+            out.append((s[0], _int(s[1]), _int(s[2])))
+    return out
+
+
+def _int(v: Any) -> int:
+    return v if isinstance(v, int) else 0
+
+
+def _node_history(node: Any) -> list[tuple[str, int, int, Any]]:
+    """Input tensors of one inbound node, in order, as (layer, node, tensor, tensor config)."""
+    out: list[tuple[str, int, int, Any]] = []
+    if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
+        _collect(node.get("args"), out, 0)
+        _collect(node.get("kwargs"), out, 0)
+    elif isinstance(node, list):  # tf.keras 2: [[name, node, tensor, kwargs], ...]
+        for item in node:
+            if (isinstance(item, list) and len(item) >= 3 and isinstance(item[0], str)):
+                out.append((item[0], _int(item[1]), _int(item[2]), None))
+    return out
+
+
+def _collect(obj: Any, out: list[tuple[str, int, int, Any]], depth: int) -> None:
+    if depth > 16:
+        return
+    if isinstance(obj, dict):
+        if obj.get("class_name") == "__keras_tensor__":
+            cfg = obj.get("config") or {}
+            hist = cfg.get("keras_history")
+            if isinstance(hist, list) and len(hist) >= 3 and isinstance(hist[0], str):
+                out.append((hist[0], _int(hist[1]), _int(hist[2]), cfg))
+            return
+        for v in obj.values():
+            _collect(v, out, depth + 1)
+    elif isinstance(obj, list):
+        for v in obj:
+            _collect(v, out, depth + 1)

@@ -1,0 +1,612 @@
+"""Load a TensorFlow SavedModel directory into a `ModelGraph` without TensorFlow.
+
+``saved_model.pb`` (or ``saved_model.pbtxt``) is decoded with `protobuf` against
+the message subset in `qlint.loaders._tf_protos`.  The loader picks the meta
+graph tagged ``serve`` (else the first), and for each signature builds the ops
+reachable from its outputs:
+
+* function calls (``StatefulPartitionedCall``, ``PartitionedCall`` and direct
+  calls of a library function by name) are inlined, their arguments wired to
+  the caller's tensors; recursion is cut when a function calls itself, at a
+  nesting depth of `MAX_DEPTH` and at `MAX_OPS` ops, so a hostile or cyclic
+  library cannot hang the loader;
+* control-flow bodies (``While``/``If``/``Case`` branches) are inlined beside
+  their op with fresh argument tensors, so the ops inside them are visible;
+* ``Identity``-like ops are looked through and ops whose inputs are all
+  constant are folded (as the converter does); both are listed with their
+  locations in the graph attribute ``elided_ops`` so that rules can still match
+  multi-op patterns the probe observed; variables read with
+  ``ReadVariableOp`` and ``Const`` values become constant tensors;
+* dtypes come from the ``T``/``dtype``/``DstT``/``out_type`` attributes,
+  shapes from ``_output_shapes`` (or a placeholder's ``shape``).
+
+Signatures whose ops are identical (Keras 3 ``export()`` writes ``serve`` and
+``serving_default`` over the same function) are kept once.  Each signature is
+one subgraph.  Op nodes carry ``source_op`` = the TF op (``Cumsum``) and
+``op_type`` = the TFLite builtin the probe saw the op lower to when the probed
+``tf_ops`` table says so (``CUMSUM``), else ``tf.<Op>`` (``tf.Conv2D``), the
+name the MLIR converter uses in its messages.  ``location`` is the signature
+and the TF node path: ``serving_default/functional_1/lambda/Cumsum``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from qlint.errors import ModelLoadError
+from qlint.graph import ModelGraph
+
+MAX_DEPTH = 32
+MAX_OPS = 200_000
+MAX_FILE_BYTES = 2 * 1024**3  # protobuf cannot parse messages of 2 GiB or more
+
+CALL_OPS = frozenset({"StatefulPartitionedCall", "PartitionedCall"})
+CONTROL_FLOW_FUNC_ATTRS = ("cond", "body", "then_branch", "else_branch", "branches")
+PASS_THROUGH = frozenset({"Identity", "StopGradient", "Snapshot", "PreventGradient",
+                          "EnsureShape", "CheckNumerics"})
+VARIABLE_OPS = frozenset({"VarHandleOp", "VariableV2", "Variable"})
+SKIP_OPS = frozenset({"NoOp", "Placeholder", "PlaceholderWithDefault", "_Arg", "_Retval"})
+STATEFUL = frozenset({"RandomUniform", "RandomStandardNormal", "TruncatedNormal",
+                      "VarHandleOp", "AssignVariableOp", "While", "StatelessWhile", "If",
+                      "StatelessIf", "Case", "StatelessCase"})
+BOOL_OUTPUT = frozenset({"Less", "LessEqual", "Greater", "GreaterEqual", "Equal", "NotEqual",
+                         "LogicalAnd", "LogicalOr", "LogicalNot", "IsNan", "IsFinite", "IsInf"})
+
+
+@cache
+def _tf_op_types() -> dict[str, str]:
+    """TF op name -> TFLite builtin, from the probed ``tf_ops`` table (one-op lowerings)."""
+    try:
+        from qlint.capabilities import latest_file, load_table
+
+        table = load_table(latest_file("tflite"), "int8")
+    except Exception:  # no table installed: keep TF names
+        return {}
+    out: dict[str, str] = {}
+    for cap in table.tf_ops():
+        if cap.keras or not cap.lowers_to or len(cap.lowers_to) != 1:
+            continue
+        names = {cap.name, *(cap.graphdef_ops or ())}
+        if cap.graphdef_ops is not None and len(cap.graphdef_ops) > 1:
+            names = {cap.name}
+        for n in names:
+            out.setdefault(n, cap.lowers_to[0])
+    return out
+
+
+def op_type_of(tf_op: str) -> str:
+    """The IR ``op_type`` of TF op ``tf_op``: its probed TFLite builtin or ``tf.<Op>``."""
+    return _tf_op_types().get(tf_op) or f"tf.{tf_op}"
+
+
+def savedmodel_dir(path: str) -> str:
+    """The SavedModel directory of ``path`` (the directory itself or its saved_model.pb)."""
+    if os.path.isdir(path):
+        return path
+    return os.path.dirname(path) or "."
+
+
+@dataclass
+class _Tensor:
+    key: str
+    name: str
+    dtype: str = "unknown"
+    shape: tuple[int | None, ...] | None = None
+    constant: bool = False
+
+
+@dataclass
+class _Op:
+    source_op: str
+    name: str
+    location: str
+    inputs: list[str]
+    outputs: list[str]
+    attrs: dict[str, Any]
+    anchor: int | None = None  # control-flow op whose body this op belongs to
+    folded: bool = False  # every input is constant: the converter folds it away
+
+
+@dataclass
+class _Signature:
+    key: str
+    inputs: dict[str, str] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
+    ops: list[_Op] = field(default_factory=list)
+    tensors: dict[str, _Tensor] = field(default_factory=dict)
+    elided: list[tuple[str, str]] = field(default_factory=list)  # (location, TF op)
+
+
+def load_savedmodel(path: str) -> ModelGraph:
+    """Parse the SavedModel at ``path`` (directory or its ``saved_model.pb``)."""
+    from google.protobuf import message as pb_message
+    from google.protobuf import text_format
+    from qlint.loaders import _tf_protos
+
+    root = savedmodel_dir(path)
+    pb = os.path.join(root, "saved_model.pb")
+    pbtxt = os.path.join(root, "saved_model.pbtxt")
+    try:
+        if os.path.isfile(pb):
+            if os.path.getsize(pb) >= MAX_FILE_BYTES:
+                raise ModelLoadError(path, "saved_model.pb is 2 GiB or larger")
+            with open(pb, "rb") as fh:
+                data = fh.read()
+            sm = _tf_protos.parse_saved_model(data)
+        elif os.path.isfile(pbtxt):
+            with open(pbtxt, encoding="utf-8") as fh:
+                sm = _tf_protos.parse_saved_model_text(fh.read())
+        else:
+            raise ModelLoadError(path, "not a SavedModel: no saved_model.pb or saved_model.pbtxt")
+    except OSError as exc:
+        raise ModelLoadError(path, f"cannot read: {exc.strerror or exc}") from None
+    except pb_message.DecodeError as exc:
+        raise ModelLoadError(path, f"saved_model.pb is not a valid SavedModel protobuf: {exc}"
+                             ) from None
+    except (text_format.ParseError, UnicodeDecodeError) as exc:
+        raise ModelLoadError(path, f"saved_model.pbtxt cannot be parsed: {exc}") from None
+    if not sm.meta_graphs:
+        raise ModelLoadError(path, "SavedModel has no meta graph")
+    meta = next((m for m in sm.meta_graphs if "serve" in m.meta_info_def.tags), sm.meta_graphs[0])
+    try:
+        return _Builder(path, meta).build()
+    except RecursionError:
+        raise ModelLoadError(path, "graph nesting too deep to analyse") from None
+
+
+class _Builder:
+    def __init__(self, path: str, meta: Any) -> None:
+        self.path = path
+        self.meta = meta
+        self.graph_def = meta.graph_def
+        self.functions = {f.signature.name: f for f in self.graph_def.library.function}
+        self.nodes = {n.name: n for n in self.graph_def.node}
+        self.n_ops = 0
+        self.truncated: list[str] = []
+
+    # -- top level -----------------------------------------------------------
+    def build(self) -> ModelGraph:
+        sigs: list[_Signature] = []
+        seen: set[tuple[tuple[str, str], ...]] = set()
+        keys = sorted(self.meta.signature_def, key=lambda k: (k != "serving_default", k))
+        for key in keys:
+            if key.startswith("__"):
+                continue
+            sig = self._signature(key, self.meta.signature_def[key])
+            fp = tuple((op.location.split("/", 1)[-1], op.source_op) for op in sig.ops)
+            if fp in seen:
+                continue
+            seen.add(fp)
+            sigs.append(sig)
+        if not sigs:  # TF1 graph without signatures: every node
+            sigs.append(self._whole_graph())
+        info = self.meta.meta_info_def
+        g = ModelGraph(
+            "savedmodel", self.path, "source",
+            signatures={},
+            subgraphs=[],
+            metadata={"tensorflow_version": info.tensorflow_version or None,
+                      "tags": list(info.tags), "truncated": self.truncated},
+        )
+        for s_idx, sig in enumerate(sigs):
+            self._emit(g, s_idx, sig)
+        return g
+
+    def _emit(self, g: ModelGraph, s_idx: int, sig: _Signature) -> None:
+        ids: dict[str, str] = {}
+
+        def tensor(key: str) -> str:
+            if key not in ids:
+                t = sig.tensors.get(key) or _Tensor(key, key)
+                ids[key] = g.add_tensor(
+                    s_idx, len(ids), name=t.name, dtype=t.dtype, shape=t.shape,
+                    constant=t.constant,
+                    location=f"{sig.key}/{t.name}",
+                )
+            return ids[key]
+
+        for key in sig.inputs.values():
+            tensor(key)
+        for i, op in enumerate(sig.ops):
+            g.add_op(
+                s_idx, i, op_type=op_type_of(op.source_op), source_op=op.source_op,
+                name=op.name, inputs=[tensor(k) for k in op.inputs],
+                outputs=[tensor(k) for k in op.outputs], attrs=op.attrs, location=op.location,
+            )
+        g.attrs["subgraphs"].append({
+            "name": sig.key,
+            "inputs": [ids[k] for k in sig.inputs.values()],
+            "outputs": [tensor(k) for k in sig.outputs.values()],
+        })
+        g.attrs["signatures"][sig.key] = {
+            "subgraph": s_idx,
+            "inputs": {n: ids[k] for n, k in sig.inputs.items()},
+            "outputs": {n: ids[k] for n, k in sig.outputs.items()},
+        }
+        g.attrs.setdefault("elided_ops", []).extend(sig.elided)
+
+    def _signature(self, key: str, sdef: Any) -> _Signature:
+        sig = _Signature(key)
+        scope = _Scope(self, sig, prefix="", path=key, depth=0, stack=())
+        for name, info in sdef.inputs.items():
+            sig.inputs[name] = scope.top_ref(info.name)
+        wanted = {_top_node(info.name) for info in sdef.outputs.values()}
+        scope.instantiate_top(wanted)
+        sig.outputs = {name: scope.top_ref(info.name) for name, info in sdef.outputs.items()}
+        for name, info in sdef.inputs.items():
+            t = sig.tensors.setdefault(sig.inputs[name], _Tensor(sig.inputs[name], name))
+            if info.dtype:
+                from qlint.loaders._tf_protos import dtype_name
+
+                t.dtype = dtype_name(info.dtype)
+            if info.HasField("tensor_shape") and t.shape is None:
+                t.shape = _shape(info.tensor_shape)
+        _prune(sig)
+        return sig
+
+    def _whole_graph(self) -> _Signature:
+        sig = _Signature("graph")
+        scope = _Scope(self, sig, prefix="", path="graph", depth=0, stack=())
+        consumed = {_top_node(i) for n in self.graph_def.node for i in n.input}
+        sinks = {n.name for n in self.graph_def.node if n.name not in consumed}
+        scope.instantiate_top(sinks)
+        for n in self.graph_def.node:
+            if n.op in ("Placeholder", "PlaceholderWithDefault"):
+                sig.inputs[n.name] = scope.top_ref(n.name)
+        sig.outputs = {s: scope.top_ref(s) for s in sorted(sinks) if s in self.nodes
+                       and self.nodes[s].op not in SKIP_OPS}
+        _prune(sig)
+        return sig
+
+
+def _top_node(ref: str) -> str:
+    return ref.lstrip("^").split(":", 1)[0]
+
+
+def _shape(proto: Any) -> tuple[int | None, ...] | None:
+    if proto.unknown_rank:
+        return None
+    return tuple(None if d.size < 0 else int(d.size) for d in proto.dim)
+
+
+def _attr_dtype(node: Any, names: Iterable[str]) -> str | None:
+    from qlint.loaders._tf_protos import dtype_name
+
+    for n in names:
+        if n in node.attr:
+            a = node.attr[n]
+            if a.type:
+                return dtype_name(a.type)
+    return None
+
+
+class _Scope:
+    """One instantiation of the top-level graph or of a function body."""
+
+    def __init__(self, b: _Builder, sig: _Signature, *, prefix: str, path: str, depth: int,
+                 stack: tuple[str, ...], args: dict[str, str] | None = None,
+                 anchor: int | None = None) -> None:
+        self.b, self.sig, self.prefix, self.path = b, sig, prefix, path
+        self.depth, self.stack, self.args = depth, stack, args or {}
+        self.anchor = anchor
+        self.alias: dict[str, str] = {}  # looked-through output key -> input key
+        self.body_ops: dict[str, tuple[int, Any, list[str]]] = {}
+
+    # tensor references ---------------------------------------------------------
+    def top_ref(self, ref: str) -> str:
+        """Key of a top-level reference ``node`` or ``node:i`` (flat output index)."""
+        name, _, idx = ref.partition(":")
+        return self.resolve(f"{self.prefix}{name}:{idx or '0'}")
+
+    def func_ref(self, ref: str) -> str:
+        """Key of a function-body reference: an argument or ``node:arg:i``.
+
+        Without op definitions the flat output index of ``arg`` is unknown, so a
+        body op's outputs are created when they are first referenced, keyed by
+        ``node:arg:i``; looked-through and constant outputs are keyed ``node:*:i``.
+        """
+        if ":" not in ref:
+            return self.args.get(ref, f"{self.prefix}{ref}")
+        node, arg, idx = [*ref.split(":"), "0", "0"][:3]
+        wild = self.resolve(f"{self.prefix}{node}:*:{idx}")
+        if wild in self.sig.tensors or wild != f"{self.prefix}{node}:*:{idx}":
+            return wild
+        key = f"{self.prefix}{node}:{arg}:{idx}"
+        if key not in self.sig.tensors and node in self.body_ops:
+            op_index, proto, seen_args = self.body_ops[node]
+            if arg not in seen_args:
+                seen_args.append(arg)
+            flat = int(idx) if seen_args[0] == arg and idx.isdigit() else -1
+            self._new_tensor(key, proto, flat, dtype=_arg_dtype(proto, arg),
+                             constant=self.sig.ops[op_index].folded)
+            self.sig.ops[op_index].outputs.append(key)
+        return key
+
+    def ref(self, ref: str, top: bool) -> str:
+        return self.top_ref(ref) if top else self.func_ref(ref)
+
+    def resolve(self, key: str) -> str:
+        seen = 0
+        while key in self.alias and seen < 10_000:
+            key = self.alias[key]
+            seen += 1
+        return key
+
+    def data_inputs(self, node: Any, top: bool) -> list[str]:
+        return [self.ref(r, top) for r in node.input if not r.startswith("^")]
+
+    # instantiation --------------------------------------------------------------
+    def instantiate_top(self, wanted: set[str]) -> None:
+        """Instantiate the top-level nodes that ``wanted`` depends on."""
+        nodes = self.b.nodes
+        order: list[str] = []
+        seen: set[str] = set()
+        queue = deque(sorted(n for n in wanted if n in nodes))
+        while queue:
+            name = queue.popleft()
+            if name in seen:
+                continue
+            seen.add(name)
+            order.append(name)
+            for r in nodes[name].input:
+                if not r.startswith("^") and _top_node(r) in nodes:
+                    queue.append(_top_node(r))
+        for node in _topo([nodes[n] for n in order]):
+            self._node(node, True)
+
+    def instantiate_function(self, fdef: Any) -> dict[str, str]:
+        """Instantiate a function body; returns output arg name -> tensor key."""
+        for i, arg in enumerate(fdef.signature.input_arg):
+            aa = fdef.arg_attr.get(i)
+            key = self.args.get(arg.name)
+            if aa is None or key is None or "_output_shapes" not in aa.attr:
+                continue
+            shapes = aa.attr["_output_shapes"].list.shape
+            t = self.sig.tensors.get(key)
+            if shapes and t is not None and t.shape is None:
+                t.shape = _shape(shapes[0])
+        for node in _topo(list(fdef.node_def)):
+            self._node(node, False)
+        return {out: self.func_ref(ref) for out, ref in fdef.ret.items()}
+
+    def _out_key(self, node: Any, idx: int, top: bool) -> str:
+        if top:
+            return f"{self.prefix}{node.name}:{idx}"
+        return f"{self.prefix}{node.name}:*:{idx}"
+
+    def _new_tensor(self, key: str, node: Any, idx: int, *, constant: bool = False,
+                    dtype: str | None = None) -> str:
+        shape = None
+        if "_output_shapes" in node.attr:
+            shapes = node.attr["_output_shapes"].list.shape
+            if 0 <= idx < len(shapes):
+                shape = _shape(shapes[idx])
+        elif node.op in ("Placeholder", "PlaceholderWithDefault") and "shape" in node.attr:
+            shape = _shape(node.attr["shape"].shape)
+        if dtype is None:
+            dtype = self._dtype(node, max(idx, 0))
+        name = node.name if idx <= 0 else f"{node.name}:{idx}"
+        self.sig.tensors[key] = _Tensor(key, name, dtype, shape, constant)
+        return key
+
+    def _dtype(self, node: Any, idx: int) -> str:
+        op = node.op
+        if op in BOOL_OUTPUT:
+            return "bool"
+        if op == "Cast":
+            return _attr_dtype(node, ("DstT",)) or "unknown"
+        if op in ("ArgMax", "ArgMin"):
+            return _attr_dtype(node, ("output_type",)) or "int64"
+        if op in ("Shape", "Size", "Rank"):
+            return _attr_dtype(node, ("out_type",)) or "int32"
+        if "Tout" in node.attr and node.attr["Tout"].list.type:
+            from qlint.loaders._tf_protos import dtype_name
+
+            types = node.attr["Tout"].list.type
+            return dtype_name(types[idx]) if idx < len(types) else "unknown"
+        found = _attr_dtype(node, ("T", "dtype", "out_type", "output_type", "Tidx"))
+        return found or "unknown"
+
+    def _node(self, node: Any, top: bool) -> None:
+        op = node.op
+        if op.startswith("Placeholder"):
+            if top:
+                self._new_tensor(self._out_key(node, 0, top), node, 0)
+            return
+        if op in SKIP_OPS:
+            return
+        ins = self.data_inputs(node, top)
+        if op in PASS_THROUGH and ins:
+            self.alias[self._out_key(node, 0, top)] = ins[0]
+            if op != "Identity":
+                self.sig.elided.append((f"{self.path}/{node.name}", op))
+            return
+        if op == "IdentityN":
+            for i, k in enumerate(ins):
+                self.alias[self._out_key(node, i, top)] = k
+            return
+        if op in VARIABLE_OPS or op in ("ReadVariableOp", "Const"):
+            dtype = "resource" if op in VARIABLE_OPS else None
+            self._new_tensor(self._out_key(node, 0, top), node, 0, constant=True, dtype=dtype)
+            return
+        func = self._callee(node)
+        if func is not None and self._can_inline(func):
+            self._inline(node, func, ins, top)
+            return
+        self._plain_op(node, ins, top)
+
+    def _callee(self, node: Any) -> str | None:
+        if node.op in self.b.functions:
+            return node.op
+        if node.op in CALL_OPS and "f" in node.attr:
+            return node.attr["f"].func.name or None
+        return None
+
+    def _can_inline(self, func: str) -> bool:
+        if func not in self.b.functions:
+            return False
+        why = None
+        if func in self.stack:
+            why = f"recursive call of {func}"
+        elif self.depth >= MAX_DEPTH:
+            why = f"call nesting deeper than {MAX_DEPTH} at {func}"
+        elif self.b.n_ops >= MAX_OPS:
+            why = f"more than {MAX_OPS} ops"
+        if why and why not in self.b.truncated:
+            self.b.truncated.append(why)
+        return why is None
+
+    def _inline(self, node: Any, func: str, ins: list[str], top: bool) -> None:
+        fdef = self.b.functions[func]
+        args = {a.name: ins[i] for i, a in enumerate(fdef.signature.input_arg) if i < len(ins)}
+        generic = node.op in CALL_OPS and node.name.split("/")[-1].startswith(
+            ("StatefulPartitionedCall", "PartitionedCall"))
+        path = self.path if generic else f"{self.path}/{node.name}"
+        child = _Scope(self.b, self.sig, prefix=f"{self.prefix}{node.name}/", path=path,
+                       depth=self.depth + 1, stack=(*self.stack, func), args=args,
+                       anchor=self.anchor)
+        rets = child.instantiate_function(fdef)
+        for i, out in enumerate(fdef.signature.output_arg):
+            if out.name in rets:
+                self.alias[self._out_key(node, i, top)] = rets[out.name]
+
+    def _plain_op(self, node: Any, ins: list[str], top: bool) -> None:
+        index = len(self.sig.ops)
+        folded = bool(ins) and node.op not in STATEFUL and all(
+            k in self.sig.tensors and self.sig.tensors[k].constant for k in ins)
+        outs: list[str] = []
+        if top:
+            n_out = 1
+            if "_output_shapes" in node.attr:
+                n_out = max(1, len(node.attr["_output_shapes"].list.shape))
+            outs = [self._new_tensor(self._out_key(node, i, top), node, i, constant=folded)
+                    for i in range(n_out)]
+        else:
+            self.body_ops[node.name] = (index, node, [])
+        self.sig.ops.append(_Op(node.op, node.name, f"{self.path}/{node.name}", ins, outs,
+                                _plain_attrs(node), anchor=self.anchor, folded=folded))
+        self.b.n_ops += 1
+        for a in CONTROL_FLOW_FUNC_ATTRS:
+            if a not in node.attr:
+                continue
+            funcs = [f.name for f in node.attr[a].list.func] or [node.attr[a].func.name]
+            # If/Case take the branch selector first; While passes its inputs as is
+            skip = 1 if a in ("then_branch", "else_branch", "branches") else 0
+            for func in funcs:
+                if func and self._can_inline(func):
+                    self._body(node, a, func, ins[skip:], index)
+
+    def _body(self, node: Any, attr: str, func: str, ins: list[str], index: int) -> None:
+        fdef = self.b.functions[func]
+        prefix = f"{self.prefix}{node.name}/{func}/"
+        args = {}
+        for i, arg in enumerate(fdef.signature.input_arg):
+            key = f"{prefix}{arg.name}:arg"
+            src = self.sig.tensors.get(ins[i]) if i < len(ins) else None
+            self.sig.tensors[key] = _Tensor(key, f"{node.name}/{attr}/{arg.name}",
+                                            src.dtype if src else "unknown",
+                                            src.shape if src else None)
+            args[arg.name] = key
+        child = _Scope(self.b, self.sig, prefix=prefix, path=f"{self.path}/{node.name}/{attr}",
+                       depth=self.depth + 1, stack=(*self.stack, func), args=args,
+                       anchor=index if self.anchor is None else self.anchor)
+        child.instantiate_function(fdef)
+
+
+def _arg_dtype(node: Any, arg: str) -> str | None:
+    """Dtype of output ``arg`` of a body op when it differs from the op's ``T``."""
+    if node.op == "TopKV2" and arg == "indices":
+        return "int32"
+    if node.op.startswith("Unique") and arg in ("idx", "count"):
+        return _attr_dtype(node, ("out_idx",)) or "int32"
+    if node.op.startswith("FusedBatchNorm") and arg != "y":
+        return _attr_dtype(node, ("U", "T"))
+    return None
+
+
+def _plain_attrs(node: Any) -> dict[str, Any]:
+    """The scalar attributes rules may need (strings, numbers, bools, types)."""
+    from qlint.loaders._tf_protos import dtype_name
+
+    out: dict[str, Any] = {}
+    for k, v in node.attr.items():
+        if k.startswith("_"):
+            continue
+        which = v.WhichOneof("value") if hasattr(v, "WhichOneof") else None
+        if which == "s":
+            out[k] = v.s.decode("utf-8", "replace")
+        elif which == "i":
+            out[k] = int(v.i)
+        elif which == "f":
+            out[k] = float(v.f)
+        elif which == "b":
+            out[k] = bool(v.b)
+        elif which == "type":
+            out[k] = dtype_name(v.type)
+        elif which == "func":
+            out[k] = v.func.name
+        elif which == "list" and v.list.i:
+            out[k] = [int(x) for x in v.list.i]
+        elif which == "list" and v.list.type:
+            out[k] = [dtype_name(x) for x in v.list.type]
+        elif which == "list" and v.list.f:
+            out[k] = [float(x) for x in v.list.f]
+    return out
+
+
+def _topo(nodes: list[Any]) -> list[Any]:
+    """Nodes in dependency order (inputs first); cycles fall back to file order."""
+    by_name = {n.name: n for n in nodes}
+    indeg = {n.name: 0 for n in nodes}
+    users: dict[str, list[str]] = {n.name: [] for n in nodes}
+    for n in nodes:
+        for r in n.input:
+            src = _top_node(r)
+            if src in by_name and src != n.name:
+                indeg[n.name] += 1
+                users[src].append(n.name)
+    queue = deque(n.name for n in nodes if indeg[n.name] == 0)
+    out: list[Any] = []
+    while queue:
+        name = queue.popleft()
+        out.append(by_name[name])
+        for u in users[name]:
+            indeg[u] -= 1
+            if indeg[u] == 0:
+                queue.append(u)
+    if len(out) < len(nodes):  # a cycle (TF1 loops): append the rest in file order
+        done = {n.name for n in out}
+        out.extend(n for n in nodes if n.name not in done)
+    return out
+
+
+def _prune(sig: _Signature) -> None:
+    """Keep the ops the signature outputs depend on (and the bodies of kept control flow)."""
+    producer: dict[str, int] = {}
+    for i, op in enumerate(sig.ops):
+        for k in op.outputs:
+            producer[k] = i
+    keep: set[int] = set()
+    queue = deque(sig.outputs.values())
+    while queue:
+        k = queue.popleft()
+        i = producer.get(k)
+        if i is None or i in keep:
+            continue
+        keep.add(i)
+        queue.extend(sig.ops[i].inputs)
+    changed = True
+    while changed:
+        changed = False
+        for i, op in enumerate(sig.ops):
+            if i not in keep and op.anchor is not None and op.anchor in keep:
+                keep.add(i)
+                changed = True
+    sig.elided.extend((op.location, op.source_op) for i, op in enumerate(sig.ops)
+                      if i in keep and op.folded)
+    sig.ops = [op for i, op in enumerate(sig.ops) if i in keep and not op.folded]

@@ -1,0 +1,111 @@
+"""QL110 source-float-fallback and QL111 source-no-builtin: int8 kernel support predicted
+from a SavedModel or Keras file, before running the converter."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from qlint.capabilities import CONVERSION_ERROR, FLOAT_FALLBACK
+from qlint.finding import Finding, Severity
+from qlint.graph import ModelGraph
+from qlint.registry import Context, Rule
+from qlint.rules.source_predict import Prediction, predict
+
+SOURCE_FORMATS = frozenset({"savedmodel", "keras"})
+
+
+def _what(graph: ModelGraph, p: Prediction) -> str:
+    node = graph[p.op]
+    if graph.format == "keras":
+        kind = "activation" if p.via == "activation" else "layer"
+        extra = f" activation={node['attrs'].get('activation')!r}" if p.via == "activation" else ""
+        return f"{node['source_op']} {kind} '{node['name']}'{extra}"
+    if p.via == "pattern":
+        return f"TF pattern {p.cap.name} ({', '.join(p.cap.graphdef_ops or ())})"
+    return f"TF op {node['source_op']}"
+
+
+class SourceFloatFallback(Rule):
+    """Flags ops and layers that strict int8 conversion will leave in float32.
+
+    **What it flags.** In a SavedModel or Keras model, each TF op, op pattern or
+    Keras layer whose probed strict-int8 conversion (``TFLITE_BUILTINS_INT8``)
+    by the real TensorFlow converter kept a TFLite op in float32: ``Cumsum``
+    becomes a float ``CUMSUM``, ``Sin`` a float ``SIN``, ``LayerNormalization`` a
+    float ``NEG``.  The finding names the TFLite op(s) that stay float.
+
+    **Why it matters.** The converter does not fail: it wraps the op in
+    DEQUANTIZE/QUANTIZE and the converted model has a float island (QL103).  An
+    int8-only accelerator cannot run it, so the graph is split and part of it
+    falls back to the CPU, and every fence costs a requantization.
+
+    **How to fix it.** Rewrite the op with ops that have int8 kernels (the probed
+    table in docs/ops.md lists them), move it into pre- or post-processing, or
+    keep it float deliberately for a CPU-only target and suppress the finding.
+    """
+
+    id = "QL110"
+    name = "source-float-fallback"
+    record = "tensorflow/tflite-int8-silent-float-fallback"
+    severity = Severity.ERROR
+    summary = "op or layer that strict int8 conversion keeps in float32 (predicted from source)"
+    fix = ("Rewrite it with int8-capable ops, move it out of the model, or accept a float "
+           "island on CPU-only targets.")
+    stages = frozenset({"source"})
+    formats = SOURCE_FORMATS
+
+    def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
+        for p in predict(graph):
+            if p.outcome != FLOAT_FALLBACK:
+                continue
+            ops = ", ".join(p.tflite_ops) or "its TFLite op"
+            yield self.finding(
+                graph, p.op,
+                f"{_what(graph, p)} will run in float32 after strict int8 conversion: "
+                f"{ops} {'stays' if len(p.tflite_ops) == 1 else 'stay'} float between "
+                f"DEQUANTIZE/QUANTIZE (probed with {p.cap.probe or p.cap.name})",
+                related=p.related,
+            )
+
+
+class SourceNoBuiltin(Rule):
+    """Flags TF ops with no TFLite builtin, which make int8 conversion fail.
+
+    **What it flags.** A TF op (or a Keras layer lowering to one) that the real
+    converter could not express with TFLite builtins in the probe: ``tf.math.erf``,
+    ``tf.linalg.det``, ``tf.image.extract_patches``, ``tf.math.cumprod``, ...  The
+    finding quotes the converter's message.  Ops the converter fuses into a
+    builtin are judged as the probe observed the whole pattern: Keras' exact
+    GELU is not flagged although it contains an error function.
+
+    **Why it matters.** Conversion stops with ``'tf.Erf' op is neither a custom
+    op nor a flex op``: there is no int8 model at all until the op is dealt with.
+
+    **How to fix it.** Rewrite the computation with supported ops (e.g. the
+    Keras ``gelu`` activation instead of a raw ``tf.math.erf``), or allow Select
+    TF ops (``supported_ops=[TFLITE_BUILTINS_INT8, SELECT_TF_OPS]``) if the
+    device can ship the Flex delegate, where the op then runs in float.
+    """
+
+    id = "QL111"
+    name = "source-no-builtin"
+    record = "tensorflow/tflite-op-not-builtin"
+    severity = Severity.ERROR
+    summary = "TF op with no TFLite builtin: strict int8 conversion fails (predicted from source)"
+    fix = ("Rewrite it with ops that have TFLite builtins, or convert with SELECT_TF_OPS "
+           "and ship the Flex delegate.")
+    stages = frozenset({"source"})
+    formats = SOURCE_FORMATS
+
+    def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
+        for p in predict(graph):
+            if p.outcome != CONVERSION_ERROR:
+                continue
+            failing = p.failing_tf_op or p.cap.name
+            msg = (p.cap.message or "").split(" | ")[0]
+            yield self.finding(
+                graph, p.op,
+                f"{_what(graph, p)} has no TFLite builtin: strict int8 conversion fails with "
+                f"\"{msg.removeprefix('error: ')}\" (tf.{failing})",
+                related=p.related,
+            )

@@ -1,0 +1,204 @@
+"""Predict what strict int8 conversion does to a source graph, from the probed tables.
+
+Shared by the source rules; not a rule itself.  Every fact comes from the
+``tf_ops`` table of the newest ``tflite`` capability file, which records, for a
+TF op or a Keras layer pattern, the GraphDef ops the probe observed, the TFLite
+ops it lowered to and its strict-int8 outcome.
+
+SavedModel graphs are judged the way the probe observed them, not op by op: an
+op that belongs to a multi-op pattern (Keras' exact GELU is ``Mul``, ``Neg``,
+``Erfc`` and becomes one int8 GELU kernel) takes the pattern's outcome when the
+ops of its name scope cover the pattern's ops.  Scopes broader than
+`MAX_SCOPE_OPS` ops are not considered a pattern instance.  Ops outside any
+pattern take the outcome of their one-op entry.  Keras graphs are judged per
+layer (its ``tf_ops_key`` variant) plus the ``activation`` a layer applies.
+
+A conversion error is only attributed to an op when the probed message names a
+TF op (``'tf.Erf' op is neither a custom op nor a flex op``); a probe failure of
+another kind says nothing about the op and is not used.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from qlint.capabilities import (
+    CONVERSION_ERROR,
+    FLOAT_FALLBACK,
+    INTEGER,
+    CapabilityTable,
+    TfOpCapability,
+)
+from qlint.graph import ModelGraph, NodeId
+
+MAX_SCOPE_OPS = 96
+OP_ERROR = re.compile(r"'tf\.(?P<op>\w+)' op is neither a custom op nor a flex op")
+
+
+@dataclass
+class Prediction:
+    """One predicted non-int8 outcome, anchored on an op of the source graph."""
+
+    op: NodeId
+    outcome: str
+    cap: TfOpCapability
+    tflite_ops: tuple[str, ...] = ()
+    related: list[NodeId] = field(default_factory=list)
+    via: str = "op"  # op | pattern | layer | activation
+
+    @property
+    def failing_tf_op(self) -> str | None:
+        """The TF op the probed converter message names, for conversion errors."""
+        m = OP_ERROR.search(self.cap.message or "")
+        return m.group("op") if m else None
+
+
+def table() -> CapabilityTable | None:
+    """The strict-int8 table of the newest probed TFLite converter, ``None`` if absent."""
+    try:
+        from qlint.capabilities import latest_file, load_table
+
+        return load_table(latest_file("tflite"), "int8")
+    except Exception:
+        return None
+
+
+def usable(cap: TfOpCapability | None) -> bool:
+    """True when a probed entry says something about the op itself."""
+    if cap is None:
+        return False
+    if cap.outcome == CONVERSION_ERROR:
+        return bool(OP_ERROR.search(cap.message or ""))
+    return cap.outcome in (INTEGER, FLOAT_FALLBACK)
+
+
+def _single(tab: CapabilityTable, tf_op: str) -> TfOpCapability | None:
+    cap = tab.tf_op(tf_op)
+    if cap is None:
+        return None
+    if cap.name == tf_op or (cap.graphdef_ops or ()) == (tf_op,):
+        return cap
+    return None
+
+
+def _scopes(location: str) -> Iterable[str]:
+    parts = location.split("/")
+    for i in range(len(parts) - 1, 0, -1):
+        yield "/".join(parts[:i])
+
+
+def predict(graph: ModelGraph, tab: CapabilityTable | None = None) -> list[Prediction]:
+    """Every predicted float fallback and conversion error in a source graph."""
+    tab = tab or table()
+    if tab is None or graph.stage != "source":
+        return []
+    if graph.format == "keras":
+        return _predict_keras(graph, tab)
+    return _predict_graphdef(graph, tab)
+
+
+def _predict_keras(graph: ModelGraph, tab: CapabilityTable) -> list[Prediction]:
+    from qlint.loaders.keras import match_pattern
+
+    out: list[Prediction] = []
+    for op in graph.ops():
+        attrs = graph[op]["attrs"]
+        if attrs.get("opaque"):
+            continue
+        key = attrs.get("tf_ops_key")
+        cap = tab.tf_op(key) if key else None
+        if usable(cap) and cap is not None and cap.outcome != INTEGER:
+            out.append(Prediction(op, cap.outcome, cap, _tflite_ops(cap), via="layer"))
+        act = attrs.get("activation")
+        if isinstance(act, str) and graph[op]["source_op"] != "Activation":
+            akey = match_pattern("Activation", {"activation": act})
+            acap = tab.tf_op(akey) if akey else None
+            if usable(acap) and acap is not None and acap.outcome != INTEGER:
+                out.append(Prediction(op, acap.outcome, acap, _tflite_ops(acap),
+                                      via="activation"))
+    return out
+
+
+def _tflite_ops(cap: TfOpCapability) -> tuple[str, ...]:
+    if cap.outcome == FLOAT_FALLBACK:
+        return cap.float_ops or cap.lowers_to or ()
+    return cap.lowers_to or ()
+
+
+def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> list[Prediction]:
+    ops = list(graph.ops())
+    # name scope -> TF ops under it (kept ops and the ones folded or looked through)
+    members: dict[str, list[NodeId]] = defaultdict(list)
+    kinds: dict[str, set[str]] = defaultdict(set)
+    sizes: dict[str, int] = defaultdict(int)
+    for op in ops:
+        loc = graph[op]["location"]
+        for sc in _scopes(loc):
+            members[sc].append(op)
+            kinds[sc].add(graph[op]["source_op"])
+            sizes[sc] += 1
+    elided: dict[str, set[str]] = defaultdict(set)
+    for loc, tf_op in graph.attrs.get("elided_ops", []):
+        for sc in _scopes(loc):
+            kinds[sc].add(tf_op)
+            elided[sc].add(tf_op)
+            sizes[sc] += 1
+    patterns = [c for c in tab.tf_ops()
+                if c.graphdef_ops and len(set(c.graphdef_ops)) > 1 and usable(c)]
+    out: list[Prediction] = []
+    done: set[tuple[str, str]] = set()
+    for op in ops:
+        tf_op = graph[op]["source_op"]
+        best: tuple[int, str, TfOpCapability] | None = None
+        for sc in _scopes(graph[op]["location"]):
+            if sizes[sc] > MAX_SCOPE_OPS:
+                break
+            for cap in patterns:
+                need = set(cap.graphdef_ops or ())
+                if tf_op in need and need <= kinds[sc] and (best is None
+                                                           or len(need) > best[0]):
+                    near = _nearby(graph, op, set(members[sc]), len(need) + 1)
+                    if need <= near | elided[sc]:
+                        best = (len(need), sc, cap)
+            if best is not None:
+                break
+        if best is not None:
+            _, sc, cap = best
+            if cap.outcome == INTEGER or (sc, cap.name) in done:
+                continue
+            done.add((sc, cap.name))
+            need = set(cap.graphdef_ops or ())
+            group = [o for o in members[sc] if graph[o]["source_op"] in need]
+            out.append(Prediction(group[0] if group else op, cap.outcome, cap,
+                                  _tflite_ops(cap), related=group[1:], via="pattern"))
+            continue
+        cap = _single(tab, tf_op)
+        if usable(cap) and cap is not None and cap.outcome != INTEGER:
+            out.append(Prediction(op, cap.outcome, cap, _tflite_ops(cap)))
+    return out
+
+
+def _nearby(graph: ModelGraph, start: NodeId, allowed: set[NodeId], depth: int) -> set[str]:
+    """TF ops of the ops within ``depth`` data hops of ``start`` (inside ``allowed``)."""
+    seen = {start}
+    frontier = [start]
+    for _ in range(depth):
+        nxt: list[NodeId] = []
+        for op in frontier:
+            neigh: list[NodeId] = []
+            for t in graph.inputs(op):
+                p = graph.producer(t) if t is not None else None
+                if p is not None:
+                    neigh.append(p)
+            for t in graph.outputs(op):
+                if t is not None:
+                    neigh.extend(graph.consumers(t))
+            for n in neigh:
+                if n in allowed and n not in seen:
+                    seen.add(n)
+                    nxt.append(n)
+        frontier = nxt
+    return {graph[o]["source_op"] for o in seen}
