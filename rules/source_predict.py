@@ -35,6 +35,7 @@ from qlint.capabilities import (
 from qlint.graph import ModelGraph, NodeId
 
 MAX_SCOPE_OPS = 96
+HALF = frozenset({"float16", "bfloat16"})
 OP_ERROR = re.compile(r"'tf\.(?P<op>\w+)' op is neither a custom op nor a flex op")
 
 
@@ -148,21 +149,31 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> list[Predictio
             sizes[sc] += 1
     patterns = [c for c in tab.tf_ops()
                 if c.graphdef_ops and len(set(c.graphdef_ops)) > 1 and usable(c)]
+    # A pattern instance is a scope covering the pattern's ops with no smaller scope
+    # inside it that covers them too (the layer, not the model around it).
+    instances: dict[str, set[str]] = {}
+    for cap in patterns:
+        need = set(cap.graphdef_ops or ())
+        found = {sc for sc, k in kinds.items() if need <= k and sizes[sc] <= MAX_SCOPE_OPS}
+        instances[cap.name] = {sc for sc in found
+                               if not any(o != sc and o.startswith(sc + "/") for o in found)}
     out: list[Prediction] = []
     done: set[tuple[str, str]] = set()
     for op in ops:
         tf_op = graph[op]["source_op"]
+        if any(graph[t]["dtype"] in HALF for t in graph.activations(op)):
+            continue  # float16 compute fails conversion as a whole (QL211)
         best: tuple[int, str, TfOpCapability] | None = None
         for sc in _scopes(graph[op]["location"]):
-            if sizes[sc] > MAX_SCOPE_OPS:
-                break
             for cap in patterns:
                 need = set(cap.graphdef_ops or ())
-                if tf_op in need and need <= kinds[sc] and (best is None
-                                                           or len(need) > best[0]):
-                    near = _nearby(graph, op, set(members[sc]), len(need) + 1)
-                    if need <= near | elided[sc]:
-                        best = (len(need), sc, cap)
+                if tf_op not in need or sc not in instances[cap.name]:
+                    continue
+                if best is not None and len(need) <= best[0]:
+                    continue
+                near = _nearby(graph, op, set(members[sc]), len(need) + 1)
+                if need <= near | elided[sc]:
+                    best = (len(need), sc, cap)
             if best is not None:
                 break
         if best is not None:

@@ -1,0 +1,131 @@
+"""Keras loader: .keras and .h5 read as data; Lambdas opaque and never run."""
+
+from __future__ import annotations
+
+import base64
+import json
+import marshal
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES, run_qlint
+from qlint.errors import ModelLoadError
+from qlint.loaders.keras import load_keras
+
+SRC = FIXTURES / "source"
+
+
+def test_functional_graph_layers_and_locations() -> None:
+    g = load_keras(str(SRC / "hand_gelu_block" / "model.keras"))
+    assert g.format == "keras" and g.stage == "source"
+    locs = [g[o]["location"] for o in g.ops()]
+    assert locs == ["dense", "gelu", "norm", "out"]
+    out = next(o for o in g.ops() if g[o]["name"] == "out")
+    assert g[out]["attrs"]["activation"] == "gelu"
+    dense = next(o for o in g.ops() if g[o]["name"] == "dense")
+    assert g[dense]["op_type"] == "FULLY_CONNECTED"
+    assert g[g.inputs(dense)[0]]["shape"] == (1, 4, 16)
+
+
+def test_mixed_precision_policy_and_multiple_inputs() -> None:
+    g = load_keras(str(SRC / "hand_mixed_float16" / "model.keras"))
+    conv = next(o for o in g.ops() if g[o]["name"] == "conv")
+    assert g[conv]["attrs"]["policy"] == "mixed_float16"
+    assert g[conv]["attrs"]["compute_dtype"] == "float16"
+    g2 = load_keras(str(SRC / "hand_concat_int" / "model.keras"))
+    assert len(g2.attrs["subgraphs"][0]["inputs"]) == 2
+    cat = next(o for o in g2.ops() if g2[o]["name"] == "concat")
+    assert len(g2.inputs(cat)) == 2
+
+
+def _keras_with(tmp_path: Path, config: object, name: str = "m.keras") -> Path:
+    p = tmp_path / name
+    with zipfile.ZipFile(p, "w") as z:
+        z.writestr("config.json", config if isinstance(config, str) else json.dumps(config))
+        z.writestr("metadata.json", json.dumps({"keras_version": "3.15.1"}))
+    return p
+
+
+def test_lambda_that_would_create_a_file_is_opaque_and_never_run(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    code = compile(f"lambda x: open({str(marker)!r}, 'w').write('x') or x", "<m>", "eval")
+    fn_code = next(c for c in code.co_consts if hasattr(c, "co_code"))
+    payload = base64.b64encode(marshal.dumps(fn_code)).decode()
+    config = {
+        "module": "keras", "class_name": "Sequential", "config": {"name": "seq", "layers": [
+            {"module": "keras.layers", "class_name": "InputLayer",
+             "config": {"batch_shape": [1, 4], "dtype": "float32", "name": "x"}},
+            {"module": "keras.layers", "class_name": "Lambda", "config": {
+                "name": "evil", "function": {"class_name": "__lambda__", "config": {
+                    "code": payload, "defaults": None, "closure": None}}}},
+        ]}}
+    path = _keras_with(tmp_path, config)
+    g = load_keras(str(path))
+    (op,) = list(g.ops())
+    assert g[op]["attrs"]["opaque"] is True
+    r = run_qlint(str(path))
+    assert "QL112" in r.stdout and "evil" in r.stdout
+    assert not marker.exists()
+
+
+def test_nested_model_and_custom_class(tmp_path: Path) -> None:
+    inner = {"module": "keras", "class_name": "Sequential", "name": "inner", "config": {
+        "name": "inner", "layers": [
+            {"module": "keras.layers", "class_name": "Dense", "config": {"name": "d"}},
+            {"module": "my_pkg.layers", "class_name": "Fancy", "registered_name": "Fancy",
+             "config": {"name": "fancy"}}]},
+        "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__", "config": {
+            "shape": [1, 4], "dtype": "float32", "keras_history": ["x", 0, 0]}}],
+            "kwargs": {}}]}
+    outer = {"module": "keras", "class_name": "Functional", "config": {
+        "name": "outer", "layers": [
+            {"module": "keras.layers", "class_name": "InputLayer", "name": "x",
+             "config": {"batch_shape": [1, 4], "dtype": "float32", "name": "x"},
+             "inbound_nodes": []},
+            inner],
+        "input_layers": ["x", 0, 0], "output_layers": ["inner", 0, 0]}}
+    g = load_keras(str(_keras_with(tmp_path, outer)))
+    locs = {g[o]["location"]: g[o] for o in g.ops()}
+    assert set(locs) == {"inner/d", "inner/fancy"}
+    assert locs["inner/fancy"]["attrs"]["opaque"]
+    assert g.inputs(next(o for o in g.ops() if g[o]["name"] == "d"))[0] == \
+        g.attrs["subgraphs"][0]["inputs"][0]
+
+
+@pytest.mark.parametrize("kind", ["bad_zip", "bad_json", "no_config", "not_model"])
+def test_corrupt_keras_is_one_line_exit_2(tmp_path: Path, kind: str) -> None:
+    if kind == "bad_zip":
+        p = tmp_path / "m.keras"
+        p.write_bytes(b"PK\x03\x04 not really a zip")
+    elif kind == "bad_json":
+        p = _keras_with(tmp_path, "{not json")
+    elif kind == "no_config":
+        p = tmp_path / "m.keras"
+        with zipfile.ZipFile(p, "w") as z:
+            z.writestr("metadata.json", "{}")
+    else:
+        p = _keras_with(tmp_path, [1, 2])
+    with pytest.raises(ModelLoadError):
+        load_keras(str(p))
+    r = run_qlint(str(p))
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in r.stderr
+
+
+def test_h5_missing_model_config_and_real_h5(tmp_path: Path) -> None:
+    h5py = pytest.importorskip("h5py")
+    p = tmp_path / "w.h5"
+    with h5py.File(p, "w") as f:
+        f.create_dataset("x", data=[1, 2])
+    with pytest.raises(ModelLoadError, match="model_config"):
+        load_keras(str(p))
+    r = run_qlint(str(p))
+    assert r.returncode == 2 and "model_config" in r.stderr
+    cfg = json.loads(zipfile.ZipFile(SRC / "hand_lambda_cumsum" / "model.keras")
+                     .read("config.json"))
+    q = tmp_path / "m.h5"
+    with h5py.File(q, "w") as f:
+        f.attrs["model_config"] = json.dumps(cfg)
+    g = load_keras(str(q))
+    assert [g[o]["source_op"] for o in g.ops()] == ["Conv2D", "Lambda", "Conv2D"]

@@ -1,0 +1,124 @@
+"""SavedModel loader: real exports parsed without TensorFlow, hostile inputs rejected."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES, run_qlint
+from qlint.discover import discover
+from qlint.errors import ModelLoadError
+from qlint.loaders import _tf_protos
+from qlint.loaders.savedmodel import load_savedmodel
+
+SRC = FIXTURES / "source"
+
+
+def test_keras_export_inlines_calls_with_layer_locations() -> None:
+    g = load_savedmodel(str(SRC / "hand_lambda_cumsum" / "saved_model"))
+    assert g.format == "savedmodel" and g.stage == "source"
+    assert list(g.attrs["signatures"]) == ["serving_default"]  # serve deduplicated
+    ops = {g[o]["source_op"]: g[o] for o in g.ops()}
+    assert {"Conv2D", "BiasAdd", "Cumsum"} <= set(ops)
+    cum = ops["Cumsum"]
+    assert cum["op_type"] == "CUMSUM"
+    assert cum["location"].startswith("serving_default/") and "lambda" in cum["location"]
+    assert cum["location"].endswith("/Cumsum")
+    conv = next(o for o in g.ops() if g[o]["source_op"] == "Conv2D")
+    ins = [g[t] for t in g.inputs(conv)]
+    assert ins[0]["dtype"] == "float32" and ins[0]["shape"] in ((1, 8, 8, 3), (None, 8, 8, 3))
+    assert ins[1]["constant"] and ins[1]["shape"] == (3, 3, 3, 4)
+    assert "StatefulPartitionedCall" not in {g[o]["source_op"] for o in g.ops()}
+
+
+def test_tf_module_save_and_saved_model_pb_named() -> None:
+    pb = SRC / "Erf" / "saved_model" / "saved_model.pb"
+    sources, errors = discover([str(pb)])
+    assert errors == [] and sources[0].format == "savedmodel"
+    assert sources[0].path == str(pb.parent)
+    g = load_savedmodel(str(pb))
+    assert [g[o]["op_type"] for o in g.ops()] == ["tf.Erf"]
+
+
+def _write(path: Path, msg: object) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "saved_model.pb").write_bytes(msg.SerializeToString())  # type: ignore[attr-defined]
+    return path
+
+
+def _tf1(tmp_path: Path) -> Path:
+    m = _tf_protos.messages()
+    sm = m["SavedModel"]()
+    mg = sm.meta_graphs.add()
+    mg.meta_info_def.tags.append("serve")
+    a = mg.graph_def.node.add(name="a", op="Placeholder")
+    a.attr["dtype"].type = 1
+    f = mg.graph_def.node.add(name="fl", op="Floor", input=["a"])
+    f.attr["T"].type = 1
+    sig = mg.signature_def["serving_default"]
+    sig.inputs["a"].name = "a:0"
+    sig.outputs["b"].name = "fl:0"
+    return _write(tmp_path / "tf1", sm)
+
+
+def test_tf1_graph_without_functions(tmp_path: Path) -> None:
+    g = load_savedmodel(str(_tf1(tmp_path)))
+    (op,) = list(g.ops())
+    assert g[op]["source_op"] == "Floor" and g[op]["location"] == "serving_default/fl"
+    assert g[g.inputs(op)[0]]["dtype"] == "float32"
+
+
+def test_recursive_function_library_terminates(tmp_path: Path) -> None:
+    m = _tf_protos.messages()
+    sm = m["SavedModel"]()
+    mg = sm.meta_graphs.add()
+    lib = mg.graph_def.library
+    for name, callee in (("f", "g"), ("g", "f")):
+        fd = lib.function.add()
+        fd.signature.name = name
+        fd.signature.input_arg.add(name="x")
+        fd.signature.output_arg.add(name="y")
+        call = fd.node_def.add(name="call", op="PartitionedCall", input=["x"])
+        call.attr["f"].func.name = callee
+        fd.node_def.add(name="sin", op="Sin", input=["call:output:0"])
+        fd.ret["y"] = "sin:y:0"
+    mg.graph_def.node.add(name="x", op="Placeholder")
+    top = mg.graph_def.node.add(name="c", op="PartitionedCall", input=["x"])
+    top.attr["f"].func.name = "f"
+    # a cyclic top-level graph too
+    mg.graph_def.node.add(name="p", op="AddV2", input=["q", "x"])
+    mg.graph_def.node.add(name="q", op="AddV2", input=["p", "x"])
+    sig = mg.signature_def["serving_default"]
+    sig.inputs["x"].name = "x:0"
+    sig.outputs["y"].name = "c:0"
+    sig.outputs["z"].name = "q:0"
+    g = load_savedmodel(str(_write(tmp_path / "rec", sm)))
+    assert any("recursive call" in w for w in g.attrs["metadata"]["truncated"])
+    assert [g[o]["source_op"] for o in g.ops()].count("Sin") >= 1
+
+
+@pytest.mark.parametrize("payload", [b"\xff\xff\xff\xff\x0f garbage", b"\x12\x05\x0a\x03\xff"])
+def test_protobuf_decode_error_is_one_line_exit_2(tmp_path: Path, payload: bytes) -> None:
+    d = tmp_path / "bad"
+    d.mkdir()
+    (d / "saved_model.pb").write_bytes(payload)
+    with pytest.raises(ModelLoadError):
+        load_savedmodel(str(d))
+    r = run_qlint(str(d))
+    assert r.returncode == 2
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_no_tensorflow_import_and_no_writes(tmp_path: Path) -> None:
+    sm = SRC / "hand_lambda_cumsum" / "saved_model"
+    before = sorted(p.name for p in sm.rglob("*"))
+    for target in (sm, SRC / "hand_lambda_cumsum" / "model.keras"):
+        r = subprocess.run([sys.executable, "-X", "importtime", "-m", "qlint", str(target)],
+                           capture_output=True, text=True, timeout=120)
+        imported = {ln.split("|")[-1].strip().split(".")[0] for ln in r.stderr.splitlines()
+                    if ln.startswith("import time:")}
+        assert r.returncode in (0, 1), r.stderr[-500:]
+        assert not imported & {"tensorflow", "keras", "tf_keras", "h5py"}, target
+    assert sorted(p.name for p in sm.rglob("*")) == before
