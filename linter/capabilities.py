@@ -110,6 +110,11 @@ class Provenance:
         )
         return f"{self.file} ({main}, probed {self.probed_on})"
 
+    def describe(self) -> str:
+        """Versions, date and command, without the file name."""
+        vers = ", ".join(f"{k} {v}" for k, v in self.versions.items() if k != "platform")
+        return f"{vers}; probed {self.probed_on} with `{self.command}`"
+
 
 @dataclass(frozen=True)
 class CapabilityFile:

@@ -46,7 +46,7 @@ class Target:
             runtime=self.runtime,
             mode=self.mode,
             source=prov.file,
-            provenance=prov.summary(),
+            provenance=prov.describe(),
             versions=dict(prov.versions),
             probed_on=prov.probed_on,
             command=prov.command,

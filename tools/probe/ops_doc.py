@@ -89,13 +89,26 @@ def render(caps: Path = CAPS) -> str:
             probe = probe or (e or {}).get("probe") or ""
         out.append(f"| {op} | " + " | ".join(cells) + f" | {_cell(probe)} |")
     out += ["", "## Why not integer", "",
-            "The probed message for every op that is not `integer` on a target (unprobed ops",
-            "list the reason).", ""]
+            "The probed message (or, for a float fallback, the observed dtypes) of every op",
+            "that is neither `integer` nor `unprobed` on a target.", ""]
     for name, rt, mode in cols:
         out += [f"### {name}", "", "| op | outcome | message |", "|---|---|---|"]
         for op, e in sorted(docs[rt][1]["modes"][mode].items()):
-            if e["outcome"] != "integer":
-                out.append(f"| {op} | {LABEL[e['outcome']]} | {_cell(e.get('message'))} |")
+            if e["outcome"] not in ("integer", "unprobed"):
+                text = e.get("message") or (f"observed {e['io']}" if e.get("io") else "")
+                out.append(f"| {op} | {LABEL[e['outcome']]} | {_cell(text)} |")
+        out.append("")
+    first = cols[0]
+    reasons = {
+        op: e for op, e in sorted(docs[first[1]][1]["modes"][first[2]].items())
+        if e["outcome"] == "unprobed"
+    }
+    if reasons:
+        out += ["## Unprobed ops", "",
+                f"Why the probe has no measurement (as recorded for {first[0]}).", "",
+                "| op | reason |", "|---|---|"]
+        for op, e in reasons.items():
+            out.append(f"| {op} | {_cell(e.get('message'))} |")
         out.append("")
     tf_ops = docs.get("tflite", ("", {}))[1].get("tf_ops") or {}
     if tf_ops:
