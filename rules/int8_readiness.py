@@ -1,0 +1,110 @@
+"""QL101 no-int8-kernel: ops of a float model that will not get an integer kernel."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from qlint.capabilities import (
+    CONVERSION_ERROR,
+    FLOAT_FALLBACK,
+    RUNTIME_ERROR,
+    CapabilityTable,
+    OpCapability,
+)
+from qlint.finding import Finding, Severity
+from qlint.graph import CONVERSION_OPS, ModelGraph
+from qlint.registry import Context, Rule
+from qlint.targets import get_target
+
+#: Quantization modes of a model that has not been integer-quantized yet.
+FLOAT_MODES = frozenset({"float", "fp16-weights"})
+
+
+class Int8Readiness(Rule):
+    """Flags ops of a float model that will not run on integer kernels on the target.
+
+    **What it flags.** In a converted ``.tflite`` model that is still float
+    (``quant_mode`` ``float`` or ``fp16-weights``), every op whose probed
+    capability on ``--target`` is not ``integer``:
+
+    * ``float_fallback``: full-integer conversion succeeds, but the op stays in
+      float32 between DEQUANTIZE and QUANTIZE (a silent float island);
+    * ``conversion_error``: full-integer conversion fails on this op;
+    * ``runtime_error``: the quantized model converts, but the runtime cannot
+      prepare or invoke the op (on ``tflm-int8`` this includes ops TensorFlow
+      Lite Micro has no kernel for).
+
+    The verdict comes from the capability table of the target, measured by
+    ``python -m tools.probe`` with the real converter and interpreter; the
+    finding quotes the probed message and the versions it was probed on.  Ops
+    whose capability is ``unprobed`` (the probe could not build a model for
+    them) or that are absent from the table get **no finding**: qlint does not
+    guess.
+
+    **Why it matters.** A float fallback costs the speed and memory the
+    quantization was meant to win and breaks integer-only accelerators and
+    microcontrollers; a conversion or runtime error stops the deployment.
+
+    **How to fix it.** Replace the op with an equivalent built from ops that
+    have integer kernels on the target (see ``docs/ops.md``), move it out of the
+    model (pre/post-processing), or pick a target that supports it.  If a float
+    island is acceptable, convert with ``TFLITE_BUILTINS`` added to
+    ``supported_ops`` and accept the DEQUANTIZE/QUANTIZE pair around it.
+    """
+
+    id = "QL101"
+    name = "no-int8-kernel"
+    record = "tensorflow/tflite-converter-unsupported-op"
+    severity = Severity.ERROR
+    summary = "op that will not get an integer kernel on the target when quantized"
+    fix = (
+        "Replace the op with ops that have integer kernels on the target (docs/ops.md), move it "
+        "out of the model, or accept a float island with TFLITE_BUILTINS in supported_ops."
+    )
+    stages = frozenset({"converted"})
+    formats = frozenset({"tflite"})
+
+    def applies_to(self, graph: ModelGraph) -> bool:
+        return super().applies_to(graph) and graph.quant_mode in FLOAT_MODES
+
+    def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
+        if graph.quant_mode not in FLOAT_MODES:
+            return
+        target = get_target(ctx.target)
+        table = target.table()
+        for op in graph.ops():
+            op_type = graph[op]["op_type"]
+            if op_type in CONVERSION_OPS:
+                continue
+            cap = table.op(op_type)
+            if cap is None or not cap.lacks_integer_kernel:
+                continue
+            yield self.finding(
+                graph,
+                op,
+                _message(op_type, cap, target.name, table),
+                severity=Severity.WARNING if cap.outcome == FLOAT_FALLBACK else Severity.ERROR,
+            )
+
+
+def _message(op_type: str, cap: OpCapability, target: str, table: CapabilityTable) -> str:
+    """The finding text: what happens to the op, the probed message, and provenance."""
+    where = table.provenance.summary()
+    if cap.outcome == FLOAT_FALLBACK:
+        seen = f", observed {cap.io}" if cap.io else ""
+        what = (
+            f"{op_type} has no integer kernel on {target}: full-integer conversion keeps it "
+            f"in float32 between DEQUANTIZE/QUANTIZE{seen}"
+        )
+    elif cap.outcome == CONVERSION_ERROR:
+        what = f"{op_type} fails full-integer conversion for {target}"
+    elif cap.outcome == RUNTIME_ERROR:
+        what = (
+            f"{op_type} is not supported by the {target} runtime once quantized"
+            if table.runtime == "tflm"
+            else f"{op_type} converts for {target} but the interpreter cannot run it"
+        )
+    else:  # pragma: no cover - NOT_INTEGER has exactly the three outcomes above
+        what = f"{op_type} does not get an integer kernel on {target}"
+    quote = f': "{cap.message}"' if cap.message else ""
+    return f"{what}{quote} (probed: {where})"

@@ -1,0 +1,129 @@
+"""The capability loader and the targets: shipped tables, lookups, provenance (no TensorFlow)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from qlint.capabilities import (
+    OUTCOMES,
+    UNPROBED,
+    CapabilityError,
+    available_files,
+    latest_file,
+    load_file,
+    load_table,
+    load_target,
+)
+from qlint.errors import UsageError
+from qlint.targets import DEFAULT_TARGET, TARGETS, get_target, list_targets
+
+CAPS = Path(__file__).resolve().parent.parent / "rules" / "capabilities"
+MAX_MESSAGE = 400
+
+
+def test_shipped_files_are_found_through_the_package() -> None:
+    files = available_files()
+    assert any(f.startswith("tflite-") for f in files)
+    assert any(f.startswith("tflm-") for f in files)
+    assert latest_file("tflite") == "tflite-2.21.json"
+
+
+@pytest.mark.parametrize("path", sorted(CAPS.glob("*.json")), ids=lambda p: p.name)
+def test_table_files_are_stamped_and_compact(path: Path) -> None:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["schema_version"] == 1
+    assert data["runtime"] in ("tflite", "tflm")
+    assert data["versions"] and data["probed_on"] and data["command"].startswith("python -m")
+    assert "python" in data["versions"]
+    assert path.stat().st_size < 250_000
+    for mode, ops in data["modes"].items():
+        for op, entry in ops.items():
+            assert entry["outcome"] in OUTCOMES, (mode, op)
+            msg = entry.get("message")
+            assert msg is None or len(msg) <= MAX_MESSAGE, (mode, op)
+            if entry["outcome"] in ("conversion_error", "runtime_error", UNPROBED):
+                assert msg, f"{path.name} {mode}/{op}: {entry['outcome']} without its message"
+            if entry["outcome"] == "float_fallback":
+                assert "float" in entry["io"], (mode, op)
+
+
+def test_every_schema_builtin_has_an_entry_in_every_mode() -> None:
+    data = load_file("tflite-2.21.json").data
+    n = data["builtin_codes"]
+    assert n >= 200
+    for mode in ("int8", "int16x8"):
+        assert len(data["modes"][mode]) == n
+    tflm = load_file(latest_file("tflm")).data
+    assert len(tflm["modes"]["int8"]) == n
+
+
+@pytest.mark.parametrize("name", list(TARGETS))
+def test_each_target_loads_with_provenance(name: str) -> None:
+    table = load_target(name)
+    prov = table.provenance
+    assert prov.file == get_target(name).source_file
+    assert prov.probed_on and prov.command and prov.versions
+    assert table.op("CONV_2D") is not None
+    assert table.op("NO_SUCH_OP") is None
+    assert sum(table.counts().values()) == len(list(table.ops()))
+
+
+def test_lookups_return_typed_capabilities() -> None:
+    table = load_target("tflite-int8")
+    conv = table.op("CONV_2D")
+    assert conv is not None and conv.integer and conv.probed and conv.mode == "int8"
+    assert conv.io == "int8->int8"
+    unprobed = [c for c in table.ops() if not c.probed]
+    assert unprobed and all(c.message for c in unprobed)
+    assert table.op("CUSTOM") is not None and table.op("CUSTOM").outcome == UNPROBED
+
+
+def test_tf_ops_by_key_and_by_graphdef_name() -> None:
+    table = load_target("tflite-int8")
+    cumsum = table.tf_op("Cumsum")
+    assert cumsum is not None and cumsum.lowers_to == ("CUMSUM",)
+    assert cumsum.graphdef_ops == ("Cumsum",)
+    erf = table.tf_op("Erf")
+    assert erf is not None and erf.outcome == "conversion_error"
+    assert erf.message and "Erf" in erf.message
+    gelu = table.keras_layer("Activation")
+    assert any(t.lowers_to == ("GELU",) for t in gelu)
+    assert table.tf_op("NoSuchOp") is None
+
+
+def test_target_names_aliases_and_errors() -> None:
+    assert get_target(None).name == DEFAULT_TARGET == "tflite-int8"
+    assert get_target("tflm").name == "tflm-int8"
+    assert get_target("TFLite-Int16x8").mode == "int16x8"
+    with pytest.raises(UsageError, match="unknown target 'edgetpu'"):
+        get_target("edgetpu")
+
+
+def test_list_targets_names_source_and_provenance() -> None:
+    infos = list_targets()
+    assert [t.name for t in infos] == ["tflite-int8", "tflite-int16x8", "tflm-int8"]
+    for t in infos:
+        assert t.description and t.source.endswith(".json") and t.probed_on in t.provenance
+        assert t.as_dict()["source"] == t.source
+
+
+def test_unknown_mode_is_an_error() -> None:
+    with pytest.raises(CapabilityError, match="no mode"):
+        load_table("tflite-2.21.json", "int4")
+
+
+def test_loading_never_imports_tensorflow() -> None:
+    code = (
+        "import sys, qlint.targets as t\n"
+        "for n in ('tflite-int8', 'tflite-int16x8', 'tflm-int8'):\n"
+        "    t.get_target(n).table().op('CONV_2D')\n"
+        "t.get_target('tflite-int8').table().tf_op('Erf')\n"
+        "heavy = ('tensorflow', 'keras', 'tflite_micro')\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in heavy]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -1,0 +1,136 @@
+"""Re-probe a sample of ops with the installed TensorFlow and compare with the shipped table.
+
+The full probe (``python -m tools.probe``) is a maintainer command; this keeps a
+small, fast sample honest: if the installed toolchain disagrees with the table,
+the table is stale or the probe changed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from tools.probe.builders import BUILTIN_BUILDERS, builtin_plan  # noqa: E402
+from tools.probe.classify import OpInfo, classify_target, float_ops  # noqa: E402
+from tools.probe.cli import probe_builtins, probe_tf_ops, probe_tflm  # noqa: E402
+from tools.probe.messages import condense  # noqa: E402
+from tools.probe.runner import GuardedWorker  # noqa: E402
+from tools.probe.tf_ops import TF_OP_BUILDERS  # noqa: E402
+
+TABLE = REPO / "rules" / "capabilities" / "tflite-2.21.json"
+SAMPLE = {
+    "int8": ["CONV_2D", "CUMSUM", "TOPK_V2", "SIN", "SOFTMAX", "LOGISTIC", "ATAN2", "EXP"],
+    "int16x8": ["CONV_2D", "CUMSUM"],
+}
+TF_SAMPLE = ["Erf", "Cumsum"]
+TIMEOUT = 120.0
+
+
+
+@pytest.fixture(scope="module")
+def table() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(TABLE.read_text(encoding="utf-8"))
+    tf = pytest.importorskip("tensorflow")
+    if tf.__version__ != data["versions"]["tensorflow"]:
+        probed = data["versions"]["tensorflow"]
+        pytest.skip(f"table probed on TF {probed}, installed {tf.__version__}")
+    return data
+
+
+@pytest.fixture(scope="module")
+def reprobed(table: dict[str, Any]) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp, GuardedWorker(TIMEOUT) as w:
+        out: dict[str, Any] = {}
+        for mode, ops in SAMPLE.items():
+            got = probe_builtins(w, ops, [mode], tmp)[mode]
+            out.update({(mode, op): r for op, r in got.items()})
+        out["tf_ops"] = probe_tf_ops(w, TF_SAMPLE)
+        out["tmp_models"] = {op: out[("int8", op)] for op in SAMPLE["int8"]}
+        if importlib.util.find_spec("tflite_micro") is not None:
+            with GuardedWorker(TIMEOUT) as tw:
+                out["tflm"] = probe_tflm(tw, out["tmp_models"], tmp)
+        return out
+
+
+@pytest.mark.tensorflow
+@pytest.mark.parametrize(
+    ("mode", "op"), [(m, op) for m, ops in SAMPLE.items() for op in ops]
+)
+def test_builtin_outcome_matches_table(
+    table: dict[str, Any], reprobed: dict[str, Any], mode: str, op: str
+) -> None:
+    want = table["modes"][mode][op]
+    got = reprobed[(mode, op)]
+    assert got["outcome"] == want["outcome"], got
+    assert got.get("message") == want["message"]
+    assert got.get("io") == want.get("io")
+
+
+@pytest.mark.tensorflow
+@pytest.mark.parametrize("key", TF_SAMPLE)
+def test_tf_op_matches_table(table: dict[str, Any], reprobed: dict[str, Any], key: str) -> None:
+    want, got = table["tf_ops"][key], reprobed["tf_ops"][key]
+    assert got["graphdef_ops"] == want["graphdef_ops"]
+    assert got["lowers_to"] == want["lowers_to"]
+    assert got["int8"] == want["int8"]
+
+
+@pytest.mark.tensorflow
+def test_tflm_sample_matches_table(reprobed: dict[str, Any]) -> None:
+    if "tflm" not in reprobed:
+        pytest.skip("tflite-micro is not installed (pip install .[probe])")
+    import importlib.metadata
+
+    version = importlib.metadata.version("tflite-micro")
+    path = REPO / "rules" / "capabilities" / f"tflm-{version}.json"
+    if not path.is_file():
+        pytest.skip(f"no table for the installed tflite-micro {version}")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for op, got in reprobed["tflm"].items():
+        assert got["outcome"] == data["modes"]["int8"][op]["outcome"], op
+
+
+# -- the probe's own logic, without TensorFlow ------------------------------------------
+
+
+def test_classification_from_op_dtypes() -> None:
+    ops = [
+        OpInfo("DEQUANTIZE", ("int8",), ("float32",)),
+        OpInfo("CUMSUM", ("float32",), ("float32",)),
+        OpInfo("QUANTIZE", ("float32",), ("int8",)),
+        OpInfo("CONV_2D", ("int8",), ("int8",)),
+    ]
+    assert classify_target(ops, "CUMSUM") == ("float_fallback", "float32->float32")
+    assert classify_target(ops, "CONV_2D") == ("integer", "int8->int8")
+    assert classify_target(ops, "QUANTIZE") == ("integer", "float32->int8")
+    assert classify_target(ops, "SIN") == ("missing", None)
+    assert float_ops(ops) == ["CUMSUM"]
+
+
+def test_condense_keeps_the_key_line() -> None:
+    text = (
+        "loc(callsite(...)): error: 'tf.Erf' op is neither a custom op nor a flex op\n"
+        "<unknown>:0: note: see current operation: %0 = ...\n"
+        "error: failed while converting: 'main':\n" + "x" * 2000
+    )
+    out = condense(text)
+    assert out is not None and len(out) <= 400
+    assert out.startswith("error: 'tf.Erf' op is neither a custom op nor a flex op")
+
+
+def test_every_builtin_has_a_plan_and_tf_ops_are_named() -> None:
+    assert isinstance(builtin_plan("STABLEHLO_ADD"), str)
+    assert isinstance(builtin_plan("CUSTOM"), str)
+    assert builtin_plan("CONV_2D") is BUILTIN_BUILDERS["CONV_2D"]
+    for key, b in TF_OP_BUILDERS.items():
+        assert b.name and (b.keras is None) == (not key.startswith("keras.")), key
