@@ -1,10 +1,14 @@
 """Load a `.tflite` flatbuffer into a `ModelGraph`.
 
-The file is mapped with ``mmap`` and walked with the ``tflite`` flatbuffer
-bindings; weight buffers are never read, only their sizes.  Python flatbuffers
-has no verifier, so vector lengths are checked against the file size before
-they are walked, and any out-of-range read in a corrupt file is turned into a
-`ModelLoadError` at the one place the walk is entered.
+The file is mapped read-only with ``mmap`` and walked table by table against the TFLite
+schema (field numbers as in ``schema.fbs``; enum names from the ``tflite`` bindings);
+weight buffers are never read, only their sizes.  Python flatbuffers has no verifier, so
+this module is one: before any table, vector or string is used, its offsets, vtable and
+length are checked against the file, and every tensor, buffer and opcode index against its
+table.  Structure limits (`MAX_NODES`, `MAX_EDGES`, `MAX_RANK`, quantization vector lengths)
+keep a hostile file from making the walk slow or memory-hungry.  Anything wrong becomes a
+`ModelLoadError` (one line, exit code 2); an out-of-range read the checks missed is caught at
+the one place the walk is entered and becomes one too.
 """
 
 from __future__ import annotations
@@ -12,11 +16,12 @@ from __future__ import annotations
 import contextlib
 import mmap
 import os
+import stat
 import struct
 from typing import Any
 
 import flatbuffers
-import tflite
+import numpy as np
 from qlint.errors import ModelLoadError
 from qlint.graph import ModelGraph, Quant
 from qlint.quant_mode import classify_quant_mode
@@ -25,6 +30,16 @@ from tflite.BuiltinOptions import BuiltinOptions
 from tflite.TensorType import TensorType
 
 FILE_IDENTIFIER = b"TFL3"
+
+# Structure limits.  A real model is far below them (a 100k-op model has ~330k nodes and
+# ~300k edges); a hostile file can reference one table many times and claim far more.  They
+# bound the walk's time and memory (a few GB at worst) whatever the file says.
+MAX_NODES = 1_000_000  # ops + tensors + subgraphs over the model
+MAX_EDGES = 4_000_000  # op input and output slots over the model
+MAX_RANK = 64  # dimensions of one tensor
+MAX_QUANT_VALUES = 1 << 24  # scale, zero point, min and max values over the model
+MAX_NAME_CHARS = 1 << 26  # characters of tensor names over the model
+MAX_STRING = 4096  # characters kept of one string (longer ones end with "...")
 
 _BUILTIN_NAMES: dict[int, str] = {
     v: k for k, v in vars(BuiltinOperator).items() if not k.startswith("_")
@@ -46,6 +61,26 @@ _MODEL_OPTIMIZATION_MODES = {
     3002: "BLOCK_SPARSITY", 3003: "STRUCTURED_SPARSITY",
 }
 
+# Field numbers (vtable slot = 4 + 2 * number) of the tables the loader reads.
+_MODEL_VERSION, _MODEL_OPCODES, _MODEL_SUBGRAPHS, _MODEL_DESCRIPTION, _MODEL_BUFFERS = range(5)
+_MODEL_METADATA, _MODEL_SIGNATURES = 6, 7
+_SG_TENSORS, _SG_INPUTS, _SG_OUTPUTS, _SG_OPERATORS, _SG_NAME = range(5)
+(_T_SHAPE, _T_TYPE, _T_BUFFER, _T_NAME, _T_QUANT, _T_VARIABLE, _T_SPARSITY,
+ _T_SHAPE_SIGNATURE, _T_HAS_RANK) = range(9)
+_OP_OPCODE, _OP_INPUTS, _OP_OUTPUTS, _OP_OPTIONS_TYPE = range(4)
+_OC_DEPRECATED_CODE, _OC_CUSTOM, _OC_VERSION, _OC_CODE = range(4)
+_B_DATA, _B_OFFSET, _B_SIZE = range(3)
+_Q_MIN, _Q_MAX, _Q_SCALE, _Q_ZERO_POINT, _Q_AXIS = 0, 1, 2, 3, 6
+_MD_NAME, _MD_BUFFER = range(2)
+_SD_INPUTS, _SD_OUTPUTS, _SD_KEY, _SD_SUBGRAPH = 0, 1, 2, 4
+_TM_NAME, _TM_TENSOR = range(2)
+
+_I32 = struct.Struct("<i")
+_U32 = struct.Struct("<I")
+_HEADER = struct.Struct("<HH")
+_SCALARS = {fmt: struct.Struct("<" + fmt) for fmt in "bBhHiIqQ?f"}
+_NP = {"i": np.dtype("<i4"), "f": np.dtype("<f4"), "q": np.dtype("<i8")}
+
 
 def builtin_name(code: int) -> str:
     """Canonical name of a builtin code; ``UNKNOWN_<n>`` for codes newer than the bindings."""
@@ -55,11 +90,15 @@ def builtin_name(code: int) -> str:
 def load_tflite(path: str) -> ModelGraph:
     """Parse ``path`` into a `ModelGraph`; raise `ModelLoadError` when it cannot."""
     try:
-        fd = os.open(path, os.O_RDONLY)
+        # O_NONBLOCK: a FIFO or device named *.tflite must not block the open.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise ModelLoadError(path, f"cannot open: {exc.strerror or exc}") from None
     try:
-        size = os.fstat(fd).st_size
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ModelLoadError(path, "not a regular file")
+        size = st.st_size
         if size < 8:
             raise ModelLoadError(path, f"not a TFLite flatbuffer: file is {size} bytes")
         buf = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
@@ -83,77 +122,215 @@ def load_tflite(path: str) -> ModelGraph:
                 path, f"truncated or corrupt TFLite flatbuffer ({exc})"
             ) from None
     finally:
-        with contextlib.suppress(BufferError):  # a numpy view still alive: freed with it
+        with contextlib.suppress(BufferError):  # a view still alive: freed with it
             buf.close()
 
 
+class _Table:
+    """A verified table: its position, object size and field offsets (0 = absent)."""
+
+    __slots__ = ("fields", "osize", "pos", "what")
+
+    def __init__(self, pos: int, osize: int, fields: tuple[int, ...], what: str) -> None:
+        self.pos = pos
+        self.osize = osize
+        self.fields = fields
+        self.what = what
+
+    def field(self, number: int, width: int) -> int:
+        """File position of field ``number`` (``width`` bytes) or 0 when it is absent."""
+        if number >= len(self.fields):
+            return 0
+        fo = self.fields[number]
+        if not fo:
+            return 0
+        if fo < 4 or fo + width > self.osize:
+            raise _corrupt(f"{self.what} field {number} lies outside its table")
+        return self.pos + fo
+
+
+class _Corrupt(Exception):
+    """A structural defect; the walker adds the path and raises `ModelLoadError`."""
+
+
+def _corrupt(message: str) -> _Corrupt:
+    return _Corrupt(message)
+
+
 class _Walker:
-    """One pass over the flatbuffer, building the graph."""
+    """One pass over the flatbuffer, verifying and building the graph."""
 
     def __init__(self, path: str, buf: mmap.mmap, size: int) -> None:
         self.path = path
         self.buf = buf
         self.size = size
+        self.nodes = 0
+        self.edges = 0
+        self.quant_values = 0
+        self.name_chars = 0
+        self.strings: dict[int, str] = {}
 
-    def check_len(self, n: int, elem_size: int, what: str) -> int:
-        if n < 0 or n * elem_size > self.size:
-            raise ModelLoadError(
-                self.path, f"corrupt TFLite flatbuffer: {what} claims {n} entries "
-                f"in a {self.size}-byte file"
-            )
-        return n
+    def fail(self, message: str) -> ModelLoadError:
+        return ModelLoadError(self.path, f"corrupt TFLite flatbuffer: {message}")
 
-    def string(self, raw: bytes | None) -> str:
-        return raw.decode("utf-8", errors="replace") if raw is not None else ""
+    # -- verified primitives ---------------------------------------------------------
+    def table(self, pos: int, what: str) -> _Table:
+        """Check the table at ``pos`` and its vtable lie inside the file, then read it."""
+        size = self.size
+        if not 0 <= pos <= size - 4:
+            raise _corrupt(f"{what} at offset {pos} is outside the {size}-byte file")
+        vt = pos - _I32.unpack_from(self.buf, pos)[0]
+        if not 0 <= vt <= size - 4:
+            raise _corrupt(f"{what} has its vtable outside the file")
+        vsize, osize = _HEADER.unpack_from(self.buf, vt)
+        if vsize < 4 or vsize & 1 or vt + vsize > size or osize < 4 or pos + osize > size:
+            raise _corrupt(f"{what} has a malformed vtable")
+        n = (vsize - 4) // 2
+        fields = struct.unpack_from(f"<{n}H", self.buf, vt + 4) if n else ()
+        return _Table(pos, osize, fields, what)
 
+    def scalar(self, t: _Table, number: int, fmt: str, default: Any = 0) -> Any:
+        s = _SCALARS[fmt]
+        p = t.field(number, s.size)
+        return s.unpack_from(self.buf, p)[0] if p else default
+
+    def ref(self, t: _Table, number: int) -> int:
+        """Target position of an offset field, or 0 when the field is absent."""
+        p = t.field(number, 4)
+        if not p:
+            return 0
+        target = p + _U32.unpack_from(self.buf, p)[0]
+        if target > self.size - 4:
+            raise _corrupt(f"{t.what} field {number} points outside the file")
+        return target
+
+    def child(self, t: _Table, number: int, what: str) -> _Table | None:
+        target = self.ref(t, number)
+        return self.table(target, what) if target else None
+
+    def vector(self, t: _Table, number: int, elem: int, what: str) -> tuple[int, int]:
+        """(start of the elements, count) of a vector field; (0, 0) when absent."""
+        target = self.ref(t, number)
+        if not target:
+            return 0, 0
+        n = _U32.unpack_from(self.buf, target)[0]
+        if target + 4 + n * elem > self.size:
+            raise _corrupt(f"{what} claims {n} entries but the file ends first")
+        return target + 4, n
+
+    def numbers(self, t: _Table, number: int, code: str, what: str,
+                limit: int = MAX_EDGES) -> list[Any] | None:
+        """A vector of numbers as a list; ``None`` when the field is absent.
+
+        More than ``limit`` entries is refused before any is read.
+        """
+        dtype = _NP[code]
+        start, n = self.vector(t, number, dtype.itemsize, what)
+        if not start:
+            return None
+        if n > limit:
+            raise _corrupt(f"{what} has {n} entries (limit {limit})")
+        return np.frombuffer(self.buf, dtype, n, start).tolist() if n else []
+
+    def tables(self, t: _Table, number: int, what: str, limit: int = MAX_NODES) -> list[int]:
+        """Positions of the tables of a vector-of-tables field (at most ``limit``)."""
+        start, n = self.vector(t, number, 4, what)
+        if not n:
+            return []
+        if n > limit:
+            raise _corrupt(f"{what} has {n} entries (limit {limit})")
+        rel = np.frombuffer(self.buf, "<u4", n, start).astype(np.int64)
+        return (rel + np.arange(start, start + 4 * n, 4, dtype=np.int64)).tolist()
+
+    def string(self, t: _Table, number: int) -> str | None:
+        """A string field (invalid UTF-8 replaced, at most `MAX_STRING` characters)."""
+        start, n = self.vector(t, number, 1, f"{t.what} string")
+        if not start:
+            return None
+        cached = self.strings.get(start)
+        if cached is None:
+            raw = self.buf[start:start + min(n, MAX_STRING)]
+            cached = raw.decode("utf-8", errors="replace") + ("..." if n > MAX_STRING else "")
+            self.strings[start] = cached
+        return cached
+
+    def count(self, nodes: int = 0, edges: int = 0, quant: int = 0, chars: int = 0) -> None:
+        """Add to the structure budgets; a file over one is refused."""
+        self.nodes += nodes
+        self.edges += edges
+        self.quant_values += quant
+        self.name_chars += chars
+        if self.nodes > MAX_NODES:
+            raise _corrupt(f"more than {MAX_NODES} ops, tensors and subgraphs")
+        if self.edges > MAX_EDGES:
+            raise _corrupt(f"more than {MAX_EDGES} op inputs and outputs")
+        if self.quant_values > MAX_QUANT_VALUES:
+            raise _corrupt(f"more than {MAX_QUANT_VALUES} quantization values")
+        if self.name_chars > MAX_NAME_CHARS:
+            raise _corrupt(f"tensor names longer than {MAX_NAME_CHARS} characters in all")
+
+    # -- the walk ----------------------------------------------------------------------
     def walk(self) -> ModelGraph:
-        model = tflite.Model.GetRootAs(self.buf, 0)
+        try:
+            return self._walk()
+        except _Corrupt as exc:
+            raise self.fail(str(exc)) from None
+
+    def _walk(self) -> ModelGraph:
+        model = self.table(_U32.unpack_from(self.buf, 0)[0], "model")
         graph = ModelGraph(
             "tflite", self.path, "converted",
-            schema_version=model.Version(),
-            description=self.string(model.Description()),
+            schema_version=self.scalar(model, _MODEL_VERSION, "I"),
+            description=self.string(model, _MODEL_DESCRIPTION) or "",
         )
-        n_buffers = self.check_len(model.BuffersLength(), 4, "buffers")
-        buffer_sizes = [self.buffer_size(model.Buffers(i)) for i in range(n_buffers)]
-        opcodes = [
-            self.opcode(model.OperatorCodes(i))
-            for i in range(self.check_len(model.OperatorCodesLength(), 4, "operator_codes"))
-        ]
-        graph.attrs["metadata"] = self.metadata(model)
+        buffers = self.tables(model, _MODEL_BUFFERS, "buffers")
+        buffer_spans = [self.buffer_span(k, pos) for k, pos in enumerate(buffers)]
+        opcodes = [self.opcode(pos)
+                   for pos in self.tables(model, _MODEL_OPCODES, "operator_codes")]
+        graph.attrs["metadata"] = self.metadata(model, buffer_spans)
         graph.attrs["subgraphs"] = []
-        for s in range(self.check_len(model.SubgraphsLength(), 4, "subgraphs")):
-            self.subgraph(graph, s, model.Subgraphs(s), opcodes, buffer_sizes)
+        for s, pos in enumerate(self.tables(model, _MODEL_SUBGRAPHS, "subgraphs")):
+            self.count(nodes=1)
+            self.subgraph(graph, s, self.table(pos, f"subgraph {s}"), opcodes,
+                          [length for _, length in buffer_spans])
         graph.attrs["signatures"] = self.signatures(model, graph)
         graph.attrs["quant_mode"] = classify_quant_mode(graph)
         return graph
 
     # -- model-level tables --------------------------------------------------------
-    def buffer_size(self, b: tflite.Buffer) -> int:
-        n = b.DataLength()
+    def buffer_span(self, k: int, pos: int) -> tuple[int, int]:
+        """(file offset, length) of buffer ``k``'s bytes, checked, without reading them."""
+        b = self.table(pos, f"buffer {k}")
+        start, n = self.vector(b, _B_DATA, 1, f"buffer {k} data")
         if n:
-            return self.check_len(n, 1, "buffer data")
-        size = b.Size()
-        return int(size) if b.Offset() > 1 else 0
+            return start, n
+        offset = self.scalar(b, _B_OFFSET, "Q")
+        if offset > 1:
+            length = self.scalar(b, _B_SIZE, "Q")
+            if offset + length > self.size:
+                raise _corrupt(f"buffer {k} (offset {offset}, {length} bytes) lies outside "
+                               f"the {self.size}-byte file; truncated?")
+            return offset, length
+        return 0, 0
 
-    def opcode(self, oc: tflite.OperatorCode) -> dict[str, Any]:
-        code = max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode())
+    def opcode(self, pos: int) -> dict[str, Any]:
+        oc = self.table(pos, "operator code")
+        code = max(self.scalar(oc, _OC_CODE, "i"), self.scalar(oc, _OC_DEPRECATED_CODE, "b"))
         name = builtin_name(code)
-        custom = self.string(oc.CustomCode()) if name == "CUSTOM" else None
-        return {"code": code, "name": name, "custom_code": custom, "version": oc.Version()}
+        custom = (self.string(oc, _OC_CUSTOM) or "") if name == "CUSTOM" else None
+        return {"code": code, "name": name, "custom_code": custom,
+                "version": self.scalar(oc, _OC_VERSION, "i", 1)}
 
-    def metadata(self, model: tflite.Model) -> dict[str, Any]:
+    def metadata(self, model: _Table, spans: list[tuple[int, int]]) -> dict[str, Any]:
         """Named metadata entries: runtime version, conversion metadata, others by size."""
         out: dict[str, Any] = {}
-        n = self.check_len(model.MetadataLength(), 4, "metadata")
-        for i in range(n):
-            m = model.Metadata(i)
-            name = self.string(m.Name())
-            idx = m.Buffer()
-            if idx >= model.BuffersLength():
-                raise ModelLoadError(self.path, f"corrupt TFLite flatbuffer: metadata {name!r} "
-                                     f"points at missing buffer {idx}")
-            b = model.Buffers(idx)
-            start, length = self.buffer_span(b)
+        for pos in self.tables(model, _MODEL_METADATA, "metadata"):
+            m = self.table(pos, "metadata")
+            name = self.string(m, _MD_NAME) or ""
+            idx = self.scalar(m, _MD_BUFFER, "I")
+            if idx >= len(spans):
+                raise self.fail(f"metadata {name!r} points at missing buffer {idx}")
+            start, length = spans[idx]
             if name == "min_runtime_version" and length:
                 raw = bytes(self.buf[start:start + min(length, 64)])
                 out[name] = raw.split(b"\0", 1)[0].decode("ascii", errors="replace")
@@ -163,34 +340,26 @@ class _Walker:
                 out[name] = {"bytes": length}
         return out
 
-    def buffer_span(self, b: tflite.Buffer) -> tuple[int, int]:
-        """(file offset, length) of a buffer's bytes without reading them."""
-        n = b.DataLength()
-        if n:
-            self.check_len(n, 1, "buffer data")
-            vec = b._tab.Vector(b._tab.Offset(4))  # start of the data vector
-            return vec, n
-        if b.Offset() > 1:
-            return int(b.Offset()), int(b.Size())
-        return 0, 0
-
-    def signatures(self, model: tflite.Model, graph: ModelGraph) -> dict[str, Any]:
+    def signatures(self, model: _Table, graph: ModelGraph) -> dict[str, Any]:
         sigs: dict[str, Any] = {}
-        for i in range(self.check_len(model.SignatureDefsLength(), 4, "signature_defs")):
-            sd = model.SignatureDefs(i)
-            sub = sd.SubgraphIndex()
-            key = self.string(sd.SignatureKey()) or f"signature_{i}"
+        for i, pos in enumerate(self.tables(model, _MODEL_SIGNATURES, "signature_defs")):
+            sd = self.table(pos, f"signature {i}")
+            sub = self.scalar(sd, _SD_SUBGRAPH, "I")
+            key = self.string(sd, _SD_KEY) or f"signature_{i}"
 
-            def tensors(count: int, get: Any, sub: int = sub) -> dict[str, str]:
-                return {
-                    self.string(get(j).Name()): f"s{sub}/t{get(j).TensorIndex()}"
-                    for j in range(self.check_len(count, 4, "signature tensors"))
-                }
+            def tensors(number: int, sd: _Table = sd, sub: int = sub, i: int = i
+                        ) -> dict[str, str]:
+                out = {}
+                for tpos in self.tables(sd, number, f"signature {i} tensors"):
+                    tm = self.table(tpos, f"signature {i} tensor map")
+                    out[self.string(tm, _TM_NAME) or ""] = \
+                        f"s{sub}/t{self.scalar(tm, _TM_TENSOR, 'I')}"
+                return out
 
             sigs[key] = {
                 "subgraph": sub,
-                "inputs": tensors(sd.InputsLength(), sd.Inputs),
-                "outputs": tensors(sd.OutputsLength(), sd.Outputs),
+                "inputs": tensors(_SD_INPUTS),
+                "outputs": tensors(_SD_OUTPUTS),
             }
         return sigs
 
@@ -199,37 +368,49 @@ class _Walker:
         self,
         graph: ModelGraph,
         s: int,
-        sg: tflite.SubGraph,
+        sg: _Table,
         opcodes: list[dict[str, Any]],
         buffer_sizes: list[int],
     ) -> None:
-        n_tensors = self.check_len(sg.TensorsLength(), 4, f"subgraph {s} tensors")
-        tensor_ids = [
-            self.tensor(graph, s, i, sg.Tensors(i), buffer_sizes) for i in range(n_tensors)
-        ]
-        inputs = self.indices(sg.InputsAsNumpy() if sg.InputsLength() else [], n_tensors, s)
-        outputs = self.indices(sg.OutputsAsNumpy() if sg.OutputsLength() else [], n_tensors, s)
+        tensor_pos = self.tables(sg, _SG_TENSORS, f"subgraph {s} tensors",
+                                 MAX_NODES - self.nodes)
+        self.count(nodes=len(tensor_pos))
+        op_pos = self.tables(sg, _SG_OPERATORS, f"subgraph {s} operators",
+                             MAX_NODES - self.nodes)
+        self.count(nodes=len(op_pos))
+        n_tensors = len(tensor_pos)
+        tensor_ids = [self.tensor(graph, s, i, pos, buffer_sizes)
+                      for i, pos in enumerate(tensor_pos)]
+        inputs = self.indices(self.numbers(sg, _SG_INPUTS, "i", f"subgraph {s} inputs",
+                                           max(n_tensors, 1)) or [], n_tensors, s)
+        outputs = self.indices(self.numbers(sg, _SG_OUTPUTS, "i", f"subgraph {s} outputs",
+                                            max(n_tensors, 1)) or [], n_tensors, s)
         graph.attrs["subgraphs"].append({
             "index": s,
-            "name": self.string(sg.Name()),
+            "name": self.string(sg, _SG_NAME) or "",
             "inputs": [tensor_ids[i] for i in inputs],
             "outputs": [tensor_ids[i] for i in outputs],
         })
-        for k in range(self.check_len(sg.OperatorsLength(), 4, f"subgraph {s} operators")):
-            op = sg.Operators(k)
-            oc_index = op.OpcodeIndex()
+        for k, pos in enumerate(op_pos):
+            op = self.table(pos, f"op {k} of subgraph {s}")
+            oc_index = self.scalar(op, _OP_OPCODE, "I")
             if oc_index >= len(opcodes):
-                raise ModelLoadError(self.path, f"corrupt TFLite flatbuffer: op {k} of subgraph "
-                                     f"{s} uses opcode {oc_index} of {len(opcodes)}")
+                raise self.fail(f"op {k} of subgraph {s} uses opcode {oc_index} of "
+                                f"{len(opcodes)}")
             oc = opcodes[oc_index]
-            ins = self.op_tensors(op.InputsAsNumpy() if op.InputsLength() else [], tensor_ids, s)
-            outs = self.op_tensors(op.OutputsAsNumpy() if op.OutputsLength() else [],
-                                   tensor_ids, s)
+            raw_ins = self.numbers(op, _OP_INPUTS, "i", f"op {k} of subgraph {s} inputs",
+                                   MAX_EDGES - self.edges) or []
+            self.count(edges=len(raw_ins))
+            raw_outs = self.numbers(op, _OP_OUTPUTS, "i", f"op {k} of subgraph {s} outputs",
+                                    MAX_EDGES - self.edges) or []
+            self.count(edges=len(raw_outs))
+            ins = self.op_tensors(raw_ins, tensor_ids, s)
+            outs = self.op_tensors(raw_outs, tensor_ids, s)
             first_out = next((t for t in outs if t is not None), None)
             name = graph[first_out]["name"] if first_out else f"op{k}"
             source = f"CUSTOM:{oc['custom_code']}" if oc["custom_code"] is not None else oc["name"]
             attrs: dict[str, Any] = {"version": oc["version"]}
-            opt_type = op.BuiltinOptionsType()
+            opt_type = self.scalar(op, _OP_OPTIONS_TYPE, "B")
             if opt_type:
                 attrs["options"] = _OPTIONS_NAMES.get(opt_type, f"UNKNOWN_OPTIONS_{opt_type}")
             if oc["custom_code"] is not None:
@@ -245,83 +426,92 @@ class _Walker:
                 location=f"subgraph[{s}]/op[{k}]:{source}({name})",
             )
 
-    def indices(self, raw: Any, n_tensors: int, s: int) -> list[int]:
-        out = [int(i) for i in raw]
-        for i in out:
+    def indices(self, raw: list[int], n_tensors: int, s: int) -> list[int]:
+        for i in raw:
             if not 0 <= i < n_tensors:
-                raise ModelLoadError(self.path, f"corrupt TFLite flatbuffer: tensor index {i} "
-                                     f"out of range in subgraph {s} ({n_tensors} tensors)")
-        return out
+                raise self.fail(f"tensor index {i} out of range in subgraph {s} "
+                                f"({n_tensors} tensors)")
+        return raw
 
-    def op_tensors(self, raw: Any, tensor_ids: list[str], s: int) -> list[str | None]:
+    def op_tensors(self, raw: list[int], tensor_ids: list[str], s: int) -> list[str | None]:
         out: list[str | None] = []
-        for i in (int(x) for x in raw):
+        for i in raw:
             if i == -1:  # optional input left out
                 out.append(None)
             elif 0 <= i < len(tensor_ids):
                 out.append(tensor_ids[i])
             else:
-                raise ModelLoadError(self.path, f"corrupt TFLite flatbuffer: tensor index {i} "
-                                     f"out of range in subgraph {s} ({len(tensor_ids)} tensors)")
+                raise self.fail(f"tensor index {i} out of range in subgraph {s} "
+                                f"({len(tensor_ids)} tensors)")
         return out
 
     def tensor(
-        self, graph: ModelGraph, s: int, i: int, t: tflite.Tensor, buffer_sizes: list[int]
+        self, graph: ModelGraph, s: int, i: int, pos: int, buffer_sizes: list[int]
     ) -> str:
-        name = self.string(t.Name())
-        dtype = _DTYPES.get(t.Type(), f"unknown_{t.Type()}")
+        what = f"tensor {i} of subgraph {s}"
+        t = self.table(pos, what)
+        name = self.string(t, _T_NAME) or ""
+        self.count(chars=len(name))
+        type_code = self.scalar(t, _T_TYPE, "b")
+        dtype = _DTYPES.get(type_code, f"unknown_{type_code}")
+        static = self.numbers(t, _T_SHAPE, "i", f"{what} shape", MAX_RANK)
+        sig = self.numbers(t, _T_SHAPE_SIGNATURE, "i", f"{what} shape_signature", MAX_RANK)
         shape: tuple[int | None, ...] | None
-        if t.ShapeSignatureLength():
-            sig = t.ShapeSignatureAsNumpy().tolist()
-            shape = tuple(None if d < 0 else int(d) for d in sig)
-        elif t.ShapeLength():
-            shape = tuple(int(d) for d in t.ShapeAsNumpy().tolist())
+        if sig:
+            shape = tuple(None if d < 0 else d for d in sig)
+        elif static:
+            shape = tuple(static)
         else:
-            shape = None if t.ShapeIsNone() and not t.HasRank() else ()
-        buf_index = t.Buffer()
+            shape = None if static is None and not self.scalar(t, _T_HAS_RANK, "?") else ()
+        buf_index = self.scalar(t, _T_BUFFER, "I")
         if not 0 <= buf_index < max(len(buffer_sizes), 1):
-            raise ModelLoadError(self.path, f"corrupt TFLite flatbuffer: tensor {i} of subgraph "
-                                 f"{s} uses buffer {buf_index} of {len(buffer_sizes)}")
+            raise self.fail(f"{what} uses buffer {buf_index} of {len(buffer_sizes)}")
         data = buffer_sizes[buf_index] if buffer_sizes else 0
         constant = data > 0
-        if constant:
-            nbytes = data
-        else:
-            elems = 1
-            for d in shape or ():
-                elems *= d if d is not None and d > 0 else 1
-            nbytes = elems * _DTYPE_SIZE.get(dtype, 0) if shape is not None else 0
+        elems = 1
+        for d in shape or ():
+            elems *= d if d is not None and d > 0 else 1
+        computed = elems * _DTYPE_SIZE.get(dtype, 0) if shape is not None else 0
+        nbytes = data if constant else computed
         extra: dict[str, Any] = {}
-        if t.Sparsity() is not None:
+        if self.ref(t, _T_SPARSITY):
             extra["sparse"] = True
-        if t.IsVariable():
+        if self.scalar(t, _T_VARIABLE, "?"):
             extra["variable"] = True
+        static_elems = None
+        if static is not None and all(d >= 0 for d in static):
+            static_elems = 1
+            for d in static:
+                static_elems *= d
+        q = self.child(t, _T_QUANT, f"{what} quantization")
         return graph.add_tensor(
             s, i,
             name=name,
             dtype=dtype,
             shape=shape,
-            quant=self.quant(t.Quantization()),
+            quant=self.quant(q, what, static_elems) if q is not None else None,
             constant=constant,
             nbytes=nbytes,
             **extra,
         )
 
-    def quant(self, q: tflite.QuantizationParameters | None) -> Quant | None:
-        if q is None:
+    def quant(self, q: _Table, what: str, elems: int | None) -> Quant | None:
+        """Quantization parameters; more values than the tensor has elements is corrupt."""
+        limit = min(max(elems, 1) if elems is not None else MAX_QUANT_VALUES,
+                    MAX_QUANT_VALUES - self.quant_values)
+        scale = self.numbers(q, _Q_SCALE, "f", f"{what} quantization scale", limit)
+        zp = self.numbers(q, _Q_ZERO_POINT, "q", f"{what} quantization zero_point", limit)
+        lo = self.numbers(q, _Q_MIN, "f", f"{what} quantization min", limit)
+        hi = self.numbers(q, _Q_MAX, "f", f"{what} quantization max", limit)
+        if not (scale or zp or lo or hi):
             return None
-        n_scale = self.check_len(q.ScaleLength(), 4, "quantization scale")
-        n_zp = self.check_len(q.ZeroPointLength(), 8, "quantization zero_point")
-        n_min = self.check_len(q.MinLength(), 4, "quantization min")
-        n_max = self.check_len(q.MaxLength(), 4, "quantization max")
-        if not (n_scale or n_zp or n_min or n_max):
-            return None
+        self.count(quant=len(scale or ()) + len(zp or ()) + len(lo or ()) + len(hi or ()))
         return Quant(
-            scale=tuple(q.ScaleAsNumpy().tolist()) if n_scale else (),
-            zero_point=tuple(int(z) for z in q.ZeroPointAsNumpy().tolist()) if n_zp else (),
-            axis=q.QuantizedDimension(),
-            min=tuple(q.MinAsNumpy().tolist()) if n_min else None,
-            max=tuple(q.MaxAsNumpy().tolist()) if n_max else None,
+            scale=tuple(scale or ()),
+            zero_point=tuple(zp or ()),
+            axis=self.scalar(q, _Q_AXIS, "i"),
+            min=tuple(lo) if lo else None,
+            max=tuple(hi) if hi else None,
         )
 
 
@@ -348,9 +538,9 @@ def _conversion_metadata(buf: mmap.mmap, start: int) -> dict[str, Any]:
         o = opts.Offset(4)
         if o:
             n = opts.VectorLen(o)
-            if n * 4 > len(buf):
-                raise ValueError("conversion metadata vector too long")
             first = opts.Vector(o)
+            if n > 64 or first + 4 * n > len(buf):
+                raise ValueError("conversion metadata vector too long")
             modes = [flatbuffers.encode.Get(flatbuffers.packer.int32, buf, first + 4 * j)
                      for j in range(n)]
             out["optimization_modes"] = [_MODEL_OPTIMIZATION_MODES.get(m, str(m)) for m in modes]
