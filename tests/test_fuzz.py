@@ -1,0 +1,128 @@
+"""Seeded fuzzing of the loaders: mutated model files never make qlint crash or hang.
+
+The long run is ``python -m tools.fuzz --iterations N``; this suite runs a few hundred
+cases per format with a fixed seed, plus the CLI in real processes on some of them.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import fixture_model, run_qlint
+
+from tools import fuzz
+
+SEED = 20260523
+ITERATIONS = 400
+
+
+@pytest.mark.parametrize("fmt", sorted(fuzz.FORMATS))
+def test_mutated_files_never_crash_hang_or_print_more_than_one_line(fmt: str) -> None:
+    start = time.perf_counter()
+    summary = fuzz.fuzz(fmt, ITERATIONS, SEED)
+    elapsed = time.perf_counter() - start
+    assert summary.tried == ITERATIONS
+    details = [f"case {o.index} [{o.problem}] {o.seed_name} {o.mutation}: {o.detail}"
+               for o in summary.problems]
+    assert summary.ok, "\n".join(details[:10])
+    assert summary.counts == dict.fromkeys(fuzz.PROBLEMS, 0)
+    assert summary.max_seconds < fuzz.TIME_LIMIT
+    assert elapsed < 100
+
+
+def test_structure_walk_reaches_the_fields_the_loader_reads() -> None:
+    data = fixture_model("int8_cnn").read_bytes()
+    fields = fuzz.tflite_structure(data)
+    kinds = {f.kind for f in fields}
+    assert {"root", "uoffset", "soffset", "vtable", "vlen", "index", "shape",
+            "string"} <= kinds
+    labels = {f.label for f in fields}
+    assert "model.subgraphs[0].tensors" in labels
+    assert any(label.endswith(".quantization.scale") for label in labels)
+    assert all(f.pos >= 0 and f.pos + f.width <= len(data) for f in fields)
+
+
+def test_cases_are_reproducible_by_number() -> None:
+    a, b = fuzz.CaseFactory("tflite", 3), fuzz.CaseFactory("tflite", 3)
+    for k in (0, 1, 57):
+        assert a.case(k).data == b.case(k).data
+        assert a.case(k).description == b.case(k).description
+    assert {fuzz.CaseFactory("tflite", 4).case(k).data for k in range(5)} != \
+        {a.case(k).data for k in range(5)}
+    names = {m for m, _, _ in fuzz.MUTATORS}
+    assert {a.case(k).mutator for k in range(200)} == names
+
+
+def test_in_process_alarm_turns_a_stuck_loader_into_a_hang(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import qlint.loaders.tflite as loader
+
+    def stuck(path: str) -> None:
+        while True:
+            time.sleep(0.01)
+
+    monkeypatch.setattr(loader, "load_tflite", stuck)
+    path = tmp_path / "m.tflite"
+    path.write_bytes(fixture_model("int8_cnn").read_bytes())
+    start = time.perf_counter()
+    out = fuzz.lint_in_process(str(path), limit=0.3)
+    assert out.problem == "hang"
+    assert time.perf_counter() - start < 5
+
+
+def test_supervisor_kills_a_silent_worker_and_carries_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    spawned: list[subprocess.Popen[str]] = []
+
+    def silent(fmt: str, seed: int, start: int, stop: int,
+               limit: float) -> subprocess.Popen[str]:
+        proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        spawned.append(proc)
+        return proc
+
+    monkeypatch.setattr(fuzz, "_spawn", silent)
+    start = time.perf_counter()
+    summary = fuzz.fuzz("tflite", 2, 0, startup=0.5)
+    assert summary.tried == 2 and summary.counts["hang"] == 2
+    assert time.perf_counter() - start < 20
+    assert all(p.poll() is not None for p in spawned)
+
+
+def test_judge_rules() -> None:
+    ok = fuzz.judge("/m.tflite", 2, "", "qlint: error: /m.tflite: corrupt TFLite flatbuffer\n")
+    assert ok == (None, "")
+    assert fuzz.judge("/m.tflite", 2, "", "qlint: error: /m.tflite: a\nmore\n")[0] == "stderr"
+    assert fuzz.judge("/m.tflite", 3, "", "")[0] == "exit_code"
+    assert fuzz.judge("/m.tflite", 0, "", "warning\n")[0] == "stderr"
+    assert fuzz.judge("/m.tflite", 2, "", "qlint: error: /m.tflite: internal error in x")[0] \
+        == "internal"
+    assert fuzz.judge("/m.tflite", 1, "", "Traceback (most recent call last):\n")[0] \
+        == "traceback"
+
+
+def test_cli_in_real_processes_on_mutated_files(tmp_path: Path) -> None:
+    """The installed CLI, not only the in-process call, gives the same verdict."""
+    factory = fuzz.CaseFactory("tflite", SEED)
+    for k in range(6):
+        case = factory.case(k)
+        path = tmp_path / f"case{k}.tflite"
+        path.write_bytes(case.data)
+        expected = fuzz.lint_in_process(str(path))
+        res = run_qlint(str(path))
+        assert res.returncode == expected.exit_code, (k, case.description, res.stderr)
+        assert fuzz.judge(str(path), res.returncode, res.stdout, res.stderr) == (None, ""), \
+            (k, case.description, res.stderr)
+
+
+def test_maintainer_command_prints_counts_per_format() -> None:
+    res = subprocess.run([sys.executable, "-m", "tools.fuzz", "--iterations", "20",
+                          "--seed", "5"], cwd=fuzz.REPO, capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+    line = res.stdout.splitlines()[0]
+    assert line.startswith("tflite: 20 files tried, 0 tracebacks, ")
+    assert "0 runs over 5 s" in line and "max time" in line
