@@ -1,0 +1,137 @@
+"""Write the corrupt ``.tflite`` regression files of this folder and ``expected.json``.
+
+Usage (from the repository root)::
+
+    python tests/data/corrupt/build.py
+
+Each file is a small synthetic model from `tools.synth` with one defect of a kind that once
+crashed, hung, or was silently accepted by the loader, or that the fuzzer aims at.
+``expected.json`` maps each file to the exit code and a substring of the one-line reason
+qlint must give.  The output is deterministic.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[2]))
+
+from tools.fuzz import Field, tflite_structure  # noqa: E402
+from tools.synth import write_model  # noqa: E402
+
+
+def seed(layout: str = "inline", ops: int = 3) -> bytes:
+    """A small valid full-int8 model."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "seed.tflite")
+        write_model(path, ops, layout=layout)
+        return Path(path).read_bytes()
+
+
+def find(data: bytes, label: str, kind: str) -> Field:
+    for f in tflite_structure(data):
+        if f.label == label and f.kind == kind:
+            return f
+    raise KeyError((label, kind))
+
+
+def put(data: bytes, pos: int, fmt: str, value: int) -> bytes:
+    buf = bytearray(data)
+    struct.pack_into(fmt, buf, pos, value)
+    return bytes(buf)
+
+
+def repoint(data: bytes, label: str, payload: bytes) -> bytes:
+    """Append ``payload`` (4-byte aligned) and point the offset field ``label`` at it."""
+    f = find(data, label, "uoffset")
+    pad = (-len(data)) % 4
+    target = len(data) + pad
+    return put(data + b"\0" * pad + payload, f.pos, "<I", target - f.pos)
+
+
+def vector(n: int, body: bytes = b"") -> bytes:
+    return struct.pack("<I", n) + body
+
+
+T0 = "model.subgraphs[0].tensors[0]"
+T1 = "model.subgraphs[0].tensors[1]"
+OP0 = "model.subgraphs[0].operators[0]"
+OP1 = "model.subgraphs[0].operators[1]"
+
+CASES: dict[str, tuple[Callable[[], bytes], int, str]] = {
+    "empty.tflite": (lambda: b"", 2, "file is 0 bytes"),
+    "short.tflite": (lambda: b"TFL3", 2, "file is 4 bytes"),
+    "wrong_identifier.tflite": (lambda: b"\x10\0\0\0ONNX" + bytes(56), 2, "file identifier"),
+    "truncated_header.tflite": (lambda: seed()[:40], 2, "TFLite flatbuffer"),
+    "truncated_half.tflite": (lambda: seed()[: len(seed()) // 2], 2, "TFLite flatbuffer"),
+    "root_past_end.tflite": (
+        lambda: put(seed(), 0, "<I", len(seed()) + 1000), 2, "outside the"),
+    "self_loop_offset.tflite": (
+        lambda: put(seed(), find(seed(), "model.subgraphs[0]", "uoffset").pos, "<I", 0),
+        2, "malformed vtable"),
+    "zero_tables.tflite": (
+        lambda: repoint(seed(), "model.subgraphs[0].tensors", vector(4096, bytes(4 * 4096))),
+        2, "malformed vtable"),
+    "vtable_outside.tflite": (
+        lambda: put(seed(), find(seed(), "model.subgraphs[0]:vtable", "soffset").pos, "<i",
+                    -(1 << 30)), 2, "vtable outside the file"),
+    "vector_past_end.tflite": (
+        lambda: put(seed(), find(seed(), "model.subgraphs[0].tensors", "vlen").pos, "<I",
+                    0x7FFFFFFF), 2, "claims 2147483647 entries"),
+    "field_outside_table.tflite": (
+        lambda: put(seed(), find(seed(), f"{T0}:slot8", "vtable").pos, "<H", 0xFFF0),
+        2, "lies outside its table"),
+    "tensor_index_out_of_range.tflite": (
+        lambda: put(seed(), find(seed(), f"{OP0}.inputs[0]", "index").pos, "<i", 10**9),
+        2, "tensor index 1000000000 out of range"),
+    "negative_tensor_index.tflite": (
+        lambda: put(seed(), find(seed(), f"{OP0}.inputs[0]", "index").pos, "<i", -2),
+        2, "tensor index -2 out of range"),
+    "opcode_index_out_of_range.tflite": (
+        lambda: put(seed(), find(seed(), f"{OP1}.opcode_index", "index").pos, "<I", 77),
+        2, "uses opcode 77"),
+    "buffer_index_out_of_range.tflite": (
+        lambda: put(seed(), find(seed(), f"{T1}.buffer", "index").pos, "<I", 0xFFFFFFFF),
+        2, "uses buffer 4294967295"),
+    "metadata_missing_buffer.tflite": (
+        lambda: put(seed(), find(seed(), "model.metadata[0].buffer", "index").pos, "<I", 999),
+        2, "missing buffer 999"),
+    "absurd_rank.tflite": (
+        lambda: repoint(seed(), f"{T0}.shape", vector(1000, struct.pack("<1000i", *[1] * 1000))),
+        2, "shape has 1000 entries (limit 64)"),
+    "too_many_scales.tflite": (
+        lambda: repoint(seed(), f"{T0}.quantization.scale",
+                        vector(5000, struct.pack("<5000f", *[0.5] * 5000))),
+        2, "scale has 5000 entries (limit 64)"),
+    "buffer_outside_file.tflite": (
+        lambda: put(seed("external"), find(seed("external"), "model.buffers[1].offset",
+                                           "extent").pos, "<Q", 1 << 40),
+        2, "lies outside the"),
+    "truncated_external_weights.tflite": (
+        lambda: seed("external")[:-8], 2, "truncated?"),
+    "invalid_utf8_names.tflite": (
+        lambda: put(put(seed(), find(seed(), f"{T0}.name", "string").pos, "<H", 0xFEFF),
+                    find(seed(), "model.description", "string").pos, "<H", 0x28C3),
+        0, ""),
+}
+
+
+def main() -> int:
+    expected = {}
+    for name, (make, code, message) in CASES.items():
+        (HERE / name).write_bytes(make())
+        expected[name] = {"exit_code": code, "message": message}
+    (HERE / "expected.json").write_text(json.dumps(expected, indent=2) + "\n")
+    print(f"wrote {len(CASES)} files to {HERE}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

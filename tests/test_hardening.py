@@ -1,0 +1,279 @@
+"""Broken, hostile and huge model files: one line and exit 2, never a crash, hang or blow-up.
+
+The small regression files in ``tests/data/corrupt/`` (written by its ``build.py``) each hold
+one defect; the huge ones are made here as sparse files, so they cost no disk space.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import shutil
+import stat
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import qlint
+from conftest import FIXTURES, REPO, fixture_model, run_qlint
+from qlint.loaders import tflite as tflite_loader
+
+from tools.fuzz import tflite_structure
+from tools.synth import write_model
+
+CORRUPT = REPO / "tests" / "data" / "corrupt"
+EXPECTED: dict[str, dict[str, object]] = json.loads((CORRUPT / "expected.json").read_text())
+
+
+def _seed(tmp_path: Path, layout: str = "inline") -> bytes:
+    path = tmp_path / f"seed-{layout}.tflite"
+    write_model(str(path), 3, layout=layout)
+    return path.read_bytes()
+
+
+def _offset_field(data: bytes, label: str) -> int:
+    return next(f.pos for f in tflite_structure(data) if f.label == label and f.kind == "uoffset")
+
+
+def _huge_vector(tmp_path: Path, name: str, label: str, count: int, elem: int = 4) -> Path:
+    """A valid model whose vector ``label`` claims ``count`` zero entries, as a sparse file."""
+    data = _seed(tmp_path)
+    pos = _offset_field(data, label)
+    target = len(data) + (-len(data)) % 4
+    buf = bytearray(data + bytes(target - len(data)) + struct.pack("<I", count))
+    struct.pack_into("<I", buf, pos, target - pos)
+    path = tmp_path / name
+    with open(path, "wb") as fh:
+        fh.write(buf)
+        fh.truncate(len(buf) + count * elem)  # a hole: zeros the file system does not store
+    return path
+
+
+def _lint_measured(path: Path) -> dict[str, object]:
+    """Lint ``path`` in a fresh process; its result, wall time and peak RSS.
+
+    The peak is the new process image's ``VmHWM``: ``ru_maxrss`` would include the memory of
+    the (large) pytest process the child was forked from.
+    """
+    code = (
+        "import json, resource, sys, time\n"
+        "import qlint\n"
+        "t = time.perf_counter()\n"
+        "r = qlint.lint([sys.argv[1]])\n"
+        "secs = time.perf_counter() - t\n"
+        "try:\n"
+        "    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')]\n"
+        "    rss = int(hwm[0].split()[1]) / 1024\n"
+        "except (OSError, IndexError):\n"
+        "    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "print(json.dumps({'seconds': secs, 'rss_mb': rss,\n"
+        "  'errors': [m.error for m in r.unreadable], 'exit_code': r.exit_code()}))\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                         text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    return dict(json.loads(res.stdout))
+
+
+# -- the regression files ---------------------------------------------------------------
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_regression_file_gives_its_reason(name: str) -> None:
+    want = EXPECTED[name]
+    start = time.perf_counter()
+    report = qlint.lint([str(CORRUPT / name)])
+    assert time.perf_counter() - start < 5
+    assert report.exit_code() == want["exit_code"], [m.error for m in report.models]
+    if want["exit_code"] == 2:
+        [model] = report.unreadable
+        assert str(want["message"]) in str(model.error)
+        assert "internal error" not in str(model.error)
+        assert "\n" not in str(model.error)
+
+
+def test_regression_folder_one_line_per_bad_file_others_linted(tmp_path: Path) -> None:
+    for name in EXPECTED:
+        shutil.copy(CORRUPT / name, tmp_path / name)
+    shutil.copy(fixture_model("island_cumsum"), tmp_path / "good.tflite")
+    res = run_qlint(str(tmp_path))
+    assert res.returncode == 2
+    assert "Traceback" not in res.stderr
+    bad = sorted(n for n, w in EXPECTED.items() if w["exit_code"] == 2)
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == len(bad), res.stderr
+    for name, line in zip(bad, sorted(lines), strict=True):
+        assert line.startswith(f"qlint: error: {tmp_path / name}: "), line
+    assert "good.tflite:subgraph[0]" in res.stdout
+
+
+def test_regression_files_are_up_to_date(tmp_path: Path) -> None:
+    """build.py still writes exactly the committed files."""
+    sys.path.insert(0, str(CORRUPT))
+    try:
+        import build  # type: ignore[import-not-found]
+    finally:
+        sys.path.remove(str(CORRUPT))
+    for name, (make, code, message) in build.CASES.items():
+        assert (CORRUPT / name).read_bytes() == make(), name
+        assert EXPECTED[name] == {"exit_code": code, "message": message}
+
+
+# -- huge claims in small or sparse files ------------------------------------------------
+
+@pytest.mark.parametrize(("label", "count", "reason"), [
+    ("model.subgraphs[0].tensors", 200_000_000, "tensors has 200000000 entries (limit"),
+    ("model.subgraphs[0].operators[0].inputs", 100_000_000, "inputs has 100000000 entries"),
+    ("model.subgraphs[0].tensors[0].shape", 100_000_000, "shape has 100000000 entries"),
+    ("model.subgraphs[0].tensors[0].quantization.scale", 50_000_000, "scale has 50000000"),
+    ("model.buffers", 150_000_000, "buffers has 150000000 entries"),
+])
+def test_huge_vector_claims_are_refused_fast_in_little_memory(
+        tmp_path: Path, label: str, count: int, reason: str) -> None:
+    path = _huge_vector(tmp_path, "huge.tflite", label, count)
+    assert path.stat().st_size > 100_000_000
+    got = _lint_measured(path)
+    assert got["exit_code"] == 2
+    [error] = got["errors"]
+    assert reason in str(error)
+    assert float(got["seconds"]) < 5  # type: ignore[arg-type]
+    assert float(got["rss_mb"]) < 400, got  # type: ignore[arg-type]
+
+
+def test_one_tensor_table_referenced_a_million_times_is_refused(tmp_path: Path) -> None:
+    data = _seed(tmp_path)
+    fields = tflite_structure(data)
+    vec_pos = _offset_field(data, "model.subgraphs[0].tensors")
+    first = next(f.pos for f in fields if f.label == "model.subgraphs[0].tensors[0]"
+                 and f.kind == "uoffset")
+    table = first + struct.unpack_from("<I", data, first)[0]
+    count = tflite_loader.MAX_NODES + 10
+    start = len(data) + (-len(data)) % 4
+    elems = np.arange(start + 4, start + 4 + 4 * count, 4, dtype=np.int64)
+    rel = (table - elems).astype(np.int64) & 0xFFFFFFFF  # offsets pointing backwards wrap
+    buf = bytearray(data + bytes(start - len(data)) + struct.pack("<I", count))
+    struct.pack_into("<I", buf, vec_pos, start - vec_pos)
+    path = tmp_path / "shared.tflite"
+    path.write_bytes(bytes(buf) + rel.astype("<u4").tobytes())
+    got = _lint_measured(path)
+    assert got["exit_code"] == 2
+    assert "limit" in str(got["errors"][0])  # type: ignore[index]
+    assert float(got["seconds"]) < 5  # type: ignore[arg-type]
+
+
+def test_huge_name_is_read_only_in_part(tmp_path: Path) -> None:
+    path = _huge_vector(tmp_path, "name.tflite", "model.subgraphs[0].tensors[0].name",
+                        300_000_000, elem=1)
+    got = _lint_measured(path)
+    assert got["exit_code"] == 0, got
+    assert float(got["seconds"]) < 5  # type: ignore[arg-type]
+    assert float(got["rss_mb"]) < 400, got  # type: ignore[arg-type]
+
+
+# -- files that are not files -------------------------------------------------------------
+
+def test_fifo_named_like_a_model_does_not_block(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.tflite"
+    os.mkfifo(fifo)
+    res = run_qlint(str(fifo), str(fixture_model("int8_cnn")))
+    assert res.returncode == 2
+    assert res.stderr.strip() == f"qlint: error: {fifo}: not a regular file"
+
+
+def test_symlink_to_a_device_is_refused(tmp_path: Path) -> None:
+    link = tmp_path / "zero.tflite"
+    os.symlink("/dev/zero", link)
+    report = qlint.lint([str(link)])
+    assert [m.error for m in report.unreadable] == ["not a regular file"]
+
+
+def test_symlink_loop_named_directly_and_inside_a_tree(tmp_path: Path) -> None:
+    os.symlink(tmp_path / "b.tflite", tmp_path / "a.tflite")
+    os.symlink(tmp_path / "a.tflite", tmp_path / "b.tflite")
+    shutil.copy(fixture_model("int8_cnn"), tmp_path / "good.tflite")
+    res = run_qlint(str(tmp_path / "a.tflite"), str(tmp_path))
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines() == [f"qlint: error: {tmp_path / 'a.tflite'}: "
+                                               "broken symbolic link"]
+    assert "1 model" in res.stdout
+
+
+def test_unreadable_file_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "secret.tflite"
+    shutil.copy(fixture_model("int8_cnn"), path)
+    path.chmod(0)
+    if os.geteuid() != 0:  # root reads anything: then simulate the refusal
+        report = qlint.lint([str(path)])
+    else:
+        real_open = os.open
+
+        def refuse(p: str, flags: int, *args: int) -> int:
+            if str(p) == str(path):
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(p))
+            return real_open(p, flags, *args)
+
+        monkeypatch.setattr(tflite_loader.os, "open", refuse)
+        report = qlint.lint([str(path)])
+    assert [m.error for m in report.unreadable] == ["cannot open: Permission denied"]
+    assert report.exit_code() == 2
+
+
+def test_directory_named_like_a_model_is_walked(tmp_path: Path) -> None:
+    (tmp_path / "weird.tflite").mkdir()
+    shutil.copy(fixture_model("int8_cnn"), tmp_path / "weird.tflite" / "m.tflite")
+    report = qlint.lint([str(tmp_path / "weird.tflite")])
+    assert report.exit_code() == 0 and len(report.models) == 1
+
+
+# -- read-only ----------------------------------------------------------------------------
+
+def _snapshot(root: Path) -> dict[str, tuple[str, int, int]]:
+    """Every entry under ``root``: content hash (files), mtime and mode."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in [*dirnames, *filenames]:
+            p = os.path.join(dirpath, name)
+            st = os.lstat(p)
+            digest = ""
+            if stat.S_ISREG(st.st_mode):
+                with open(p, "rb") as fh:
+                    digest = hashlib.sha256(fh.read()).hexdigest()
+            out[os.path.relpath(p, root)] = (digest, st.st_mtime_ns, st.st_mode)
+    return out
+
+
+def test_models_and_their_directories_are_left_untouched(tmp_path: Path) -> None:
+    tree = tmp_path / "models"
+    shutil.copytree(FIXTURES, tree, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    shutil.copytree(CORRUPT, tree / "corrupt", ignore=shutil.ignore_patterns("*.py"))
+    write_model(str(tree / "synth.tflite"), 30, layout="external")
+    os.utime(tree, ns=(1_000_000_000, 1_000_000_000))  # mtimes that any write would change
+    for p in tree.rglob("*"):
+        os.utime(p, ns=(1_000_000_000, 1_000_000_000), follow_symlinks=False)
+    before = _snapshot(tree)
+    dir_mtime = tree.stat().st_mtime_ns
+    for args in ([str(tree)], ["--format", "json", str(tree)], []):
+        res = run_qlint(*args, cwd=tree)
+        assert res.returncode == 2, res.stderr  # the corrupt files
+        assert "Traceback" not in res.stderr
+    assert _snapshot(tree) == before
+    assert tree.stat().st_mtime_ns == dir_mtime
+
+
+def test_loader_opens_the_model_read_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[int] = []
+    real_open = os.open
+
+    def spy(p: str, flags: int, *args: int) -> int:
+        seen.append(flags)
+        return real_open(p, flags, *args)
+
+    monkeypatch.setattr(tflite_loader.os, "open", spy)
+    tflite_loader.load_tflite(str(fixture_model("int8_cnn")))
+    assert seen and all(f & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC) == 0
+                        for f in seen)
