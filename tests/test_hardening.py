@@ -277,3 +277,40 @@ def test_loader_opens_the_model_read_only(tmp_path: Path, monkeypatch: pytest.Mo
     tflite_loader.load_tflite(str(fixture_model("int8_cnn")))
     assert seen and all(f & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC) == 0
                         for f in seen)
+
+
+# -- synthetic models ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("layout", ["inline", "external"])
+def test_synthetic_models_are_clean_full_int8(tmp_path: Path, layout: str) -> None:
+    path = tmp_path / f"{layout}.tflite"
+    info = write_model(str(path), 50, 0.25, layout=layout)
+    assert info.ops == 50 and info.weight_bytes >= 0.25 * (1 << 20)
+    graph = tflite_loader.load_tflite(str(path))
+    assert graph.quant_mode == "full-int8"
+    assert [graph[o]["op_type"] for o in graph.ops()][:3] == [
+        "CONV_2D", "DEPTHWISE_CONV_2D", "ADD"]
+    weights = [graph[t] for t in graph.tensors() if graph[t]["constant"]]
+    assert sum(t["nbytes"] for t in weights) == info.weight_bytes
+    report = qlint.lint([str(path)])
+    assert report.exit_code() == 0 and not report.findings
+
+
+@pytest.mark.tensorflow
+def test_synthetic_models_run_in_the_real_interpreter(tmp_path: Path) -> None:
+    import tensorflow as tf
+
+    outputs = []
+    for layout in ("inline", "external"):
+        path = tmp_path / f"{layout}.tflite"
+        write_model(str(path), 7, layout=layout)
+        interp = tf.lite.Interpreter(model_path=str(path))
+        interp.allocate_tensors()
+        inp = interp.get_input_details()[0]
+        assert inp["dtype"] == np.int8
+        interp.set_tensor(inp["index"], np.ones(inp["shape"], np.int8))
+        interp.invoke()
+        out = interp.get_output_details()[0]
+        assert out["dtype"] == np.int8
+        outputs.append(interp.get_tensor(out["index"]).copy())
+    np.testing.assert_array_equal(outputs[0], outputs[1])
