@@ -97,6 +97,19 @@ def test_regression_file_gives_its_reason(name: str) -> None:
         assert "\n" not in str(model.error)
 
 
+@pytest.mark.xfail(strict=True, reason="QL307 (rules/quant_params.py) reads zero_point[0] of "
+                   "a tensor that has scales but no zero points")
+def test_fuzz_found_missing_zero_point_is_not_an_internal_error() -> None:
+    """Fuzz case 1554 of seed 1: max_pool_scale.tflite with the zero_point field removed.
+
+    The flatbuffer is valid (the runtime refuses the scale/zero-point count mismatch), so the
+    rules must report it, not fail on it.
+    """
+    report = qlint.lint([str(CORRUPT / "found_missing_zero_point.tflite")])
+    errors = [str(m.error) for m in report.models if m.error]
+    assert not [e for e in errors if "internal error" in e], errors
+
+
 def test_regression_folder_one_line_per_bad_file_others_linted(tmp_path: Path) -> None:
     for name in EXPECTED:
         shutil.copy(CORRUPT / name, tmp_path / name)

@@ -313,7 +313,7 @@ def tflite_seeds() -> list[tuple[str, bytes]]:
     seeds = []
     for path in sorted((REPO / "fixtures").glob("*/*.tflite")):
         if path.stat().st_size < 1 << 20:
-            seeds.append((f"fixtures/{path.parent.name}", path.read_bytes()))
+            seeds.append((str(path.relative_to(REPO)), path.read_bytes()))
     from tools.synth import write_model
 
     with tempfile.TemporaryDirectory() as tmp:

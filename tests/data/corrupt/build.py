@@ -8,6 +8,9 @@ Each file is a small synthetic model from `tools.synth` with one defect of a kin
 crashed, hung, or was silently accepted by the loader, or that the fuzzer aims at.
 ``expected.json`` maps each file to the exit code and a substring of the one-line reason
 qlint must give.  The output is deterministic.
+
+Files named ``found_*.tflite`` are not written here: they are fuzzer finds committed as
+``python -m tools.fuzz --save`` kept them, each with its own test in ``test_hardening.py``.
 """
 
 from __future__ import annotations
