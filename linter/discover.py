@@ -63,10 +63,10 @@ def discover(paths: Iterable[str]) -> tuple[list[ModelSource], list[DiscoveryErr
         elif os.path.isdir(path) and is_savedmodel_dir(path):
             found.setdefault(os.path.realpath(path), ModelSource("savedmodel", path))
         elif os.path.isdir(path):
-            before = len(found)
-            for src in _walk(path, set()):
+            before, n_errors = len(found), len(errors)
+            for src in _walk(path, set(), errors):
                 found.setdefault(os.path.realpath(src.path), src)
-            if len(found) == before:
+            if len(found) == before and len(errors) == n_errors:
                 errors.append(DiscoveryError(path, f"no model files found (looked for "
                                              f"{LOOKED_FOR})"))
         elif not os.path.exists(path):
@@ -84,7 +84,9 @@ def discover(paths: Iterable[str]) -> tuple[list[ModelSource], list[DiscoveryErr
     return list(found.values()), errors
 
 
-def _walk(top: str, seen: set[tuple[int, int]]) -> Iterator[ModelSource]:
+def _walk(top: str, seen: set[tuple[int, int]],
+          errors: list[DiscoveryError]) -> Iterator[ModelSource]:
+    """Models under directory ``top``; a directory that cannot be listed goes to ``errors``."""
     try:
         st = os.stat(top)
     except OSError:
@@ -96,7 +98,8 @@ def _walk(top: str, seen: set[tuple[int, int]]) -> Iterator[ModelSource]:
     try:
         with os.scandir(top) as it:
             entries = sorted(it, key=lambda e: e.name)
-    except OSError:
+    except OSError as exc:
+        errors.append(DiscoveryError(top, f"cannot read directory: {exc.strerror or exc}"))
         return
     for entry in entries:
         if entry.name.startswith("."):
@@ -109,7 +112,7 @@ def _walk(top: str, seen: set[tuple[int, int]]) -> Iterator[ModelSource]:
         if is_dir and is_savedmodel_dir(child):
             yield ModelSource("savedmodel", child)
         elif is_dir:
-            yield from _walk(child, seen)
+            yield from _walk(child, seen, errors)
         else:
             fmt = format_of(entry.name)
             if fmt == "savedmodel" or entry.name.lower().endswith(WEIGHTS_ONLY_SUFFIX):
