@@ -40,6 +40,7 @@ MAX_RANK = 64  # dimensions of one tensor
 MAX_QUANT_VALUES = 1 << 24  # scale, zero point, min and max values over the model
 MAX_NAME_CHARS = 1 << 26  # characters of tensor names over the model
 MAX_STRING = 4096  # characters kept of one string (longer ones end with "...")
+MAX_TABLES = 5_000_000  # tables read over the model (a table referenced twice counts twice)
 
 _BUILTIN_NAMES: dict[int, str] = {
     v: k for k, v in vars(BuiltinOperator).items() if not k.startswith("_")
@@ -169,6 +170,8 @@ class _Walker:
         self.quant_values = 0
         self.name_chars = 0
         self.strings: dict[int, str] = {}
+        self.tables_read = 0
+        self.opcodes: dict[int, dict[str, Any]] = {}
 
     def fail(self, message: str) -> ModelLoadError:
         return ModelLoadError(self.path, f"corrupt TFLite flatbuffer: {message}")
@@ -177,6 +180,9 @@ class _Walker:
     def table(self, pos: int, what: str) -> _Table:
         """Check the table at ``pos`` and its vtable lie inside the file, then read it."""
         size = self.size
+        self.tables_read += 1
+        if self.tables_read > MAX_TABLES:
+            raise _corrupt(f"more than {MAX_TABLES} tables read")
         if not 0 <= pos <= size - 4:
             raise _corrupt(f"{what} at offset {pos} is outside the {size}-byte file")
         vt = pos - _I32.unpack_from(self.buf, pos)[0]
@@ -314,12 +320,18 @@ class _Walker:
         return 0, 0
 
     def opcode(self, pos: int) -> dict[str, Any]:
+        """An operator code; one table referenced many times is read once."""
+        cached = self.opcodes.get(pos)
+        if cached is not None:
+            return cached
         oc = self.table(pos, "operator code")
         code = max(self.scalar(oc, _OC_CODE, "i"), self.scalar(oc, _OC_DEPRECATED_CODE, "b"))
         name = builtin_name(code)
         custom = (self.string(oc, _OC_CUSTOM) or "") if name == "CUSTOM" else None
-        return {"code": code, "name": name, "custom_code": custom,
-                "version": self.scalar(oc, _OC_VERSION, "i", 1)}
+        out = {"code": code, "name": name, "custom_code": custom,
+               "version": self.scalar(oc, _OC_VERSION, "i", 1)}
+        self.opcodes[pos] = out
+        return out
 
     def metadata(self, model: _Table, spans: list[tuple[int, int]]) -> dict[str, Any]:
         """Named metadata entries: runtime version, conversion metadata, others by size."""
@@ -341,26 +353,33 @@ class _Walker:
         return out
 
     def signatures(self, model: _Table, graph: ModelGraph) -> dict[str, Any]:
+        """Signature defs; a table referenced many times is read once (no n x m blow-up)."""
         sigs: dict[str, Any] = {}
-        for i, pos in enumerate(self.tables(model, _MODEL_SIGNATURES, "signature_defs")):
-            sd = self.table(pos, f"signature {i}")
-            sub = self.scalar(sd, _SD_SUBGRAPH, "I")
-            key = self.string(sd, _SD_KEY) or f"signature_{i}"
+        seen: dict[int, tuple[str | None, dict[str, Any]]] = {}
+        maps: dict[int, tuple[str, int]] = {}
 
-            def tensors(number: int, sd: _Table = sd, sub: int = sub, i: int = i
-                        ) -> dict[str, str]:
-                out = {}
-                for tpos in self.tables(sd, number, f"signature {i} tensors"):
+        def tensors(sd: _Table, number: int, sub: int, i: int) -> dict[str, str]:
+            out = {}
+            for tpos in self.tables(sd, number, f"signature {i} tensors"):
+                if tpos not in maps:
                     tm = self.table(tpos, f"signature {i} tensor map")
-                    out[self.string(tm, _TM_NAME) or ""] = \
-                        f"s{sub}/t{self.scalar(tm, _TM_TENSOR, 'I')}"
-                return out
+                    maps[tpos] = (self.string(tm, _TM_NAME) or "",
+                                  self.scalar(tm, _TM_TENSOR, "I"))
+                name, index = maps[tpos]
+                out[name] = f"s{sub}/t{index}"
+            return out
 
-            sigs[key] = {
-                "subgraph": sub,
-                "inputs": tensors(_SD_INPUTS),
-                "outputs": tensors(_SD_OUTPUTS),
-            }
+        for i, pos in enumerate(self.tables(model, _MODEL_SIGNATURES, "signature_defs")):
+            if pos not in seen:
+                sd = self.table(pos, f"signature {i}")
+                sub = self.scalar(sd, _SD_SUBGRAPH, "I")
+                seen[pos] = (self.string(sd, _SD_KEY), {
+                    "subgraph": sub,
+                    "inputs": tensors(sd, _SD_INPUTS, sub, i),
+                    "outputs": tensors(sd, _SD_OUTPUTS, sub, i),
+                })
+            key, entry = seen[pos]
+            sigs[key or f"signature_{i}"] = entry
         return sigs
 
     # -- subgraphs -------------------------------------------------------------------
@@ -525,7 +544,9 @@ def _conversion_metadata(buf: mmap.mmap, start: int) -> dict[str, Any]:
         env = flatbuffers.table.Table(buf, root.Indirect(env_off + root.Pos))
         o = env.Offset(4)
         if o:
-            out["tensorflow_version"] = env.String(o + env.Pos).decode("utf-8", "replace")
+            at = env.Indirect(o + env.Pos)  # a string: length, then bytes; read at most 256
+            n = min(flatbuffers.encode.Get(flatbuffers.packer.uoffset, buf, at), 256)
+            out["tensorflow_version"] = bytes(buf[at + 4:at + 4 + n]).decode("utf-8", "replace")
         o = env.Offset(6)
         if o:
             out["api_version"] = env.Get(flatbuffers.number_types.Uint32Flags, o + env.Pos)
