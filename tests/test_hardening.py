@@ -327,3 +327,49 @@ def test_synthetic_models_run_in_the_real_interpreter(tmp_path: Path) -> None:
         assert out["dtype"] == np.int8
         outputs.append(interp.get_tensor(out["index"]).copy())
     np.testing.assert_array_equal(outputs[0], outputs[1])
+
+
+def test_unreadable_directory_is_reported_not_skipped(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import qlint.discover as discover
+
+    (tmp_path / "locked").mkdir()
+    shutil.copy(fixture_model("int8_cnn"), tmp_path / "locked" / "m.tflite")
+    shutil.copy(fixture_model("int8_cnn"), tmp_path / "good.tflite")
+    (tmp_path / "locked").chmod(0)
+    if os.geteuid() == 0:  # root lists anything: then simulate the refusal
+        real_scandir = os.scandir
+
+        def refuse(p: str) -> object:
+            if os.path.basename(str(p)) == "locked":
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(p))
+            return real_scandir(p)
+
+        monkeypatch.setattr(discover.os, "scandir", refuse)
+    try:
+        report = qlint.lint([str(tmp_path)])
+        alone = qlint.lint([str(tmp_path / "locked")])
+    finally:
+        (tmp_path / "locked").chmod(0o755)
+    assert report.errors == [f"{tmp_path / 'locked'}: cannot read directory: Permission denied"]
+    assert [m.path for m in report.models] == [str(tmp_path / "good.tflite")]
+    assert report.exit_code() == 2
+    assert alone.errors == report.errors  # not also "no model files found"
+
+
+def test_signature_tables_referenced_n_by_m_times_are_read_once(tmp_path: Path) -> None:
+    """100k references to one signature def whose inputs are 100k references to one map."""
+    sys.path.insert(0, str(CORRUPT))
+    try:
+        import build  # type: ignore[import-not-found]
+    finally:
+        sys.path.remove(str(CORRUPT))
+    n = 100_000
+    path = tmp_path / "sigs.tflite"
+    path.write_bytes(build.signature_fanout(_seed(tmp_path), n, n))
+    start = time.perf_counter()
+    graph = tflite_loader.load_tflite(str(path))
+    assert time.perf_counter() - start < 5
+    sigs = graph.attrs["signatures"]
+    assert len(sigs) == n  # the shared def has no key: one default key per reference
+    assert sigs["signature_0"] == {"subgraph": 0, "inputs": {"": "s0/t0"}, "outputs": {}}

@@ -63,6 +63,24 @@ def vector(n: int, body: bytes = b"") -> bytes:
     return struct.pack("<I", n) + body
 
 
+def signature_fanout(data: bytes, n: int, m: int) -> bytes:
+    """``n`` references to one signature def whose inputs are ``m`` references to one map."""
+    pa = len(data) + (-len(data)) % 4
+    pb = pa + 4 + 4 * n
+    pc = pb + 16
+    pd = pc + 4 + 4 * m
+    out = bytearray(data + bytes(pa - len(data)))
+    out += struct.pack("<I", n) + b"".join(struct.pack("<I", pb + 8 - e)
+                                           for e in range(pa + 4, pb, 4))
+    out += struct.pack("<HHHH", 8, 8, 4, 0) + struct.pack("<iI", 8, pc - (pb + 12))
+    out += struct.pack("<I", m) + b"".join(struct.pack("<I", pd + 8 - e)
+                                           for e in range(pc + 4, pd, 4))
+    out += struct.pack("<HHHH", 8, 8, 0, 4) + struct.pack("<iI", 8, 0)
+    field = find(data, "model.signature_defs", "uoffset").pos
+    struct.pack_into("<I", out, field, pa - field)
+    return bytes(out)
+
+
 T0 = "model.subgraphs[0].tensors[0]"
 T1 = "model.subgraphs[0].tensors[1]"
 OP0 = "model.subgraphs[0].operators[0]"
@@ -119,6 +137,7 @@ CASES: dict[str, tuple[Callable[[], bytes], int, str]] = {
         2, "lies outside the"),
     "truncated_external_weights.tflite": (
         lambda: seed("external")[:-8], 2, "truncated?"),
+    "signature_fanout.tflite": (lambda: signature_fanout(seed(), 2500, 2500), 0, ""),
     "invalid_utf8_names.tflite": (
         lambda: put(put(seed(), find(seed(), f"{T0}.name", "string").pos, "<H", 0xFEFF),
                     find(seed(), "model.description", "string").pos, "<H", 0x28C3),
