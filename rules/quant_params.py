@@ -771,7 +771,9 @@ class SameScaleOps(Rule):
                 continue
             y = outs[0]
             qy = _qparams(graph, y)
-            if qy is None or graph[y]["dtype"] not in QRANGE or len(qy.scale) != 1:
+            # Counts that disagree are QL301's finding; this rule needs one (scale, zp) pair.
+            if (qy is None or graph[y]["dtype"] not in QRANGE or len(qy.scale) != 1
+                    or len(qy.zero_point) != 1):
                 continue
             ins = graph.inputs(op)
             slots = _DATA_SLOTS.get(op_type, (0,))
@@ -780,7 +782,8 @@ class SameScaleOps(Rule):
             differing: list[tuple[NodeId, Quant]] = []
             for t in data:
                 qt = _qparams(graph, t)
-                if qt is None or len(qt.scale) != 1 or graph[t]["dtype"] != graph[y]["dtype"]:
+                if (qt is None or len(qt.scale) != 1 or len(qt.zero_point) != 1
+                        or graph[t]["dtype"] != graph[y]["dtype"]):
                     continue
                 if (abs(qt.scale[0] - qy.scale[0]) > 1e-6 * qy.scale[0]
                         or qt.zero_point[:1] != qy.zero_point[:1]):

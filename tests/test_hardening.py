@@ -97,8 +97,6 @@ def test_regression_file_gives_its_reason(name: str) -> None:
         assert "\n" not in str(model.error)
 
 
-@pytest.mark.xfail(strict=True, reason="QL307 (rules/quant_params.py) reads zero_point[0] of "
-                   "a tensor that has scales but no zero points")
 def test_fuzz_found_missing_zero_point_is_not_an_internal_error() -> None:
     """Fuzz case 1554 of seed 1: max_pool_scale.tflite with the zero_point field removed.
 
