@@ -17,7 +17,6 @@ from qlint.errors import QlintError, UsageError
 
 SEVERITIES = ("error", "warning", "info")  # qlint.finding.Severity, without importing it
 
-SUBCOMMANDS = ("rules", "targets", "explain")
 
 
 def _csv(text: str) -> list[str]:
