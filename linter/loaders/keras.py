@@ -59,7 +59,9 @@ def _scalar_strings(config: Any, out: set[str], depth: int = 0) -> set[str]:
         return out
     if isinstance(config, dict):
         for k, v in config.items():
-            if isinstance(v, (str, int, float)) and not isinstance(v, bool):
+            if isinstance(v, bool):
+                out.add(f"{k}={v}")  # unroll=True
+            elif isinstance(v, (str, int, float)):
                 out.add(str(v))
                 out.add(f"{k}={_num(v)}")
             else:
