@@ -56,6 +56,10 @@ class Builder:
     resource_variables: bool = False  # keep tf.Variables as TFLite resource variables
     keep_variables: bool = False  # do not freeze captured variables (hash tables)
     keras: str | None = None
+    # Convert through a SavedModel (Keras ``model.export()``, else ``tf.saved_model.save``)
+    # with ``TFLiteConverter.from_saved_model``, the path users take, instead of a frozen
+    # concrete function; graphdef_ops are then read from the SavedModel's signature.
+    saved_model: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 

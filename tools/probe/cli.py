@@ -6,6 +6,7 @@ import argparse
 import datetime as _dt
 import json
 import os
+import shlex
 import sys
 import tempfile
 import time
@@ -82,7 +83,8 @@ def probe_tf_ops(worker: GuardedWorker, keys: Iterable[str]) -> dict[str, dict[s
         res.pop("seconds", None)
         out[key] = {
             k: res[k]
-            for k in ("keras", "probe", "graphdef_ops", "lowers_to", "float_message", "int8")
+            for k in ("keras", "probe", "via", "graphdef_ops", "lowers_to", "float_message",
+                      "int8")
             if k in res
         }
         _log(f"[tf_ops] {key}: {res['int8']['outcome']}")
@@ -171,14 +173,49 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--print", action="store_true", help="print the tables to stdout instead of writing them"
     )
+    p.add_argument(
+        "--update", action="store_true",
+        help="replace only the probed entries in the existing tables in --out (same versions)",
+    )
     return p
+
+
+def merge(old: dict[str, Any], new: dict[str, Any], command: str) -> dict[str, Any]:
+    """``old`` with the entries probed in ``new`` replaced (`--update`).
+
+    Refuses tables probed on other versions: a table carries one toolchain.  The
+    update is recorded in ``updates`` (date, command, what was re-probed).
+    """
+    drop = ("probed_on", "command", "run_seconds", "platform")
+    old_v = {k: v for k, v in old["versions"].items() if k not in drop}
+    new_v = {k: v for k, v in new["versions"].items() if k not in drop}
+    if old_v != new_v:
+        raise ValueError(f"table was probed on {old_v}, the installed toolchain is {new_v}")
+    out = dict(old)
+    modes = {m: dict(entries) for m, entries in old["modes"].items()}
+    for m, entries in new["modes"].items():
+        modes.setdefault(m, {}).update(entries)
+    out["modes"] = modes
+    out["counts"] = {m: counts(modes[m]) for m in modes}
+    note: dict[str, Any] = {"probed_on": new["probed_on"], "command": command,
+                            "ops": sorted({op for e in new["modes"].values() for op in e})}
+    if "tf_ops" in old or new.get("tf_ops"):
+        tf_ops = dict(old.get("tf_ops") or {})
+        tf_ops.update(new.get("tf_ops") or {})
+        order = [k for k in TF_OP_BUILDERS if k in tf_ops]
+        out["tf_ops"] = {k: tf_ops[k] for k in order + [k for k in tf_ops if k not in order]}
+        note["tf_ops"] = list(new.get("tf_ops") or {})
+    out["updates"] = [*old.get("updates", []), note]
+    if "tf_ops" in out:  # keep tf_ops last, as a full run writes it
+        out["tf_ops"] = out.pop("tf_ops")
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m tools.probe``."""
     args = _parser().parse_args(argv)
     argv_list = list(sys.argv[1:] if argv is None else argv)
-    command = " ".join(["python -m tools.probe", *argv_list])
+    command = " ".join(["python -m tools.probe", *map(shlex.quote, argv_list)])
     modes = [m for m in args.modes.split(",") if m]
     for m in modes:
         if m not in MODES:
@@ -264,6 +301,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     outputs = {f"tflite-{major_minor}.json": doc}
     if tflm_doc is not None:
         outputs[f"tflm-{tflm_doc['versions']['tflite-micro']}.json"] = tflm_doc
+    if args.update:
+        for name in list(outputs):
+            path = Path(args.out) / name
+            if not path.is_file():
+                _log(f"--update: {path} does not exist; run a full probe first")
+                return 2
+            try:
+                outputs[name] = merge(json.loads(path.read_text(encoding="utf-8")),
+                                      outputs[name], command)
+            except ValueError as exc:
+                _log(f"--update: {path}: {exc}")
+                return 2
     if args.print:
         for name, d in outputs.items():
             print(f"== {name}")

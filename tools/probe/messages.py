@@ -26,12 +26,28 @@ _NOISE = (
 )
 
 
+def _strip_location(text: str) -> str:
+    """``loc(callsite(...)): 'tf.X' op ...`` -> ``'tf.X' op ...`` (MLIR source locations)."""
+    if not text.startswith("loc("):
+        return text
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                rest = text[i + 1:]
+                return rest[1:].lstrip() if rest.startswith(":") else text
+    return text
+
+
 def _clean(line: str) -> str:
     line = line.strip()
     # MLIR diagnostics start with a source location; keep what follows "error:".
     m = re.search(r"\berror: (.*)$", line)
     if m:
-        line = "error: " + m.group(1)
+        line = "error: " + _strip_location(m.group(1))
     # Absolute build paths are noise; keep the source-relative part.
     line = re.sub(r"/[\w./-]*/(tensorflow/(lite|compiler)/)", r"\1", line)
     return re.sub(r"\s+", " ", line)

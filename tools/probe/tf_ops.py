@@ -32,8 +32,13 @@ def layer(
     lo: float = -1.0,
     hi: float = 1.0,
     name: str | None = None,
+    saved_model: bool = False,
 ) -> Builder:
-    """A builder wrapping one Keras layer in a functional model (batch size 1)."""
+    """A builder wrapping one Keras layer in a functional model (batch size 1).
+
+    ``saved_model``: probe it the way users convert it, ``model.export()`` then
+    ``TFLiteConverter.from_saved_model`` (see `Builder.saved_model`).
+    """
     shapes = shapes or ((1, 8, 8, 4),)
 
     def make(tf: Any, keras: Any, rng: np.random.Generator) -> Any:
@@ -42,7 +47,7 @@ def layer(
         return keras.Model(inputs, out)
 
     args = tuple(Arg(s, dtype, lo, hi) for s in shapes)
-    return Builder(name or f"keras.layers.{cls}", make, args, keras=cls)
+    return Builder(name or f"keras.layers.{cls}", make, args, keras=cls, saved_model=saved_model)
 
 
 def _const_gather(tf: Any) -> Callable[[Any], Any]:
@@ -66,6 +71,10 @@ def _conv_bn_relu(tf: Any, keras: Any, rng: np.random.Generator) -> Any:
     x = keras.layers.Conv2D(8, 3, padding="same", use_bias=False)(inp)
     x = keras.layers.BatchNormalization()(x)
     return keras.Model(inp, keras.layers.ReLU(6.0)(x))
+
+
+def _concat_cast(tf: Any) -> Callable[[Any, Any], Any]:
+    return lambda x, i: tf.concat([x, tf.cast(i, tf.float32)], -1)
 
 
 def _mha(keras: Any) -> Any:
@@ -100,6 +109,9 @@ TF_OP_BUILDERS: dict[str, Builder] = {
     "Cos": raw("tf.math.cos", lambda tf: tf.math.cos),
     "Cumprod": raw("tf.math.cumprod", lambda tf: lambda x: tf.math.cumprod(x, axis=1)),
     "Cumsum": raw("tf.math.cumsum", lambda tf: lambda x: tf.math.cumsum(x, axis=1)),
+    # an integer input cast to float and concatenated with float features
+    "Cast+ConcatV2": raw("tf.concat([x, tf.cast(int32, float32)])", _concat_cast,
+                         X2, Arg((1, 4), "int32", 0, 8)),
     "Einsum": raw("tf.einsum(bij,bjk->bik)", _einsum, Arg((1, 4, 8)), Arg((1, 8, 4))),
     "Elu": raw("tf.nn.elu", lambda tf: tf.nn.elu),
     "Erf": raw("tf.math.erf", lambda tf: tf.math.erf),
@@ -210,13 +222,26 @@ TF_OP_BUILDERS: dict[str, Builder] = {
                                                 name="keras.activations.gelu(approximate=True)"),
     "keras.LayerNormalization": layer("LayerNormalization",
                                       lambda k: k.layers.LayerNormalization(), (1, 4, 16)),
+    # Exported, GroupNormalization computes its group shapes at run time (Shape,
+    # StridedSlice, Pack): probed through the SavedModel users convert.
     "keras.GroupNormalization": layer("GroupNormalization",
-                                      lambda k: k.layers.GroupNormalization(2)),
+                                      lambda k: k.layers.GroupNormalization(2),
+                                      saved_model=True),
     "keras.Embedding": layer("Embedding", lambda k: k.layers.Embedding(16, 8), (1, 4),
                              dtype="int32", lo=0, hi=16),
-    "keras.LSTM": layer("LSTM", lambda k: k.layers.LSTM(8), (1, 4, 8)),
-    "keras.GRU": layer("GRU", lambda k: k.layers.GRU(8), (1, 4, 8)),
-    "keras.SimpleRNN": layer("SimpleRNN", lambda k: k.layers.SimpleRNN(8), (1, 4, 8)),
+    # Recurrent layers: converting the frozen concrete function kills the converter
+    # (SIGSEGV), so they are probed through the SavedModel users convert.
+    "keras.LSTM": layer("LSTM", lambda k: k.layers.LSTM(8), (1, 4, 8), saved_model=True),
+    "keras.GRU": layer("GRU", lambda k: k.layers.GRU(8), (1, 4, 8), saved_model=True),
+    "keras.SimpleRNN": layer("SimpleRNN", lambda k: k.layers.SimpleRNN(8), (1, 4, 8),
+                             saved_model=True),
+    "keras.LSTM(unroll=True)": layer("LSTM", lambda k: k.layers.LSTM(8, unroll=True), (1, 4, 8),
+                                     name="keras.layers.LSTM(unroll=True)", saved_model=True),
+    "keras.GRU(unroll=True)": layer("GRU", lambda k: k.layers.GRU(8, unroll=True), (1, 4, 8),
+                                    name="keras.layers.GRU(unroll=True)", saved_model=True),
+    "keras.SimpleRNN(unroll=True)": layer(
+        "SimpleRNN", lambda k: k.layers.SimpleRNN(8, unroll=True), (1, 4, 8),
+        name="keras.layers.SimpleRNN(unroll=True)", saved_model=True),
     "keras.MultiHeadAttention": layer("MultiHeadAttention", _mha, (1, 4, 8)),
     "keras.Dropout": layer("Dropout", lambda k: k.layers.Dropout(0.5)),
 }

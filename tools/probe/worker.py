@@ -110,9 +110,53 @@ def _build(builder: Builder) -> tuple[Any, Any]:
     return fn.get_concrete_function(), root
 
 
-def _convert(builder: Builder, mode: str) -> bytes:
-    """Convert ``builder``'s model: ``float`` (reference), ``int8`` or ``int16x8``."""
+def _export(builder: Builder, directory: str) -> Any:
+    """Save ``builder``'s model as a SavedModel in ``directory``; its serving signature.
+
+    Keras models go through ``model.export()``, other callables through
+    ``tf.saved_model.save`` with a ``serving_default`` signature over the builder's args.
+    """
+    tf, keras = _tf()
+    keras.utils.set_random_seed(0)
+    obj = builder.make(tf, keras, np.random.default_rng(0))
+    if isinstance(obj, keras.Model):
+        obj.export(directory, verbose=False)
+    else:
+        sig = [tf.TensorSpec(a.shape, tf.as_dtype(a.dtype), name=f"in{i}")
+               for i, a in enumerate(builder.args)]
+        root = tf.Module()
+        root.obj = obj
+        root.fn = tf.function(lambda *xs: obj(*xs), input_signature=sig)
+        tf.saved_model.save(root, directory, signatures=root.fn)
+    return tf.saved_model.load(directory).signatures["serving_default"]
+
+
+def _signature_names(fn: Any, builder: Builder) -> list[str]:
+    """The serving signature's input names, in the order of ``builder.args``."""
+    names = sorted(fn.structured_input_signature[1])
+    if len(names) != len(builder.args):
+        raise ValueError(f"signature has inputs {names}, builder has {len(builder.args)} args")
+    if len(names) == 1:
+        return names
+    by_index = {int(m.group(1)): n for n in names if (m := re.fullmatch(r"in(\d+)", n))}
+    if sorted(by_index) != list(range(len(names))):
+        raise ValueError(f"cannot order signature inputs {names} by builder args")
+    return [by_index[i] for i in range(len(names))]
+
+
+def _convert(builder: Builder, mode: str, saved_model: str | None = None) -> bytes:
+    """Convert ``builder``'s model: ``float`` (reference), ``int8`` or ``int16x8``.
+
+    With ``saved_model`` (a directory written by `_export`), the converter reads it
+    with ``TFLiteConverter.from_saved_model``; otherwise a frozen concrete function.
+    """
     tf, _ = _tf()
+    names = [f"in{i}" for i in range(len(builder.args))]
+    if saved_model is not None:
+        names = _signature_names(tf.saved_model.load(saved_model).signatures["serving_default"],
+                                 builder)
+        conv = tf.lite.TFLiteConverter.from_saved_model(saved_model)
+        return _finish(tf, conv, builder, mode, names)
     cf, root = _build(builder)
     if builder.resource_variables:
         conv = tf.lite.TFLiteConverter.from_concrete_functions([cf], root)
@@ -125,6 +169,11 @@ def _convert(builder: Builder, mode: str) -> bytes:
 
         frozen = cf if builder.keep_variables else convert_variables_to_constants_v2(cf)
         conv = tf.lite.TFLiteConverter.from_concrete_functions([frozen], root)
+    return _finish(tf, conv, builder, mode, names)
+
+
+def _finish(tf: Any, conv: Any, builder: Builder, mode: str, names: list[str]) -> bytes:
+    """Set up ``conv`` for ``mode`` (samples keyed by input ``names``) and convert."""
     if mode == "float":
         conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
         return bytes(conv.convert())
@@ -132,7 +181,7 @@ def _convert(builder: Builder, mode: str) -> bytes:
     def representative() -> Iterator[dict[str, np.ndarray]]:
         rng = np.random.default_rng(1)
         for _ in range(CALIBRATION_SAMPLES):
-            yield {f"in{i}": _sample(a, rng) for i, a in enumerate(builder.args)}
+            yield {n: _sample(a, rng) for n, a in zip(names, builder.args, strict=True)}
 
     def representative_list() -> Iterator[list[np.ndarray]]:
         for sample in representative():
@@ -348,11 +397,23 @@ def probe_tf_op(job: dict[str, Any], phase: _Phase) -> dict[str, Any]:
     """Probe one TF op / Keras layer pattern under strict int8."""
     key = job["key"]
     builder = TF_OP_BUILDERS[key]
+    if not builder.saved_model:
+        return _probe_tf_op(builder, phase, None)
+    with tempfile.TemporaryDirectory(prefix="qlint-probe-sm-") as tmp:
+        return _probe_tf_op(builder, phase, os.path.join(tmp, "saved_model"))
+
+
+def _probe_tf_op(builder: Builder, phase: _Phase, saved_model: str | None) -> dict[str, Any]:
     phase("build")
     res: dict[str, Any] = {"keras": builder.keras, "probe": builder.name}
+    if saved_model is not None:
+        res["via"] = "saved_model"
     try:
-        cf, _ = _build(builder)
-        res["graphdef_ops"] = _graphdef_ops(cf)
+        if saved_model is not None:
+            res["graphdef_ops"] = _graphdef_ops(_export(builder, saved_model))
+        else:
+            cf, _ = _build(builder)
+            res["graphdef_ops"] = _graphdef_ops(cf)
     except Exception as exc:
         res.update(
             graphdef_ops=None, lowers_to=None,
@@ -361,7 +422,7 @@ def probe_tf_op(job: dict[str, Any], phase: _Phase) -> dict[str, Any]:
         return res
     phase("reference", res)
     try:
-        ref_ops: list[OpInfo] | None = _model_ops(_convert(builder, "float"))
+        ref_ops: list[OpInfo] | None = _model_ops(_convert(builder, "float", saved_model))
         res["lowers_to"] = op_names(ref_ops or [])
     except Exception as exc:
         ref_ops = None
@@ -369,7 +430,7 @@ def probe_tf_op(job: dict[str, Any], phase: _Phase) -> dict[str, Any]:
         res["float_message"] = condense(f"{type(exc).__name__}: {exc}")
     phase("convert", res)
     try:
-        buf = _convert(builder, "int8")
+        buf = _convert(builder, "int8", saved_model)
     except Exception as exc:
         res["int8"] = {
             "outcome": "conversion_error",
