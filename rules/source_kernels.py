@@ -3,11 +3,14 @@ from a SavedModel or Keras file, before running the converter."""
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Iterator
 
 from qlint.capabilities import CONVERSION_ERROR, FLOAT_FALLBACK
 from qlint.finding import Finding, Severity
 from qlint.graph import ModelGraph
+from qlint.knowledge import all_records
 from qlint.registry import Context, Rule
 from qlint.rules.source_predict import Prediction, predict
 
@@ -68,13 +71,26 @@ class SourceFloatFallback(Rule):
             )
 
 
+def _record_for(message: str | None, default: str) -> str:
+    """The knowledge record whose regex matches a probed converter message."""
+    records = all_records()
+    for rec_id in (default, *sorted(records)):
+        rx = (records.get(rec_id) or {}).get("regex")
+        if message and rx and re.search(rx, message, re.MULTILINE):
+            return rec_id
+    return default
+
+
 class SourceNoBuiltin(Rule):
-    """Flags TF ops with no TFLite builtin, which make int8 conversion fail.
+    """Flags TF ops and layers the converter rejects, which make int8 conversion fail.
 
     **What it flags.** A TF op (or a Keras layer lowering to one) that the real
     converter could not express with TFLite builtins in the probe: ``tf.math.erf``,
-    ``tf.linalg.det``, ``tf.image.extract_patches``, ``tf.math.cumprod``, ...  The
-    finding quotes the converter's message.  Ops the converter fuses into a
+    ``tf.linalg.det``, ``tf.image.extract_patches``, ``tf.math.cumprod``, ...; and
+    op patterns it refuses, such as the ``While`` loop of a Keras ``LSTM``,
+    ``GRU`` or ``SimpleRNN`` (``'tf.TensorListReserve' op requires element_shape
+    to be static``).  The finding quotes the converter's message and names the
+    knowledge record that message belongs to.  Ops the converter fuses into a
     builtin are judged as the probe observed the whole pattern: Keras' exact
     GELU is not flagged although it contains an error function.
 
@@ -82,9 +98,10 @@ class SourceNoBuiltin(Rule):
     op nor a flex op``: there is no int8 model at all until the op is dealt with.
 
     **How to fix it.** Rewrite the computation with supported ops (e.g. the
-    Keras ``gelu`` activation instead of a raw ``tf.math.erf``), or allow Select
-    TF ops (``supported_ops=[TFLITE_BUILTINS_INT8, SELECT_TF_OPS]``) if the
-    device can ship the Flex delegate, where the op then runs in float.
+    Keras ``gelu`` activation instead of a raw ``tf.math.erf``; ``unroll=True``
+    for a short recurrent layer), or allow Select TF ops
+    (``supported_ops=[TFLITE_BUILTINS_INT8, SELECT_TF_OPS]``) if the device can
+    ship the Flex delegate, where the op then runs in float.
     """
 
     id = "QL111"
@@ -103,9 +120,17 @@ class SourceNoBuiltin(Rule):
                 continue
             failing = p.failing_tf_op or p.cap.name
             msg = (p.cap.message or "").split(" | ")[0]
-            yield self.finding(
+            record = _record_for(p.cap.message, self.record)
+            what = ("has no TFLite builtin" if record == self.record
+                    else "is rejected by the converter")
+            f = self.finding(
                 graph, p.op,
-                f"{_what(graph, p)} has no TFLite builtin: strict int8 conversion fails with "
+                f"{_what(graph, p)} {what}: strict int8 conversion fails with "
                 f"\"{msg.removeprefix('error: ')}\" (tf.{failing})",
                 related=p.related,
             )
+            if record != self.record:
+                steps = (all_records().get(record) or {}).get("workarounds") or []
+                fix = steps[0].get("how") if steps and isinstance(steps[0], dict) else None
+                f = dataclasses.replace(f, record=record, fix=fix or f.fix)
+            yield f

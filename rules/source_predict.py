@@ -8,14 +8,22 @@ ops it lowered to and its strict-int8 outcome.
 SavedModel graphs are judged the way the probe observed them, not op by op: an
 op that belongs to a multi-op pattern (Keras' exact GELU is ``Mul``, ``Neg``,
 ``Erfc`` and becomes one int8 GELU kernel) takes the pattern's outcome when the
-ops of its name scope cover the pattern's ops.  Scopes broader than
+ops of its name scope cover the pattern's ops and the op reaches them through
+ops of the pattern (a ``Cast`` feeding a ``ConcatV2``, not a ``Cast`` feeding a
+``MatMul`` whose result is concatenated).  Scopes broader than
 `MAX_SCOPE_OPS` ops are not considered a pattern instance.  Ops outside any
 pattern take the outcome of their one-op entry.  Keras graphs are judged per
 layer (its ``tf_ops_key`` variant) plus the ``activation`` a layer applies.
 
+Ops inside a control-flow body (a ``While`` loop of a Keras RNN, an ``If``
+branch) count as adjacent to their control-flow op, so a pattern the probe
+observed across a loop (Keras ``LSTM``: ``TensorListReserve``, ``While`` and the
+cell's ops in its body) is matched as one instance.
+
 A conversion error is only attributed to an op when the probed message names a
-TF op (``'tf.Erf' op is neither a custom op nor a flex op``); a probe failure of
-another kind says nothing about the op and is not used.
+TF op (``'tf.Erf' op is neither a custom op nor a flex op``, ``'tf.TensorListReserve'
+op requires element_shape to be static``); a probe failure of another kind (a
+crashed converter, a calibration error) says nothing about the op and is not used.
 """
 
 from __future__ import annotations
@@ -36,7 +44,11 @@ from qlint.graph import ModelGraph, NodeId
 
 MAX_SCOPE_OPS = 96
 HALF = frozenset({"float16", "bfloat16"})
-OP_ERROR = re.compile(r"'tf\.(?P<op>\w+)' op is neither a custom op nor a flex op")
+# An MLIR diagnostic about a TF op: ``'tf.Erf' op is neither ...``.
+OP_ERROR = re.compile(r"'tf\.(?P<op>\w+)' op \w")
+CONTROL_FLOW = frozenset({"While", "StatelessWhile", "If", "StatelessIf", "Case",
+                          "StatelessCase"})
+BODY_ATTRS = frozenset({"body", "cond", "then_branch", "else_branch", "branches"})
 
 
 @dataclass
@@ -147,6 +159,7 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> list[Predictio
             kinds[sc].add(tf_op)
             elided[sc].add(tf_op)
             sizes[sc] += 1
+    links = _control_flow_links(graph, ops)
     patterns = [c for c in tab.tf_ops()
                 if c.graphdef_ops and len(set(c.graphdef_ops)) > 1 and usable(c)]
     # A pattern instance is a scope covering the pattern's ops with no smaller scope
@@ -171,7 +184,8 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> list[Predictio
                     continue
                 if best is not None and len(need) <= best[0]:
                     continue
-                near = _nearby(graph, op, set(members[sc]), len(need) + 1)
+                allowed = {o for o in members[sc] if graph[o]["source_op"] in need}
+                near = _nearby(graph, op, allowed, len(need) + 1, links)
                 if need <= near | elided[sc]:
                     best = (len(need), sc, cap)
             if best is not None:
@@ -192,8 +206,34 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> list[Predictio
     return out
 
 
-def _nearby(graph: ModelGraph, start: NodeId, allowed: set[NodeId], depth: int) -> set[str]:
-    """TF ops of the ops within ``depth`` data hops of ``start`` (inside ``allowed``)."""
+def _control_flow_links(graph: ModelGraph, ops: list[NodeId]) -> dict[NodeId, list[NodeId]]:
+    """Each op of a control-flow body linked to its control-flow op, both ways.
+
+    The SavedModel loader inlines a body beside its op at ``<op location>/<attr>/...``
+    (``.../lstm/while/body/...``) with fresh argument tensors, so no data edge joins them.
+    """
+    by_location = {graph[op]["location"]: op for op in ops
+                   if graph[op]["source_op"] in CONTROL_FLOW}
+    links: dict[NodeId, list[NodeId]] = defaultdict(list)
+    if not by_location:
+        return links
+    for op in ops:
+        for sc in _scopes(graph[op]["location"]):
+            head, _, attr = sc.rpartition("/")
+            parent = by_location.get(head) if attr in BODY_ATTRS else None
+            if parent is not None and parent != op:
+                links[op].append(parent)
+                links[parent].append(op)
+                break
+    return links
+
+
+def _nearby(graph: ModelGraph, start: NodeId, allowed: set[NodeId], depth: int,
+            links: dict[NodeId, list[NodeId]] | None = None) -> set[str]:
+    """TF ops of the ops within ``depth`` hops of ``start`` (inside ``allowed``).
+
+    A hop follows a data edge, or ``links`` (a control-flow op and its body's ops).
+    """
     seen = {start}
     frontier = [start]
     for _ in range(depth):
@@ -207,6 +247,8 @@ def _nearby(graph: ModelGraph, start: NodeId, allowed: set[NodeId], depth: int) 
             for t in graph.outputs(op):
                 if t is not None:
                     neigh.extend(graph.consumers(t))
+            if links:
+                neigh.extend(links.get(op, ()))
             for n in neigh:
                 if n in allowed and n not in seen:
                     seen.add(n)

@@ -1,0 +1,129 @@
+"""Pattern matching of source predictions: control-flow bodies, data-connected patterns,
+Keras variants, the records of converter errors, and the probe's table updates."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import pytest
+from conftest import FIXTURES, REPO
+from qlint.capabilities import CONVERSION_ERROR, FLOAT_FALLBACK, CapabilityFile, CapabilityTable
+from qlint.graph import ModelGraph
+from qlint.loaders.keras import load_keras, match_pattern
+from qlint.loaders.savedmodel import load_savedmodel
+from qlint.registry import Context
+from qlint.rules.source_kernels import SourceNoBuiltin
+from qlint.rules.source_predict import predict
+
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from tools.probe.cli import merge
+from tools.probe.messages import condense
+
+SRC = FIXTURES / "source"
+LOOP_ERROR = "error: 'tf.TensorListReserve' op requires element_shape to be static"
+
+
+def _table(tf_ops: dict[str, Any]) -> CapabilityTable:
+    return CapabilityTable(CapabilityFile("t.json", {"modes": {"int8": {}}, "tf_ops": tf_ops}),
+                           "int8")
+
+
+def _graph(ops: list[tuple[str, str, list[int], list[int]]],
+           dtypes: dict[int, str] | None = None) -> ModelGraph:
+    """Ops as (TF op, location, input tensor ids, output tensor ids)."""
+    g = ModelGraph("savedmodel", "synthetic", "source")
+    n = 1 + max(i for _, _, ins, outs in ops for i in (*ins, *outs))
+    t = [g.add_tensor(0, i, name=f"t{i}", dtype=(dtypes or {}).get(i, "float32"), shape=(1, 4))
+         for i in range(n)]
+    for k, (tf_op, loc, ins, outs) in enumerate(ops):
+        g.add_op(0, k, op_type=f"tf.{tf_op}", source_op=tf_op, name=loc.rsplit("/", 1)[-1],
+                 inputs=[t[i] for i in ins], outputs=[t[i] for i in outs], location=loc)
+    return g
+
+
+LOOP = _table({"rnn": {"keras": None, "probe": "loop", "graphdef_ops": [
+    "TensorListReserve", "While", "MatMul", "Tanh"], "lowers_to": None,
+    "int8": {"outcome": CONVERSION_ERROR, "message": LOOP_ERROR}}})
+
+
+def test_a_pattern_spans_a_loop_body() -> None:
+    # the body is inlined beside the While op with fresh arguments: no data edge joins them
+    g = _graph([("TensorListReserve", "s/rnn/Reserve", [0], [1]),
+                ("While", "s/rnn/while", [1], [2]),
+                ("MatMul", "s/rnn/while/body/MatMul", [3], [4]),
+                ("Tanh", "s/rnn/while/body/Tanh", [4], [5])])
+    (p,) = predict(g, LOOP)
+    assert p.outcome == CONVERSION_ERROR and p.via == "pattern" and p.failing_tf_op == \
+        "TensorListReserve"
+
+
+def test_ops_beside_a_loop_are_not_its_body() -> None:
+    g = _graph([("TensorListReserve", "s/rnn/Reserve", [0], [1]),
+                ("While", "s/rnn/while", [1], [2]),
+                ("MatMul", "s/rnn/MatMul", [3], [4]),
+                ("Tanh", "s/rnn/Tanh", [4], [5])])
+    assert predict(g, LOOP) == []
+
+
+def test_cast_feeding_a_concat_is_the_probed_pattern() -> None:
+    ints = {0: "int32"}
+    direct = _graph([("Cast", "s/m/cast/Cast", [0], [1]),
+                     ("ConcatV2", "s/m/concat/concat", [1, 2], [3])], ints)
+    (p,) = predict(direct)
+    assert (p.cap.name, p.outcome, set(p.tflite_ops)) == (
+        "Cast+ConcatV2", FLOAT_FALLBACK, {"CAST", "CONCATENATION"})
+    # through a MatMul the concat is not fed by the Cast: only the Cast stays float
+    via_dense = _graph([("Cast", "s/m/cast/Cast", [0], [1]),
+                        ("MatMul", "s/m/dense/MatMul", [1, 4], [5]),
+                        ("ConcatV2", "s/m/concat/concat", [5, 2], [3])], ints)
+    assert [(p.cap.name, p.tflite_ops) for p in predict(via_dense)] == [("Cast", ("CAST",))]
+
+
+def test_boolean_options_select_probed_variants() -> None:
+    assert match_pattern("LSTM", {"units": 8, "unroll": True}) == "keras.LSTM(unroll=True)"
+    assert match_pattern("LSTM", {"units": 8, "unroll": False}) == "keras.LSTM"
+    assert match_pattern("GRU", {"unroll": True}) == "keras.GRU(unroll=True)"
+
+
+@pytest.mark.parametrize("graph", [
+    lambda: load_savedmodel(str(SRC / "hand_gru_sequence" / "saved_model")),
+    lambda: load_keras(str(SRC / "hand_gru_sequence" / "model.keras")),
+], ids=["savedmodel", "keras"])
+def test_recurrent_loop_error_names_its_own_record(graph: Any) -> None:
+    (f,) = SourceNoBuiltin().check(graph(), Context())
+    assert f.record == "tensorflow/tflite-tensorlist-element-shape"
+    assert "TensorListReserve" in f.message and "unroll=True" in f.fix
+
+
+def test_erf_keeps_the_no_builtin_record() -> None:
+    (f,) = SourceNoBuiltin().check(load_savedmodel(str(SRC / "Erf" / "saved_model")), Context())
+    assert f.record == SourceNoBuiltin.record
+
+
+def test_condense_drops_mlir_locations_after_error() -> None:
+    text = ('error: loc(callsite(fused["TensorListReserve:", "f/lstm/TensorArrayV2_1@__inf_5"] '
+            'at fused["StatefulPartitionedCall:", "x"])): ' + LOOP_ERROR[7:] + " pass")
+    assert condense(text) == LOOP_ERROR + " pass"
+
+
+def _doc(versions: dict[str, str], tf_ops: dict[str, Any]) -> dict[str, Any]:
+    return {"versions": versions, "probed_on": "d", "command": "c",
+            "modes": {"int8": {"ADD": {"outcome": "integer"}}}, "tf_ops": tf_ops}
+
+
+def test_update_replaces_only_the_probed_entries() -> None:
+    v = {"tensorflow": "2.21.0", "python": "3.11.7"}
+    old = _doc(v, {"Erf": {"int8": {"outcome": "conversion_error"}},
+                   "keras.LSTM": {"int8": {"outcome": "conversion_error", "message": "crash"}}})
+    new = _doc(v, {"keras.LSTM": {"int8": {"outcome": "conversion_error", "message": "real"}}})
+    new["modes"] = {"int8": {}}
+    out = merge(old, new, "python -m tools.probe --update")
+    assert out["tf_ops"]["keras.LSTM"]["int8"]["message"] == "real"
+    assert out["tf_ops"]["Erf"] == old["tf_ops"]["Erf"]
+    assert out["modes"] == old["modes"] and out["counts"]["int8"]["integer"] == 1
+    assert out["updates"][-1]["tf_ops"] == ["keras.LSTM"]
+    with pytest.raises(ValueError, match="probed on"):
+        merge(old, _doc({**v, "tensorflow": "2.22.0"}, {}), "c")
