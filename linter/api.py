@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 from collections.abc import Callable, Iterable, Sequence
 
@@ -136,6 +137,10 @@ def lint_one(src: ModelSource, rules: Sequence[Rule], ctx: Context) -> ModelResu
     (set ``QLINT_DEBUG=1`` to see the traceback) so the other models still get linted.
     """
     stage = "loading"
+    # A loaded model is a few hundred thousand small containers and no reference cycles;
+    # the cyclic collector would walk them again and again while they are built.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         graph = loader_for(src.format)(src.path)
         result = ModelResult(path=src.path, format=src.format, quant_mode=graph.quant_mode,
@@ -152,6 +157,9 @@ def lint_one(src: ModelSource, rules: Sequence[Rule], ctx: Context) -> ModelResu
         return ModelResult(path=src.path, format=src.format,
                            error=f"internal error in {stage} ({type(exc).__name__}: {exc}); "
                            "please report it with the model's structure")
+    finally:
+        if collecting:
+            gc.enable()
     result.findings.sort(key=_finding_order)
     return result
 

@@ -1,9 +1,15 @@
 """The graph IR every loader produces and every rule reads.
 
-A `ModelGraph` wraps one bipartite ``networkx.MultiDiGraph`` of *op* nodes and
-*tensor* nodes.  An edge tensor→op means "consumed by" and an edge op→tensor
-"produced by"; both carry ``slot``, the input or output position.  Constants
-and weights are tensor nodes without a producer.
+A `ModelGraph` is one bipartite graph of *op* nodes and *tensor* nodes, available as a
+``networkx.MultiDiGraph`` (`ModelGraph.g`).  An edge tensor→op means "consumed by" and an
+edge op→tensor "produced by"; both carry ``slot``, the input or output position.
+Constants and weights are tensor nodes without a producer.
+
+The nodes, their slot lists, producers and consumers are stored in plain indexes, and
+the helpers rules use (`ops`, `inputs`, `producer`, `consumers`, `compute_precision`,
+`islands`, ...) read those.  The networkx view holds the same nodes, attribute dicts and
+edges; it is built on first access of ``.g``, because building it costs more than
+loading and linting a large model together (docs/benchmarks.md).
 
 Node attributes (see docs/architecture.md):
 
@@ -21,24 +27,26 @@ tensor node
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-import networkx as nx
+if TYPE_CHECKING:
+    import networkx as nx
 
 NodeId = str
+T = TypeVar("T")
 
 FLOAT_DTYPES = frozenset({"float16", "float32", "float64", "bfloat16"})
 QUANT_DTYPES = frozenset({"int4", "int8", "uint8", "int16"})
 
 # Ops that only move data between the integer and the float domain.
 CONVERSION_OPS = frozenset({"QUANTIZE", "DEQUANTIZE"})
+_INT8_LIKE = frozenset({"int8", "uint8", "int4"})
 
 
-@dataclass(frozen=True)
-class Quant:
-    """Quantization parameters of one tensor, as the file states them."""
+class Quant(NamedTuple):
+    """Quantization parameters of one tensor, as the file states them (immutable)."""
 
     scale: tuple[float, ...]
     zero_point: tuple[int, ...]
@@ -81,17 +89,48 @@ class ModelGraph:
     """One model as a bipartite op/tensor graph with the helpers rules need."""
 
     def __init__(self, fmt: str, path: str, stage: str, **attrs: Any) -> None:
-        self.g: nx.MultiDiGraph = nx.MultiDiGraph(
-            format=fmt, path=path, stage=stage, quant_mode=None, **attrs
-        )
+        self._attrs: dict[str, Any] = {
+            "format": fmt, "path": path, "stage": stage, "quant_mode": None, **attrs}
+        self._nodes: dict[NodeId, dict[str, Any]] = {}
         self._ops: list[NodeId] = []
         self._tensors: list[NodeId] = []
-        # Slot lists and neighbours kept beside the networkx graph: rules ask for them for
-        # every op, and walking networkx edge views each time dominates on 100k-op models.
         self._inputs: dict[NodeId, tuple[NodeId | None, ...]] = {}
         self._outputs: dict[NodeId, tuple[NodeId | None, ...]] = {}
         self._consumers: dict[NodeId, list[NodeId]] = {}
         self._producer: dict[NodeId, NodeId] = {}
+        self._precision: dict[NodeId, str] | None = None
+        self._memo: dict[str, Any] = {}
+        self._nx: nx.MultiDiGraph | None = None
+
+    @property
+    def g(self) -> nx.MultiDiGraph:
+        """The graph as a ``networkx.MultiDiGraph``, built on first access.
+
+        Node attribute dicts and the graph attribute dict are shared with the `ModelGraph`
+        (a change through one is seen through the other); the node and edge sets are a
+        snapshot of the graph when it was first asked for.
+        """
+        if self._nx is None:
+            import networkx as nx
+
+            g = nx.MultiDiGraph()
+            g.graph = self._attrs
+            node_store = g._node  # share the attribute dicts instead of copying them
+            adj, pred, succ = g._adj, g._pred, g._succ
+            for node, data in self._nodes.items():
+                node_store[node] = data
+                adj[node] = {}
+                pred[node] = {}
+            del succ  # _succ is _adj
+            for op in self._ops:
+                for slot, t in enumerate(self._inputs[op]):
+                    if t is not None:
+                        g.add_edge(t, op, slot=slot)
+                for slot, t in enumerate(self._outputs[op]):
+                    if t is not None:
+                        g.add_edge(op, t, slot=slot)
+            self._nx = g
+        return self._nx
 
     # -- building (loaders only) ------------------------------------------------
     def add_tensor(
@@ -109,8 +148,7 @@ class ModelGraph:
         **extra: Any,
     ) -> NodeId:
         node = f"s{subgraph}/t{index}"
-        self.g.add_node(
-            node,
+        self._add_node(node, dict(
             kind="tensor",
             name=name,
             dtype=dtype,
@@ -122,7 +160,7 @@ class ModelGraph:
             index=index,
             location=location or f"subgraph[{subgraph}]/tensor[{index}]({name})",
             **extra,
-        )
+        ))
         self._tensors.append(node)
         return node
 
@@ -140,61 +178,177 @@ class ModelGraph:
         location: str | None = None,
     ) -> NodeId:
         node = f"s{subgraph}/o{index}"
-        inputs, outputs = list(inputs), list(outputs)
-        self.g.add_node(
-            node,
-            kind="op",
-            op_type=op_type,
-            source_op=source_op,
-            name=name,
-            subgraph=subgraph,
-            index=index,
-            attrs=dict(attrs or {}),
-            location=location or f"subgraph[{subgraph}]/op[{index}]:{op_type}({name})",
-            n_inputs=len(inputs),
-            n_outputs=len(outputs),
-        )
-        for slot, t in enumerate(inputs):
-            if t is not None:
-                self.g.add_edge(t, node, slot=slot)
-                readers = self._consumers.setdefault(t, [])
-                if not readers or readers[-1] != node:  # one op reading a tensor twice
-                    readers.append(node)
-        for slot, t in enumerate(outputs):
-            if t is not None:
-                self.g.add_edge(node, t, slot=slot)
-                self._producer.setdefault(t, node)
-        self._inputs[node] = tuple(inputs)
-        self._outputs[node] = tuple(outputs)
+        ins, outs = tuple(inputs), tuple(outputs)
+        self._add_node(node, {
+            "kind": "op",
+            "op_type": op_type,
+            "source_op": source_op,
+            "name": name,
+            "subgraph": subgraph,
+            "index": index,
+            "attrs": dict(attrs or {}),
+            "location": location or f"subgraph[{subgraph}]/op[{index}]:{op_type}({name})",
+            "n_inputs": len(ins),
+            "n_outputs": len(outs),
+        })
+        self._link(node, ins, outs)
         self._ops.append(node)
         return node
+
+    def add_tensors(
+        self,
+        subgraph: int,
+        names: Sequence[str],
+        dtypes: Sequence[str],
+        shapes: Sequence[tuple[int | None, ...] | None],
+        quants: Sequence[Quant | None],
+        constants: Sequence[bool],
+        nbytes: Sequence[int],
+        extra: Mapping[int, Mapping[str, Any]] | None = None,
+    ) -> list[NodeId]:
+        """Add tensors ``0..n-1`` of ``subgraph`` at once (`add_tensor` for each, faster).
+
+        ``extra`` maps a tensor's index to more attributes.  Returns the node ids.
+        """
+        n = len(names)
+        for column in (dtypes, shapes, quants, constants, nbytes):
+            if len(column) != n:
+                raise ValueError("add_tensors: columns of different lengths")
+        ids = [f"s{subgraph}/t{i}" for i in range(n)]
+        if self._nodes and not self._nodes.keys().isdisjoint(ids):
+            raise ValueError(f"tensors of subgraph {subgraph} added twice")
+        records = [
+            {"kind": "tensor", "name": name, "dtype": dtype, "shape": shape, "quant": quant,
+             "constant": constant, "nbytes": size, "subgraph": subgraph, "index": i,
+             "location": f"subgraph[{subgraph}]/tensor[{i}]({name})"}
+            for i, name, dtype, shape, quant, constant, size in zip(
+                range(n), names, dtypes, shapes, quants, constants, nbytes, strict=True)
+        ]
+        for i, more in (extra or {}).items():
+            records[i].update(more)
+        self._nodes.update(zip(ids, records, strict=True))
+        self._tensors.extend(ids)
+        self._changed()
+        return ids
+
+    def add_ops(
+        self,
+        subgraph: int,
+        op_types: Sequence[str],
+        source_ops: Sequence[str],
+        names: Sequence[str],
+        inputs: Sequence[Sequence[NodeId | None]],
+        outputs: Sequence[Sequence[NodeId | None]],
+        attrs: Sequence[Mapping[str, Any]],
+    ) -> list[NodeId]:
+        """Add ops ``0..n-1`` of ``subgraph`` at once (`add_op` for each, faster), with
+        their tensors already added.  Locations are ``subgraph[s]/op[k]:SOURCE(name)``."""
+        n = len(op_types)
+        for column in (source_ops, names, inputs, outputs, attrs):
+            if len(column) != n:
+                raise ValueError("add_ops: columns of different lengths")
+        ids = [f"s{subgraph}/o{k}" for k in range(n)]
+        if self._nodes and not self._nodes.keys().isdisjoint(ids):
+            raise ValueError(f"ops of subgraph {subgraph} added twice")
+        records = [
+            {"kind": "op", "op_type": op_type, "source_op": source, "name": name,
+             "subgraph": subgraph, "index": k, "attrs": dict(attr),
+             "location": f"subgraph[{subgraph}]/op[{k}]:{source}({name})",
+             "n_inputs": len(ins), "n_outputs": len(outs)}
+            for k, op_type, source, name, ins, outs, attr in zip(
+                range(n), op_types, source_ops, names, inputs, outputs, attrs, strict=True)
+        ]
+        nodes = self._nodes
+        for op, ins, outs in zip(ids, inputs, outputs, strict=True):
+            for t in (*ins, *outs):
+                if t is not None and t not in nodes:
+                    raise KeyError(f"op {op} uses unknown tensor {t}")
+        nodes.update(zip(ids, records, strict=True))
+        consumers, producer = self._consumers, self._producer
+        in_slots, out_slots = self._inputs, self._outputs
+        for op, ins, outs in zip(ids, inputs, outputs, strict=True):
+            for t in ins:
+                if t is not None:
+                    readers = consumers.get(t)
+                    if readers is None:
+                        consumers[t] = [op]
+                    elif readers[-1] != op:  # one op reading a tensor twice
+                        readers.append(op)
+            for t in outs:
+                if t is not None and t not in producer:
+                    producer[t] = op
+            in_slots[op] = tuple(ins)
+            out_slots[op] = tuple(outs)
+        self._ops.extend(ids)
+        self._changed()
+        return ids
+
+    def _changed(self) -> None:
+        """Forget what was derived from the graph (a loader is still adding nodes)."""
+        self._precision = None
+        self._memo.clear()
+        self._nx = None
+
+    def memo(self, key: str, compute: Callable[[ModelGraph], T]) -> T:
+        """``compute(self)``, computed once per graph and shared by the rules that ask.
+
+        For facts several rules derive from the whole graph (e.g. an index of its
+        quantized tensors); ``key`` names the fact and must say what ``compute`` returns.
+        """
+        if key not in self._memo:
+            self._memo[key] = compute(self)
+        return self._memo[key]  # type: ignore[no-any-return]
+
+    def _add_node(self, node: NodeId, data: dict[str, Any]) -> None:
+        if node in self._nodes:
+            raise ValueError(f"node {node} added twice")
+        self._nodes[node] = data
+        self._changed()
+
+    def _link(self, op: NodeId, ins: tuple[NodeId | None, ...],
+              outs: tuple[NodeId | None, ...]) -> None:
+        nodes = self._nodes
+        for t in ins:
+            if t is not None:
+                if t not in nodes:
+                    raise KeyError(f"op {op} reads unknown tensor {t}")
+                readers = self._consumers.setdefault(t, [])
+                if not readers or readers[-1] != op:  # one op reading a tensor twice
+                    readers.append(op)
+        for t in outs:
+            if t is not None:
+                if t not in nodes:
+                    raise KeyError(f"op {op} writes unknown tensor {t}")
+                self._producer.setdefault(t, op)
+        self._inputs[op] = ins
+        self._outputs[op] = outs
 
     # -- graph-level facts --------------------------------------------------------
     @property
     def format(self) -> str:
-        return str(self.g.graph["format"])
+        return str(self._attrs["format"])
 
     @property
     def path(self) -> str:
-        return str(self.g.graph["path"])
+        return str(self._attrs["path"])
 
     @property
     def stage(self) -> str:
-        return str(self.g.graph["stage"])
+        return str(self._attrs["stage"])
 
     @property
     def quant_mode(self) -> str | None:
-        return self.g.graph.get("quant_mode")
+        return self._attrs.get("quant_mode")
 
     @property
     def attrs(self) -> dict[str, Any]:
-        return self.g.graph
+        return self._attrs
 
     def __getitem__(self, node: NodeId) -> dict[str, Any]:
-        return self.g.nodes[node]
+        return self._nodes[node]
 
     def __contains__(self, node: object) -> bool:
-        return node in self.g
+        return node in self._nodes
 
     def __len__(self) -> int:
         return len(self._ops)
@@ -202,13 +356,43 @@ class ModelGraph:
     # -- navigation ---------------------------------------------------------------
     def ops(self, subgraph: int | None = None) -> Iterator[NodeId]:
         """Op nodes in file order (subgraph, then execution index)."""
+        if subgraph is None:
+            yield from self._ops
+            return
+        nodes = self._nodes
         for op in self._ops:
-            if subgraph is None or self.g.nodes[op]["subgraph"] == subgraph:
+            if nodes[op]["subgraph"] == subgraph:
                 yield op
 
-    def tensors(self, subgraph: int | None = None) -> Iterator[NodeId]:
+    def tensor_nodes(self) -> Iterator[tuple[NodeId, dict[str, Any]]]:
+        """(id, attributes) of every tensor in file order; faster than `tensors` + `[]`."""
+        nodes = self._nodes
         for t in self._tensors:
-            if subgraph is None or self.g.nodes[t]["subgraph"] == subgraph:
+            yield t, nodes[t]
+
+    def ops_of_type(self, op_types: Iterable[str]) -> list[NodeId]:
+        """The ops whose ``op_type`` is one of ``op_types``, in file order."""
+        index = self._memo.get("graph.ops_by_type")
+        if index is None:
+            index = {}
+            nodes = self._nodes
+            for position, op in enumerate(self._ops):
+                index.setdefault(nodes[op]["op_type"], []).append(position)
+            self._memo["graph.ops_by_type"] = index
+        lists = [index[t] for t in set(op_types) if t in index]
+        if not lists:
+            return []
+        positions = lists[0] if len(lists) == 1 else sorted(p for x in lists for p in x)
+        ops = self._ops
+        return [ops[p] for p in positions]
+
+    def tensors(self, subgraph: int | None = None) -> Iterator[NodeId]:
+        if subgraph is None:
+            yield from self._tensors
+            return
+        nodes = self._nodes
+        for t in self._tensors:
+            if nodes[t]["subgraph"] == subgraph:
                 yield t
 
     def inputs(self, op: NodeId) -> list[NodeId | None]:
@@ -220,9 +404,21 @@ class ModelGraph:
         return list(self._outputs[op]) if op in self._outputs else self._no_slots(op)
 
     def _no_slots(self, node: NodeId) -> list[NodeId | None]:
-        if node not in self.g:
+        if node not in self._nodes:
             raise KeyError(node)
         return []
+
+    def _slots(self, table: dict[NodeId, tuple[NodeId | None, ...]],
+               op: NodeId) -> tuple[NodeId | None, ...]:
+        slots = table.get(op)
+        if slots is None:
+            self._no_slots(op)
+            return ()
+        return slots
+
+    def used(self, tensor: NodeId) -> bool:
+        """True when an op reads or writes ``tensor``."""
+        return tensor in self._producer or tensor in self._consumers
 
     def producer(self, tensor: NodeId) -> NodeId | None:
         return self._producer.get(tensor)
@@ -232,8 +428,10 @@ class ModelGraph:
 
     def activations(self, op: NodeId) -> list[NodeId]:
         """Non-constant input and output tensors of ``op`` (what its kernel computes on)."""
-        ins = [t for t in self.inputs(op) if t is not None and not self.g.nodes[t]["constant"]]
-        outs = [t for t in self.outputs(op) if t is not None]
+        nodes = self._nodes
+        ins = [t for t in self._slots(self._inputs, op)
+               if t is not None and not nodes[t]["constant"]]
+        outs = [t for t in self._slots(self._outputs, op) if t is not None]
         return ins + outs
 
     # -- precision ---------------------------------------------------------------
@@ -244,19 +442,46 @@ class ModelGraph:
         over plain integer ones (ARG_MAX on int8 input is ``int8``); an op that
         reads or writes a float activation is ``float``.
         """
-        node = self.g.nodes[op]
-        if node["op_type"] in CONVERSION_OPS:
+        cache = self._precision
+        if cache is None:
+            cache = self._precision = {}
+        known = cache.get(op)
+        if known is None:
+            known = cache[op] = self._precision_of(op)
+        return known
+
+    def _precision_of(self, op: NodeId) -> str:
+        nodes = self._nodes
+        if nodes[op]["op_type"] in CONVERSION_OPS:
             return "conversion"
-        tensors = [self.g.nodes[t] for t in self.activations(op)]
-        if not tensors:
+        seen = int8 = int16 = False
+        for t in self._inputs.get(op, ()):
+            if t is None:
+                continue
+            node = nodes[t]
+            if node["constant"]:
+                continue
+            dtype = node["dtype"]
+            if dtype in FLOAT_DTYPES:
+                return "float"
+            seen = True
+            int8 = int8 or dtype in _INT8_LIKE
+            int16 = int16 or (dtype == "int16" and node["quant"] is not None)
+        for t in self._outputs.get(op, ()):
+            if t is None:
+                continue
+            node = nodes[t]
+            dtype = node["dtype"]
+            if dtype in FLOAT_DTYPES:
+                return "float"
+            seen = True
+            int8 = int8 or dtype in _INT8_LIKE
+            int16 = int16 or (dtype == "int16" and node["quant"] is not None)
+        if not seen:
+            if op not in nodes:
+                raise KeyError(op)
             return "none"
-        if any(t["dtype"] in FLOAT_DTYPES for t in tensors):
-            return "float"
-        if any(t["dtype"] in ("int8", "uint8", "int4") for t in tensors):
-            return "int8"
-        if any(t["dtype"] == "int16" and t["quant"] is not None for t in tensors):
-            return "int16"
-        return "int"
+        return "int8" if int8 else "int16" if int16 else "int"
 
     def is_integer_model(self) -> bool:
         """True when at least one op computes on quantized integers."""
@@ -275,35 +500,47 @@ class ModelGraph:
         if not float_ops:
             return []
         members = set(float_ops)
-        links = nx.Graph()
-        links.add_nodes_from(float_ops)
+        links: dict[NodeId, set[NodeId]] = {op: set() for op in float_ops}
         for op in float_ops:
-            for t in self.outputs(op):
+            for t in self._outputs[op]:
                 if t is None:
                     continue
-                for c in self.consumers(t):
-                    if c in members:
-                        links.add_edge(op, c)
+                for c in self._consumers.get(t, ()):
+                    if c in members and c != op:
+                        links[op].add(c)
+                        links[c].add(op)
         order = {op: i for i, op in enumerate(self._ops)}
+        nodes = self._nodes
         islands: list[Island] = []
-        for comp in nx.connected_components(links):
+        seen: set[NodeId] = set()
+        for start in float_ops:
+            if start in seen:
+                continue
+            seen.add(start)
+            comp, stack = [start], [start]
+            while stack:
+                for nxt in links[stack.pop()]:
+                    if nxt not in seen:
+                        seen.add(nxt)
+                        comp.append(nxt)
+                        stack.append(nxt)
             ops = sorted(comp, key=order.__getitem__)
             entries: dict[NodeId, None] = {}
             exits: dict[NodeId, None] = {}
             for op in ops:
                 for t in self.inputs(op):
                     p = self.producer(t) if t is not None else None
-                    if p is not None and self.g.nodes[p]["op_type"] == "DEQUANTIZE":
+                    if p is not None and nodes[p]["op_type"] == "DEQUANTIZE":
                         entries[p] = None
                 for t in self.outputs(op):
                     if t is None:
                         continue
                     for c in self.consumers(t):
-                        if self.g.nodes[c]["op_type"] == "QUANTIZE":
+                        if nodes[c]["op_type"] == "QUANTIZE":
                             exits[c] = None
             islands.append(
                 Island(
-                    subgraph=self.g.nodes[ops[0]]["subgraph"],
+                    subgraph=nodes[ops[0]]["subgraph"],
                     ops=ops,
                     entries=sorted(entries, key=order.__getitem__),
                     exits=sorted(exits, key=order.__getitem__),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from qlint.finding import Finding, Severity
 from qlint.graph import ModelGraph, NodeId, Quant
@@ -61,7 +62,48 @@ def _fmt(x: float) -> str:
 def _qparams(graph: ModelGraph, t: NodeId) -> Quant | None:
     """The tensor's quantization when it has at least one scale."""
     q = graph[t]["quant"]
-    return q if q is not None and q.has_params else None
+    return q if q is not None and q.scale else None
+
+
+class _Quantized(NamedTuple):
+    """A tensor some op uses, with at least one scale."""
+
+    t: NodeId
+    node: dict[str, Any]
+    q: Quant
+    scales_ok: bool  # every scale is a positive finite number
+
+
+def _quantized(graph: ModelGraph) -> list[_Quantized]:
+    """The used tensors with at least one scale, in file order (shared by the QL3xx rules:
+    on a large model one pass instead of one per rule)."""
+    return graph.memo("quant_params.quantized", _index_quantized)
+
+
+def _index_quantized(graph: ModelGraph) -> list[_Quantized]:
+    out = []
+    inf = math.inf
+    used = graph.used
+    for t, node in graph.tensor_nodes():
+        q = node["quant"]
+        if q is None or not q.scale or not used(t):
+            continue
+        scale = q.scale
+        ok = 0.0 < scale[0] < inf if len(scale) == 1 else all(0.0 < s < inf for s in scale)
+        out.append(_Quantized(t, node, q, ok))
+    return out
+
+
+def _quantized_by_id(graph: ModelGraph) -> dict[NodeId, _Quantized]:
+    """`_quantized` keyed by tensor id."""
+    return graph.memo("quant_params.quantized_by_id",
+                      lambda g: {e.t: e for e in _quantized(g)})
+
+
+def _dtypes(graph: ModelGraph) -> frozenset[str]:
+    """Every tensor dtype in the graph."""
+    return graph.memo("quant_params.dtypes",
+                      lambda g: frozenset(g[t]["dtype"] for t in g.tensors()))
 
 
 def _is_quantized(graph: ModelGraph, t: NodeId) -> bool:
@@ -158,6 +200,11 @@ class MissingQuantParams(Rule):
         for t in graph.tensors():
             node = graph[t]
             q = node["quant"]
+            if q is not None and q.scale:
+                if len(q.zero_point) == len(q.scale):
+                    continue  # parameters present; the other QL3xx rules judge them
+            elif node["dtype"] not in QRANGE:
+                continue
             ops = _ops_of(graph, t)
             if not ops:
                 continue
@@ -224,13 +271,14 @@ def requant_multipliers(graph: ModelGraph, op: NodeId) -> list[float]:
     x, w, y = ins[slots.input], ins[slots.filter], outs[0]
     if x is None or w is None or y is None:
         return []
-    qx, qw, qy = _qparams(graph, x), _qparams(graph, w), _qparams(graph, y)
-    if qx is None or qw is None or qy is None:
+    quantized = _quantized_by_id(graph)
+    ex, ew, ey = quantized.get(x), quantized.get(w), quantized.get(y)
+    if ex is None or ew is None or ey is None:
         return []
-    scales = (qx.scale[0], *qw.scale, qy.scale[0])
-    if not all(math.isfinite(v) and v > 0 for v in scales):
+    sx, sy = ex.q.scale[0], ey.q.scale[0]
+    if not (ew.scales_ok and 0.0 < sx < math.inf and 0.0 < sy < math.inf):
         return []
-    return [qx.scale[0] * sw / qy.scale[0] for sw in qw.scale]
+    return [sx * sw / sy for sw in ew.q.scale]
 
 
 class InvalidScale(Rule):
@@ -263,10 +311,10 @@ class InvalidScale(Rule):
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
         bad: set[NodeId] = set()
-        for t in graph.tensors():
-            q = _qparams(graph, t)
-            if q is None or not _ops_of(graph, t):
+        for entry in _quantized(graph):
+            if entry.scales_ok:
                 continue
+            t, q = entry.t, entry.q
             wrong = [s for s in q.scale if not (math.isfinite(s) and s > 0)]
             if not wrong:
                 continue
@@ -280,7 +328,7 @@ class InvalidScale(Rule):
                 f"delegate') and the builtin kernels compute wrong values with it",
                 related=_ops_of(graph, t),
             )
-        for op in graph.ops():
+        for op in graph.ops_of_type(CONV_LIKE):
             mults = requant_multipliers(graph, op)
             low = [m for m in mults if m < MULTIPLIER_MIN]
             high = [m for m in mults if m >= MULTIPLIER_MAX]
@@ -341,10 +389,8 @@ class ZeroPointRange(Rule):
            "symmetric (zero point 0).")
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
-        for t in graph.tensors():
-            node = graph[t]
-            q = _qparams(graph, t)
-            if q is None or node["dtype"] not in QRANGE or not _ops_of(graph, t):
+        for t, node, q, _ in _quantized(graph):
+            if node["dtype"] not in QRANGE:
                 continue
             lo, hi = QRANGE[node["dtype"]]
             op = _anchor_op(graph, t)
@@ -362,6 +408,9 @@ class ZeroPointRange(Rule):
                 continue
             nonzero = [z for z in q.zero_point if z != 0]
             if not nonzero:
+                continue
+            dtype, constant = node["dtype"], node["constant"]
+            if not ((dtype == "int8" and constant) or (dtype == "int16" and not constant)):
                 continue
             filter_of = [
                 o for o in graph.consumers(t)
@@ -421,12 +470,10 @@ class PerChannelQuant(Rule):
            "(CONV_2D 0, DEPTHWISE_CONV_2D 3, FULLY_CONNECTED 0); re-convert.")
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
-        for t in graph.tensors():
-            node = graph[t]
-            q = _qparams(graph, t)
-            shape = node["shape"]
-            if q is None or len(q.scale) <= 1 or not _ops_of(graph, t):
+        for t, node, q, _ in _quantized(graph):
+            if len(q.scale) <= 1:
                 continue
+            shape = node["shape"]
             op = _anchor_op(graph, t)
             n = len(q.scale)
             if shape is not None and not 0 <= q.axis < len(shape):
@@ -509,23 +556,21 @@ class BiasQuant(Rule):
            "point 0; re-convert.")
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
-        for op in graph.ops():
-            slots = CONV_LIKE.get(graph[op]["op_type"])
-            if slots is None:
-                continue
+        quantized = _quantized_by_id(graph)
+        for op in graph.ops_of_type(CONV_LIKE):
+            slots = CONV_LIKE[graph[op]["op_type"]]
             ins, outs = graph.inputs(op), graph.outputs(op)
             if slots.bias >= len(ins) or not outs:
                 continue
             x, w, b, y = ins[slots.input], ins[slots.filter], ins[slots.bias], outs[0]
-            if None in (x, w, b, y):
+            if x is None or w is None or b is None or y is None:
                 continue
-            assert x is not None and w is not None and b is not None and y is not None
-            qx, qw, qb, qy = (_qparams(graph, t) for t in (x, w, b, y))
-            if qb is None or qx is None or qw is None or qy is None:
+            ex, ew, eb, ey = (quantized.get(t) for t in (x, w, b, y))
+            if ex is None or ew is None or eb is None or ey is None:
                 continue
-            if any(not (math.isfinite(s) and s > 0) for s in (*qx.scale, *qw.scale, *qb.scale,
-                                                            *qy.scale)):
+            if not (ex.scales_ok and ew.scales_ok and eb.scales_ok and ey.scales_ok):
                 continue  # QL302's finding
+            qx, qw, qb, qy = ex.q, ew.q, eb.q, ey.q
             label = _op_label(graph, op)
             nonzero = [z for z in qb.zero_point if z != 0]
             if nonzero:
@@ -652,7 +697,7 @@ class FixedOutputParams(Rule):
            "1/256, -128); remove overrides from QAT or hand edits.")
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
-        for op in graph.ops():
+        for op in graph.ops_of_type({op_type for op_type, _ in FIXED_OUTPUTS}):
             op_type = graph[op]["op_type"]
             outs = graph.outputs(op)
             if not outs or outs[0] is None:
@@ -867,6 +912,8 @@ class LegacyUint8(Rule):
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
         if not ctx.target.endswith("int8") or "int16" in ctx.target:
             return
+        if "uint8" not in _dtypes(graph):
+            return
         uint8_ops = [
             op for op in graph.ops()
             if graph[op]["op_type"] not in ("QUANTIZE", "DEQUANTIZE")
@@ -947,10 +994,11 @@ class DegenerateCalibration(Rule):
            "random noise); prune units that never activate.")
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
-        for t in graph.tensors():
-            node = graph[t]
+        for t, node, q0, _ in _quantized(graph):
+            if node["constant"] or len(q0.scale) != 1 or not _collapsed(graph, t):
+                continue
             p = graph.producer(t)
-            if p is None or node["constant"] or not _collapsed(graph, t):
+            if p is None:
                 continue
             q = _qparams(graph, t)
             assert q is not None

@@ -78,3 +78,82 @@ def test_locations_name_subgraph_index_and_type() -> None:
     op = next(g.ops())
     assert g[op]["location"] == "subgraph[0]/op[0]:ADD(t1)"
     assert g["s0/t0"]["location"] == "subgraph[0]/tensor[0](input)"
+
+
+def _bulk_and_single() -> tuple[ModelGraph, ModelGraph]:
+    """The same two-op graph built with add_tensors/add_ops and with add_tensor/add_op."""
+    q = Quant(scale=(0.5,), zero_point=(3,))
+    cols = (["x", "w", "y", "z"], ["int8", "int8", "int8", "float32"],
+            [(1, 4), (4, 4), (1, 4), None], [q, q, q, None], [False, True, False, False],
+            [4, 16, 4, 0])
+    bulk = ModelGraph("tflite", "m.tflite", "converted")
+    t = bulk.add_tensors(0, *cols, extra={1: {"sparse": True}})
+    bulk.add_ops(0, ["FULLY_CONNECTED", "DEQUANTIZE"], ["FULLY_CONNECTED", "DEQUANTIZE"],
+                 ["y", "z"], [[t[0], t[1], None], [t[2]]], [[t[2]], [t[3]]],
+                 [{"version": 1}, {}])
+    single = ModelGraph("tflite", "m.tflite", "converted")
+    s = [single.add_tensor(0, i, name=n, dtype=d, shape=sh, quant=qq, constant=c, nbytes=nb,
+                           **({"sparse": True} if i == 1 else {}))
+         for i, (n, d, sh, qq, c, nb) in enumerate(zip(*cols, strict=True))]
+    single.add_op(0, 0, op_type="FULLY_CONNECTED", source_op="FULLY_CONNECTED", name="y",
+                  inputs=[s[0], s[1], None], outputs=[s[2]], attrs={"version": 1},
+                  location="subgraph[0]/op[0]:FULLY_CONNECTED(y)")
+    single.add_op(0, 1, op_type="DEQUANTIZE", source_op="DEQUANTIZE", name="z",
+                  inputs=[s[2]], outputs=[s[3]], location="subgraph[0]/op[1]:DEQUANTIZE(z)")
+    return bulk, single
+
+
+def test_bulk_building_equals_one_node_at_a_time() -> None:
+    a, b = _bulk_and_single()
+    assert list(a.ops()) == list(b.ops()) and list(a.tensors()) == list(b.tensors())
+    for node in [*a.ops(), *a.tensors()]:
+        assert a[node] == b[node]
+    for op in a.ops():
+        assert a.inputs(op) == b.inputs(op) and a.outputs(op) == b.outputs(op)
+    for t in a.tensors():
+        assert a.consumers(t) == b.consumers(t) and a.producer(t) == b.producer(t)
+    assert a["s0/t1"]["sparse"] is True
+    unused = a.add_tensor(0, 9, name="u", dtype="int8", shape=())
+    assert a.used("s0/t0") and a.used("s0/t3") and not a.used(unused)
+
+
+def test_networkx_view_is_built_on_demand_and_shares_attributes() -> None:
+    bulk, _ = _bulk_and_single()
+    g = bulk.g
+    assert g is bulk.g  # built once
+    assert g.number_of_nodes() == 6
+    edges = sorted((u, v, d["slot"]) for u, v, d in g.edges(data=True))
+    assert edges == [("s0/o0", "s0/t2", 0), ("s0/o1", "s0/t3", 0), ("s0/t0", "s0/o0", 0),
+                     ("s0/t1", "s0/o0", 1), ("s0/t2", "s0/o1", 0)]
+    g.nodes["s0/t0"]["name"] = "renamed"
+    assert bulk["s0/t0"]["name"] == "renamed"  # one attribute dict, two views
+    assert g.graph is bulk.attrs
+
+
+def test_derived_facts_are_cached_until_the_graph_changes() -> None:
+    bulk, _ = _bulk_and_single()
+    calls: list[int] = []
+
+    def count(g: ModelGraph) -> int:
+        calls.append(1)
+        return len(g)
+
+    assert bulk.memo("n", count) == 2 and bulk.memo("n", count) == 2
+    assert len(calls) == 1
+    assert bulk.ops_of_type({"DEQUANTIZE", "FULLY_CONNECTED"}) == ["s0/o0", "s0/o1"]
+    assert bulk.compute_precision("s0/o0") == "int8"
+    x = bulk.add_tensor(1, 0, name="a", dtype="float32", shape=(1,))
+    bulk.add_op(1, 0, op_type="SIN", source_op="SIN", name="a", inputs=[x], outputs=[])
+    assert bulk.memo("n", count) == 3 and len(calls) == 2
+    assert bulk.ops_of_type(["SIN"]) == ["s1/o0"]
+
+
+def test_unknown_tensors_and_duplicate_nodes_are_refused() -> None:
+    import pytest
+
+    g = ModelGraph("tflite", "m.tflite", "converted")
+    t = g.add_tensors(0, ["x"], ["int8"], [(1,)], [None], [False], [1])
+    with pytest.raises(KeyError):
+        g.add_op(0, 0, op_type="ADD", source_op="ADD", name="a", inputs=["s0/t9"], outputs=t)
+    with pytest.raises(ValueError):
+        g.add_tensors(0, ["x"], ["int8"], [(1,)], [None], [False], [1])

@@ -30,7 +30,7 @@ def _float_graph(op_types: list[str], quant_mode: str = "float") -> ModelGraph:
         g.add_op(0, i, op_type=op_type, source_op=op_type, name=f"op{i}",
                  inputs=[prev], outputs=[out])
         prev = out
-    g.g.graph["quant_mode"] = quant_mode
+    g.attrs["quant_mode"] = quant_mode
     return g
 
 

@@ -68,7 +68,7 @@ def _qat(with_range: bool, covered: bool) -> ModelGraph:
     t = [g.add_tensor(0, i, name=f"t{i}", dtype="float32", shape=(1, 4),
                       constant=i in (1, 2, 5)) for i in range(8)]
     if not with_range:
-        g.g.nodes[t[2]]["constant"] = False
+        g[t[2]]["constant"] = False
     g.add_op(0, 0, op_type="tf.FakeQuantWithMinMaxVars", source_op="FakeQuantWithMinMaxVars",
              name="fq_in", inputs=[t[0], t[1], t[2]], outputs=[t[3]], location="s/fq_in")
     g.add_op(0, 1, op_type="tf.MatMul", source_op="MatMul", name="mm", inputs=[t[3], t[5]],

@@ -18,6 +18,7 @@ import mmap
 import os
 import stat
 import struct
+from collections.abc import Callable
 from typing import Any
 
 import flatbuffers
@@ -81,6 +82,8 @@ _U32 = struct.Struct("<I")
 _HEADER = struct.Struct("<HH")
 _SCALARS = {fmt: struct.Struct("<" + fmt) for fmt in "bBhHiIqQ?f"}
 _NP = {"i": np.dtype("<i4"), "f": np.dtype("<f4"), "q": np.dtype("<i8")}
+_I1, _U1, _U2, _I4, _U4, _F4, _I8, _U8 = (
+    np.dtype(c) for c in ("i1", "u1", "<u2", "<i4", "<u4", "<f4", "<i8", "<u8"))
 
 
 def builtin_name(code: int) -> str:
@@ -150,6 +153,130 @@ class _Table:
         return self.pos + fo
 
 
+_ARANGE = {k: np.arange(k, dtype=np.int64) for k in (1, 2, 4, 8)}
+_ABSENT = np.zeros(0, dtype=np.int64)
+
+
+class _Batch:
+    """The tables of one vector (a subgraph's tensors or ops, the buffers, ...), verified
+    together and read one field at a time for all of them with numpy.
+
+    The checks are those of `_Walker.table` and its field readers, applied to every table
+    of the batch before any of its fields is used; a defect is reported for the first
+    table (in file order) that has it.  ``what(i)`` names table ``i`` in messages.
+    """
+
+    def __init__(self, w: _Walker, pos: np.ndarray, what: Callable[[int], str]) -> None:
+        self.w, self.pos, self.what, self.n = w, pos, what, len(pos)
+        size = w.size
+        w.tables_read += self.n
+        if w.tables_read > MAX_TABLES:
+            raise _corrupt(f"more than {MAX_TABLES} tables read")
+        self.first((pos < 0) | (pos > size - 4),
+                   lambda i: f"{what(i)} at offset {pos[i]} is outside the {size}-byte file")
+        vt = pos - w.read(pos, _I4)
+        self.first((vt < 0) | (vt > size - 4), lambda i: f"{what(i)} has its vtable outside "
+                   "the file")
+        vsize, osize = w.read(vt, _U2), w.read(vt + 2, _U2)
+        self.first((vsize < 4) | (vsize & 1 == 1) | (vt + vsize > size) | (osize < 4)
+                   | (pos + osize > size), lambda i: f"{what(i)} has a malformed vtable")
+        self.vt, self.vsize, self.osize = vt, vsize, osize
+
+    @staticmethod
+    def first(bad: np.ndarray, message: Callable[[int], str]) -> None:
+        """Raise for the first ``True`` in ``bad``."""
+        if bad.any():
+            raise _corrupt(message(int(np.argmax(bad))))
+
+    def field(self, number: int, width: int) -> np.ndarray:
+        """File position of field ``number`` per table (0 where it is absent)."""
+        slot = 4 + 2 * number
+        fo = np.zeros(self.n, dtype=np.int64)
+        has = np.flatnonzero(self.vsize >= slot + 2)
+        fo[has] = self.w.read(self.vt[has] + slot, _U2)
+        self.first((fo != 0) & ((fo < 4) | (fo + width > self.osize)),
+                   lambda i: f"{self.what(i)} field {number} lies outside its table")
+        return np.where(fo != 0, self.pos + fo, 0)
+
+    def scalar(self, number: int, dtype: np.dtype, default: int = 0) -> np.ndarray:
+        p = self.field(number, dtype.itemsize)
+        wide = dtype.kind in "ib" or (dtype.kind == "u" and dtype.itemsize < 8)
+        out = np.full(self.n, default, dtype=np.int64 if wide else dtype)
+        has = np.flatnonzero(p)
+        out[has] = self.w.read(p[has], dtype)
+        return out
+
+    def ref(self, number: int) -> np.ndarray:
+        """Target position of an offset field per table (0 where it is absent)."""
+        p = self.field(number, 4)
+        target = np.zeros(self.n, dtype=np.int64)
+        has = np.flatnonzero(p)
+        target[has] = p[has] + self.w.read(p[has], _U4)
+        self.first(target > self.w.size - 4,
+                   lambda i: f"{self.what(i)} field {number} points outside the file")
+        return target
+
+    def vector(self, number: int, elem: int, suffix: str) -> tuple[np.ndarray, np.ndarray]:
+        """(start of the elements, count) per table; (0, 0) where the field is absent."""
+        target = self.ref(number)
+        count = np.zeros(self.n, dtype=np.int64)
+        has = np.flatnonzero(target)
+        count[has] = self.w.read(target[has], _U4)
+        self.first(target + 4 + count * elem > self.w.size,
+                   lambda i: f"{self.what(i)}{suffix} claims {count[i]} entries but the file "
+                   "ends first")
+        return np.where(target != 0, target + 4, 0), count
+
+    def numbers(self, number: int, dtype: np.dtype, suffix: str, limit: np.ndarray | int,
+                budget: int) -> tuple[np.ndarray, list[Any], np.ndarray]:
+        """A vector-of-numbers field for every table.
+
+        Returns (present per table, all values in one list, end offset per table into that
+        list); `numbers_array` gives the values as an array.  A table with more than
+        ``limit`` entries, or more than ``budget`` entries in all, is refused before any
+        value is read.
+        """
+        present, values, ends = self.numbers_array(number, dtype, suffix, limit, budget)
+        return present, values.tolist(), ends
+
+    def numbers_array(self, number: int, dtype: np.dtype, suffix: str,
+                      limit: np.ndarray | int, budget: int
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`numbers` with the values as one array."""
+        start, count = self.vector(number, dtype.itemsize, suffix)
+        limit_arr = np.broadcast_to(np.asarray(limit, dtype=np.int64), count.shape)
+        self.first(count > limit_arr,
+                   lambda i: f"{self.what(i)}{suffix} has {count[i]} entries (limit "
+                   f"{limit_arr[i]})")
+        total = int(count.sum())
+        if total > budget:
+            raise _corrupt(f"{self.what(0)}{suffix}: {total} entries over the model's limit")
+        ends = np.cumsum(count)
+        if not total:
+            return start != 0, np.zeros(0, dtype=dtype), ends
+        rep = np.repeat(start - (ends - count) * dtype.itemsize, count)
+        at = rep + np.arange(total, dtype=np.int64) * dtype.itemsize
+        return start != 0, self.w.read(at, dtype), ends
+
+    def strings(self, number: int, suffix: str) -> list[str | None]:
+        """A string field per table (invalid UTF-8 replaced, at most `MAX_STRING` chars)."""
+        start, count = self.vector(number, 1, suffix)
+        if int(count.max(initial=0)) > MAX_STRING:
+            return [self.w.decode(a, c) if a else None
+                    for a, c in zip(start.tolist(), count.tolist(), strict=True)]
+        cache, buf = self.w.strings, self.w.buf
+        out: list[str | None] = []
+        for a, c in zip(start.tolist(), count.tolist(), strict=True):
+            if not a:
+                out.append(None)
+                continue
+            text = cache.get(a)
+            if text is None:
+                text = cache[a] = buf[a:a + c].decode("utf-8", errors="replace")
+            out.append(text)
+        return out
+
+
 class _Corrupt(Exception):
     """A structural defect; the walker adds the path and raises `ModelLoadError`."""
 
@@ -172,6 +299,21 @@ class _Walker:
         self.strings: dict[int, str] = {}
         self.tables_read = 0
         self.opcodes: dict[int, dict[str, Any]] = {}
+        self.u8: np.ndarray = np.frombuffer(buf, np.uint8)
+
+    def read(self, positions: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        """Little-endian values of ``dtype`` at each (checked, maybe unaligned) position."""
+        k = dtype.itemsize
+        raw = self.u8[positions[:, None] + _ARANGE[k]] if k > 1 else self.u8[positions]
+        return raw.view(dtype).reshape(-1)
+
+    def decode(self, start: int, n: int) -> str:
+        cached = self.strings.get(start)
+        if cached is None:
+            raw = self.buf[start:start + min(n, MAX_STRING)]
+            cached = raw.decode("utf-8", errors="replace") + ("..." if n > MAX_STRING else "")
+            self.strings[start] = cached
+        return cached
 
     def fail(self, message: str) -> ModelLoadError:
         return ModelLoadError(self.path, f"corrupt TFLite flatbuffer: {message}")
@@ -240,25 +382,23 @@ class _Walker:
 
     def tables(self, t: _Table, number: int, what: str, limit: int = MAX_NODES) -> list[int]:
         """Positions of the tables of a vector-of-tables field (at most ``limit``)."""
+        return self.table_array(t, number, what, limit).tolist()
+
+    def table_array(self, t: _Table, number: int, what: str,
+                    limit: int = MAX_NODES) -> np.ndarray:
+        """`tables` as an int64 array."""
         start, n = self.vector(t, number, 4, what)
         if not n:
-            return []
+            return _ABSENT
         if n > limit:
             raise _corrupt(f"{what} has {n} entries (limit {limit})")
         rel = np.frombuffer(self.buf, "<u4", n, start).astype(np.int64)
-        return (rel + np.arange(start, start + 4 * n, 4, dtype=np.int64)).tolist()
+        return rel + np.arange(start, start + 4 * n, 4, dtype=np.int64)
 
     def string(self, t: _Table, number: int) -> str | None:
         """A string field (invalid UTF-8 replaced, at most `MAX_STRING` characters)."""
         start, n = self.vector(t, number, 1, f"{t.what} string")
-        if not start:
-            return None
-        cached = self.strings.get(start)
-        if cached is None:
-            raw = self.buf[start:start + min(n, MAX_STRING)]
-            cached = raw.decode("utf-8", errors="replace") + ("..." if n > MAX_STRING else "")
-            self.strings[start] = cached
-        return cached
+        return self.decode(start, n) if start else None
 
     def count(self, nodes: int = 0, edges: int = 0, quant: int = 0, chars: int = 0) -> None:
         """Add to the structure budgets; a file over one is refused."""
@@ -281,6 +421,8 @@ class _Walker:
             return self._walk()
         except _Corrupt as exc:
             raise self.fail(str(exc)) from None
+        finally:
+            self.u8 = _ABSENT  # release the view so the map can be closed
 
     def _walk(self) -> ModelGraph:
         model = self.table(_U32.unpack_from(self.buf, 0)[0], "model")
@@ -289,8 +431,7 @@ class _Walker:
             schema_version=self.scalar(model, _MODEL_VERSION, "I"),
             description=self.string(model, _MODEL_DESCRIPTION) or "",
         )
-        buffers = self.tables(model, _MODEL_BUFFERS, "buffers")
-        buffer_spans = [self.buffer_span(k, pos) for k, pos in enumerate(buffers)]
+        buffer_spans = self.buffer_spans(model)
         opcodes = [self.opcode(pos)
                    for pos in self.tables(model, _MODEL_OPCODES, "operator_codes")]
         graph.attrs["metadata"] = self.metadata(model, buffer_spans)
@@ -304,20 +445,20 @@ class _Walker:
         return graph
 
     # -- model-level tables --------------------------------------------------------
-    def buffer_span(self, k: int, pos: int) -> tuple[int, int]:
-        """(file offset, length) of buffer ``k``'s bytes, checked, without reading them."""
-        b = self.table(pos, f"buffer {k}")
-        start, n = self.vector(b, _B_DATA, 1, f"buffer {k} data")
-        if n:
-            return start, n
-        offset = self.scalar(b, _B_OFFSET, "Q")
-        if offset > 1:
-            length = self.scalar(b, _B_SIZE, "Q")
-            if offset + length > self.size:
-                raise _corrupt(f"buffer {k} (offset {offset}, {length} bytes) lies outside "
-                               f"the {self.size}-byte file; truncated?")
-            return offset, length
-        return 0, 0
+    def buffer_spans(self, model: _Table) -> list[tuple[int, int]]:
+        """(file offset, length) of every buffer's bytes, checked, without reading them."""
+        b = _Batch(self, self.table_array(model, _MODEL_BUFFERS, "buffers"),
+                   lambda k: f"buffer {k}")
+        start, n = b.vector(_B_DATA, 1, " data")
+        offset, length = b.scalar(_B_OFFSET, _U8), b.scalar(_B_SIZE, _U8)
+        external = (n == 0) & (offset > 1)
+        end = offset + length
+        b.first(external & ((end < offset) | (end > self.size)),
+                lambda k: f"buffer {k} (offset {offset[k]}, {length[k]} bytes) lies outside "
+                f"the {self.size}-byte file; truncated?")
+        span_start = np.where(n > 0, start, np.where(external, offset.astype(np.int64), 0))
+        span_len = np.where(n > 0, n, np.where(external, length.astype(np.int64), 0))
+        return list(zip(span_start.tolist(), span_len.tolist(), strict=True))
 
     def opcode(self, pos: int) -> dict[str, Any]:
         """An operator code; one table referenced many times is read once."""
@@ -329,6 +470,7 @@ class _Walker:
         name = builtin_name(code)
         custom = (self.string(oc, _OC_CUSTOM) or "") if name == "CUSTOM" else None
         out = {"code": code, "name": name, "custom_code": custom,
+               "source": f"CUSTOM:{custom}" if custom is not None else name,
                "version": self.scalar(oc, _OC_VERSION, "i", 1)}
         self.opcodes[pos] = out
         return out
@@ -391,15 +533,14 @@ class _Walker:
         opcodes: list[dict[str, Any]],
         buffer_sizes: list[int],
     ) -> None:
-        tensor_pos = self.tables(sg, _SG_TENSORS, f"subgraph {s} tensors",
-                                 MAX_NODES - self.nodes)
+        tensor_pos = self.table_array(sg, _SG_TENSORS, f"subgraph {s} tensors",
+                                      MAX_NODES - self.nodes)
         self.count(nodes=len(tensor_pos))
-        op_pos = self.tables(sg, _SG_OPERATORS, f"subgraph {s} operators",
-                             MAX_NODES - self.nodes)
+        op_pos = self.table_array(sg, _SG_OPERATORS, f"subgraph {s} operators",
+                                  MAX_NODES - self.nodes)
         self.count(nodes=len(op_pos))
         n_tensors = len(tensor_pos)
-        tensor_ids = [self.tensor(graph, s, i, pos, buffer_sizes)
-                      for i, pos in enumerate(tensor_pos)]
+        tensor_ids = self.tensors(graph, s, tensor_pos, buffer_sizes)
         inputs = self.indices(self.numbers(sg, _SG_INPUTS, "i", f"subgraph {s} inputs",
                                            max(n_tensors, 1)) or [], n_tensors, s)
         outputs = self.indices(self.numbers(sg, _SG_OUTPUTS, "i", f"subgraph {s} outputs",
@@ -410,40 +551,46 @@ class _Walker:
             "inputs": [tensor_ids[i] for i in inputs],
             "outputs": [tensor_ids[i] for i in outputs],
         })
-        for k, pos in enumerate(op_pos):
-            op = self.table(pos, f"op {k} of subgraph {s}")
-            oc_index = self.scalar(op, _OP_OPCODE, "I")
-            if oc_index >= len(opcodes):
-                raise self.fail(f"op {k} of subgraph {s} uses opcode {oc_index} of "
-                                f"{len(opcodes)}")
-            oc = opcodes[oc_index]
-            raw_ins = self.numbers(op, _OP_INPUTS, "i", f"op {k} of subgraph {s} inputs",
-                                   MAX_EDGES - self.edges) or []
-            self.count(edges=len(raw_ins))
-            raw_outs = self.numbers(op, _OP_OUTPUTS, "i", f"op {k} of subgraph {s} outputs",
-                                    MAX_EDGES - self.edges) or []
-            self.count(edges=len(raw_outs))
-            ins = self.op_tensors(raw_ins, tensor_ids, s)
-            outs = self.op_tensors(raw_outs, tensor_ids, s)
+        self.ops(graph, s, op_pos, opcodes, tensor_ids)
+
+    def ops(self, graph: ModelGraph, s: int, op_pos: np.ndarray,
+            opcodes: list[dict[str, Any]], tensor_ids: list[str]) -> None:
+        """Read every operator of subgraph ``s`` and add it to the graph."""
+        b = _Batch(self, op_pos, lambda k: f"op {k} of subgraph {s}")
+        oc_index = b.scalar(_OP_OPCODE, _U4)
+        b.first(oc_index >= len(opcodes),
+                lambda k: f"op {k} of subgraph {s} uses opcode {oc_index[k]} of {len(opcodes)}")
+        slots = []
+        for field, suffix in ((_OP_INPUTS, " inputs"), (_OP_OUTPUTS, " outputs")):
+            _, flat, ends = b.numbers(field, _I4, suffix, MAX_EDGES - self.edges,
+                                      MAX_EDGES - self.edges)
+            self.count(edges=len(flat))
+            if flat:
+                lo, hi = min(flat), max(flat)
+                if lo < -1 or hi >= len(tensor_ids):
+                    bad = next(i for i in flat if not -1 <= i < len(tensor_ids))
+                    raise self.fail(f"tensor index {bad} out of range in subgraph {s} "
+                                    f"({len(tensor_ids)} tensors)")
+            ids = [tensor_ids[i] if i >= 0 else None for i in flat]
+            starts = [0, *ends.tolist()]
+            slots.append([ids[starts[k]:starts[k + 1]] for k in range(len(op_pos))])
+        opt_type = b.scalar(_OP_OPTIONS_TYPE, _U1).tolist()
+        nodes = graph._nodes
+        ocs = [opcodes[i] for i in oc_index.tolist()]
+        names = []
+        for k, outs in enumerate(slots[1]):
             first_out = next((t for t in outs if t is not None), None)
-            name = graph[first_out]["name"] if first_out else f"op{k}"
-            source = f"CUSTOM:{oc['custom_code']}" if oc["custom_code"] is not None else oc["name"]
-            attrs: dict[str, Any] = {"version": oc["version"]}
-            opt_type = self.scalar(op, _OP_OPTIONS_TYPE, "B")
-            if opt_type:
-                attrs["options"] = _OPTIONS_NAMES.get(opt_type, f"UNKNOWN_OPTIONS_{opt_type}")
+            names.append(nodes[first_out]["name"] if first_out else f"op{k}")
+        attrs = []
+        for oc, opt in zip(ocs, opt_type, strict=True):
+            attr: dict[str, Any] = {"version": oc["version"]}
+            if opt:
+                attr["options"] = _OPTIONS_NAMES.get(opt, f"UNKNOWN_OPTIONS_{opt}")
             if oc["custom_code"] is not None:
-                attrs["custom_code"] = oc["custom_code"]
-            graph.add_op(
-                s, k,
-                op_type=oc["name"],
-                source_op=source,
-                name=name,
-                inputs=ins,
-                outputs=outs,
-                attrs=attrs,
-                location=f"subgraph[{s}]/op[{k}]:{source}({name})",
-            )
+                attr["custom_code"] = oc["custom_code"]
+            attrs.append(attr)
+        graph.add_ops(s, [oc["name"] for oc in ocs], [oc["source"] for oc in ocs], names,
+                      slots[0], slots[1], attrs)
 
     def indices(self, raw: list[int], n_tensors: int, s: int) -> list[int]:
         for i in raw:
@@ -452,86 +599,119 @@ class _Walker:
                                 f"({n_tensors} tensors)")
         return raw
 
-    def op_tensors(self, raw: list[int], tensor_ids: list[str], s: int) -> list[str | None]:
-        out: list[str | None] = []
-        for i in raw:
-            if i == -1:  # optional input left out
-                out.append(None)
-            elif 0 <= i < len(tensor_ids):
-                out.append(tensor_ids[i])
+    def tensors(self, graph: ModelGraph, s: int, pos: np.ndarray,
+                buffer_sizes: list[int]) -> list[str]:
+        """Read every tensor of subgraph ``s``, add them to the graph, return their ids."""
+        def what(i: int) -> str:
+            return f"tensor {i} of subgraph {s}"
+
+        b = _Batch(self, pos, what)
+        n = b.n
+        names = b.strings(_T_NAME, " string")
+        self.count(chars=sum(len(x) for x in names if x))
+        type_codes = b.scalar(_T_TYPE, _I1).tolist()
+        has_static, static_arr, static_ends = b.numbers_array(
+            _T_SHAPE, _I4, " shape", MAX_RANK, MAX_RANK * max(n, 1))
+        static_flat = static_arr.tolist()
+        _, sig_flat, sig_ends = b.numbers(_T_SHAPE_SIGNATURE, _I4, " shape_signature",
+                                          MAX_RANK, MAX_RANK * max(n, 1))
+        has_rank = b.scalar(_T_HAS_RANK, _U1).tolist()
+        buf_index = b.scalar(_T_BUFFER, _U4)
+        n_buffers = len(buffer_sizes)
+        b.first(buf_index >= max(n_buffers, 1),
+                lambda i: f"{what(i)} uses buffer {buf_index[i]} of {n_buffers}")
+        sparse = b.ref(_T_SPARSITY) != 0
+        variable = b.scalar(_T_VARIABLE, _U1) != 0
+        quants = self.quants(b, _quant_limits(has_static, static_arr, static_ends))
+        sizes = buffer_sizes or [0]
+        static_starts = [0, *static_ends.tolist()]
+        sig_starts = [0, *sig_ends.tolist()]
+        dtypes = [_DTYPES.get(c) or f"unknown_{c}" for c in type_codes]
+        shapes: list[tuple[int | None, ...] | None] = []
+        nbytes: list[int] = []
+        constants: list[bool] = []
+        for i, (dtype, static_present, rank_flag, bi) in enumerate(zip(
+                dtypes, has_static.tolist(), has_rank, buf_index.tolist(), strict=True)):
+            sig = sig_flat[sig_starts[i]:sig_starts[i + 1]]
+            shape: tuple[int | None, ...] | None
+            if sig:
+                shape = tuple([None if d < 0 else d for d in sig])
             else:
-                raise self.fail(f"tensor index {i} out of range in subgraph {s} "
-                                f"({len(tensor_ids)} tensors)")
+                static = static_flat[static_starts[i]:static_starts[i + 1]]
+                if static:
+                    shape = tuple(static)
+                else:
+                    shape = None if not static_present and not rank_flag else ()
+            shapes.append(shape)
+            data = sizes[bi]
+            constants.append(data > 0)
+            if data > 0:
+                nbytes.append(data)
+            elif shape is None:
+                nbytes.append(0)
+            else:
+                elems = 1
+                for d in shape:
+                    if d is not None and d > 0:
+                        elems *= d
+                nbytes.append(elems * _DTYPE_SIZE.get(dtype, 0))
+        extra: dict[int, dict[str, Any]] = {}
+        for i in np.flatnonzero(sparse).tolist():
+            extra.setdefault(i, {})["sparse"] = True
+        for i in np.flatnonzero(variable).tolist():
+            extra.setdefault(i, {})["variable"] = True
+        return graph.add_tensors(s, [name or "" for name in names], dtypes, shapes, quants,
+                                 constants, nbytes, extra)
+
+    def quants(self, tensors: _Batch, limits: np.ndarray) -> list[Quant | None]:
+        """Quantization parameters per tensor; more values than ``limits`` (the tensor's
+        element count) is corrupt."""
+        qpos = tensors.ref(_T_QUANT)
+        which = np.flatnonzero(qpos)
+        out: list[Quant | None] = [None] * tensors.n
+        if not len(which):
+            return out
+        q = _Batch(self, qpos[which], lambda j: f"{tensors.what(int(which[j]))} quantization")
+        limit = limits[which]
+        budget = MAX_QUANT_VALUES - self.quant_values
+        columns = []
+        for field, dtype, suffix in ((_Q_SCALE, _F4, " scale"), (_Q_ZERO_POINT, _I8,
+                                     " zero_point"), (_Q_MIN, _F4, " min"), (_Q_MAX, _F4, " max")):
+            _, flat, ends = q.numbers(field, dtype, suffix, limit, budget)
+            budget -= len(flat)
+            self.count(quant=len(flat))
+            columns.append(_split(flat, ends))
+        axis = q.scalar(_Q_AXIS, _I4).tolist()
+        for i, scale, zp, lo, hi, ax in zip(which.tolist(), *columns, axis, strict=True):
+            if scale or zp or lo or hi:
+                out[i] = Quant(scale, zp, ax, lo or None, hi or None)
         return out
 
-    def tensor(
-        self, graph: ModelGraph, s: int, i: int, pos: int, buffer_sizes: list[int]
-    ) -> str:
-        what = f"tensor {i} of subgraph {s}"
-        t = self.table(pos, what)
-        name = self.string(t, _T_NAME) or ""
-        self.count(chars=len(name))
-        type_code = self.scalar(t, _T_TYPE, "b")
-        dtype = _DTYPES.get(type_code, f"unknown_{type_code}")
-        static = self.numbers(t, _T_SHAPE, "i", f"{what} shape", MAX_RANK)
-        sig = self.numbers(t, _T_SHAPE_SIGNATURE, "i", f"{what} shape_signature", MAX_RANK)
-        shape: tuple[int | None, ...] | None
-        if sig:
-            shape = tuple(None if d < 0 else d for d in sig)
-        elif static:
-            shape = tuple(static)
-        else:
-            shape = None if static is None and not self.scalar(t, _T_HAS_RANK, "?") else ()
-        buf_index = self.scalar(t, _T_BUFFER, "I")
-        if not 0 <= buf_index < max(len(buffer_sizes), 1):
-            raise self.fail(f"{what} uses buffer {buf_index} of {len(buffer_sizes)}")
-        data = buffer_sizes[buf_index] if buffer_sizes else 0
-        constant = data > 0
-        elems = 1
-        for d in shape or ():
-            elems *= d if d is not None and d > 0 else 1
-        computed = elems * _DTYPE_SIZE.get(dtype, 0) if shape is not None else 0
-        nbytes = data if constant else computed
-        extra: dict[str, Any] = {}
-        if self.ref(t, _T_SPARSITY):
-            extra["sparse"] = True
-        if self.scalar(t, _T_VARIABLE, "?"):
-            extra["variable"] = True
-        static_elems = None
-        if static is not None and all(d >= 0 for d in static):
-            static_elems = 1
-            for d in static:
-                static_elems *= d
-        q = self.child(t, _T_QUANT, f"{what} quantization")
-        return graph.add_tensor(
-            s, i,
-            name=name,
-            dtype=dtype,
-            shape=shape,
-            quant=self.quant(q, what, static_elems) if q is not None else None,
-            constant=constant,
-            nbytes=nbytes,
-            **extra,
-        )
 
-    def quant(self, q: _Table, what: str, elems: int | None) -> Quant | None:
-        """Quantization parameters; more values than the tensor has elements is corrupt."""
-        limit = min(max(elems, 1) if elems is not None else MAX_QUANT_VALUES,
-                    MAX_QUANT_VALUES - self.quant_values)
-        scale = self.numbers(q, _Q_SCALE, "f", f"{what} quantization scale", limit)
-        zp = self.numbers(q, _Q_ZERO_POINT, "q", f"{what} quantization zero_point", limit)
-        lo = self.numbers(q, _Q_MIN, "f", f"{what} quantization min", limit)
-        hi = self.numbers(q, _Q_MAX, "f", f"{what} quantization max", limit)
-        if not (scale or zp or lo or hi):
-            return None
-        self.count(quant=len(scale or ()) + len(zp or ()) + len(lo or ()) + len(hi or ()))
-        return Quant(
-            scale=tuple(scale or ()),
-            zero_point=tuple(zp or ()),
-            axis=self.scalar(q, _Q_AXIS, "i"),
-            min=tuple(lo) if lo else None,
-            max=tuple(hi) if hi else None,
-        )
+def _split(flat: list[Any], ends: np.ndarray) -> list[tuple[Any, ...]]:
+    """``flat`` cut into one tuple per table at ``ends``."""
+    n = len(ends)
+    if not flat:
+        return [()] * n
+    if len(flat) == n and bool((np.diff(ends, prepend=0) == 1).all()):
+        return [(v,) for v in flat]
+    bounds = [0, *ends.tolist()]
+    return [tuple(flat[bounds[j]:bounds[j + 1]]) for j in range(n)]
+
+
+def _quant_limits(has_static: np.ndarray, dims: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Most quantization values each tensor may have: its static element count (at least
+    1), or `MAX_QUANT_VALUES` when its shape is absent or has an unknown dimension."""
+    counts = np.diff(ends, prepend=0)
+    starts = ends - counts
+    padded = np.append(dims, 1).astype(np.float64)
+    elems = np.multiply.reduceat(padded, starts) if len(starts) else np.zeros(0)
+    elems = np.where(counts == 0, 1.0, elems)
+    negative = np.append(dims < 0, False).astype(np.int64)
+    unknown = (np.add.reduceat(negative, starts) > 0) & (counts > 0) if len(starts) else elems > 0
+    known = has_static & ~unknown
+    return np.where(known, np.clip(np.maximum(elems, 1), 1, MAX_QUANT_VALUES),
+                    MAX_QUANT_VALUES).astype(np.int64)
 
 
 def _conversion_metadata(buf: mmap.mmap, start: int) -> dict[str, Any]:
