@@ -3,7 +3,7 @@
 Usage::
 
     python -m tools.synth --ops N --weights-mb M --out FILE [--layout auto|inline|external]
-                          [--channels C] [--seed S]
+                          [--channels C] [--seed S] [--shared-weights]
 
 The model is one subgraph: an int8 input ``[1, 4, 4, C]`` followed by a chain of ``N`` ops
 cycling through ``CONV_2D`` (3x3, per-channel int8 weights, int32 bias),
@@ -141,8 +141,13 @@ def channels_for(ops: int, weight_bytes: int) -> int:
     return max(4, math.ceil(math.sqrt(weight_bytes / (9 * n_conv))))
 
 
-def plan_model(ops: int, channels: int) -> Plan:
-    """The tensors, ops and buffers of an ``ops``-long int8 chain with ``channels`` channels."""
+def plan_model(ops: int, channels: int, shared_weights: bool = False) -> Plan:
+    """The tensors, ops and buffers of an ``ops``-long int8 chain with ``channels`` channels.
+
+    With ``shared_weights`` every CONV_2D filter reads one buffer, every DEPTHWISE_CONV_2D
+    filter another and every bias a third: the same graph (ops, tensors, shapes, quantization)
+    with the weights of one block, the tiny-weight twin of the full model.
+    """
     if ops < 1:
         raise ValueError("a model needs at least one op")
     c = channels
@@ -158,6 +163,15 @@ def plan_model(ops: int, channels: int) -> Plan:
     x = activation("serving_default_input:0")
     plan.inputs.append(x)
     prev = x
+    shared: dict[str, int] = {}
+
+    def weight_buffer(key: str, buf: _Buf) -> int:
+        if not shared_weights:
+            return plan.add_buffer(buf)
+        if key not in shared:
+            shared[key] = plan.add_buffer(buf)
+        return shared[key]
+
     for i in range(ops):
         kind = CYCLE[i % len(CYCLE)]
         prefix = f"synth/block{i // len(CYCLE)}/{kind.lower()}{i}"
@@ -167,10 +181,10 @@ def plan_model(ops: int, channels: int) -> Plan:
         else:
             wshape = (c, 3, 3, c) if kind == "CONV_2D" else (1, 3, 3, c)
             axis = 0 if kind == "CONV_2D" else 3
-            w_buf = plan.add_buffer(_Buf(int(np.prod(wshape))))
+            w_buf = weight_buffer(kind, _Buf(int(np.prod(wshape))))
             w = plan.add_tensor(_Tensor(f"{prefix}/weights", TensorType.INT8, wshape, w_buf,
                                         w_scales, [0] * c, axis))
-            b_buf = plan.add_buffer(_Buf(4 * c, "zeros"))
+            b_buf = weight_buffer("bias", _Buf(4 * c, "zeros"))
             b = plan.add_tensor(_Tensor(f"{prefix}/bias", TensorType.INT32, (c,), b_buf,
                                         b_scales, [0] * c, 0))
             out = activation(f"{prefix}/out")
@@ -368,12 +382,14 @@ def _pattern_chunks(pattern: bytes, size: int, start: int = 0) -> Iterator[bytes
 
 
 def write_model(path: str, ops: int, weights_mb: float = 0.0, *, layout: str = "auto",
-                channels: int | None = None, seed: int = 0) -> SynthInfo:
-    """Write the synthetic model to ``path`` and describe it."""
+                channels: int | None = None, seed: int = 0,
+                shared_weights: bool = False) -> SynthInfo:
+    """Write the synthetic model to ``path`` and describe it (``shared_weights``: see
+    `plan_model`; the channel count still follows ``weights_mb``)."""
     started = time.perf_counter()
     target = int(weights_mb * (1 << 20))
     c = channels if channels is not None else channels_for(ops, target)
-    plan = plan_model(ops, c)
+    plan = plan_model(ops, c, shared_weights)
     if layout == "auto":
         layout = "external" if plan.weight_bytes > AUTO_EXTERNAL_BYTES else "inline"
     if layout not in ("inline", "external"):
@@ -428,12 +444,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--layout", choices=("auto", "inline", "external"), default="auto",
                    help="weights inside the flatbuffer or after it (default: auto)")
     p.add_argument("--channels", type=int, help="channel count (overrides --weights-mb)")
+    p.add_argument("--shared-weights", action="store_true",
+                   help="all filters of a kind share one buffer: the same graph as without "
+                   "this flag, with the weights of one block (a tiny-weight twin)")
     p.add_argument("--seed", type=int, default=0, help="seed of the weight pattern")
     args = p.parse_args(argv)
     if args.ops < 1 or (args.channels is not None and args.channels < 1):
         p.error("--ops and --channels must be positive")
     info = write_model(args.out, args.ops, args.weights_mb, layout=args.layout,
-                       channels=args.channels, seed=args.seed)
+                       channels=args.channels, seed=args.seed,
+                       shared_weights=args.shared_weights)
     print(f"wrote {info.path}: {info.ops} ops, {info.tensors} tensors, {info.channels} channels, "
           f"{info.weight_bytes / (1 << 20):.1f} MiB weights ({info.layout}), "
           f"{info.file_bytes} bytes in {info.seconds:.1f} s")

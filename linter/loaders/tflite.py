@@ -155,6 +155,7 @@ class _Table:
 
 _ARANGE = {k: np.arange(k, dtype=np.int64) for k in (1, 2, 4, 8)}
 _ABSENT = np.zeros(0, dtype=np.int64)
+_GATHER_CHUNK = 1 << 16  # positions per gather of unaligned values
 
 
 class _Batch:
@@ -300,12 +301,23 @@ class _Walker:
         self.tables_read = 0
         self.opcodes: dict[int, dict[str, Any]] = {}
         self.u8: np.ndarray = np.frombuffer(buf, np.uint8)
+        self.views: dict[np.dtype, np.ndarray] = {}
 
     def read(self, positions: np.ndarray, dtype: np.dtype) -> np.ndarray:
         """Little-endian values of ``dtype`` at each (checked, maybe unaligned) position."""
         k = dtype.itemsize
-        raw = self.u8[positions[:, None] + _ARANGE[k]] if k > 1 else self.u8[positions]
-        return raw.view(dtype).reshape(-1)
+        if k == 1:
+            return self.u8[positions].view(dtype)
+        if not (positions & (k - 1)).any():  # aligned, as a flatbuffer builder writes them
+            view = self.views.get(dtype)
+            if view is None:
+                view = self.views[dtype] = np.frombuffer(self.buf, dtype, self.size // k)
+            return view[positions >> (k.bit_length() - 1)]
+        out = np.empty(len(positions), dtype=dtype)
+        for at in range(0, len(positions), _GATHER_CHUNK):  # bounded index arrays
+            chunk = positions[at:at + _GATHER_CHUNK]
+            out[at:at + len(chunk)] = self.u8[chunk[:, None] + _ARANGE[k]].view(dtype).ravel()
+        return out
 
     def decode(self, start: int, n: int) -> str:
         cached = self.strings.get(start)
@@ -422,7 +434,8 @@ class _Walker:
         except _Corrupt as exc:
             raise self.fail(str(exc)) from None
         finally:
-            self.u8 = _ABSENT  # release the view so the map can be closed
+            self.u8 = _ABSENT  # release the views so the map can be closed
+            self.views.clear()
 
     def _walk(self) -> ModelGraph:
         model = self.table(_U32.unpack_from(self.buf, 0)[0], "model")
