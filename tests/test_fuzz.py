@@ -17,21 +17,20 @@ from conftest import fixture_model, run_qlint
 from tools import fuzz
 
 SEED = 20260523
-ITERATIONS = 400
+# Cases per format: a .h5 case starts the isolated HDF5 reader process, so fewer of them.
+ITERATIONS = {"tflite": 400, "savedmodel": 300, "keras": 300, "h5": 150}
 
 
 @pytest.mark.parametrize("fmt", sorted(fuzz.FORMATS))
 def test_mutated_files_never_crash_hang_or_print_more_than_one_line(fmt: str) -> None:
-    start = time.perf_counter()
-    summary = fuzz.fuzz(fmt, ITERATIONS, SEED)
-    elapsed = time.perf_counter() - start
-    assert summary.tried == ITERATIONS
+    iterations = ITERATIONS.get(fmt, 200)
+    summary = fuzz.fuzz(fmt, iterations, SEED)
+    assert summary.tried == iterations
     details = [f"case {o.index} [{o.problem}] {o.seed_name} {o.mutation}: {o.detail}"
                for o in summary.problems]
     assert summary.ok, "\n".join(details[:10])
     assert summary.counts == dict.fromkeys(fuzz.PROBLEMS, 0)
     assert summary.max_seconds < fuzz.TIME_LIMIT
-    assert elapsed < 100
 
 
 def test_structure_walk_reaches_the_fields_the_loader_reads() -> None:
@@ -123,6 +122,8 @@ def test_maintainer_command_prints_counts_per_format() -> None:
                           "--seed", "5"], cwd=fuzz.REPO, capture_output=True, text=True,
                          timeout=120)
     assert res.returncode == 0, res.stdout + res.stderr
-    line = res.stdout.splitlines()[0]
-    assert line.startswith("tflite: 20 files tried, 0 tracebacks, ")
-    assert "0 runs over 5 s" in line and "max time" in line
+    lines = {line.split(":", 1)[0]: line for line in res.stdout.splitlines()}
+    assert sorted(lines) == sorted(fuzz.FORMATS)
+    for fmt, line in lines.items():
+        assert line.startswith(f"{fmt}: 20 files tried, 0 tracebacks, 0 internal errors, ")
+        assert "0 runs over 5 s" in line and "max time" in line

@@ -24,10 +24,15 @@ never decodes their ``function`` (marshalled Python bytecode for a lambda).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
+import stat
+import subprocess
+import sys
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -36,6 +41,7 @@ from qlint.errors import ModelLoadError
 from qlint.graph import ModelGraph
 
 MAX_CONFIG_BYTES = 64 * 1024 * 1024
+MAX_JSON_CONTAINERS = 2_000_000
 MAX_NESTING = 64
 MODEL_CLASSES = frozenset({"Functional", "Model", "Sequential"})
 FLOAT_POLICIES = {"mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}
@@ -119,21 +125,42 @@ def load_keras(path: str) -> ModelGraph:
     return b.emit(meta, fmt_detail)
 
 
+def _one_line(exc: BaseException, limit: int = 200) -> str:
+    """An exception's message on one line, at most ``limit`` characters."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _require_regular_file(path: str) -> None:
+    """Refuse FIFOs, devices and directories named like a model (a FIFO would block)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise ModelLoadError(path, "no such file") from None
+    except OSError as exc:
+        raise ModelLoadError(path, f"cannot open: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise ModelLoadError(path, "not a regular file")
+
+
 def _read_zip(path: str) -> tuple[Any, dict[str, Any]]:
+    _require_regular_file(path)
     try:
         zf = zipfile.ZipFile(path)
     except FileNotFoundError:
         raise ModelLoadError(path, "no such file") from None
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise ModelLoadError(path, f"not a .keras archive (bad zip: {exc})") from None
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise ModelLoadError(path, f"not a .keras archive (bad zip: {_one_line(exc)})"
+                             ) from None
     with zf:
         try:
             config = _bounded_json(zf, "config.json", path)
             if config is None:
                 raise ModelLoadError(path, "not a .keras archive: no config.json inside")
             meta = _bounded_json(zf, "metadata.json", path) or {}
-        except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
-            raise ModelLoadError(path, f"corrupt .keras archive: {exc}") from None
+        except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError,
+                zlib.error, ValueError) as exc:
+            raise ModelLoadError(path, f"corrupt .keras archive: {_one_line(exc)}") from None
     return config, meta if isinstance(meta, dict) else {}
 
 
@@ -149,37 +176,106 @@ def _bounded_json(zf: zipfile.ZipFile, name: str, path: str) -> Any:
         data = fh.read(MAX_CONFIG_BYTES + 1)
     if len(data) > MAX_CONFIG_BYTES:
         raise ModelLoadError(path, f"{name} is larger than {MAX_CONFIG_BYTES} bytes")
+    return parse_json(data, name, path)
+
+
+def parse_json(data: bytes | str, name: str, path: str) -> Any:
+    """Decode a model config; anything that is not plain, bounded JSON is a load error.
+
+    Besides syntax errors this refuses invalid UTF-8, integers beyond Python's digit
+    limit, nesting deeper than the interpreter's recursion limit, and documents with more
+    than `MAX_JSON_CONTAINERS` objects and arrays (a small text of ``[{},{},...]`` would
+    otherwise take gigabytes once parsed).
+    """
     try:
-        return json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelLoadError(path, f"{name} is not valid JSON: {exc}") from None
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+    except UnicodeDecodeError as exc:
+        raise ModelLoadError(path, f"{name} is not valid UTF-8: {_one_line(exc)}") from None
+    containers = text.count("{") + text.count("[")
+    if containers > MAX_JSON_CONTAINERS:
+        raise ModelLoadError(path, f"{name} has {containers} objects and arrays "
+                             f"(limit {MAX_JSON_CONTAINERS})")
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ModelLoadError(path, f"{name} is nested too deeply to read") from None
+    except ValueError as exc:  # JSONDecodeError, and integers of too many digits
+        raise ModelLoadError(path, f"{name} is not valid JSON: {_one_line(exc)}") from None
+
+
+H5_TIMEOUT = 3.0  # seconds the HDF5 reader may take
+H5_MEMORY = 1 << 31  # address-space limit of the HDF5 reader, bytes
+
+# The HDF5 reader, run as ``python -I -c``: it prints one JSON line, either
+# {"config": text or null, "meta": {...}} or {"error": kind, "message": text}.
+_H5_READER = r"""
+import json, sys
+try:
+    import resource
+    resource.setrlimit(resource.RLIMIT_AS, (int(sys.argv[2]), int(sys.argv[2])))
+except (ImportError, ValueError, OSError):
+    pass
+import h5py
+
+def text(v):
+    return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+
+try:
+    with h5py.File(sys.argv[1], "r") as f:
+        raw = f.attrs.get("model_config")
+        meta = {k: text(f.attrs[k]) for k in ("keras_version", "backend") if k in f.attrs}
+        out = {"config": None if raw is None else text(raw), "meta": meta}
+except FileNotFoundError:
+    out = {"error": "missing", "message": ""}
+except OSError as exc:
+    out = {"error": "not-hdf5", "message": str(exc)}
+except (KeyError, RuntimeError, ValueError, TypeError, MemoryError) as exc:
+    out = {"error": "corrupt", "message": f"{type(exc).__name__}: {exc}"}
+sys.stdout.write(json.dumps(out))
+"""
 
 
 def _read_h5(path: str) -> tuple[Any, dict[str, Any]]:
-    try:
-        import h5py
-    except ImportError:
+    """Read a legacy ``.h5`` model's ``model_config`` attribute.
+
+    libhdf5 can loop forever or crash inside C code on a corrupt file, where no Python
+    signal reaches it, so the attributes are read by a child process (isolated mode,
+    nothing imported from the model's directory) under a time and memory limit.
+    """
+    if importlib.util.find_spec("h5py") is None:
         raise ModelLoadError(path, "reading legacy .h5 Keras models needs h5py: "
-                             "pip install 'qlint[h5]'") from None
+                             "pip install 'qlint[h5]'")
+    _require_regular_file(path)
     try:
-        with h5py.File(path, "r") as f:
-            raw = f.attrs.get("model_config")
-            meta = {k: _text(f.attrs[k]) for k in ("keras_version", "backend")
-                    if k in f.attrs}
-    except FileNotFoundError:
-        raise ModelLoadError(path, "no such file") from None
+        res = subprocess.run([sys.executable, "-I", "-c", _H5_READER, path, str(H5_MEMORY)],
+                             capture_output=True, timeout=H5_TIMEOUT, cwd=os.sep,
+                             stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise ModelLoadError(path, f"the HDF5 library did not finish reading the file in "
+                             f"{H5_TIMEOUT:.0f} s (corrupt file?)") from None
     except OSError as exc:
-        raise ModelLoadError(path, f"not an HDF5 file: {exc}") from None
-    if raw is None:
+        raise ModelLoadError(path, f"cannot start the HDF5 reader: {_one_line(exc)}") from None
+    try:
+        out = json.loads(res.stdout) if res.returncode == 0 else None
+    except ValueError:
+        out = None
+    if not isinstance(out, dict):
+        why = (f"was killed by signal {-res.returncode}" if res.returncode < 0
+               else f"failed (exit code {res.returncode})")
+        raise ModelLoadError(path, f"the HDF5 library {why} reading the file (corrupt file?)")
+    if out.get("error") == "missing":
+        raise ModelLoadError(path, "no such file")
+    if out.get("error") == "not-hdf5":
+        raise ModelLoadError(path, f"not an HDF5 file: {_one_line(out.get('message', ''))}")
+    if out.get("error"):
+        raise ModelLoadError(path, f"corrupt HDF5 file: {_one_line(out.get('message', ''))}")
+    text, meta = out.get("config"), out.get("meta")
+    if text is None:
         raise ModelLoadError(path, "HDF5 file has no model_config attribute "
                              "(weights only? save the whole model with model.save)")
-    text = _text(raw)
     if len(text) > MAX_CONFIG_BYTES:
         raise ModelLoadError(path, "model_config is too large")
-    try:
-        return json.loads(text), meta
-    except json.JSONDecodeError as exc:
-        raise ModelLoadError(path, f"model_config is not valid JSON: {exc}") from None
+    return parse_json(text, "model_config", path), meta if isinstance(meta, dict) else {}
 
 
 def _text(v: Any) -> str:
@@ -268,7 +364,7 @@ class _Builder:
         for i, layer in enumerate(layers):
             if not isinstance(layer, dict):
                 raise ModelLoadError(self.path, f"layer {i} of a Sequential is not an object")
-            cfg = layer.get("config") or {}
+            cfg = _obj(layer.get("config"))
             name = str(layer.get("name") or cfg.get("name") or f"layer_{i}")
             if layer.get("class_name") == "InputLayer" or not cur:
                 key = f"{prefix}{name}:in"
@@ -288,7 +384,7 @@ class _Builder:
                       cfg: dict[str, Any]) -> None:
         t = self.tensor(key, name)
         shape = (cfg.get("batch_shape") or cfg.get("batch_input_shape")
-                 or (cfg.get("build_config") or {}).get("input_shape"))
+                 or _obj(cfg.get("build_config")).get("input_shape"))
         if isinstance(shape, list):
             t.shape = tuple(d if isinstance(d, int) else None for d in shape)
         dt = cfg.get("dtype") if input_layer is not None else None
@@ -304,7 +400,7 @@ class _Builder:
         for layer in layers:
             if not isinstance(layer, dict):
                 raise ModelLoadError(self.path, "a layer entry is not an object")
-            lcfg = layer.get("config") or {}
+            lcfg = _obj(layer.get("config"))
             name = str(layer.get("name") or lcfg.get("name") or "layer")
             if layer.get("class_name") == "InputLayer":
                 key = f"{prefix}{name}:0:0"
@@ -344,7 +440,7 @@ class _Builder:
     def _call(self, layer: dict[str, Any], prefix: str, name: str, n_idx: int,
               ins: list[str], depth: int) -> list[str]:
         cls = str(layer.get("class_name"))
-        cfg = layer.get("config") or {}
+        cfg = _obj(layer.get("config"))
         location = f"{prefix}{name}" if n_idx == 0 else f"{prefix}{name}@{n_idx}"
         if cls in MODEL_CLASSES or (isinstance(cfg, dict) and isinstance(cfg.get("layers"), list)):
             return self.model(layer, f"{location}/", ins, depth + 1)
@@ -381,7 +477,7 @@ class _Builder:
     def emit(self, meta: dict[str, Any], detail: str) -> ModelGraph:
         policies = sorted(self.policies)
         g = ModelGraph("keras", self.path, "source", signatures={}, subgraphs=[],
-                       metadata={"keras_version": meta.get("keras_version"),
+                       metadata={"keras_version": _str_or_none(meta.get("keras_version")),
                                  "file_kind": detail, "dtype_policies": policies})
         ids: dict[str, str] = {}
 
@@ -441,6 +537,15 @@ def _refs(spec: Any) -> list[tuple[str, int, int]]:
     return out
 
 
+def _str_or_none(v: Any) -> str | None:
+    return v if isinstance(v, str) else None
+
+
+def _obj(v: Any) -> dict[str, Any]:
+    """``v`` when it is a JSON object, else an empty one (a config of the wrong type)."""
+    return v if isinstance(v, dict) else {}
+
+
 def _int(v: Any) -> int:
     return v if isinstance(v, int) else 0
 
@@ -463,7 +568,7 @@ def _collect(obj: Any, out: list[tuple[str, int, int, Any]], depth: int) -> None
         return
     if isinstance(obj, dict):
         if obj.get("class_name") == "__keras_tensor__":
-            cfg = obj.get("config") or {}
+            cfg = _obj(obj.get("config"))
             hist = cfg.get("keras_history")
             if isinstance(hist, list) and len(hist) >= 3 and isinstance(hist[0], str):
                 out.append((hist[0], _int(hist[1]), _int(hist[2]), cfg))

@@ -8,8 +8,10 @@ reachable from its outputs:
 * function calls (``StatefulPartitionedCall``, ``PartitionedCall`` and direct
   calls of a library function by name) are inlined, their arguments wired to
   the caller's tensors; recursion is cut when a function calls itself, at a
-  nesting depth of `MAX_DEPTH` and at `MAX_OPS` ops, so a hostile or cyclic
-  library cannot hang the loader;
+  nesting depth of `MAX_DEPTH`, at `MAX_OPS` ops and after a number of
+  instantiated nodes proportional to the nodes the file declares (a library whose
+  functions each call the next several times would otherwise expand
+  exponentially), so a hostile or cyclic library cannot hang the loader;
 * control-flow bodies (``While``/``If``/``Case`` branches) are inlined beside
   their op with fresh argument tensors, so the ops inside them are visible;
 * ``Identity``-like ops are looked through and ops whose inputs are all
@@ -43,6 +45,12 @@ from qlint.graph import ModelGraph
 
 MAX_DEPTH = 32
 MAX_OPS = 200_000
+# Nodes instantiated (calls and pass-throughs included): at most 1,000 plus 4 per node the
+# file declares, and never more than 1M.  Real models instantiate fewer nodes than they
+# declare; a library whose functions each call the next several times would expand
+# exponentially.
+MAX_NODE_VISITS = 1_000_000
+VISITS_BASE, VISITS_PER_NODE = 1_000, 4
 MAX_FILE_BYTES = 2 * 1024**3  # protobuf cannot parse messages of 2 GiB or more
 
 CALL_OPS = frozenset({"StatefulPartitionedCall", "PartitionedCall"})
@@ -146,10 +154,13 @@ def load_savedmodel(path: str) -> ModelGraph:
     except OSError as exc:
         raise ModelLoadError(path, f"cannot read: {exc.strerror or exc}") from None
     except pb_message.DecodeError as exc:
-        raise ModelLoadError(path, f"saved_model.pb is not a valid SavedModel protobuf: {exc}"
-                             ) from None
+        raise ModelLoadError(path, "saved_model.pb is not a valid SavedModel protobuf: "
+                             f"{_one_line(exc)}") from None
     except (text_format.ParseError, UnicodeDecodeError) as exc:
-        raise ModelLoadError(path, f"saved_model.pbtxt cannot be parsed: {exc}") from None
+        raise ModelLoadError(path, f"saved_model.pbtxt cannot be parsed: {_one_line(exc)}"
+                             ) from None
+    except RecursionError:  # the text parser recurses once per nested message
+        raise ModelLoadError(path, "saved_model.pbtxt is nested too deeply to read") from None
     if not sm.meta_graphs:
         raise ModelLoadError(path, "SavedModel has no meta graph")
     meta = next((m for m in sm.meta_graphs if "serve" in m.meta_info_def.tags), sm.meta_graphs[0])
@@ -167,6 +178,10 @@ class _Builder:
         self.functions = {f.signature.name: f for f in self.graph_def.library.function}
         self.nodes = {n.name: n for n in self.graph_def.node}
         self.n_ops = 0
+        self.n_visits = 0
+        declared = len(self.graph_def.node) + sum(
+            len(f.node_def) for f in self.graph_def.library.function)
+        self.max_visits = min(MAX_NODE_VISITS, VISITS_BASE + VISITS_PER_NODE * declared)
         self.truncated: list[str] = []
 
     # -- top level -----------------------------------------------------------
@@ -262,6 +277,12 @@ class _Builder:
                        and self.nodes[s].op not in SKIP_OPS}
         _prune(sig)
         return sig
+
+
+def _one_line(exc: BaseException, limit: int = 200) -> str:
+    """An exception's message on one line, at most ``limit`` characters."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _top_node(ref: str) -> str:
@@ -413,6 +434,7 @@ class _Scope:
         return found or "unknown"
 
     def _node(self, node: Any, top: bool) -> None:
+        self.b.n_visits += 1
         op = node.op
         if op.startswith("Placeholder"):
             if top:
@@ -457,6 +479,8 @@ class _Scope:
             why = f"call nesting deeper than {MAX_DEPTH} at {func}"
         elif self.b.n_ops >= MAX_OPS:
             why = f"more than {MAX_OPS} ops"
+        elif self.b.n_visits >= self.b.max_visits:
+            why = f"more than {self.b.max_visits} node instantiations"
         if why and why not in self.b.truncated:
             self.b.truncated.append(why)
         return why is None
