@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -29,6 +30,13 @@ from tools.synth import write_model
 
 CORRUPT = REPO / "tests" / "data" / "corrupt"
 EXPECTED: dict[str, dict[str, object]] = json.loads((CORRUPT / "expected.json").read_text())
+HAS_H5PY = importlib.util.find_spec("h5py") is not None
+needs_h5py = pytest.mark.skipif(not HAS_H5PY, reason="h5py is not installed (pip install .[h5])")
+
+
+def _linted_path(root: Path, name: str) -> Path:
+    """What qlint names for regression entry ``name``: a SavedModel file means its directory."""
+    return root / name.split("/")[0]
 
 
 def _seed(tmp_path: Path, layout: str = "inline") -> bytes:
@@ -87,7 +95,7 @@ def _lint_measured(path: Path) -> dict[str, object]:
 def test_regression_file_gives_its_reason(name: str) -> None:
     want = EXPECTED[name]
     start = time.perf_counter()
-    report = qlint.lint([str(CORRUPT / name)])
+    report = qlint.lint([str(_linted_path(CORRUPT, name))])
     assert time.perf_counter() - start < 5
     assert report.exit_code() == want["exit_code"], [m.error for m in report.models]
     if want["exit_code"] == 2:
@@ -110,16 +118,21 @@ def test_fuzz_found_missing_zero_point_is_not_an_internal_error() -> None:
 
 def test_regression_folder_one_line_per_bad_file_others_linted(tmp_path: Path) -> None:
     for name in EXPECTED:
-        shutil.copy(CORRUPT / name, tmp_path / name)
+        top = name.split("/")[0]
+        if (CORRUPT / top).is_dir():
+            shutil.copytree(CORRUPT / top, tmp_path / top, dirs_exist_ok=True)
+        else:
+            shutil.copy(CORRUPT / name, tmp_path / name)
     shutil.copy(fixture_model("island_cumsum"), tmp_path / "good.tflite")
     res = run_qlint(str(tmp_path))
     assert res.returncode == 2
     assert "Traceback" not in res.stderr
-    bad = sorted(n for n, w in EXPECTED.items() if w["exit_code"] == 2)
+    bad = sorted(str(_linted_path(tmp_path, n)) for n, w in EXPECTED.items()
+                 if w["exit_code"] == 2)
     lines = res.stderr.strip().splitlines()
     assert len(lines) == len(bad), res.stderr
-    for name, line in zip(bad, sorted(lines), strict=True):
-        assert line.startswith(f"qlint: error: {tmp_path / name}: "), line
+    for path, line in zip(bad, sorted(lines), strict=True):
+        assert line.startswith(f"qlint: error: {path}: "), line
     assert "good.tflite:subgraph[0]" in res.stdout
 
 
@@ -371,3 +384,105 @@ def test_signature_tables_referenced_n_by_m_times_are_read_once(tmp_path: Path) 
     sigs = graph.attrs["signatures"]
     assert len(sigs) == n  # the shared def has no key: one default key per reference
     assert sigs["signature_0"] == {"subgraph": 0, "inputs": {"": "s0/t0"}, "outputs": {}}
+
+
+# -- SavedModel and Keras -------------------------------------------------------------------
+
+def test_exponential_call_fan_out_is_cut_and_noted() -> None:
+    """2^40 call paths through a 2 kB library: instantiation stops at the visit budget."""
+    from qlint.loaders.savedmodel import load_savedmodel
+
+    start = time.perf_counter()
+    graph = load_savedmodel(str(CORRUPT / "call_fan_out"))
+    assert time.perf_counter() - start < 5
+    truncated = graph.attrs["metadata"]["truncated"]
+    assert any("node instantiations" in why for why in truncated), truncated
+    assert 0 < len(list(graph.ops())) < 5000
+
+
+def test_recursive_and_cyclic_graphs_are_linted() -> None:
+    from qlint.loaders.savedmodel import load_savedmodel
+
+    ring = load_savedmodel(str(CORRUPT / "call_ring"))
+    assert any(why.startswith("recursive call of ring") for why in
+               ring.attrs["metadata"]["truncated"])
+    cyclic = load_savedmodel(str(CORRUPT / "cyclic_graph"))
+    assert {cyclic[o]["name"] for o in cyclic.ops()} >= {"sink", *(f"c{i}" for i in range(10))}
+
+
+@pytest.mark.parametrize(("claim_mib", "inflates_mib"), [(60, 4000), (1 << 12, 4000)])
+def test_zip_bomb_is_read_bounded(tmp_path: Path, claim_mib: int, inflates_mib: int) -> None:
+    """config.json inflating to 4 GB from 4 MB, claiming 60 MiB (under the limit) or all."""
+    from tools.fuzz import ZipMember, write_zip, zip_bomb
+
+    path = tmp_path / "bomb.keras"
+    path.write_bytes(write_zip([ZipMember(b"config.json", compressed=zip_bomb(inflates_mib),
+                                          file_size=min(claim_mib << 20, 0xFFFFFFFF), crc=0)]))
+    got = _lint_measured(path)
+    assert got["exit_code"] == 2
+    assert "config.json" in str(got["errors"][0])  # type: ignore[index]
+    assert float(got["seconds"]) < 5  # type: ignore[arg-type]
+    assert float(got["rss_mb"]) < 400, got  # type: ignore[arg-type]
+
+
+def test_member_names_outside_the_archive_are_never_written(tmp_path: Path) -> None:
+    """Members named ../../x, /tmp/x, ..\\x: the archive is read, nothing is extracted."""
+    work = tmp_path / "a" / "b"
+    work.mkdir(parents=True)
+    shutil.copy(CORRUPT / "path_traversal.keras", work / "m.keras")
+    before = _snapshot(tmp_path)
+    res = run_qlint("m.keras", cwd=work)
+    assert res.returncode == 0, res.stderr
+    assert _snapshot(tmp_path) == before
+    assert not Path("/tmp/qlint-absolute").exists()
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_fifo_named_like_a_keras_model_does_not_block(tmp_path: Path, suffix: str) -> None:
+    fifo = tmp_path / f"pipe{suffix}"
+    os.mkfifo(fifo)
+    report = qlint.lint([str(fifo)])
+    if suffix == ".h5" and not HAS_H5PY:
+        assert "needs h5py" in str(report.unreadable[0].error)
+    else:
+        assert [m.error for m in report.unreadable] == ["not a regular file"]
+
+
+@needs_h5py
+def test_fuzz_found_hdf5_library_loop_is_stopped() -> None:
+    """h5 fuzz case 328 of seed 3: two flipped bytes make libhdf5 loop forever in C."""
+    start = time.perf_counter()
+    res = run_qlint(str(CORRUPT / "found_hdf5_attribute_loop.h5"),
+                    str(REPO / "fixtures" / "source" / "Erf" / "saved_model"))
+    assert time.perf_counter() - start < 10
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines() == [
+        f"qlint: error: {CORRUPT / 'found_hdf5_attribute_loop.h5'}: the HDF5 library did not "
+        "finish reading the file in 3 s (corrupt file?)"]
+    assert "1 model" in res.stdout
+
+
+@needs_h5py
+@pytest.mark.parametrize(("name", "reason"), [
+    ("found_hdf5_unknown_object.h5", "corrupt HDF5 file: KeyError"),  # h5 seed 1 case 81
+    ("found_hdf5_bad_datatype.h5", "corrupt HDF5 file: RuntimeError"),  # h5 seed 1 case 118
+])
+def test_fuzz_found_corrupt_hdf5_is_one_line(name: str, reason: str) -> None:
+    report = qlint.lint([str(CORRUPT / name)])
+    [model] = report.unreadable
+    assert str(model.error).startswith(reason), model.error
+    assert "\n" not in str(model.error) and len(str(model.error)) < 250
+
+
+@needs_h5py
+def test_hdf5_reader_runs_isolated_from_the_model_directory(tmp_path: Path) -> None:
+    """A module named h5py beside the model (or on PYTHONPATH) is never imported."""
+    from tools.fuzz import write_h5
+
+    marker = tmp_path / "imported"
+    (tmp_path / "h5py.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    (tmp_path / "m.h5").write_bytes(write_h5({"model_config": json.dumps(
+        {"class_name": "Sequential", "config": {"layers": []}})}))
+    res = run_qlint("m.h5", cwd=tmp_path, env={"PYTHONPATH": str(tmp_path)})
+    assert res.returncode == 0, res.stderr
+    assert not marker.exists()

@@ -247,7 +247,8 @@ def _read_h5(path: str) -> tuple[Any, dict[str, Any]]:
                              "pip install 'qlint[h5]'")
     _require_regular_file(path)
     try:
-        res = subprocess.run([sys.executable, "-I", "-c", _H5_READER, path, str(H5_MEMORY)],
+        res = subprocess.run([sys.executable, "-I", "-c", _H5_READER, os.path.abspath(path),
+                              str(H5_MEMORY)],
                              capture_output=True, timeout=H5_TIMEOUT, cwd=os.sep,
                              stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:

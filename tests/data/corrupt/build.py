@@ -1,15 +1,17 @@
-"""Write the corrupt ``.tflite`` regression files of this folder and ``expected.json``.
+"""Write the corrupt regression models of this folder and ``expected.json``.
 
 Usage (from the repository root)::
 
     python tests/data/corrupt/build.py
 
-Each file is a small synthetic model from `tools.synth` with one defect of a kind that once
-crashed, hung, or was silently accepted by the loader, or that the fuzzer aims at.
+Each ``.tflite`` file is a small synthetic model from `tools.synth` with one defect of a
+kind that once crashed, hung, or was silently accepted by the loader, or that the fuzzer
+aims at.  The SavedModel directories (``*/saved_model.pb``) and ``.keras`` archives are
+written with the fuzzer's own helpers (`tools.fuzz`), without TensorFlow.
 ``expected.json`` maps each file to the exit code and a substring of the one-line reason
 qlint must give.  The output is deterministic.
 
-Files named ``found_*.tflite`` are not written here: they are fuzzer finds committed as
+Files named ``found_*`` are not written here: they are fuzzer finds committed as
 ``python -m tools.fuzz --save`` kept them, each with its own test in ``test_hardening.py``.
 """
 
@@ -26,7 +28,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2]))
 
-from tools.fuzz import Field, tflite_structure  # noqa: E402
+from tools import fuzz  # noqa: E402
+from tools.fuzz import Field, ZipMember, tflite_structure, write_zip  # noqa: E402
 from tools.synth import write_model  # noqa: E402
 
 
@@ -145,9 +148,138 @@ CASES: dict[str, tuple[Callable[[], bytes], int, str]] = {
 }
 
 
+# -- SavedModel and Keras ----------------------------------------------------------------
+
+def call_fan_out(levels: int = 40, width: int = 2) -> bytes:
+    """A signature calling f0; each f_i calls f_{i+1} ``width`` times (width^levels paths)."""
+    sm = fuzz._synth_calls()
+    g = sm.meta_graphs[0].graph_def
+    for i in range(levels):
+        f = fuzz._new_function(g, f"fan{i}")
+        prev = "a0"
+        for j in range(width):
+            if i + 1 == levels:
+                fuzz._node(f.node_def, f"op{j}", "Relu", [prev], T=1)
+            else:
+                fuzz._node(f.node_def, f"c{j}", "PartitionedCall", [prev], f=f"fan{i + 1}")
+            prev = f"{f.node_def[-1].name}:output:0"
+        f.ret["out"] = prev
+    g.node[1].attr["f"].func.name = "fan0"
+    return bytes(sm.SerializeToString(deterministic=True))
+
+
+def call_ring(n: int = 3) -> bytes:
+    """Functions calling each other in a ring, and one calling itself."""
+    sm = fuzz._synth_calls()
+    g = sm.meta_graphs[0].graph_def
+    for i in range(n):
+        f = fuzz._new_function(g, f"ring{i}")
+        fuzz._node(f.node_def, "next", "PartitionedCall", ["a0"], f=f"ring{(i + 1) % n}")
+        fuzz._node(f.node_def, "self", f"ring{i}", ["next:output:0"])
+        f.ret["out"] = "self:output:0"
+    g.node[1].attr["f"].func.name = "ring0"
+    return bytes(sm.SerializeToString(deterministic=True))
+
+
+def cyclic_graph() -> bytes:
+    """A TF1 graph without signatures; a sink reads a cycle of ten nodes."""
+    sm = fuzz._synth_tf1()
+    g = sm.meta_graphs[0].graph_def
+    for i in range(10):
+        fuzz._node(g.node, f"c{i}", "Relu", [f"c{(i - 1) % 10}", "missing:0", "^c3"], T=1)
+    fuzz._node(g.node, "sink", "Relu", ["c9"], T=1)
+    return bytes(sm.SerializeToString(deterministic=True))
+
+
+def deep_message(levels: int = 200) -> bytes:
+    """A node attribute holding a function whose attribute holds a function ... ``levels``
+    times (AttrValue.func -> NameAttrList.attr -> AttrValue ...)."""
+    def wrap(tag: int, inner: bytes) -> bytes:
+        return bytes([tag]) + fuzz._varint(len(inner)) + inner
+
+    value = b""
+    for _ in range(levels):
+        value = wrap(0x52, wrap(0x12, wrap(0x12, value)))  # func { attr { value { ... } } }
+    node = wrap(0x0A, b"n") + wrap(0x2A, wrap(0x0A, b"a") + wrap(0x12, value))
+    return wrap(0x12, wrap(0x12, wrap(0x0A, node)))  # meta_graphs { graph_def { node } }
+
+
+def deep_pbtxt(levels: int = 3000) -> bytes:
+    return ("meta_graphs { graph_def { node { attr { key: 'a' value { "
+            + "list { func { attr { key: 'a' value { " * levels + "}" * (5 * levels + 6)
+            ).encode()
+
+
+def keras_seed_members() -> list[ZipMember]:
+    """The members of the synthetic ``.keras`` seed (no fixture needed)."""
+    return [ZipMember(b"metadata.json", b'{"keras_version": "3.15.1"}'),
+            ZipMember(b"config.json", json.dumps(fuzz._synth_keras_config()).encode())]
+
+
+def keras_with_config(text: str | bytes) -> bytes:
+    data = text.encode() if isinstance(text, str) else text
+    return write_zip([keras_seed_members()[0], ZipMember(b"config.json", data)])
+
+
+def layer_configs_of_wrong_types() -> bytes:
+    config = fuzz._synth_keras_config()
+    layers = config["config"]["layers"]
+    layers[1]["config"]["layers"][0]["config"] = True  # Sequential's InputLayer
+    layers[2]["config"] = [1, 2]
+    layers[3]["inbound_nodes"] = [{"args": [{"class_name": "__keras_tensor__",
+                                             "config": "x"}]}]
+    return keras_with_config(json.dumps(config))
+
+
+def zip_bomb(claim: int | None) -> bytes:
+    """config.json that inflates to 100 MiB (from 100 kB); claims ``claim`` bytes."""
+    payload = fuzz.zip_bomb(100)
+    size = claim if claim is not None else 1 + 100 * (1 << 20)
+    return write_zip([keras_seed_members()[0],
+                      ZipMember(b"config.json", compressed=payload, file_size=size, crc=0)])
+
+
+def path_traversal() -> bytes:
+    evil = [ZipMember(n, b"pwned") for n in (b"../../qlint-traversal", b"/tmp/qlint-absolute",
+                                             b"..\\..\\qlint-backslash")]
+    return write_zip([*keras_seed_members(), *evil])
+
+
+SM = "saved_model.pb"
+CASES.update({
+    f"call_fan_out/{SM}": (call_fan_out, 0, ""),
+    f"call_ring/{SM}": (call_ring, 0, ""),
+    f"cyclic_graph/{SM}": (cyclic_graph, 0, ""),
+    f"deep_message/{SM}": (deep_message, 2, "not a valid SavedModel protobuf"),
+    "deep_pbtxt/saved_model.pbtxt": (deep_pbtxt, 2, "nested too deeply"),
+    f"garbage_savedmodel/{SM}": (lambda: b"\xff" * 64, 2, "not a valid SavedModel protobuf"),
+    "not_a_zip.keras": (lambda: b"PK\x03\x04" + bytes(60), 2, "not a .keras archive"),
+    "truncated_zip.keras": (lambda: path_traversal()[:200], 2, "not a .keras archive"),
+    "missing_config.keras": (lambda: write_zip(keras_seed_members()[:1]), 2, "no config.json"),
+    "bad_json.keras": (lambda: keras_with_config('{"class_name": '), 2, "not valid JSON"),
+    "big_integer.keras": (
+        lambda: keras_with_config('{"class_name": "Sequential", "n": ' + "9" * 5000 + "}"),
+        2, "config.json is not valid JSON"),
+    "deep_json.keras": (lambda: keras_with_config("[" * 100_000 + "]" * 100_000),
+                        2, "nested too deeply"),
+    "many_containers.keras": (lambda: keras_with_config("[" + "{}," * 2_100_000 + "{}]"),
+                              2, "objects and arrays (limit"),
+    "invalid_utf8.keras": (lambda: keras_with_config(b'{"class_name": "\xff"}'),
+                           2, "not valid UTF-8"),
+    "unsupported_method.keras": (
+        lambda: write_zip([ZipMember(b"config.json", b"{}", method=99, compressed=b"{}")]),
+        2, "corrupt .keras archive"),
+    "zip_bomb_claimed.keras": (lambda: zip_bomb(None), 2, "config.json is 104857601 bytes"),
+    "zip_bomb_lying.keras": (lambda: zip_bomb(1000), 2, "corrupt .keras archive"),
+    "layer_configs_of_wrong_types.keras": (layer_configs_of_wrong_types, 0, ""),
+    "path_traversal.keras": (path_traversal, 0, ""),
+})
+
+
 def main() -> int:
     expected = {}
     for name, (make, code, message) in CASES.items():
+        (HERE / name).parent.mkdir(exist_ok=True)
         (HERE / name).write_bytes(make())
         expected[name] = {"exit_code": code, "message": message}
     (HERE / "expected.json").write_text(json.dumps(expected, indent=2) + "\n")
