@@ -448,6 +448,13 @@ def test_fifo_named_like_a_keras_model_does_not_block(tmp_path: Path, suffix: st
         assert [m.error for m in report.unreadable] == ["not a regular file"]
 
 
+def test_fuzz_found_zip_version_is_a_load_error() -> None:
+    """keras fuzz case 2488 of seed 1: one flipped bit asks for zip version 22.2."""
+    report = qlint.lint([str(CORRUPT / "found_zip_version.keras")])
+    assert [m.error for m in report.unreadable] == [
+        "not a .keras archive (bad zip: zip file version 22.2)"]
+
+
 @needs_h5py
 def test_fuzz_found_hdf5_library_loop_is_stopped() -> None:
     """h5 fuzz case 328 of seed 3: two flipped bytes make libhdf5 loop forever in C."""

@@ -149,7 +149,7 @@ def _read_zip(path: str) -> tuple[Any, dict[str, Any]]:
         zf = zipfile.ZipFile(path)
     except FileNotFoundError:
         raise ModelLoadError(path, "no such file") from None
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
         raise ModelLoadError(path, f"not a .keras archive (bad zip: {_one_line(exc)})"
                              ) from None
     with zf:
