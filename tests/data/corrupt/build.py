@@ -263,7 +263,9 @@ CASES.update({
     "deep_json.keras": (lambda: keras_with_config("[" * 100_000 + "]" * 100_000),
                         2, "nested too deeply"),
     "many_containers.keras": (lambda: keras_with_config("[" + "{}," * 2_100_000 + "{}]"),
-                              2, "objects and arrays (limit"),
+                              2, "JSON items (commas, objects and arrays; limit 2000000)"),
+    "many_values.keras": (lambda: keras_with_config('["' + '","' * 2_100_000 + '"]'),
+                          2, "JSON items (commas, objects and arrays; limit 2000000)"),
     "invalid_utf8.keras": (lambda: keras_with_config(b'{"class_name": "\xff"}'),
                            2, "not valid UTF-8"),
     "unsupported_method.keras": (
