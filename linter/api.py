@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import os
+import time
 from collections.abc import Callable, Iterable, Sequence
 
 from qlint.config import Config, resolve_config
@@ -59,14 +60,22 @@ def lint(
     sources, problems = discover(paths)
     ctx = Context(target=cfg.target)
     workers = min(jobs or os.cpu_count() or 1, len(sources))
-    if workers > 1 and len(sources) >= PARALLEL_MIN_MODELS:
-        results = _lint_parallel(sources, available, ctx, cfg, workers, progress)
-    else:
-        results = []
-        for i, src in enumerate(sources):
-            if progress is not None:
-                progress(i, len(sources), src.path)
-            results.append(_lint_configured(src, available, ctx, cfg))
+    results: list[ModelResult] = []
+    started = _clock()
+    for i, src in enumerate(sources):
+        left = len(sources) - i
+        if (workers > 1 and left >= PARALLEL_MIN_MODELS
+                and _clock() - started >= PARALLEL_AFTER_SECONDS):
+            def shifted(done: int, total: int, path: str, base: int = i) -> None:
+                if progress is not None:
+                    progress(base + done, base + total, path)
+
+            results.extend(_lint_parallel(sources[i:], available, ctx, cfg,
+                                          min(workers, left), shifted))
+            break
+        if progress is not None:
+            progress(i, len(sources), src.path)
+        results.append(_lint_configured(src, available, ctx, cfg))
     if progress is not None:
         progress(len(sources), len(sources), "")
     report = Report(models=results, target=cfg.target, fail_on=cfg.fail_on,
@@ -77,8 +86,13 @@ def lint(
     return report
 
 
-# Below this many models a process pool costs more than it saves (see docs/benchmarks.md).
-PARALLEL_MIN_MODELS = 8
+# Models are linted in this process first; a process pool (which costs ~0.3 s to start on
+# a 2-core machine) takes over the rest only once they have taken this long and at least
+# this many models are left: a handful of small models never pays for the pool, a large
+# directory does (see docs/benchmarks.md).
+PARALLEL_AFTER_SECONDS = 0.5
+PARALLEL_MIN_MODELS = 4
+_clock = time.perf_counter
 
 
 def _lint_parallel(sources: list[ModelSource], available: list[type[Rule]], ctx: Context,

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import jsonschema
+import pytest
 from conftest import FIXTURES, REPO, fixture_model, run_qlint
 
 SCENARIOS_WITH_FINDINGS = {
@@ -156,3 +157,38 @@ def test_parallel_jobs_give_the_same_report_in_the_same_order(tmp_path: Path) ->
     assert json.loads(serial.stdout) == json.loads(parallel.stdout)
     assert len(json.loads(serial.stdout)["findings"]) == 18
     assert run_qlint("--jobs", "0", str(tmp_path)).returncode == 2
+
+
+@pytest.mark.parametrize("handover_after", [0, 3])
+def test_a_process_pool_takes_over_mid_run_in_the_same_order(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, handover_after: int) -> None:
+    import itertools
+
+    import qlint
+    from qlint import api
+    from qlint.reporters.json import to_dict
+
+    for i in range(6):
+        shutil.copy(fixture_model("island_cumsum"), tmp_path / f"c{i}.tflite")
+        shutil.copy(fixture_model("float_io_int8"), tmp_path / f"f{i}.tflite")
+    serial = to_dict(qlint.lint([str(tmp_path)], jobs=1))
+    # A clock read once at the start and once before each model, saying that
+    # PARALLEL_AFTER_SECONDS have passed once `handover_after` models were linted here.
+    ticks = itertools.count()
+
+    def clock() -> float:
+        tick = next(ticks)  # 0 at the start, k + 1 before model k
+        passed = tick >= handover_after + 1 if tick else False
+        return api.PARALLEL_AFTER_SECONDS * 2 if passed else 0.0
+
+    monkeypatch.setattr(api, "_clock", clock)
+    pools: list[int] = []
+    real = api._lint_parallel
+    monkeypatch.setattr(api, "_lint_parallel",
+                        lambda sources, *a: pools.append(len(sources)) or real(sources, *a))
+    seen: list[tuple[int, int]] = []
+    parallel = qlint.lint([str(tmp_path)], jobs=2,
+                          progress=lambda done, total, path: seen.append((done, total)))
+    assert pools == [12 - handover_after]  # the pool really ran, on the models left
+    assert to_dict(parallel) == serial
+    assert seen[-1] == (12, 12) and all(total == 12 for _, total in seen)

@@ -103,3 +103,18 @@ def test_builtin_code_newer_than_the_bindings_is_not_a_crash(tmp_path) -> None: 
     flatbuffer_utils.write_model(model, str(path))
     graph = load_tflite(str(path))
     assert f"UNKNOWN_{newest + 7}" in {graph[o]["op_type"] for o in graph.ops()}
+
+
+def test_enum_names_read_from_the_bindings_equal_the_imported_classes() -> None:
+    from qlint.loaders import tflite as loader
+    from tflite.BuiltinOperator import BuiltinOperator
+    from tflite.BuiltinOptions import BuiltinOptions
+    from tflite.TensorType import TensorType
+
+    def names(cls: type) -> dict[int, str]:
+        return {v: k for k, v in vars(cls).items() if not k.startswith("_")}
+
+    assert loader._BUILTIN_NAMES == names(BuiltinOperator)
+    assert loader._OPTIONS_NAMES == names(BuiltinOptions)
+    assert loader._DTYPES == {v: k.lower() for v, k in names(TensorType).items()}
+    assert loader._BUILTIN_NAMES[0] == "ADD" and loader._DTYPES[9] == "int8"

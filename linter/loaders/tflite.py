@@ -26,9 +26,41 @@ import numpy as np
 from qlint.errors import ModelLoadError
 from qlint.graph import ModelGraph, Quant
 from qlint.quant_mode import classify_quant_mode
-from tflite.BuiltinOperator import BuiltinOperator
-from tflite.BuiltinOptions import BuiltinOptions
-from tflite.TensorType import TensorType
+
+
+def _tflite_enum(module: str) -> dict[int, str]:
+    """Value -> name of an enum class of the ``tflite`` bindings (``tflite/<module>.py``).
+
+    The enum modules are classes of integer constants; their assignments are read with
+    `ast` from the file, so that the ``tflite`` package, whose ``__init__`` imports every
+    generated module (a sixth of qlint's start-up), is never imported.
+    """
+    import ast
+    import importlib.util
+
+    spec = importlib.util.find_spec("tflite")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        path = os.path.join(location, f"{module}.py")
+        if not os.path.isfile(path):
+            continue
+        with open(path, encoding="utf-8") as fh:
+            tree = ast.parse(fh.read(), path)
+        out = {}
+        for cls in tree.body:
+            if isinstance(cls, ast.ClassDef) and cls.name == module:
+                for stmt in cls.body:
+                    if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                            and isinstance(stmt.targets[0], ast.Name)
+                            and isinstance(stmt.value, ast.Constant)
+                            and isinstance(stmt.value.value, int)):
+                        out[stmt.value.value] = stmt.targets[0].id
+        if out:
+            return out
+    import importlib  # not a plain file (e.g. a zipped install): import it
+
+    enum = getattr(importlib.import_module(f"tflite.{module}"), module)
+    return {v: k for k, v in vars(enum).items() if not k.startswith("_") and isinstance(v, int)}
+
 
 FILE_IDENTIFIER = b"TFL3"
 
@@ -43,15 +75,9 @@ MAX_NAME_CHARS = 1 << 26  # characters of tensor names over the model
 MAX_STRING = 4096  # characters kept of one string (longer ones end with "...")
 MAX_TABLES = 5_000_000  # tables read over the model (a table referenced twice counts twice)
 
-_BUILTIN_NAMES: dict[int, str] = {
-    v: k for k, v in vars(BuiltinOperator).items() if not k.startswith("_")
-}
-_OPTIONS_NAMES: dict[int, str] = {
-    v: k for k, v in vars(BuiltinOptions).items() if not k.startswith("_")
-}
-_DTYPES: dict[int, str] = {
-    v: k.lower() for k, v in vars(TensorType).items() if not k.startswith("_")
-}
+_BUILTIN_NAMES: dict[int, str] = _tflite_enum("BuiltinOperator")
+_OPTIONS_NAMES: dict[int, str] = _tflite_enum("BuiltinOptions")
+_DTYPES: dict[int, str] = {v: k.lower() for v, k in _tflite_enum("TensorType").items()}
 _DTYPE_SIZE = {
     "float32": 4, "float16": 2, "int32": 4, "uint8": 1, "int64": 8, "bool": 1,
     "int16": 2, "int8": 1, "float64": 8, "uint64": 8, "uint32": 4, "uint16": 2,
