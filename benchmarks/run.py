@@ -270,40 +270,51 @@ def run(runs: int, quick: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+SAVEDMODELS = {
+    "mobilenet_v2_035_96": ("MobileNetV2 0.35 96x96", "MobileNetV2",
+                            {"alpha": 0.35, "input_shape": (96, 96, 3)}),
+    "resnet50_96": ("ResNet50 96x96", "ResNet50", {"input_shape": (96, 96, 3)}),
+}
+
+
 def savedmodel_section(runs: int, base_runs: int) -> str:
     """qlint on a SavedModel vs TFLiteConverter strict int8 conversion of the same model."""
     probe = subprocess.run([PY, "-c", "import qlint.loaders.savedmodel"], capture_output=True)
     if probe.returncode != 0:
         return "Not measured: this qlint has no SavedModel loader.\n"
-    sm = CACHE / "savedmodel" / "mobilenet_v2_035_96"
-    if not sm.exists():
-        script = textwrap.dedent(f"""
-            import keras
-            keras.utils.set_random_seed(0)
-            m = keras.applications.MobileNetV2(alpha=0.35, input_shape=(96, 96, 3), weights=None)
-            m.export("{sm}")
+    rows = []
+    for key, (label, cls, kw) in SAVEDMODELS.items():
+        sm = CACHE / "savedmodel" / key
+        shape = tuple(kw["input_shape"])
+        if not sm.exists():
+            script = textwrap.dedent(f"""
+                import keras
+                keras.utils.set_random_seed(0)
+                kw = {kw!r}
+                m = keras.applications.{cls}(weights=None, **kw)
+                m.export("{sm}")
+            """)
+            sm.parent.mkdir(parents=True, exist_ok=True)
+            subprocess.run([PY, "-c", script], check=True, capture_output=True)
+        convert = textwrap.dedent(f"""
+            import numpy as np, tensorflow as tf
+            rng = np.random.default_rng(0)
+            def rep():
+                for _ in range(4):
+                    yield [rng.uniform(-1, 1, (1, *{shape!r})).astype("float32")]
+            c = tf.lite.TFLiteConverter.from_saved_model("{sm}")
+            c.optimizations = [tf.lite.Optimize.DEFAULT]
+            c.representative_dataset = rep
+            c.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            c.inference_input_type = tf.int8
+            c.inference_output_type = tf.int8
+            c.convert()
         """)
-        sm.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run([PY, "-c", script], check=True, capture_output=True)
-    convert = textwrap.dedent(f"""
-        import numpy as np, tensorflow as tf
-        rng = np.random.default_rng(0)
-        def rep():
-            for _ in range(4):
-                yield [rng.uniform(-1, 1, (1, 96, 96, 3)).astype("float32")]
-        c = tf.lite.TFLiteConverter.from_saved_model("{sm}")
-        c.optimizations = [tf.lite.Optimize.DEFAULT]
-        c.representative_dataset = rep
-        c.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        c.inference_input_type = tf.int8
-        c.inference_output_type = tf.int8
-        c.convert()
-    """)
-    q = measure([*QLINT, str(sm)], runs)
-    c = measure([PY, "-c", convert], base_runs)
+        q = measure([*QLINT, str(sm)], runs)
+        c = measure([PY, "-c", convert], base_runs)
+        rows.append(row(f"{label} SavedModel", q, c, "<= 1/50"))
     return ("| model | qlint | qlint peak RSS | strict int8 conversion | ratio | target |\n"
-            "|---|---|---|---|---|---|\n"
-            + row("MobileNetV2 0.35 96x96 SavedModel", q, c, "<= 1/50") + "\n")
+            "|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
 
 
 def import_breakdown(model: Path) -> str:
