@@ -6,6 +6,7 @@ cases per format with a fixed seed, plus the CLI in real processes on some of th
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -54,6 +55,49 @@ def test_cases_are_reproducible_by_number() -> None:
         {a.case(k).data for k in range(5)}
     names = {m for m, _, _ in fuzz.MUTATORS}
     assert {a.case(k).mutator for k in range(200)} == names
+
+
+@pytest.mark.parametrize("fmt", sorted(set(fuzz.FORMATS) - {"tflite"}))
+def test_cases_of_every_format_are_reproducible_and_use_every_mutation(fmt: str) -> None:
+    a, b = fuzz.CaseFactory(fmt, 3), fuzz.CaseFactory(fmt, 3)
+    for k in (0, 1, 57):
+        ca, cb = a.case(k), b.case(k)
+        assert (ca.data, ca.description, ca.layout) == (cb.data, cb.description, cb.layout)
+    names = {m for m, _, _ in fuzz.FORMATS[fmt].mutators}
+    assert {a.case(k).mutator for k in range(300)} == names
+
+
+def test_protobuf_tree_writes_every_savedmodel_seed_back_unchanged() -> None:
+    for name, data in fuzz.savedmodel_seeds():
+        tree = fuzz.pb_parse(data)
+        assert tree is not None, name
+        assert fuzz.pb_write(tree) == data, name
+        kinds = {f.kind for f in fuzz.pb_structure(data)}
+        assert kinds == {"tag", "vlen", "varint"}, name
+    assert fuzz.pb_parse(b"\x0b") is None  # start-group wire type: not a message
+
+
+def test_zip_writer_and_bomb_inflate_as_claimed() -> None:
+    import io
+    import zipfile
+    import zlib
+
+    data = fuzz.write_zip([fuzz.ZipMember(b"config.json", b"{}"),
+                           fuzz.ZipMember(b"w", b"abc", method=0)])
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert zf.read("config.json") == b"{}" and zf.read("w") == b"abc"
+    bomb = fuzz.zip_bomb(3)
+    assert len(bomb) < 10_000
+    assert zlib.decompress(bomb, -15) == b"[" + b" " * (3 << 20)
+
+
+def test_savedmodel_cases_are_directories_and_are_removed(tmp_path: Path) -> None:
+    factory = fuzz.CaseFactory("savedmodel", 1)
+    case = next(c for c in map(factory.case, range(200)) if c.layout == "pbtxt")
+    path = fuzz.FORMATS["savedmodel"].materialize(case, str(tmp_path), "m")
+    assert sorted(os.listdir(path)) == ["saved_model.pbtxt"]
+    fuzz._remove(path)
+    assert not os.path.exists(path)
 
 
 def test_in_process_alarm_turns_a_stuck_loader_into_a_hang(
