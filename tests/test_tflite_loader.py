@@ -114,7 +114,7 @@ def test_enum_names_read_from_the_bindings_equal_the_imported_classes() -> None:
     def names(cls: type) -> dict[int, str]:
         return {v: k for k, v in vars(cls).items() if not k.startswith("_")}
 
-    assert loader._BUILTIN_NAMES == names(BuiltinOperator)
-    assert loader._OPTIONS_NAMES == names(BuiltinOptions)
-    assert loader._DTYPES == {v: k.lower() for v, k in names(TensorType).items()}
+    assert names(BuiltinOperator) == loader._BUILTIN_NAMES
+    assert names(BuiltinOptions) == loader._OPTIONS_NAMES
+    assert {v: k.lower() for v, k in names(TensorType).items()} == loader._DTYPES
     assert loader._BUILTIN_NAMES[0] == "ADD" and loader._DTYPES[9] == "int8"
