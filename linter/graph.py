@@ -191,7 +191,7 @@ class ModelGraph:
             "n_inputs": len(ins),
             "n_outputs": len(outs),
         })
-        self._link(node, ins, outs)
+        self._link([node], [ins], [outs])
         self._ops.append(node)
         return node
 
@@ -211,12 +211,8 @@ class ModelGraph:
         ``extra`` maps a tensor's index to more attributes.  Returns the node ids.
         """
         n = len(names)
-        for column in (dtypes, shapes, quants, constants, nbytes):
-            if len(column) != n:
-                raise ValueError("add_tensors: columns of different lengths")
-        ids = [f"s{subgraph}/t{i}" for i in range(n)]
-        if self._nodes and not self._nodes.keys().isdisjoint(ids):
-            raise ValueError(f"tensors of subgraph {subgraph} added twice")
+        ids = self._new_ids("tensors", "t", subgraph,
+                            (names, dtypes, shapes, quants, constants, nbytes))
         records = [
             {"kind": "tensor", "name": name, "dtype": dtype, "shape": shape, "quant": quant,
              "constant": constant, "nbytes": size, "subgraph": subgraph, "index": i,
@@ -244,12 +240,8 @@ class ModelGraph:
         """Add ops ``0..n-1`` of ``subgraph`` at once (`add_op` for each, faster), with
         their tensors already added.  Locations are ``subgraph[s]/op[k]:SOURCE(name)``."""
         n = len(op_types)
-        for column in (source_ops, names, inputs, outputs, attrs):
-            if len(column) != n:
-                raise ValueError("add_ops: columns of different lengths")
-        ids = [f"s{subgraph}/o{k}" for k in range(n)]
-        if self._nodes and not self._nodes.keys().isdisjoint(ids):
-            raise ValueError(f"ops of subgraph {subgraph} added twice")
+        ids = self._new_ids("ops", "o", subgraph,
+                            (op_types, source_ops, names, inputs, outputs, attrs))
         records = [
             {"kind": "op", "op_type": op_type, "source_op": source, "name": name,
              "subgraph": subgraph, "index": k, "attrs": dict(attr),
@@ -258,27 +250,8 @@ class ModelGraph:
             for k, op_type, source, name, ins, outs, attr in zip(
                 range(n), op_types, source_ops, names, inputs, outputs, attrs, strict=True)
         ]
-        nodes = self._nodes
-        for op, ins, outs in zip(ids, inputs, outputs, strict=True):
-            for t in (*ins, *outs):
-                if t is not None and t not in nodes:
-                    raise KeyError(f"op {op} uses unknown tensor {t}")
-        nodes.update(zip(ids, records, strict=True))
-        consumers, producer = self._consumers, self._producer
-        in_slots, out_slots = self._inputs, self._outputs
-        for op, ins, outs in zip(ids, inputs, outputs, strict=True):
-            for t in ins:
-                if t is not None:
-                    readers = consumers.get(t)
-                    if readers is None:
-                        consumers[t] = [op]
-                    elif readers[-1] != op:  # one op reading a tensor twice
-                        readers.append(op)
-            for t in outs:
-                if t is not None and t not in producer:
-                    producer[t] = op
-            in_slots[op] = tuple(ins)
-            out_slots[op] = tuple(outs)
+        self._link(ids, inputs, outputs)
+        self._nodes.update(zip(ids, records, strict=True))
         self._ops.extend(ids)
         self._changed()
         return ids
@@ -305,23 +278,39 @@ class ModelGraph:
         self._nodes[node] = data
         self._changed()
 
-    def _link(self, op: NodeId, ins: tuple[NodeId | None, ...],
-              outs: tuple[NodeId | None, ...]) -> None:
+    def _new_ids(self, what: str, letter: str, subgraph: int,
+                 columns: Sequence[Sequence[Any]]) -> list[NodeId]:
+        """Ids ``s<subgraph>/<letter><k>`` for a bulk add; the columns must be as long."""
+        n = len(columns[0])
+        if any(len(column) != n for column in columns):
+            raise ValueError(f"add_{what}: columns of different lengths")
+        ids = [f"s{subgraph}/{letter}{k}" for k in range(n)]
+        if self._nodes and not self._nodes.keys().isdisjoint(ids):
+            raise ValueError(f"{what} of subgraph {subgraph} added twice")
+        return ids
+
+    def _link(self, ops: Sequence[NodeId], inputs: Sequence[Sequence[NodeId | None]],
+              outputs: Sequence[Sequence[NodeId | None]]) -> None:
+        """Record the slots, consumers and producers of ``ops`` (tensors already added)."""
         nodes = self._nodes
-        for t in ins:
-            if t is not None:
-                if t not in nodes:
-                    raise KeyError(f"op {op} reads unknown tensor {t}")
-                readers = self._consumers.setdefault(t, [])
-                if not readers or readers[-1] != op:  # one op reading a tensor twice
-                    readers.append(op)
-        for t in outs:
-            if t is not None:
-                if t not in nodes:
-                    raise KeyError(f"op {op} writes unknown tensor {t}")
-                self._producer.setdefault(t, op)
-        self._inputs[op] = ins
-        self._outputs[op] = outs
+        for op, ins, outs in zip(ops, inputs, outputs, strict=True):
+            for t in (*ins, *outs):
+                if t is not None and t not in nodes:
+                    raise KeyError(f"op {op} uses unknown tensor {t}")
+        consumers, producer = self._consumers, self._producer
+        for op, ins, outs in zip(ops, inputs, outputs, strict=True):
+            for t in ins:
+                if t is not None:
+                    readers = consumers.get(t)
+                    if readers is None:
+                        consumers[t] = [op]
+                    elif readers[-1] != op:  # one op reading a tensor twice
+                        readers.append(op)
+            for t in outs:
+                if t is not None and t not in producer:
+                    producer[t] = op
+            self._inputs[op] = tuple(ins)
+            self._outputs[op] = tuple(outs)
 
     # -- graph-level facts --------------------------------------------------------
     @property
@@ -478,8 +467,6 @@ class ModelGraph:
             int8 = int8 or dtype in _INT8_LIKE
             int16 = int16 or (dtype == "int16" and node["quant"] is not None)
         if not seen:
-            if op not in nodes:
-                raise KeyError(op)
             return "none"
         return "int8" if int8 else "int16" if int16 else "int"
 
