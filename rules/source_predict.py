@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from qlint.capabilities import (
@@ -97,15 +96,27 @@ def _single(tab: CapabilityTable, tf_op: str) -> TfOpCapability | None:
     return None
 
 
-def _scopes(location: str) -> Iterable[str]:
-    parts = location.split("/")
-    for i in range(len(parts) - 1, 0, -1):
-        yield "/".join(parts[:i])
+def _scopes(location: str) -> list[str]:
+    """The name scopes enclosing ``location``, innermost first (``a/b/c``: ``a/b``, ``a``)."""
+    return [location[:i] for i in range(len(location) - 1, -1, -1) if location[i] == "/"]
 
 
 def predict(graph: ModelGraph, tab: CapabilityTable | None = None) -> list[Prediction]:
-    """Every predicted float fallback and conversion error in a source graph."""
-    tab = tab or table()
+    """Every predicted float fallback and conversion error in a source graph.
+
+    With the shipped table (``tab`` left out) the prediction is computed once per graph
+    and shared by the rules that ask for it.
+    """
+    if tab is None:
+        return list(graph.memo("source_predict.predictions", _predict_shipped))
+    return _predict(graph, tab)
+
+
+def _predict_shipped(graph: ModelGraph) -> list[Prediction]:
+    return _predict(graph, table())
+
+
+def _predict(graph: ModelGraph, tab: CapabilityTable | None) -> list[Prediction]:
     if tab is None or graph.stage != "source":
         return []
     if graph.format == "keras":
@@ -141,17 +152,25 @@ def _tflite_ops(cap: TfOpCapability) -> tuple[str, ...]:
     return cap.lowers_to or ()
 
 
+def _innermost(found: set[str]) -> set[str]:
+    """The scopes of ``found`` with no other scope of ``found`` inside them."""
+    enclosing = {o[:i] for o in found for i, ch in enumerate(o) if ch == "/"}
+    return found - enclosing
+
+
 def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> list[Prediction]:
     ops = list(graph.ops())
+    locations = {op: graph[op]["location"] for op in ops}
+    source_ops = {op: graph[op]["source_op"] for op in ops}
     # name scope -> TF ops under it (kept ops and the ones folded or looked through)
     members: dict[str, list[NodeId]] = defaultdict(list)
     kinds: dict[str, set[str]] = defaultdict(set)
     sizes: dict[str, int] = defaultdict(int)
     for op in ops:
-        loc = graph[op]["location"]
-        for sc in _scopes(loc):
+        tf_op = source_ops[op]
+        for sc in _scopes(locations[op]):
             members[sc].append(op)
-            kinds[sc].add(graph[op]["source_op"])
+            kinds[sc].add(tf_op)
             sizes[sc] += 1
     elided: dict[str, set[str]] = defaultdict(set)
     for loc, tf_op in graph.attrs.get("elided_ops", []):
@@ -162,41 +181,46 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> list[Predictio
     links = _control_flow_links(graph, ops)
     patterns = [c for c in tab.tf_ops()
                 if c.graphdef_ops and len(set(c.graphdef_ops)) > 1 and usable(c)]
+    needs = [frozenset(c.graphdef_ops or ()) for c in patterns]
     # A pattern instance is a scope covering the pattern's ops with no smaller scope
     # inside it that covers them too (the layer, not the model around it).
+    small = [(sc, k) for sc, k in kinds.items() if sizes[sc] <= MAX_SCOPE_OPS]
     instances: dict[str, set[str]] = {}
-    for cap in patterns:
-        need = set(cap.graphdef_ops or ())
-        found = {sc for sc, k in kinds.items() if need <= k and sizes[sc] <= MAX_SCOPE_OPS}
-        instances[cap.name] = {sc for sc in found
-                               if not any(o != sc and o.startswith(sc + "/") for o in found)}
+    for cap, need in zip(patterns, needs, strict=True):
+        instances[cap.name] = _innermost({sc for sc, k in small if need <= k})
+    # the patterns an op of each TF op may belong to, in table order
+    candidates: dict[str, list[tuple[TfOpCapability, frozenset[str]]]] = defaultdict(list)
+    for cap, need in zip(patterns, needs, strict=True):
+        for tf_op in need:
+            candidates[tf_op].append((cap, need))
     out: list[Prediction] = []
     done: set[tuple[str, str]] = set()
     for op in ops:
-        tf_op = graph[op]["source_op"]
+        tf_op = source_ops[op]
         if any(graph[t]["dtype"] in HALF for t in graph.activations(op)):
             continue  # float16 compute fails conversion as a whole (QL211)
         best: tuple[int, str, TfOpCapability] | None = None
-        for sc in _scopes(graph[op]["location"]):
-            for cap in patterns:
-                need = set(cap.graphdef_ops or ())
-                if tf_op not in need or sc not in instances[cap.name]:
-                    continue
-                if best is not None and len(need) <= best[0]:
-                    continue
-                allowed = {o for o in members[sc] if graph[o]["source_op"] in need}
-                near = _nearby(graph, op, allowed, len(need) + 1, links)
-                if need <= near | elided[sc]:
-                    best = (len(need), sc, cap)
-            if best is not None:
-                break
+        mine = candidates.get(tf_op, ())
+        if mine:
+            for sc in _scopes(locations[op]):
+                for cap, need in mine:
+                    if sc not in instances[cap.name]:
+                        continue
+                    if best is not None and len(need) <= best[0]:
+                        continue
+                    allowed = {o for o in members[sc] if source_ops[o] in need}
+                    near = _nearby(graph, op, allowed, len(need) + 1, links)
+                    if need <= near | elided[sc]:
+                        best = (len(need), sc, cap)
+                if best is not None:
+                    break
         if best is not None:
             _, sc, cap = best
             if cap.outcome == INTEGER or (sc, cap.name) in done:
                 continue
             done.add((sc, cap.name))
-            need = set(cap.graphdef_ops or ())
-            group = [o for o in members[sc] if graph[o]["source_op"] in need]
+            need = frozenset(cap.graphdef_ops or ())
+            group = [o for o in members[sc] if source_ops[o] in need]
             out.append(Prediction(group[0] if group else op, cap.outcome, cap,
                                   _tflite_ops(cap), related=group[1:], via="pattern"))
             continue
