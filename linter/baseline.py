@@ -9,13 +9,14 @@ from typing import Any
 from qlint import __version__
 from qlint.errors import ConfigError, UsageError
 from qlint.finding import Finding
-from qlint.fingerprint import fingerprint, relative_path
 
 BASELINE_VERSION = 1
 
 
 def write_baseline(findings: list[Finding], path: str) -> int:
     """Write the fingerprints of ``findings`` to ``path``; return how many."""
+    from qlint.fingerprint import fingerprint, relative_path
+
     entries = sorted(
         ({"fingerprint": fingerprint(f), "rule": f.rule, "model": relative_path(f.model),
           "location": f.location} for f in findings),

@@ -5,15 +5,17 @@ Every user error is caught here, once, and printed as one line with exit code 2.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from qlint import __version__
 from qlint.errors import QlintError, UsageError
+
+if TYPE_CHECKING:
+    import argparse
 
 SEVERITIES = ("error", "warning", "info")  # qlint.finding.Severity, without importing it
 
@@ -24,6 +26,8 @@ def _csv(text: str) -> list[str]:
 
 
 def _lint_parser() -> argparse.ArgumentParser:
+    import argparse
+
     from qlint.reporters import FORMATS
 
     p = argparse.ArgumentParser(
@@ -158,6 +162,8 @@ def _check_target(name: str | None) -> None:
 
 
 def cmd_rules(argv: Sequence[str]) -> int:
+    import argparse
+
     p = argparse.ArgumentParser(prog="qlint rules", description="List the installed rules.")
     p.add_argument("--format", choices=("text", "json"), default="text")
     args = p.parse_args(argv)
@@ -182,6 +188,8 @@ def cmd_rules(argv: Sequence[str]) -> int:
 
 
 def cmd_targets(argv: Sequence[str]) -> int:
+    import argparse
+
     argparse.ArgumentParser(prog="qlint targets",
                             description="List the targets and where their data comes from."
                             ).parse_args(argv)
@@ -195,6 +203,9 @@ def cmd_targets(argv: Sequence[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv == ["--version"]:  # what argparse's version action prints, without building a parser
+        sys.stdout.write(f"qlint {__version__}\n")
+        sys.exit(0)
     try:
         if argv and argv[0] == "rules":
             return cmd_rules(argv[1:])

@@ -41,11 +41,6 @@ from qlint.errors import ConfigError
 from qlint.finding import Finding, Severity
 from qlint.registry import rule_matches
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
-
 TOP_KEYS = {"target", "select", "ignore", "extend-select", "fail-on", "severity",
             "per-path-overrides", "suppress", "baseline"}
 OVERRIDE_KEYS = {"select", "ignore", "extend-select", "severity"}
@@ -133,6 +128,11 @@ def find_config(start: str) -> str | None:
 
 
 def _read_toml(path: str) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib
+
     try:
         with open(path, "rb") as fh:
             return tomllib.load(fh)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from importlib import resources
 from typing import Any
+
+from qlint.capabilities import package_files
 
 
 def _records_dir() -> Any:
-    return resources.files("qlint.rules").joinpath("records")
+    return package_files("qlint.rules").joinpath("records")
 
 
 @lru_cache(maxsize=1)

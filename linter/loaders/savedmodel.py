@@ -133,7 +133,6 @@ class _Signature:
 def load_savedmodel(path: str) -> ModelGraph:
     """Parse the SavedModel at ``path`` (directory or its ``saved_model.pb``)."""
     from google.protobuf import message as pb_message
-    from google.protobuf import text_format
     from qlint.loaders import _tf_protos
 
     root = savedmodel_dir(path)
@@ -156,7 +155,7 @@ def load_savedmodel(path: str) -> ModelGraph:
     except pb_message.DecodeError as exc:
         raise ModelLoadError(path, "saved_model.pb is not a valid SavedModel protobuf: "
                              f"{_one_line(exc)}") from None
-    except (text_format.ParseError, UnicodeDecodeError) as exc:
+    except (_text_parse_error(), UnicodeDecodeError) as exc:  # evaluated only on an error
         raise ModelLoadError(path, f"saved_model.pbtxt cannot be parsed: {_one_line(exc)}"
                              ) from None
     except RecursionError:  # the text parser recurses once per nested message
@@ -277,6 +276,13 @@ class _Builder:
                        and self.nodes[s].op not in SKIP_OPS}
         _prune(sig)
         return sig
+
+
+def _text_parse_error() -> type[Exception]:
+    """``google.protobuf.text_format.ParseError``, imported only when an error needs it."""
+    from google.protobuf import text_format
+
+    return text_format.ParseError
 
 
 def _one_line(exc: BaseException, limit: int = 200) -> str:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from qlint.report import Report
+if TYPE_CHECKING:
+    from qlint.report import Report
 
 FORMATS = ("text", "json", "sarif", "github", "model-explorer")
 
