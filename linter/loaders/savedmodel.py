@@ -176,12 +176,31 @@ class _Builder:
         self.graph_def = meta.graph_def
         self.functions = {f.signature.name: f for f in self.graph_def.library.function}
         self.nodes = {n.name: n for n in self.graph_def.node}
+        self._top: dict[str, _Node] = {}  # decoded on first use
+        # function body -> its nodes in dependency order (bodies are instantiated once per
+        # call site and per signature; the NodeDefs are decoded and sorted once)
+        self._bodies: dict[int, tuple[Any, list[_Node]]] = {}
         self.n_ops = 0
         self.n_visits = 0
         declared = len(self.graph_def.node) + sum(
             len(f.node_def) for f in self.graph_def.library.function)
         self.max_visits = min(MAX_NODE_VISITS, VISITS_BASE + VISITS_PER_NODE * declared)
         self.truncated: list[str] = []
+
+    def top_node(self, name: str) -> _Node:
+        """Top-level node ``name`` (which must exist), decoded."""
+        node = self._top.get(name)
+        if node is None:
+            node = self._top[name] = _Node(self.nodes[name])
+        return node
+
+    def body(self, fdef: Any) -> list[_Node]:
+        """The nodes of function ``fdef`` in dependency order."""
+        hit = self._bodies.get(id(fdef))
+        if hit is None or hit[0] is not fdef:
+            hit = (fdef, _topo([_Node(n) for n in fdef.node_def]))
+            self._bodies[id(fdef)] = hit
+        return hit[1]
 
     # -- top level -----------------------------------------------------------
     def build(self) -> ModelGraph:
@@ -312,6 +331,91 @@ def _attr_dtype(node: Any, names: Iterable[str]) -> str | None:
     return None
 
 
+_UNSET: Any = object()
+
+
+class _Node:
+    """A NodeDef with what the builder reads decoded once: ``name``, ``op``, ``input``
+    and ``attr`` as on the NodeDef, plus cached output shapes, dtypes, scalar attributes
+    and control-flow bodies (a function body is instantiated once per call site and per
+    signature, and reading a protobuf field builds a new Python object every time)."""
+
+    __slots__ = ("_attrs", "_callee", "_dtypes", "_flow", "_shapes", "attr", "data_inputs",
+                 "input", "name", "op")
+
+    def __init__(self, proto: Any) -> None:
+        self.name: str = proto.name
+        self.op: str = proto.op
+        self.input: list[str] = list(proto.input)
+        self.data_inputs = [r for r in self.input if not r.startswith("^")]
+        self.attr = proto.attr
+        self._shapes: Any = _UNSET
+        self._dtypes: dict[int, str] = {}
+        self._attrs: dict[str, Any] | None = None
+        self._flow: list[tuple[str, list[str]]] | None = None
+        self._callee: Any = _UNSET
+
+    def output_shapes(self) -> list[tuple[int | None, ...] | None] | None:
+        """The ``_output_shapes`` attribute decoded, ``None`` when the node has none."""
+        if self._shapes is _UNSET:
+            self._shapes = ([_shape(s) for s in self.attr["_output_shapes"].list.shape]
+                            if "_output_shapes" in self.attr else None)
+        return self._shapes  # type: ignore[no-any-return]
+
+    def shape(self, idx: int) -> tuple[int | None, ...] | None:
+        """Shape of output ``idx`` (-1: unknown output) as far as the node declares it."""
+        shapes = self.output_shapes()
+        if shapes is not None:
+            return shapes[idx] if 0 <= idx < len(shapes) else None
+        if self.op in ("Placeholder", "PlaceholderWithDefault") and "shape" in self.attr:
+            return _shape(self.attr["shape"].shape)
+        return None
+
+    def dtype(self, idx: int) -> str:
+        """Dtype of output ``idx`` from the op and its attributes."""
+        found = self._dtypes.get(idx)
+        if found is None:
+            found = self._dtypes[idx] = _output_dtype(self, idx)
+        return found
+
+    def plain_attrs(self) -> dict[str, Any]:
+        """`_plain_attrs` of the node, a fresh copy each time (ops do not share lists)."""
+        if self._attrs is None:
+            self._attrs = _plain_attrs(self)
+        return {k: list(v) if isinstance(v, list) else v for k, v in self._attrs.items()}
+
+    def control_flow(self) -> list[tuple[str, list[str]]]:
+        """(attribute, function names) of the control-flow bodies the node names."""
+        if self._flow is None:
+            self._flow = []
+            for a in CONTROL_FLOW_FUNC_ATTRS:
+                if a not in self.attr:
+                    continue
+                value = self.attr[a]
+                funcs = [f.name for f in value.list.func] or [value.func.name]
+                self._flow.append((a, funcs))
+        return self._flow
+
+
+def _output_dtype(node: _Node, idx: int) -> str:
+    op = node.op
+    if op in BOOL_OUTPUT:
+        return "bool"
+    if op == "Cast":
+        return _attr_dtype(node, ("DstT",)) or "unknown"
+    if op in ("ArgMax", "ArgMin"):
+        return _attr_dtype(node, ("output_type",)) or "int64"
+    if op in ("Shape", "Size", "Rank"):
+        return _attr_dtype(node, ("out_type",)) or "int32"
+    if "Tout" in node.attr and node.attr["Tout"].list.type:
+        from qlint.loaders._tf_protos import dtype_name
+
+        types = node.attr["Tout"].list.type
+        return dtype_name(types[idx]) if idx < len(types) else "unknown"
+    found = _attr_dtype(node, ("T", "dtype", "out_type", "output_type", "Tidx"))
+    return found or "unknown"
+
+
 class _Scope:
     """One instantiation of the top-level graph or of a function body."""
 
@@ -338,18 +442,21 @@ class _Scope:
         ``node:arg:i``; looked-through and constant outputs are keyed ``node:*:i``.
         """
         if ":" not in ref:
-            return self.args.get(ref, f"{self.prefix}{ref}")
+            found = self.args.get(ref)
+            return f"{self.prefix}{ref}" if found is None else found
         node, arg, idx = [*ref.split(":"), "0", "0"][:3]
-        wild = self.resolve(f"{self.prefix}{node}:*:{idx}")
-        if wild in self.sig.tensors or wild != f"{self.prefix}{node}:*:{idx}":
+        plain = f"{self.prefix}{node}:*:{idx}"
+        wild = self.resolve(plain) if plain in self.alias else plain
+        tensors = self.sig.tensors
+        if wild in tensors or wild != plain:
             return wild
         key = f"{self.prefix}{node}:{arg}:{idx}"
-        if key not in self.sig.tensors and node in self.body_ops:
-            op_index, proto, seen_args = self.body_ops[node]
+        if key not in tensors and node in self.body_ops:
+            op_index, body_node, seen_args = self.body_ops[node]
             if arg not in seen_args:
                 seen_args.append(arg)
             flat = int(idx) if seen_args[0] == arg and idx.isdigit() else -1
-            self._new_tensor(key, proto, flat, dtype=_arg_dtype(proto, arg),
+            self._new_tensor(key, body_node, flat, dtype=_arg_dtype(body_node, arg),
                              constant=self.sig.ops[op_index].folded)
             self.sig.ops[op_index].outputs.append(key)
         return key
@@ -364,13 +471,15 @@ class _Scope:
             seen += 1
         return key
 
-    def data_inputs(self, node: Any, top: bool) -> list[str]:
-        return [self.ref(r, top) for r in node.input if not r.startswith("^")]
+    def data_inputs(self, node: _Node, top: bool) -> list[str]:
+        ref = self.top_ref if top else self.func_ref
+        return [ref(r) for r in node.data_inputs]
 
     # instantiation --------------------------------------------------------------
     def instantiate_top(self, wanted: set[str]) -> None:
         """Instantiate the top-level nodes that ``wanted`` depends on."""
         nodes = self.b.nodes
+        node = self.b.top_node
         order: list[str] = []
         seen: set[str] = set()
         queue = deque(sorted(n for n in wanted if n in nodes))
@@ -380,11 +489,11 @@ class _Scope:
                 continue
             seen.add(name)
             order.append(name)
-            for r in nodes[name].input:
-                if not r.startswith("^") and _top_node(r) in nodes:
+            for r in node(name).data_inputs:
+                if _top_node(r) in nodes:
                     queue.append(_top_node(r))
-        for node in _topo([nodes[n] for n in order]):
-            self._node(node, True)
+        for n in _topo([node(name) for name in order]):
+            self._node(n, True)
 
     def instantiate_function(self, fdef: Any) -> dict[str, str]:
         """Instantiate a function body; returns output arg name -> tensor key."""
@@ -397,49 +506,24 @@ class _Scope:
             t = self.sig.tensors.get(key)
             if shapes and t is not None and t.shape is None:
                 t.shape = _shape(shapes[0])
-        for node in _topo(list(fdef.node_def)):
+        for node in self.b.body(fdef):
             self._node(node, False)
         return {out: self.func_ref(ref) for out, ref in fdef.ret.items()}
 
-    def _out_key(self, node: Any, idx: int, top: bool) -> str:
+    def _out_key(self, node: _Node, idx: int, top: bool) -> str:
         if top:
             return f"{self.prefix}{node.name}:{idx}"
         return f"{self.prefix}{node.name}:*:{idx}"
 
-    def _new_tensor(self, key: str, node: Any, idx: int, *, constant: bool = False,
+    def _new_tensor(self, key: str, node: _Node, idx: int, *, constant: bool = False,
                     dtype: str | None = None) -> str:
-        shape = None
-        if "_output_shapes" in node.attr:
-            shapes = node.attr["_output_shapes"].list.shape
-            if 0 <= idx < len(shapes):
-                shape = _shape(shapes[idx])
-        elif node.op in ("Placeholder", "PlaceholderWithDefault") and "shape" in node.attr:
-            shape = _shape(node.attr["shape"].shape)
         if dtype is None:
-            dtype = self._dtype(node, max(idx, 0))
+            dtype = node.dtype(max(idx, 0))
         name = node.name if idx <= 0 else f"{node.name}:{idx}"
-        self.sig.tensors[key] = _Tensor(key, name, dtype, shape, constant)
+        self.sig.tensors[key] = _Tensor(key, name, dtype, node.shape(idx), constant)
         return key
 
-    def _dtype(self, node: Any, idx: int) -> str:
-        op = node.op
-        if op in BOOL_OUTPUT:
-            return "bool"
-        if op == "Cast":
-            return _attr_dtype(node, ("DstT",)) or "unknown"
-        if op in ("ArgMax", "ArgMin"):
-            return _attr_dtype(node, ("output_type",)) or "int64"
-        if op in ("Shape", "Size", "Rank"):
-            return _attr_dtype(node, ("out_type",)) or "int32"
-        if "Tout" in node.attr and node.attr["Tout"].list.type:
-            from qlint.loaders._tf_protos import dtype_name
-
-            types = node.attr["Tout"].list.type
-            return dtype_name(types[idx]) if idx < len(types) else "unknown"
-        found = _attr_dtype(node, ("T", "dtype", "out_type", "output_type", "Tidx"))
-        return found or "unknown"
-
-    def _node(self, node: Any, top: bool) -> None:
+    def _node(self, node: _Node, top: bool) -> None:
         self.b.n_visits += 1
         op = node.op
         if op.startswith("Placeholder"):
@@ -468,12 +552,15 @@ class _Scope:
             return
         self._plain_op(node, ins, top)
 
-    def _callee(self, node: Any) -> str | None:
-        if node.op in self.b.functions:
-            return node.op
-        if node.op in CALL_OPS and "f" in node.attr:
-            return node.attr["f"].func.name or None
-        return None
+    def _callee(self, node: _Node) -> str | None:
+        if node._callee is _UNSET:  # the builder's functions do not change
+            callee = None
+            if node.op in self.b.functions:
+                callee = node.op
+            elif node.op in CALL_OPS and "f" in node.attr:
+                callee = node.attr["f"].func.name or None
+            node._callee = callee
+        return node._callee  # type: ignore[no-any-return]
 
     def _can_inline(self, func: str) -> bool:
         if func not in self.b.functions:
@@ -491,7 +578,7 @@ class _Scope:
             self.b.truncated.append(why)
         return why is None
 
-    def _inline(self, node: Any, func: str, ins: list[str], top: bool) -> None:
+    def _inline(self, node: _Node, func: str, ins: list[str], top: bool) -> None:
         fdef = self.b.functions[func]
         args = {a.name: ins[i] for i, a in enumerate(fdef.signature.input_arg) if i < len(ins)}
         generic = node.op in CALL_OPS and node.name.split("/")[-1].startswith(
@@ -505,33 +592,30 @@ class _Scope:
             if out.name in rets:
                 self.alias[self._out_key(node, i, top)] = rets[out.name]
 
-    def _plain_op(self, node: Any, ins: list[str], top: bool) -> None:
+    def _plain_op(self, node: _Node, ins: list[str], top: bool) -> None:
         index = len(self.sig.ops)
+        tensors = self.sig.tensors
         folded = bool(ins) and node.op not in STATEFUL and all(
-            k in self.sig.tensors and self.sig.tensors[k].constant for k in ins)
+            k in tensors and tensors[k].constant for k in ins)
         outs: list[str] = []
         if top:
-            n_out = 1
-            if "_output_shapes" in node.attr:
-                n_out = max(1, len(node.attr["_output_shapes"].list.shape))
+            shapes = node.output_shapes()
+            n_out = 1 if shapes is None else max(1, len(shapes))
             outs = [self._new_tensor(self._out_key(node, i, top), node, i, constant=folded)
                     for i in range(n_out)]
         else:
             self.body_ops[node.name] = (index, node, [])
         self.sig.ops.append(_Op(node.op, node.name, f"{self.path}/{node.name}", ins, outs,
-                                _plain_attrs(node), anchor=self.anchor, folded=folded))
+                                node.plain_attrs(), anchor=self.anchor, folded=folded))
         self.b.n_ops += 1
-        for a in CONTROL_FLOW_FUNC_ATTRS:
-            if a not in node.attr:
-                continue
-            funcs = [f.name for f in node.attr[a].list.func] or [node.attr[a].func.name]
+        for a, funcs in node.control_flow():
             # If/Case take the branch selector first; While passes its inputs as is
             skip = 1 if a in ("then_branch", "else_branch", "branches") else 0
             for func in funcs:
                 if func and self._can_inline(func):
                     self._body(node, a, func, ins[skip:], index)
 
-    def _body(self, node: Any, attr: str, func: str, ins: list[str], index: int) -> None:
+    def _body(self, node: _Node, attr: str, func: str, ins: list[str], index: int) -> None:
         fdef = self.b.functions[func]
         prefix = f"{self.prefix}{node.name}/{func}/"
         args = {}
@@ -592,14 +676,15 @@ def _plain_attrs(node: Any) -> dict[str, Any]:
 def _topo(nodes: list[Any]) -> list[Any]:
     """Nodes in dependency order (inputs first); cycles fall back to file order."""
     by_name = {n.name: n for n in nodes}
-    indeg = {n.name: 0 for n in nodes}
-    users: dict[str, list[str]] = {n.name: [] for n in nodes}
+    indeg = dict.fromkeys(by_name, 0)
+    users: dict[str, list[str]] = {name: [] for name in by_name}
     for n in nodes:
+        name = n.name
         for r in n.input:
-            src = _top_node(r)
-            if src in by_name and src != n.name:
-                indeg[n.name] += 1
-                users[src].append(n.name)
+            src = r.lstrip("^").split(":", 1)[0]  # _top_node
+            if src in by_name and src != name:
+                indeg[name] += 1
+                users[src].append(name)
     queue = deque(n.name for n in nodes if indeg[n.name] == 0)
     out: list[Any] = []
     while queue:
