@@ -98,7 +98,12 @@ def _single(tab: CapabilityTable, tf_op: str) -> TfOpCapability | None:
 
 def _scopes(location: str) -> list[str]:
     """The name scopes enclosing ``location``, innermost first (``a/b/c``: ``a/b``, ``a``)."""
-    return [location[:i] for i in range(len(location) - 1, -1, -1) if location[i] == "/"]
+    out = []
+    i = location.rfind("/")
+    while i >= 0:
+        out.append(location[:i])
+        i = location.rfind("/", 0, i)
+    return out
 
 
 def predict(graph: ModelGraph, tab: CapabilityTable | None = None) -> list[Prediction]:
