@@ -94,6 +94,11 @@ class ModelGraph:
         self._nodes: dict[NodeId, dict[str, Any]] = {}
         self._ops: list[NodeId] = []
         self._tensors: list[NodeId] = []
+        # The attribute dicts of `_ops` and `_tensors`, position for position: a pass over
+        # every node reads them in order instead of looking each id up.
+        self._op_data: list[dict[str, Any]] = []
+        self._op_slots: list[tuple[tuple[NodeId | None, ...], tuple[NodeId | None, ...]]] = []
+        self._tensor_data: list[dict[str, Any]] = []
         self._inputs: dict[NodeId, tuple[NodeId | None, ...]] = {}
         self._outputs: dict[NodeId, tuple[NodeId | None, ...]] = {}
         self._consumers: dict[NodeId, list[NodeId]] = {}
@@ -162,6 +167,7 @@ class ModelGraph:
             **extra,
         ))
         self._tensors.append(node)
+        self._tensor_data.append(self._nodes[node])
         return node
 
     def add_op(
@@ -193,6 +199,7 @@ class ModelGraph:
         })
         self._link([node], [ins], [outs])
         self._ops.append(node)
+        self._op_data.append(self._nodes[node])
         return node
 
     def add_tensors(
@@ -224,6 +231,7 @@ class ModelGraph:
             records[i].update(more)
         self._nodes.update(zip(ids, records, strict=True))
         self._tensors.extend(ids)
+        self._tensor_data.extend(records)
         self._changed()
         return ids
 
@@ -253,6 +261,7 @@ class ModelGraph:
         self._link(ids, inputs, outputs)
         self._nodes.update(zip(ids, records, strict=True))
         self._ops.extend(ids)
+        self._op_data.extend(records)
         self._changed()
         return ids
 
@@ -309,8 +318,8 @@ class ModelGraph:
             for t in outs:
                 if t is not None and t not in producer:
                     producer[t] = op
-            self._inputs[op] = tuple(ins)
-            self._outputs[op] = tuple(outs)
+            slots = self._inputs[op], self._outputs[op] = tuple(ins), tuple(outs)
+            self._op_slots.append(slots)
 
     # -- graph-level facts --------------------------------------------------------
     @property
@@ -348,25 +357,31 @@ class ModelGraph:
         if subgraph is None:
             yield from self._ops
             return
-        nodes = self._nodes
-        for op in self._ops:
-            if nodes[op]["subgraph"] == subgraph:
+        for op, data in zip(self._ops, self._op_data, strict=True):
+            if data["subgraph"] == subgraph:
                 yield op
 
     def tensor_nodes(self) -> Iterator[tuple[NodeId, dict[str, Any]]]:
         """(id, attributes) of every tensor in file order; faster than `tensors` + `[]`."""
-        nodes = self._nodes
-        for t in self._tensors:
-            yield t, nodes[t]
+        return zip(self._tensors, self._tensor_data, strict=True)
+
+    def op_nodes(self) -> Iterator[tuple[NodeId, dict[str, Any], tuple[
+            tuple[NodeId | None, ...], tuple[NodeId | None, ...]]]]:
+        """(id, attributes, (inputs, outputs)) of every op in file order; faster than
+        `ops` with `[]` and `slots`."""
+        return zip(self._ops, self._op_data, self._op_slots, strict=True)
+
+    def tensor_table(self) -> tuple[list[NodeId], list[dict[str, Any]]]:
+        """Every tensor's id and attribute dict, as two lists in file order (copies)."""
+        return list(self._tensors), list(self._tensor_data)
 
     def ops_of_type(self, op_types: Iterable[str]) -> list[NodeId]:
         """The ops whose ``op_type`` is one of ``op_types``, in file order."""
         index = self._memo.get("graph.ops_by_type")
         if index is None:
             index = {}
-            nodes = self._nodes
-            for position, op in enumerate(self._ops):
-                index.setdefault(nodes[op]["op_type"], []).append(position)
+            for position, data in enumerate(self._op_data):
+                index.setdefault(data["op_type"], []).append(position)
             self._memo["graph.ops_by_type"] = index
         lists = [index[t] for t in set(op_types) if t in index]
         if not lists:
@@ -379,9 +394,8 @@ class ModelGraph:
         if subgraph is None:
             yield from self._tensors
             return
-        nodes = self._nodes
-        for t in self._tensors:
-            if nodes[t]["subgraph"] == subgraph:
+        for t, data in zip(self._tensors, self._tensor_data, strict=True):
+            if data["subgraph"] == subgraph:
                 yield t
 
     def inputs(self, op: NodeId) -> list[NodeId | None]:
@@ -391,6 +405,15 @@ class ModelGraph:
     def outputs(self, op: NodeId) -> list[NodeId | None]:
         """Output tensors of ``op`` by slot."""
         return list(self._outputs[op]) if op in self._outputs else self._no_slots(op)
+
+    def slots(self, op: NodeId) -> tuple[tuple[NodeId | None, ...], tuple[NodeId | None, ...]]:
+        """(inputs, outputs) of ``op`` by slot, as the graph's own immutable tuples (no copy:
+        `inputs`/`outputs` for a list)."""
+        ins = self._inputs.get(op)
+        if ins is None:
+            self._no_slots(op)
+            return (), ()
+        return ins, self._outputs[op]
 
     def _no_slots(self, node: NodeId) -> list[NodeId | None]:
         if node not in self._nodes:
@@ -408,6 +431,11 @@ class ModelGraph:
     def used(self, tensor: NodeId) -> bool:
         """True when an op reads or writes ``tensor``."""
         return tensor in self._producer or tensor in self._consumers
+
+    def used_tensors(self) -> frozenset[NodeId]:
+        """Every tensor an op reads or writes (`used` for all of them at once)."""
+        return self.memo("graph.used_tensors",
+                         lambda g: frozenset(g._producer.keys() | g._consumers.keys()))
 
     def producer(self, tensor: NodeId) -> NodeId | None:
         return self._producer.get(tensor)
@@ -433,42 +461,38 @@ class ModelGraph:
         """
         cache = self._precision
         if cache is None:
-            cache = self._precision = {}
-        known = cache.get(op)
-        if known is None:
-            known = cache[op] = self._precision_of(op)
-        return known
+            cache = self._precision = self._all_precisions()
+        return cache[op]  # KeyError for a tensor or an unknown node
 
-    def _precision_of(self, op: NodeId) -> str:
-        nodes = self._nodes
-        if nodes[op]["op_type"] in CONVERSION_OPS:
-            return "conversion"
-        seen = int8 = int16 = False
-        for t in self._inputs.get(op, ()):
-            if t is None:
+    def _all_precisions(self) -> dict[NodeId, str]:
+        """`compute_precision` of every op, in one pass."""
+        nodes, float_dtypes, int8_like = self._nodes, FLOAT_DTYPES, _INT8_LIKE
+        out: dict[NodeId, str] = {}
+        for op, data in zip(self._ops, self._op_data, strict=True):
+            if data["op_type"] in CONVERSION_OPS:
+                out[op] = "conversion"
                 continue
-            node = nodes[t]
-            if node["constant"]:
-                continue
-            dtype = node["dtype"]
-            if dtype in FLOAT_DTYPES:
-                return "float"
-            seen = True
-            int8 = int8 or dtype in _INT8_LIKE
-            int16 = int16 or (dtype == "int16" and node["quant"] is not None)
-        for t in self._outputs.get(op, ()):
-            if t is None:
-                continue
-            node = nodes[t]
-            dtype = node["dtype"]
-            if dtype in FLOAT_DTYPES:
-                return "float"
-            seen = True
-            int8 = int8 or dtype in _INT8_LIKE
-            int16 = int16 or (dtype == "int16" and node["quant"] is not None)
-        if not seen:
-            return "none"
-        return "int8" if int8 else "int16" if int16 else "int"
+            seen = int8 = int16 = False
+            precision = ""
+            for slots, inputs in ((self._inputs[op], True), (self._outputs[op], False)):
+                for t in slots:
+                    if t is None:
+                        continue
+                    node = nodes[t]
+                    if inputs and node["constant"]:
+                        continue
+                    dtype = node["dtype"]
+                    if dtype in float_dtypes:
+                        precision = "float"
+                        break
+                    seen = True
+                    int8 = int8 or dtype in int8_like
+                    int16 = int16 or (dtype == "int16" and node["quant"] is not None)
+                if precision:
+                    break
+            out[op] = precision or ("none" if not seen else "int8" if int8
+                                    else "int16" if int16 else "int")
+        return out
 
     def is_integer_model(self) -> bool:
         """True when at least one op computes on quantized integers."""

@@ -16,8 +16,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+import numpy as np
 from qlint.finding import Finding, Severity
 from qlint.graph import ModelGraph, NodeId, Quant
+from qlint.quant_columns import QuantColumns, quant_columns
 from qlint.registry import Context, Rule
 
 # Storage range of each quantized dtype.
@@ -74,36 +76,79 @@ class _Quantized(NamedTuple):
     scales_ok: bool  # every scale is a positive finite number
 
 
-def _quantized(graph: ModelGraph) -> list[_Quantized]:
-    """The used tensors with at least one scale, in file order (shared by the QL3xx rules:
-    on a large model one pass instead of one per rule)."""
-    return graph.memo("quant_params.quantized", _index_quantized)
+def _entry(graph: ModelGraph, t: NodeId | None) -> _Quantized | None:
+    """``t`` with its quantization when an op uses it and it has at least one scale."""
+    if t is None:
+        return None
+    node = graph[t]
+    q = node["quant"]
+    if q is None or not q.scale or not graph.used(t):
+        return None
+    return _Quantized(t, node, q, all(0.0 < s < math.inf for s in q.scale))
 
 
-def _index_quantized(graph: ModelGraph) -> list[_Quantized]:
-    out = []
-    inf = math.inf
-    used = graph.used
-    for t, node in graph.tensor_nodes():
-        q = node["quant"]
-        if q is None or not q.scale or not used(t):
-            continue
-        scale = q.scale
-        ok = 0.0 < scale[0] < inf if len(scale) == 1 else all(0.0 < s < inf for s in scale)
-        out.append(_Quantized(t, node, q, ok))
-    return out
+# -- screens ---------------------------------------------------------------------------------
+# Each rule screens every tensor or weighted op of the graph with numpy
+# (`qlint.quant_columns`) and runs its exact check only on what the screen lets through;
+# a screen may let a good item through, never hold back one the exact check flags.  The
+# tests run every rule with SCREEN off (the exact check on every item) and compare.
+SCREEN = True
 
 
-def _quantized_by_id(graph: ModelGraph) -> dict[NodeId, _Quantized]:
-    """`_quantized` keyed by tensor id."""
-    return graph.memo("quant_params.quantized_by_id",
-                      lambda g: {e.t: e for e in _quantized(g)})
+def _screened(cols: QuantColumns, domain: np.ndarray, suspect: np.ndarray) -> list[int]:
+    """Positions in ``domain`` the exact check must look at."""
+    keep = domain & suspect if SCREEN and not cols.exact_only else domain
+    return np.flatnonzero(keep).tolist()
+
+
+@dataclass(frozen=True)
+class _Weighted:
+    """The weighted ops (`CONV_LIKE`) in file order, with their tensors' positions in
+    `QuantColumns` (-1 where the slot is absent, empty or out of range)."""
+
+    ops: list[NodeId]
+    x: np.ndarray
+    w: np.ndarray
+    b: np.ndarray
+    y: np.ndarray
+    channel_axis: np.ndarray
+    w_is_filter: np.ndarray  # the filter tensor does not also sit in an earlier slot
+
+
+def _weighted(graph: ModelGraph) -> _Weighted:
+    def build(g: ModelGraph) -> _Weighted:
+        position = quant_columns(g).position
+        ops, rows = [], []
+        for op, data, (ins, outs) in g.op_nodes():
+            slots = CONV_LIKE.get(data["op_type"])
+            if slots is None:
+                continue
+            n = len(ins)
+            w = ins[slots.filter] if slots.filter < n else None
+            ops.append(op)
+            rows.append((
+                position.get(ins[slots.input] or "", -1) if slots.input < n else -1,
+                position.get(w or "", -1),
+                position.get(ins[slots.bias] or "", -1) if slots.bias < n else -1,
+                position.get(outs[0] or "", -1) if outs else -1,
+                slots.channel_axis,
+                w is not None and w not in ins[:slots.filter],
+            ))
+        table = np.array(rows, dtype=np.int64).reshape(len(rows), 6)
+        return _Weighted(ops, table[:, 0], table[:, 1], table[:, 2], table[:, 3],
+                         table[:, 4], table[:, 5].astype(bool))
+    return graph.memo("quant_params.weighted", build)
+
+
+def _at(column: np.ndarray, positions: np.ndarray, absent: Any) -> np.ndarray:
+    """``column[positions]``, ``absent`` where a position is -1."""
+    return np.where(positions >= 0, column[np.maximum(positions, 0)], absent)
 
 
 def _dtypes(graph: ModelGraph) -> frozenset[str]:
     """Every tensor dtype in the graph."""
     return graph.memo("quant_params.dtypes",
-                      lambda g: frozenset(g[t]["dtype"] for t in g.tensors()))
+                      lambda g: frozenset(node["dtype"] for _, node in g.tensor_nodes()))
 
 
 def _is_quantized(graph: ModelGraph, t: NodeId) -> bool:
@@ -197,8 +242,11 @@ class MissingQuantParams(Rule):
            "a scale and a zero point of the same length.")
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
-        for t in graph.tensors():
-            node = graph[t]
+        cols = quant_columns(graph)
+        suspect = (((cols.n_scale > 0) & (cols.n_zp != cols.n_scale))
+                   | ((cols.n_scale == 0) & cols.dtype_in(QRANGE)))
+        for i in _screened(cols, cols.used, suspect):
+            t, node = cols.ids[i], cols.nodes[i]
             q = node["quant"]
             if q is not None and q.scale:
                 if len(q.zero_point) == len(q.scale):
@@ -271,8 +319,7 @@ def requant_multipliers(graph: ModelGraph, op: NodeId) -> list[float]:
     x, w, y = ins[slots.input], ins[slots.filter], outs[0]
     if x is None or w is None or y is None:
         return []
-    quantized = _quantized_by_id(graph)
-    ex, ew, ey = quantized.get(x), quantized.get(w), quantized.get(y)
+    ex, ew, ey = _entry(graph, x), _entry(graph, w), _entry(graph, y)
     if ex is None or ew is None or ey is None:
         return []
     sx, sy = ex.q.scale[0], ey.q.scale[0]
@@ -310,15 +357,15 @@ class InvalidScale(Rule):
            "scales by hand.")
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
-        bad: set[NodeId] = set()
-        for entry in _quantized(graph):
-            if entry.scales_ok:
+        cols = quant_columns(graph)
+        for i in _screened(cols, cols.has_scale(), ~cols.scales_ok):
+            entry = _entry(graph, cols.ids[i])
+            if entry is None or entry.scales_ok:
                 continue
             t, q = entry.t, entry.q
             wrong = [s for s in q.scale if not (math.isfinite(s) and s > 0)]
             if not wrong:
                 continue
-            bad.add(t)
             op = _anchor_op(graph, t)
             yield self.finding(
                 graph, t,
@@ -328,13 +375,26 @@ class InvalidScale(Rule):
                 f"delegate') and the builtin kernels compute wrong values with it",
                 related=_ops_of(graph, t),
             )
-        for op in graph.ops_of_type(CONV_LIKE):
+        # The multipliers are monotonic in the filter scale, so the smallest and largest
+        # filter scales give the extreme multipliers (exactly: rounding is monotonic too).
+        wt = _weighted(graph)
+        has, first = cols.has_scale(), cols.first_scale
+        in_scale, out_scale = _at(first, wt.x, np.nan), _at(first, wt.y, np.nan)
+        valid = (_at(has, wt.x, False) & _at(has, wt.y, False) & _at(has, wt.w, False)
+                 & _at(cols.scales_ok, wt.w, False) & (in_scale > 0) & (in_scale < np.inf)
+                 & (out_scale > 0) & (out_scale < np.inf))
+        with np.errstate(all="ignore"):
+            smallest = in_scale * _at(cols.scale_min, wt.w, np.nan) / out_scale
+            largest = in_scale * _at(cols.scale_max, wt.w, np.nan) / out_scale
+        outside = valid & ((smallest < MULTIPLIER_MIN) | (largest >= MULTIPLIER_MAX))
+        for k in _screened(cols, np.ones(len(wt.ops), dtype=bool), outside):
+            op = wt.ops[k]
+            slots = CONV_LIKE[graph[op]["op_type"]]
             mults = requant_multipliers(graph, op)
             low = [m for m in mults if m < MULTIPLIER_MIN]
             high = [m for m in mults if m >= MULTIPLIER_MAX]
             if not (low or high):
                 continue
-            slots = CONV_LIKE[graph[op]["op_type"]]
             x, w = graph.inputs(op)[slots.input], graph.inputs(op)[slots.filter]
             y = graph.outputs(op)[0]
             assert x is not None and w is not None and y is not None
@@ -389,9 +449,16 @@ class ZeroPointRange(Rule):
            "symmetric (zero point 0).")
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
-        for t, node, q, _ in _quantized(graph):
-            if node["dtype"] not in QRANGE:
-                continue
+        cols = quant_columns(graph)
+        bounds = np.array([QRANGE.get(name, (0, 0)) for name in cols.dtype_names],
+                          dtype=np.float64).reshape(-1, 2)[cols.dtype_code]
+        int8, int16 = cols.dtype_in({"int8"}), cols.dtype_in({"int16"})
+        suspect = (cols.n_zp > 0) & (
+            (cols.zp_min < bounds[:, 0]) | (cols.zp_max > bounds[:, 1])
+            | (cols.zp_nonzero & ((int8 & cols.constant) | (int16 & ~cols.constant))))
+        for i in _screened(cols, cols.has_scale() & cols.dtype_in(QRANGE), suspect):
+            t, node, q = cols.ids[i], cols.nodes[i], cols.quants[i]
+            assert q is not None
             lo, hi = QRANGE[node["dtype"]]
             op = _anchor_op(graph, t)
             outside = [z for z in q.zero_point if not lo <= z <= hi]
@@ -470,13 +537,24 @@ class PerChannelQuant(Rule):
            "(CONV_2D 0, DEPTHWISE_CONV_2D 3, FULLY_CONNECTED 0); re-convert.")
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
-        for t, node, q, _ in _quantized(graph):
-            if len(q.scale) <= 1:
-                continue
+        cols = quant_columns(graph)
+        domain = cols.has_scale() & (cols.n_scale > 1)
+        suspect = np.zeros(cols.n, dtype=bool)
+        for i in np.flatnonzero(domain).tolist():
+            shape, axis = cols.nodes[i]["shape"], int(cols.axis[i])
+            suspect[i] = shape is not None and (
+                not 0 <= axis < len(shape)
+                or (shape[axis] is not None and shape[axis] != cols.n_scale[i]))
+        wt = _weighted(graph)
+        wrong_axis = (wt.w >= 0) & wt.w_is_filter & (_at(cols.axis, wt.w, 0) != wt.channel_axis)
+        suspect[wt.w[wrong_axis]] = True
+        for i in _screened(cols, domain, suspect):
+            t, node, q = cols.ids[i], cols.nodes[i], cols.quants[i]
+            assert q is not None
             shape = node["shape"]
-            op = _anchor_op(graph, t)
             n = len(q.scale)
             if shape is not None and not 0 <= q.axis < len(shape):
+                op = _anchor_op(graph, t)
                 yield self.finding(
                     graph, t,
                     f"{_tensor_label(graph, t)} at {_op_label(graph, op)}: quantized_dimension "
@@ -488,6 +566,7 @@ class PerChannelQuant(Rule):
                 )
                 continue
             if shape is not None and shape[q.axis] is not None and shape[q.axis] != n:
+                op = _anchor_op(graph, t)
                 yield self.finding(
                     graph, t,
                     f"{_tensor_label(graph, t)} at {_op_label(graph, op)} has {n} scales but "
@@ -526,6 +605,36 @@ BIAS_KERNEL_TOLERANCE = 0.02
 BIAS_RELATIVE_TOLERANCE = 1e-4
 
 
+def _bias_suspects(graph: ModelGraph) -> np.ndarray:
+    """bool per weighted op: its bias may have a zero point or a scale QL305 flags (the
+    relative differences are computed with the same float operations as its check)."""
+    cols, wt = quant_columns(graph), _weighted(graph)
+    has, ok = cols.has_scale() & cols.scales_ok, wt.b >= 0
+    for p in (wt.x, wt.w, wt.b, wt.y):
+        ok &= _at(has, p, False)
+    rows = np.flatnonzero(ok)
+    x, w, b = wt.x[rows], wt.w[rows], wt.b[rows]
+    nw, nb = cols.n_scale[w], cols.n_scale[b]
+    n = np.maximum(nw, nb)
+    counts_ok = ((nw == 1) | (nw == n)) & ((nb == 1) | (nb == n))
+    # One entry per channel of every op whose counts agree.
+    per = np.where(counts_ok, n, 0)
+    channel = np.arange(int(per.sum())) - np.repeat(np.cumsum(per) - per, per)
+    row = np.repeat(np.arange(len(rows)), per)
+    expected = (cols.first_scale[x][row]
+                * cols.scale[cols.scale_start[w][row] + np.where(nw[row] > 1, channel, 0)])
+    actual = cols.scale[cols.scale_start[b][row] + np.where(nb[row] > 1, channel, 0)]
+    with np.errstate(all="ignore"):
+        rel = np.abs(actual - expected) / expected
+    worst = np.zeros(len(rows))
+    if len(rel):
+        starts = (np.cumsum(per) - per)[per > 0]
+        worst[per > 0] = np.maximum.reduceat(np.where(np.isnan(rel), np.inf, rel), starts)
+    suspect = np.zeros(len(wt.ops), dtype=bool)
+    suspect[rows] = cols.zp_nonzero[b] | (counts_ok & (worst > BIAS_RELATIVE_TOLERANCE))
+    return suspect
+
+
 class BiasQuant(Rule):
     """Flags biases whose scale is not input_scale x filter_scale, or whose zero point is not 0.
 
@@ -556,36 +665,37 @@ class BiasQuant(Rule):
            "point 0; re-convert.")
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
-        quantized = _quantized_by_id(graph)
-        for op in graph.ops_of_type(CONV_LIKE):
+        wt = _weighted(graph)
+        for k in _screened(quant_columns(graph), np.ones(len(wt.ops), dtype=bool),
+                           _bias_suspects(graph)):
+            op = wt.ops[k]
             slots = CONV_LIKE[graph[op]["op_type"]]
-            ins, outs = graph.inputs(op), graph.outputs(op)
+            ins, outs = graph.slots(op)
             if slots.bias >= len(ins) or not outs:
                 continue
             x, w, b, y = ins[slots.input], ins[slots.filter], ins[slots.bias], outs[0]
-            if x is None or w is None or b is None or y is None:
-                continue
-            ex, ew, eb, ey = (quantized.get(t) for t in (x, w, b, y))
+            ex, ew, eb, ey = _entry(graph, x), _entry(graph, w), _entry(graph, b), _entry(graph, y)
             if ex is None or ew is None or eb is None or ey is None:
                 continue
             if not (ex.scales_ok and ew.scales_ok and eb.scales_ok and ey.scales_ok):
                 continue  # QL302's finding
+            assert x is not None and w is not None and b is not None
             qx, qw, qb, qy = ex.q, ew.q, eb.q, ey.q
-            label = _op_label(graph, op)
             nonzero = [z for z in qb.zero_point if z != 0]
             if nonzero:
                 yield self.finding(
                     graph, b,
-                    f"bias {_tensor_label(graph, b)} of {label} has zero point {nonzero[0]}: a "
-                    f"bias must have zero point 0; the XNNPACK delegate refuses it at prepare "
-                    f"('unsupported zero-point value ({nonzero[0]}) in channel ... of "
-                    f"{graph[b]['dtype'].upper()} tensor {graph[b]['index']} in XNNPACK "
-                    f"delegate') and the builtin kernels ignore it",
+                    f"bias {_tensor_label(graph, b)} of {_op_label(graph, op)} has zero point "
+                    f"{nonzero[0]}: a bias must have zero point 0; the XNNPACK delegate "
+                    f"refuses it at prepare ('unsupported zero-point value ({nonzero[0]}) in "
+                    f"channel ... of {graph[b]['dtype'].upper()} tensor {graph[b]['index']} "
+                    f"in XNNPACK delegate') and the builtin kernels ignore it",
                     related=[op],
                 )
             n = max(len(qw.scale), len(qb.scale))
             if len(qw.scale) not in (1, n) or len(qb.scale) not in (1, n):
                 continue  # QL304's finding
+            label = _op_label(graph, op)
             worst, worst_c, worst_rel = 0.0, 0, 0.0
             for c in range(n):
                 expected = qx.scale[0] * qw.scale[c if len(qw.scale) > 1 else 0]
@@ -807,10 +917,8 @@ class SameScaleOps(Rule):
            "with QUANTIZE); re-convert instead of editing.")
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
-        for op in graph.ops():
+        for op in graph.ops_of_type(SAME_SCALE_OPS):
             op_type = graph[op]["op_type"]
-            if op_type not in SAME_SCALE_OPS:
-                continue
             outs = [t for t in graph.outputs(op) if t is not None]
             if not outs:
                 continue
@@ -949,6 +1057,9 @@ COLLAPSED_SPAN = 1e-5
 # A range that collapses inside one op whose inputs span this many times more is a unit
 # that never fired; a signal fading gradually over many layers (untrained weights) is not.
 COLLAPSE_RATIO = 1e3
+# A scale at least this large spans more than COLLAPSED_SPAN in every dtype of QRANGE
+# (twice the bound, so float rounding cannot matter).
+_SURELY_WIDE_SCALE = 2 * COLLAPSED_SPAN / min(hi - lo for lo, hi in QRANGE.values())
 
 
 def _collapsed(graph: ModelGraph, t: NodeId) -> bool:
@@ -994,8 +1105,12 @@ class DegenerateCalibration(Rule):
            "random noise); prune units that never activate.")
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
-        for t, node, q0, _ in _quantized(graph):
-            if node["constant"] or len(q0.scale) != 1 or not _collapsed(graph, t):
+        cols = quant_columns(graph)
+        domain = cols.has_scale() & ~cols.constant & (cols.n_scale == 1)
+        suspect = ~(cols.first_scale >= _SURELY_WIDE_SCALE) | cols.minmax_equal
+        for i in _screened(cols, domain, suspect):
+            t, node = cols.ids[i], cols.nodes[i]
+            if not _collapsed(graph, t):
                 continue
             p = graph.producer(t)
             if p is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from graph_builders import Q8, chain
 from qlint.graph import ModelGraph, Quant
 from qlint.quant_mode import classify_quant_mode
@@ -113,8 +114,19 @@ def test_bulk_building_equals_one_node_at_a_time() -> None:
     for t in a.tensors():
         assert a.consumers(t) == b.consumers(t) and a.producer(t) == b.producer(t)
     assert a["s0/t1"]["sparse"] is True
+    for g in (a, b):  # the positional views agree with the id lookups
+        assert [(op, g[op], slots) for op, _, slots in g.op_nodes()] == [
+            (op, g[op], (tuple(g.inputs(op)), tuple(g.outputs(op)))) for op in g.ops()]
+        assert list(g.tensor_nodes()) == [(t, g[t]) for t in g.tensors()]
+        assert g.tensor_table() == (list(g.tensors()), [g[t] for t in g.tensors()])
+        assert g.slots("s0/o0") == (("s0/t0", "s0/t1", None), ("s0/t2",))
     unused = a.add_tensor(0, 9, name="u", dtype="int8", shape=())
     assert a.used("s0/t0") and a.used("s0/t3") and not a.used(unused)
+    assert a.used_tensors() == {"s0/t0", "s0/t1", "s0/t2", "s0/t3"}
+    assert [t for t, _ in a.tensor_nodes()][-1] == unused
+    with pytest.raises(KeyError):
+        a.slots("s0/o7")
+    assert a.slots(unused) == ((), ())
 
 
 def test_networkx_view_is_built_on_demand_and_shares_attributes() -> None:

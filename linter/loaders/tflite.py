@@ -19,6 +19,7 @@ import os
 import stat
 import struct
 from collections.abc import Callable
+from itertools import repeat
 from typing import Any
 
 import flatbuffers
@@ -291,7 +292,20 @@ class _Batch:
         if int(count.max(initial=0)) > MAX_STRING:
             return [self.w.decode(a, c) if a else None
                     for a, c in zip(start.tolist(), count.tolist(), strict=True)]
-        cache, buf = self.w.strings, self.w.buf
+        buf = self.w.buf
+        present = np.flatnonzero(start)
+        at = start[present]
+        if len(np.unique(at)) == len(at):  # no string shared: decode each once, in C
+            ends = (at + count[present]).tolist()
+            texts = list(map(bytes.decode, map(buf.__getitem__, map(slice, at.tolist(), ends)),
+                             repeat("utf-8"), repeat("replace")))
+            if len(texts) == self.n:
+                return texts  # type: ignore[return-value]
+            spread: list[str | None] = [None] * self.n
+            for i, text in zip(present.tolist(), texts, strict=True):
+                spread[i] = text
+            return spread
+        cache = self.w.strings
         out: list[str | None] = []
         for a, c in zip(start.tolist(), count.tolist(), strict=True):
             if not a:
@@ -647,14 +661,14 @@ class _Walker:
         b = _Batch(self, pos, what)
         n = b.n
         names = b.strings(_T_NAME, " string")
-        self.count(chars=sum(len(x) for x in names if x))
+        self.count(chars=sum(map(len, filter(None, names))))
         type_codes = b.scalar(_T_TYPE, _I1).tolist()
         has_static, static_arr, static_ends = b.numbers_array(
             _T_SHAPE, _I4, " shape", MAX_RANK, MAX_RANK * max(n, 1))
         static_flat = static_arr.tolist()
         _, sig_flat, sig_ends = b.numbers(_T_SHAPE_SIGNATURE, _I4, " shape_signature",
                                           MAX_RANK, MAX_RANK * max(n, 1))
-        has_rank = b.scalar(_T_HAS_RANK, _U1).tolist()
+        has_rank = b.scalar(_T_HAS_RANK, _U1)
         buf_index = b.scalar(_T_BUFFER, _U4)
         n_buffers = len(buffer_sizes)
         b.first(buf_index >= max(n_buffers, 1),
@@ -662,38 +676,26 @@ class _Walker:
         sparse = b.ref(_T_SPARSITY) != 0
         variable = b.scalar(_T_VARIABLE, _U1) != 0
         quants = self.quants(b, _quant_limits(has_static, static_arr, static_ends))
-        sizes = buffer_sizes or [0]
-        static_starts = [0, *static_ends.tolist()]
-        sig_starts = [0, *sig_ends.tolist()]
         dtypes = [_DTYPES.get(c) or f"unknown_{c}" for c in type_codes]
-        shapes: list[tuple[int | None, ...] | None] = []
-        nbytes: list[int] = []
-        constants: list[bool] = []
-        for i, (dtype, static_present, rank_flag, bi) in enumerate(zip(
-                dtypes, has_static.tolist(), has_rank, buf_index.tolist(), strict=True)):
-            sig = sig_flat[sig_starts[i]:sig_starts[i + 1]]
-            shape: tuple[int | None, ...] | None
-            if sig:
-                shape = tuple([None if d < 0 else d for d in sig])
-            else:
-                static = static_flat[static_starts[i]:static_starts[i + 1]]
-                if static:
-                    shape = tuple(static)
-                else:
-                    shape = None if not static_present and not rank_flag else ()
-            shapes.append(shape)
-            data = sizes[bi]
-            constants.append(data > 0)
-            if data > 0:
-                nbytes.append(data)
-            elif shape is None:
-                nbytes.append(0)
-            else:
-                elems = 1
-                for d in shape:
-                    if d is not None and d > 0:
-                        elems *= d
-                nbytes.append(elems * _DTYPE_SIZE.get(dtype, 0))
+        shapes = _shapes(has_static, static_flat, static_ends, has_rank.tolist(), sig_flat,
+                         sig_ends)
+        data = np.asarray(buffer_sizes or [0], dtype=np.int64)[buf_index]
+        constants = (data > 0).tolist()
+        # Activations: elements (the product of the known dimensions) x element size.
+        elems, exact = _static_elements(static_arr, static_ends)
+        elem_size = np.array([_DTYPE_SIZE.get(d, 0) for d in dtypes], dtype=np.int64)
+        nbytes = np.where(data > 0, data, elems * elem_size).tolist()
+        redo = (data == 0) & ~(exact & (np.diff(sig_ends, prepend=0) == 0))
+        for i in np.flatnonzero(redo).tolist():  # a shape signature, or a huge product
+            count = 1
+            for d in shapes[i] or ():
+                if d is not None and d > 0:
+                    count *= d
+            nbytes[i] = count * _DTYPE_SIZE.get(dtypes[i], 0)
+        unknown_rank = ((np.diff(static_ends, prepend=0) == 0) & ~has_static & (has_rank == 0)
+                        & (np.diff(sig_ends, prepend=0) == 0) & (data == 0))
+        for i in np.flatnonzero(unknown_rank).tolist():
+            nbytes[i] = 0
         extra: dict[int, dict[str, Any]] = {}
         for i in np.flatnonzero(sparse).tolist():
             extra.setdefault(i, {})["sparse"] = True
@@ -721,9 +723,15 @@ class _Walker:
             self.count(quant=len(flat))
             columns.append(_split(flat, ends))
         axis = q.scalar(_Q_AXIS, _I4).tolist()
-        for i, scale, zp, lo, hi, ax in zip(which.tolist(), *columns, axis, strict=True):
-            if scale or zp or lo or hi:
-                out[i] = Quant(scale, zp, ax, lo or None, hi or None)
+        scales, zps, mins, maxs = columns
+        # An absent min or max is None; a table with no values at all is no quantization.
+        mins = [v or None for v in mins] if any(mins) else [None] * len(mins)
+        maxs = [v or None for v in maxs] if any(maxs) else [None] * len(maxs)
+        made = list(map(tuple.__new__, repeat(Quant),  # Quant(...) without a Python call
+                        zip(scales, zps, axis, mins, maxs, strict=True)))
+        for i, quant in zip(which.tolist(), made, strict=True):
+            if quant[0] or quant[1] or quant[3] or quant[4]:
+                out[i] = quant
         return out
 
 
@@ -733,9 +741,41 @@ def _split(flat: list[Any], ends: np.ndarray) -> list[tuple[Any, ...]]:
     if not flat:
         return [()] * n
     if len(flat) == n and bool((np.diff(ends, prepend=0) == 1).all()):
-        return [(v,) for v in flat]
+        return list(zip(flat))
     bounds = [0, *ends.tolist()]
-    return [tuple(flat[bounds[j]:bounds[j + 1]]) for j in range(n)]
+    return list(map(tuple, map(flat.__getitem__, map(slice, bounds, bounds[1:]))))
+
+
+def _shapes(has_static: np.ndarray, static_flat: list[int], static_ends: np.ndarray,
+            has_rank: list[int], sig_flat: list[int], sig_ends: np.ndarray
+            ) -> list[tuple[int | None, ...] | None]:
+    """Each tensor's shape: its shape signature (-1 as None) when it has one, else its
+    static shape; None when the file gives neither a shape nor a rank."""
+    starts = [0, *static_ends.tolist()]
+    shapes: list[tuple[int | None, ...] | None] = list(
+        map(tuple, map(static_flat.__getitem__, map(slice, starts, starts[1:]))))
+    empty = (np.diff(static_ends, prepend=0) == 0) & ~has_static
+    for i in np.flatnonzero(empty).tolist():
+        if not has_rank[i]:
+            shapes[i] = None
+    sig_starts = [0, *sig_ends.tolist()]
+    for i in np.flatnonzero(np.diff(sig_ends, prepend=0)).tolist():
+        shapes[i] = tuple([None if d < 0 else d
+                           for d in sig_flat[sig_starts[i]:sig_starts[i + 1]]])
+    return shapes
+
+
+def _static_elements(dims: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per tensor, the product of the positive dimensions of its static shape (1 for none),
+    and whether that product is exact (below 2**53; the caller recomputes the others)."""
+    counts = np.diff(ends, prepend=0)
+    if not len(counts):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
+    padded = np.append(np.where(dims > 0, dims, 1), 1).astype(np.float64)
+    product = np.multiply.reduceat(padded, ends - counts)
+    product = np.where(counts == 0, 1.0, product)
+    exact = product < 2.0 ** 53
+    return np.where(exact, product, 0).astype(np.int64), exact
 
 
 def _quant_limits(has_static: np.ndarray, dims: np.ndarray, ends: np.ndarray) -> np.ndarray:
