@@ -29,6 +29,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 if TYPE_CHECKING:
@@ -243,16 +245,17 @@ class ModelGraph:
         names: Sequence[str],
         inputs: Sequence[Sequence[NodeId | None]],
         outputs: Sequence[Sequence[NodeId | None]],
-        attrs: Sequence[Mapping[str, Any]],
+        attrs: Sequence[dict[str, Any]],
     ) -> list[NodeId]:
         """Add ops ``0..n-1`` of ``subgraph`` at once (`add_op` for each, faster), with
-        their tensors already added.  Locations are ``subgraph[s]/op[k]:SOURCE(name)``."""
+        their tensors already added.  Locations are ``subgraph[s]/op[k]:SOURCE(name)``.
+        Each op keeps its ``attrs`` dict as given (not copied)."""
         n = len(op_types)
         ids = self._new_ids("ops", "o", subgraph,
                             (op_types, source_ops, names, inputs, outputs, attrs))
         records = [
             {"kind": "op", "op_type": op_type, "source_op": source, "name": name,
-             "subgraph": subgraph, "index": k, "attrs": dict(attr),
+             "subgraph": subgraph, "index": k, "attrs": attr,
              "location": f"subgraph[{subgraph}]/op[{k}]:{source}({name})",
              "n_inputs": len(ins), "n_outputs": len(outs)}
             for k, op_type, source, name, ins, outs, attr in zip(
@@ -302,10 +305,12 @@ class ModelGraph:
               outputs: Sequence[Sequence[NodeId | None]]) -> None:
         """Record the slots, consumers and producers of ``ops`` (tensors already added)."""
         nodes = self._nodes
-        for op, ins, outs in zip(ops, inputs, outputs, strict=True):
-            for t in (*ins, *outs):
-                if t is not None and t not in nodes:
-                    raise KeyError(f"op {op} uses unknown tensor {t}")
+        named = {*chain.from_iterable(inputs), *chain.from_iterable(outputs)} - {None}
+        if not nodes.keys() >= named:
+            for op, ins, outs in zip(ops, inputs, outputs, strict=True):
+                for t in (*ins, *outs):
+                    if t is not None and t not in nodes:
+                        raise KeyError(f"op {op} uses unknown tensor {t}")
         consumers, producer = self._consumers, self._producer
         for op, ins, outs in zip(ops, inputs, outputs, strict=True):
             for t in ins:
@@ -463,6 +468,12 @@ class ModelGraph:
         if cache is None:
             cache = self._precision = self._all_precisions()
         return cache[op]  # KeyError for a tensor or an unknown node
+
+    def precisions(self) -> Mapping[NodeId, str]:
+        """`compute_precision` of every op (read-only), computed once."""
+        if self._precision is None:
+            self._precision = self._all_precisions()
+        return MappingProxyType(self._precision)
 
     def _all_precisions(self) -> dict[NodeId, str]:
         """`compute_precision` of every op, in one pass."""

@@ -18,7 +18,7 @@ def classify_quant_mode(graph: ModelGraph) -> str:
       ``dynamic-range`` when quantized integer weights do, otherwise ``float``.
     QUANTIZE/DEQUANTIZE are conversions, not compute, and do not count.
     """
-    precision = Counter(graph.compute_precision(op) for op in graph.ops())
+    precision = Counter(graph.precisions().values())
     integer = precision["int8"] + precision["int16"]
     if integer and precision["float"]:
         return "mixed"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -117,8 +118,8 @@ class _Weighted:
 
 def _weighted(graph: ModelGraph) -> _Weighted:
     def build(g: ModelGraph) -> _Weighted:
-        position = quant_columns(g).position
-        ops, rows = [], []
+        ops: list[NodeId] = []
+        xs, ws, bs, ys, axes, is_filter = [], [], [], [], [], []
         for op, data, (ins, outs) in g.op_nodes():
             slots = CONV_LIKE.get(data["op_type"])
             if slots is None:
@@ -126,17 +127,17 @@ def _weighted(graph: ModelGraph) -> _Weighted:
             n = len(ins)
             w = ins[slots.filter] if slots.filter < n else None
             ops.append(op)
-            rows.append((
-                position.get(ins[slots.input] or "", -1) if slots.input < n else -1,
-                position.get(w or "", -1),
-                position.get(ins[slots.bias] or "", -1) if slots.bias < n else -1,
-                position.get(outs[0] or "", -1) if outs else -1,
-                slots.channel_axis,
-                w is not None and w not in ins[:slots.filter],
-            ))
-        table = np.array(rows, dtype=np.int64).reshape(len(rows), 6)
-        return _Weighted(ops, table[:, 0], table[:, 1], table[:, 2], table[:, 3],
-                         table[:, 4], table[:, 5].astype(bool))
+            xs.append(ins[slots.input] if slots.input < n else None)
+            ws.append(w)
+            bs.append(ins[slots.bias] if slots.bias < n else None)
+            ys.append(outs[0] if outs else None)
+            axes.append(slots.channel_axis)
+            is_filter.append(w is not None and w not in ins[:slots.filter])
+        position = quant_columns(g).position
+        found = [np.fromiter(map(position.get, ids, repeat(-1)), dtype=np.int64, count=len(ops))
+                 for ids in (xs, ws, bs, ys)]
+        return _Weighted(ops, *found, np.array(axes, dtype=np.int64),
+                         np.array(is_filter, dtype=bool))
     return graph.memo("quant_params.weighted", build)
 
 

@@ -593,7 +593,7 @@ class _Walker:
                                   MAX_NODES - self.nodes)
         self.count(nodes=len(op_pos))
         n_tensors = len(tensor_pos)
-        tensor_ids = self.tensors(graph, s, tensor_pos, buffer_sizes)
+        tensor_ids, tensor_names = self.tensors(graph, s, tensor_pos, buffer_sizes)
         inputs = self.indices(self.numbers(sg, _SG_INPUTS, "i", f"subgraph {s} inputs",
                                            max(n_tensors, 1)) or [], n_tensors, s)
         outputs = self.indices(self.numbers(sg, _SG_OUTPUTS, "i", f"subgraph {s} outputs",
@@ -604,16 +604,18 @@ class _Walker:
             "inputs": [tensor_ids[i] for i in inputs],
             "outputs": [tensor_ids[i] for i in outputs],
         })
-        self.ops(graph, s, op_pos, opcodes, tensor_ids)
+        self.ops(graph, s, op_pos, opcodes, tensor_ids, tensor_names)
 
     def ops(self, graph: ModelGraph, s: int, op_pos: np.ndarray,
-            opcodes: list[dict[str, Any]], tensor_ids: list[str]) -> None:
+            opcodes: list[dict[str, Any]], tensor_ids: list[str],
+            tensor_names: list[str]) -> None:
         """Read every operator of subgraph ``s`` and add it to the graph."""
         b = _Batch(self, op_pos, lambda k: f"op {k} of subgraph {s}")
         oc_index = b.scalar(_OP_OPCODE, _U4)
         b.first(oc_index >= len(opcodes),
                 lambda k: f"op {k} of subgraph {s} uses opcode {oc_index[k]} of {len(opcodes)}")
         slots = []
+        out_index: list[list[int]] = []  # each op's output tensor indices
         for field, suffix in ((_OP_INPUTS, " inputs"), (_OP_OUTPUTS, " outputs")):
             _, flat, ends = b.numbers(field, _I4, suffix, MAX_EDGES - self.edges,
                                       MAX_EDGES - self.edges)
@@ -626,14 +628,16 @@ class _Walker:
                                     f"({len(tensor_ids)} tensors)")
             ids = [tensor_ids[i] if i >= 0 else None for i in flat]
             starts = [0, *ends.tolist()]
-            slots.append([ids[starts[k]:starts[k + 1]] for k in range(len(op_pos))])
+            cuts = list(map(slice, starts, starts[1:]))
+            slots.append(list(map(ids.__getitem__, cuts)))
+            if suffix == " outputs":
+                out_index = list(map(flat.__getitem__, cuts))
         opt_type = b.scalar(_OP_OPTIONS_TYPE, _U1).tolist()
-        nodes = graph._nodes
         ocs = [opcodes[i] for i in oc_index.tolist()]
         names = []
-        for k, outs in enumerate(slots[1]):
-            first_out = next((t for t in outs if t is not None), None)
-            names.append(nodes[first_out]["name"] if first_out else f"op{k}")
+        for k, outs in enumerate(out_index):  # named after the first output tensor
+            first = outs[0] if outs and outs[0] >= 0 else next((i for i in outs if i >= 0), -1)
+            names.append(tensor_names[first] if first >= 0 else f"op{k}")
         attrs = []
         for oc, opt in zip(ocs, opt_type, strict=True):
             attr: dict[str, Any] = {"version": oc["version"]}
@@ -653,8 +657,8 @@ class _Walker:
         return raw
 
     def tensors(self, graph: ModelGraph, s: int, pos: np.ndarray,
-                buffer_sizes: list[int]) -> list[str]:
-        """Read every tensor of subgraph ``s``, add them to the graph, return their ids."""
+                buffer_sizes: list[int]) -> tuple[list[str], list[str]]:
+        """Read every tensor of subgraph ``s``, add them to the graph; their ids and names."""
         def what(i: int) -> str:
             return f"tensor {i} of subgraph {s}"
 
@@ -701,8 +705,9 @@ class _Walker:
             extra.setdefault(i, {})["sparse"] = True
         for i in np.flatnonzero(variable).tolist():
             extra.setdefault(i, {})["variable"] = True
-        return graph.add_tensors(s, [name or "" for name in names], dtypes, shapes, quants,
-                                 constants, nbytes, extra)
+        plain_names = [name or "" for name in names]
+        return graph.add_tensors(s, plain_names, dtypes, shapes, quants, constants, nbytes,
+                                 extra), plain_names
 
     def quants(self, tensors: _Batch, limits: np.ndarray) -> list[Quant | None]:
         """Quantization parameters per tensor; more values than ``limits`` (the tensor's
