@@ -120,6 +120,9 @@ def test_bulk_building_equals_one_node_at_a_time() -> None:
         assert list(g.tensor_nodes()) == [(t, g[t]) for t in g.tensors()]
         assert g.tensor_table() == (list(g.tensors()), [g[t] for t in g.tensors()])
         assert g.slots("s0/o0") == (("s0/t0", "s0/t1", None), ("s0/t2",))
+        assert dict(g.precisions()) == {"s0/o0": "int8", "s0/o1": "conversion"}
+        with pytest.raises(TypeError):
+            g.precisions()["s0/o0"] = "float"  # type: ignore[index]
     unused = a.add_tensor(0, 9, name="u", dtype="int8", shape=())
     assert a.used("s0/t0") and a.used("s0/t3") and not a.used(unused)
     assert a.used_tensors() == {"s0/t0", "s0/t1", "s0/t2", "s0/t3"}
