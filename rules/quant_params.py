@@ -15,13 +15,15 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import repeat
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import numpy as np
 from qlint.finding import Finding, Severity
 from qlint.graph import ModelGraph, NodeId, Quant
-from qlint.quant_columns import QuantColumns, quant_columns
 from qlint.registry import Context, Rule
+
+if TYPE_CHECKING:  # imported where the rules run: a SavedModel or Keras lint never needs numpy
+    import numpy as np
+    from qlint.quant_columns import QuantColumns
 
 # Storage range of each quantized dtype.
 QRANGE: dict[str, tuple[int, int]] = {
@@ -98,6 +100,7 @@ SCREEN = True
 
 def _screened(cols: QuantColumns, domain: np.ndarray, suspect: np.ndarray) -> list[int]:
     """Positions in ``domain`` the exact check must look at."""
+    import numpy as np
     keep = domain & suspect if SCREEN and not cols.exact_only else domain
     return np.flatnonzero(keep).tolist()
 
@@ -118,6 +121,8 @@ class _Weighted:
 
 def _weighted(graph: ModelGraph) -> _Weighted:
     def build(g: ModelGraph) -> _Weighted:
+        import numpy as np
+        from qlint.quant_columns import quant_columns
         ops: list[NodeId] = []
         xs, ws, bs, ys, axes, is_filter = [], [], [], [], [], []
         for op, data, (ins, outs) in g.op_nodes():
@@ -143,6 +148,7 @@ def _weighted(graph: ModelGraph) -> _Weighted:
 
 def _at(column: np.ndarray, positions: np.ndarray, absent: Any) -> np.ndarray:
     """``column[positions]``, ``absent`` where a position is -1."""
+    import numpy as np
     return np.where(positions >= 0, column[np.maximum(positions, 0)], absent)
 
 
@@ -243,6 +249,7 @@ class MissingQuantParams(Rule):
            "a scale and a zero point of the same length.")
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
+        from qlint.quant_columns import quant_columns
         cols = quant_columns(graph)
         suspect = (((cols.n_scale > 0) & (cols.n_zp != cols.n_scale))
                    | ((cols.n_scale == 0) & cols.dtype_in(QRANGE)))
@@ -358,6 +365,8 @@ class InvalidScale(Rule):
            "scales by hand.")
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
+        import numpy as np
+        from qlint.quant_columns import quant_columns
         cols = quant_columns(graph)
         for i in _screened(cols, cols.has_scale(), ~cols.scales_ok):
             entry = _entry(graph, cols.ids[i])
@@ -450,6 +459,8 @@ class ZeroPointRange(Rule):
            "symmetric (zero point 0).")
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
+        import numpy as np
+        from qlint.quant_columns import quant_columns
         cols = quant_columns(graph)
         bounds = np.array([QRANGE.get(name, (0, 0)) for name in cols.dtype_names],
                           dtype=np.float64).reshape(-1, 2)[cols.dtype_code]
@@ -538,6 +549,8 @@ class PerChannelQuant(Rule):
            "(CONV_2D 0, DEPTHWISE_CONV_2D 3, FULLY_CONNECTED 0); re-convert.")
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
+        import numpy as np
+        from qlint.quant_columns import quant_columns
         cols = quant_columns(graph)
         domain = cols.has_scale() & (cols.n_scale > 1)
         suspect = np.zeros(cols.n, dtype=bool)
@@ -609,6 +622,8 @@ BIAS_RELATIVE_TOLERANCE = 1e-4
 def _bias_suspects(graph: ModelGraph) -> np.ndarray:
     """bool per weighted op: its bias may have a zero point or a scale QL305 flags (the
     relative differences are computed with the same float operations as its check)."""
+    import numpy as np
+    from qlint.quant_columns import quant_columns
     cols, wt = quant_columns(graph), _weighted(graph)
     has, ok = cols.has_scale() & cols.scales_ok, wt.b >= 0
     for p in (wt.x, wt.w, wt.b, wt.y):
@@ -666,6 +681,8 @@ class BiasQuant(Rule):
            "point 0; re-convert.")
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
+        import numpy as np
+        from qlint.quant_columns import quant_columns
         wt = _weighted(graph)
         for k in _screened(quant_columns(graph), np.ones(len(wt.ops), dtype=bool),
                            _bias_suspects(graph)):
@@ -1106,6 +1123,7 @@ class DegenerateCalibration(Rule):
            "random noise); prune units that never activate.")
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
+        from qlint.quant_columns import quant_columns
         cols = quant_columns(graph)
         domain = cols.has_scale() & ~cols.constant & (cols.n_scale == 1)
         suspect = ~(cols.first_scale >= _SURELY_WIDE_SCALE) | cols.minmax_equal
