@@ -158,10 +158,6 @@ def _dtypes(graph: ModelGraph) -> frozenset[str]:
                       lambda g: frozenset(node["dtype"] for _, node in g.tensor_nodes()))
 
 
-def _is_quantized(graph: ModelGraph, t: NodeId) -> bool:
-    return graph[t]["dtype"] in QRANGE and _qparams(graph, t) is not None
-
-
 def _ops_of(graph: ModelGraph, t: NodeId) -> list[NodeId]:
     """The op that produces ``t`` (if any) followed by the ops that consume it."""
     p = graph.producer(t)
