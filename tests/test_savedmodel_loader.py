@@ -122,3 +122,16 @@ def test_no_tensorflow_import_and_no_writes(tmp_path: Path) -> None:
         assert r.returncode in (0, 1), r.stderr[-500:]
         assert not imported & {"tensorflow", "keras", "tf_keras", "h5py"}, target
     assert sorted(p.name for p in sm.rglob("*")) == before
+
+
+def test_a_multi_input_signature_loads_the_same_in_every_process() -> None:
+    """Protobuf map order differs between processes; tensor ids must not."""
+    model = SRC / "hand_concat_int" / "saved_model"
+    dump = ("import sys; from qlint.loaders.savedmodel import load_savedmodel; "
+            "g = load_savedmodel(sys.argv[1]); "
+            "print(g.attrs['signatures'], [(t, g[t]['name']) for t in g.tensors()])")
+    runs = {subprocess.run([sys.executable, "-c", dump, str(model)], capture_output=True,
+                           text=True, check=True).stdout for _ in range(6)}
+    assert len(runs) == 1
+    assert "'inputs': {" in next(iter(runs)) and len(load_savedmodel(str(model)).attrs[
+        "signatures"]["serving_default"]["inputs"]) == 2

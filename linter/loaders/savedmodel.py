@@ -266,12 +266,16 @@ class _Builder:
     def _signature(self, key: str, sdef: Any) -> _Signature:
         sig = _Signature(key)
         scope = _Scope(self, sig, prefix="", path=key, depth=0, stack=())
-        for name, info in sdef.inputs.items():
+        # Protobuf map order changes from process to process: sort, so that tensor ids
+        # and the output are the same on every run.
+        inputs = sorted(sdef.inputs.items(), key=lambda item: item[0])
+        outputs = sorted(sdef.outputs.items(), key=lambda item: item[0])
+        for name, info in inputs:
             sig.inputs[name] = scope.top_ref(info.name)
-        wanted = {_top_node(info.name) for info in sdef.outputs.values()}
+        wanted = {_top_node(info.name) for _, info in outputs}
         scope.instantiate_top(wanted)
-        sig.outputs = {name: scope.top_ref(info.name) for name, info in sdef.outputs.items()}
-        for name, info in sdef.inputs.items():
+        sig.outputs = {name: scope.top_ref(info.name) for name, info in outputs}
+        for name, info in inputs:
             t = sig.tensors.setdefault(sig.inputs[name], _Tensor(sig.inputs[name], name))
             if info.dtype:
                 from qlint.loaders._tf_protos import dtype_name
