@@ -103,7 +103,10 @@ class ModelGraph:
         self._tensor_data: list[dict[str, Any]] = []
         self._inputs: dict[NodeId, tuple[NodeId | None, ...]] = {}
         self._outputs: dict[NodeId, tuple[NodeId | None, ...]] = {}
+        # Readers of each tensor, built from the ops linked so far when first asked for
+        # (a clean model may never need them); `_unindexed` counts ops not in it yet.
         self._consumers: dict[NodeId, list[NodeId]] = {}
+        self._unindexed = 0
         self._producer: dict[NodeId, NodeId] = {}
         self._precision: dict[NodeId, str] | None = None
         self._memo: dict[str, Any] = {}
@@ -311,20 +314,30 @@ class ModelGraph:
                 for t in (*ins, *outs):
                     if t is not None and t not in nodes:
                         raise KeyError(f"op {op} uses unknown tensor {t}")
-        consumers, producer = self._consumers, self._producer
+        producer = self._producer
         for op, ins, outs in zip(ops, inputs, outputs, strict=True):
-            for t in ins:
-                if t is not None:
-                    readers = consumers.get(t)
-                    if readers is None:
-                        consumers[t] = [op]
-                    elif readers[-1] != op:  # one op reading a tensor twice
-                        readers.append(op)
             for t in outs:
                 if t is not None and t not in producer:
                     producer[t] = op
             slots = self._inputs[op], self._outputs[op] = tuple(ins), tuple(outs)
             self._op_slots.append(slots)
+            self._unindexed += 1
+
+    def _readers(self) -> dict[NodeId, list[NodeId]]:
+        """Tensor -> the ops reading it, in link order (indexed up to the last op)."""
+        if self._unindexed:
+            consumers = self._consumers
+            start = len(self._op_slots) - self._unindexed
+            for op, (ins, _) in zip(self._ops[start:], self._op_slots[start:], strict=True):
+                for t in ins:
+                    if t is not None:
+                        readers = consumers.get(t)
+                        if readers is None:
+                            consumers[t] = [op]
+                        elif readers[-1] != op:  # one op reading a tensor twice
+                            readers.append(op)
+            self._unindexed = 0
+        return self._consumers
 
     # -- graph-level facts --------------------------------------------------------
     @property
@@ -435,18 +448,19 @@ class ModelGraph:
 
     def used(self, tensor: NodeId) -> bool:
         """True when an op reads or writes ``tensor``."""
-        return tensor in self._producer or tensor in self._consumers
+        return tensor in self._producer or tensor in self._readers()
 
     def used_tensors(self) -> frozenset[NodeId]:
         """Every tensor an op reads or writes (`used` for all of them at once)."""
         return self.memo("graph.used_tensors",
-                         lambda g: frozenset(g._producer.keys() | g._consumers.keys()))
+                         lambda g: frozenset(chain.from_iterable(chain.from_iterable(
+                             g._op_slots))) - {None})
 
     def producer(self, tensor: NodeId) -> NodeId | None:
         return self._producer.get(tensor)
 
     def consumers(self, tensor: NodeId) -> list[NodeId]:
-        return list(self._consumers.get(tensor, ()))
+        return list(self._readers().get(tensor, ()))
 
     def activations(self, op: NodeId) -> list[NodeId]:
         """Non-constant input and output tensors of ``op`` (what its kernel computes on)."""
@@ -527,7 +541,7 @@ class ModelGraph:
             for t in self._outputs[op]:
                 if t is None:
                     continue
-                for c in self._consumers.get(t, ()):
+                for c in self._readers().get(t, ()):
                     if c in members and c != op:
                         links[op].add(c)
                         links[c].add(op)
