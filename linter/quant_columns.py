@@ -23,9 +23,9 @@ from qlint.graph import ModelGraph, NodeId, Quant
 class QuantColumns:
     """One row per tensor, in file order (`ModelGraph.tensor_nodes`).
 
-    Per-tensor columns are numpy arrays of length ``n``; ``scale`` and ``zero_point`` hold
-    every tensor's values one after the other, tensor ``i``'s from ``scale_start[i]``
-    (``n_scale[i]`` of them) and ``zp_start[i]``.  Statistics of a tensor without values
+    Per-tensor columns are numpy arrays of length ``n``; ``scale`` holds every tensor's
+    scales one after the other, tensor ``i``'s from ``scale_start[i]`` (``n_scale[i]`` of
+    them); zero points are summarised per tensor.  Statistics of a tensor without values
     are neutral (``scale_min`` inf, ``scale_max`` -inf, ``zp_min``/``zp_max`` 0).
     """
 
@@ -35,7 +35,6 @@ class QuantColumns:
     position: dict[NodeId, int]
     used: np.ndarray  # bool: an op reads or writes the tensor
     constant: np.ndarray  # bool
-    dtype: list[str]
     dtype_code: np.ndarray  # int64: position of the tensor's dtype in `dtype_names`
     dtype_names: list[str]
     n_scale: np.ndarray  # int64
@@ -43,7 +42,6 @@ class QuantColumns:
     axis: np.ndarray  # int64 (0 without quantization)
     scale: np.ndarray  # float64, flat
     scale_start: np.ndarray  # int64
-    zp_start: np.ndarray  # int64
     first_scale: np.ndarray  # float64, NaN without a scale
     scale_min: np.ndarray  # float64
     scale_max: np.ndarray  # float64
@@ -131,7 +129,6 @@ def _build(graph: ModelGraph) -> QuantColumns:
         used=np.fromiter(map(graph.used_tensors().__contains__, ids), dtype=bool, count=n),
         constant=np.fromiter(map(bool, map(itemgetter("constant"), nodes)), dtype=bool,
                              count=n),
-        dtype=dtypes,
         dtype_code=np.fromiter(map(code.__getitem__, dtypes), dtype=np.int64, count=n),
         dtype_names=dtype_names,
         n_scale=n_scale,
@@ -139,7 +136,6 @@ def _build(graph: ModelGraph) -> QuantColumns:
         axis=axis,
         scale=scale,
         scale_start=scale_start,
-        zp_start=np.cumsum(n_zp) - n_zp,
         first_scale=first_scale,
         scale_min=_per_tensor(np.minimum, scale, n_scale, np.inf),
         scale_max=_per_tensor(np.maximum, scale, n_scale, -np.inf),
