@@ -29,7 +29,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, repeat
+from operator import itemgetter
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
@@ -45,6 +46,11 @@ QUANT_DTYPES = frozenset({"int4", "int8", "uint8", "int16"})
 # Ops that only move data between the integer and the float domain.
 CONVERSION_OPS = frozenset({"QUANTIZE", "DEQUANTIZE"})
 _INT8_LIKE = frozenset({"int8", "uint8", "int4"})
+# The `memo` key of `ModelGraph.slot_positions`.
+SLOT_POSITIONS = "graph.slot_positions"
+# From this many ops on, precisions are computed with numpy (importing it costs more than
+# the loop saves on a smaller graph).
+BULK_PRECISION_OPS = 4096
 
 
 class Quant(NamedTuple):
@@ -75,6 +81,22 @@ class Quant(NamedTuple):
         if self.max is not None:
             out["max"] = list(self.max)
         return out
+
+
+class SlotPositions(NamedTuple):
+    """Every op's slots as numpy arrays, for passes over a whole graph at once.
+
+    Entry ``j`` of ``in_pos`` is the position (in `ModelGraph.tensor_nodes` order) of an
+    input tensor of the op at position ``in_op[j]`` (in `ModelGraph.op_nodes` order), op
+    by op and slot by slot; an absent optional input has position ``n_tensors``.
+    ``out_pos`` and ``out_op`` are the same for outputs.
+    """
+
+    in_pos: Any  # numpy int64 arrays (numpy is imported only by the passes that use them)
+    in_op: Any
+    out_pos: Any
+    out_op: Any
+    n_tensors: int
 
 
 @dataclass
@@ -277,6 +299,12 @@ class ModelGraph:
         self._memo.clear()
         self._nx = None
 
+    def remember(self, key: str, value: Any) -> None:
+        """Store the fact `memo` would compute under ``key``, for a loader that has it at
+        hand after adding its last node.  It must equal what the computation gives (the
+        loader tests compare the two)."""
+        self._memo[key] = value
+
     def memo(self, key: str, compute: Callable[[ModelGraph], T]) -> T:
         """``compute(self)``, computed once per graph and shared by the rules that ask.
 
@@ -314,14 +342,22 @@ class ModelGraph:
                 for t in (*ins, *outs):
                     if t is not None and t not in nodes:
                         raise KeyError(f"op {op} uses unknown tensor {t}")
+        ins_t = list(map(tuple, inputs))  # a tuple is kept as it is
+        outs_t = list(map(tuple, outputs))
+        self._inputs.update(zip(ops, ins_t, strict=True))
+        self._outputs.update(zip(ops, outs_t, strict=True))
+        self._op_slots.extend(zip(ins_t, outs_t, strict=True))
+        self._unindexed += len(ops)
+        # The first op to write a tensor is its producer: in `reversed` order the first
+        # writer is the last one stored.
+        writers = list(chain.from_iterable(map(repeat, ops, map(len, outs_t))))
+        written = dict(zip(reversed(list(chain.from_iterable(outs_t))), reversed(writers),
+                           strict=True))
+        written.pop(None, None)
         producer = self._producer
-        for op, ins, outs in zip(ops, inputs, outputs, strict=True):
-            for t in outs:
-                if t is not None and t not in producer:
-                    producer[t] = op
-            slots = self._inputs[op], self._outputs[op] = tuple(ins), tuple(outs)
-            self._op_slots.append(slots)
-            self._unindexed += 1
+        if producer:
+            written = {t: op for t, op in written.items() if t not in producer}
+        producer.update(written)
 
     def _readers(self) -> dict[NodeId, list[NodeId]]:
         """Tensor -> the ops reading it, in link order (indexed up to the last op)."""
@@ -450,6 +486,34 @@ class ModelGraph:
         """True when an op reads or writes ``tensor``."""
         return tensor in self._producer or tensor in self._readers()
 
+    def tensor_positions(self) -> Mapping[NodeId, int]:
+        """Tensor id -> its position in file order (`tensor_nodes`), built once."""
+        return self.memo("graph.tensor_positions", lambda g: MappingProxyType(
+            dict(zip(g._tensors, range(len(g._tensors)), strict=True))))
+
+    def slot_positions(self) -> SlotPositions:
+        """Every op's input and output tensors as positions (`SlotPositions`), built once."""
+        return self.memo(SLOT_POSITIONS, ModelGraph.slot_positions_from_ids)
+
+    def slot_positions_from_ids(self) -> SlotPositions:
+        """`SlotPositions` found by looking up each slot's tensor id."""
+        import numpy as np
+
+        position = self.tensor_positions()
+        n, n_ops = len(self._tensors), len(self._ops)
+
+        def side(which: int) -> tuple[np.ndarray, np.ndarray]:
+            lists = list(map(itemgetter(which), self._op_slots))
+            ids = list(chain.from_iterable(lists))
+            pos = np.fromiter(map(position.get, ids, repeat(n)), dtype=np.int64,
+                              count=len(ids))
+            counts = np.fromiter(map(len, lists), dtype=np.int64, count=n_ops)
+            return pos, np.repeat(np.arange(n_ops, dtype=np.int64), counts)
+
+        in_pos, in_op = side(0)
+        out_pos, out_op = side(1)
+        return SlotPositions(in_pos, in_op, out_pos, out_op, n)
+
     def used_tensors(self) -> frozenset[NodeId]:
         """Every tensor an op reads or writes (`used` for all of them at once)."""
         return self.memo("graph.used_tensors",
@@ -490,7 +554,47 @@ class ModelGraph:
         return MappingProxyType(self._precision)
 
     def _all_precisions(self) -> dict[NodeId, str]:
-        """`compute_precision` of every op, in one pass."""
+        """`compute_precision` of every op, in one pass (in bulk for a large graph)."""
+        if len(self._ops) >= BULK_PRECISION_OPS:
+            return self._bulk_precisions()
+        return self._each_precision()
+
+    def _bulk_precisions(self) -> dict[NodeId, str]:
+        """`_each_precision` with numpy: one expression per fact instead of a loop per op."""
+        import numpy as np
+
+        data = self._tensor_data
+        n, n_ops = len(data), len(self._ops)
+        dtypes = list(map(itemgetter("dtype"), data))
+        is_float = np.fromiter(map(FLOAT_DTYPES.__contains__, dtypes), dtype=bool, count=n)
+        int8 = np.fromiter(map(_INT8_LIKE.__contains__, dtypes), dtype=bool, count=n)
+        int16 = np.zeros(n, dtype=bool)
+        for i in np.flatnonzero(np.fromiter(map("int16".__eq__, dtypes), dtype=bool,
+                                            count=n)).tolist():
+            int16[i] = data[i]["quant"] is not None
+        # Row n stands for an absent optional slot: constant, so skipped as an input.
+        constant = np.append(np.fromiter(map(bool, map(itemgetter("constant"), data)),
+                                         dtype=bool, count=n), True)
+        slots = self.slot_positions()
+        keep_in = ~constant[slots.in_pos]
+        keep_out = slots.out_pos < n
+        pos = np.concatenate([slots.in_pos[keep_in], slots.out_pos[keep_out]])
+        op_of = np.concatenate([slots.in_op[keep_in], slots.out_op[keep_out]])
+
+        def any_of(flag: np.ndarray) -> np.ndarray:
+            return np.bincount(op_of[flag[pos]], minlength=n_ops) > 0
+
+        seen = np.bincount(op_of, minlength=n_ops) > 0
+        conversion = np.fromiter(map(CONVERSION_OPS.__contains__,
+                                     map(itemgetter("op_type"), self._op_data)),
+                                 dtype=bool, count=n_ops)
+        labels = ("none", "int", "int16", "int8", "float", "conversion")
+        code = np.select([conversion, any_of(is_float), any_of(int8), any_of(int16), seen],
+                         [5, 4, 3, 2, 1], default=0)
+        return dict(zip(self._ops, map(labels.__getitem__, code.tolist()), strict=True))
+
+    def _each_precision(self) -> dict[NodeId, str]:
+        """`compute_precision` of every op, one op after the other."""
         nodes, float_dtypes, int8_like = self._nodes, FLOAT_DTYPES, _INT8_LIKE
         out: dict[NodeId, str] = {}
         for op, data in zip(self._ops, self._op_data, strict=True):

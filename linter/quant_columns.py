@@ -9,7 +9,7 @@ flag.  `ModelGraph.memo` keeps one `QuantColumns` per graph.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import chain, repeat
 from operator import is_not, itemgetter
@@ -32,7 +32,7 @@ class QuantColumns:
     ids: list[NodeId]
     nodes: list[dict[str, Any]]
     quants: list[Quant | None]
-    position: dict[NodeId, int]
+    position: Mapping[NodeId, int]
     used: np.ndarray  # bool: an op reads or writes the tensor
     constant: np.ndarray  # bool
     dtype_code: np.ndarray  # int64: position of the tensor's dtype in `dtype_names`
@@ -85,11 +85,43 @@ def _per_tensor(reduce: np.ufunc, flat: np.ndarray, counts: np.ndarray,
 _NO_QUANT = Quant((), ())
 
 
-def _build(graph: ModelGraph) -> QuantColumns:
-    ids, nodes = graph.tensor_table()
-    n = len(ids)
-    quants: list[Quant | None] = list(map(itemgetter("quant"), nodes))
-    filled = [_NO_QUANT if q is None else q for q in quants]
+def _used(graph: ModelGraph) -> np.ndarray:
+    """bool per tensor: an op reads or writes it."""
+    slots = graph.slot_positions()
+    used = np.zeros(slots.n_tensors + 1, dtype=bool)  # the last row: absent slots
+    used[slots.in_pos] = True
+    used[slots.out_pos] = True
+    return used[:-1]
+
+
+@dataclass(frozen=True)
+class QuantValues:
+    """Every tensor's quantization values, flat, in file order: what `QuantColumns` is
+    derived from.  A loader that reads them in bulk may hand them over
+    (``graph.remember(VALUES_KEY, ...)``); otherwise they are read from the nodes."""
+
+    n_scale: np.ndarray  # int64 per tensor (0 without quantization)
+    scale: np.ndarray  # float64, every tensor's scales one after the other
+    n_zp: np.ndarray  # int64 per tensor
+    zp: np.ndarray  # float64, flat like ``scale``
+    axis: np.ndarray  # int64 per tensor (0 without quantization)
+    minmax_equal: np.ndarray  # bool per tensor: recorded min[0] == max[0]
+    exact_only: bool  # some value is not a plain number
+
+
+VALUES_KEY = "quant_columns.values"
+
+
+def quant_values(graph: ModelGraph) -> QuantValues:
+    """The graph's `QuantValues`: as its loader handed them over, or read from its nodes."""
+    return graph.memo(VALUES_KEY, values_from_nodes)
+
+
+def values_from_nodes(graph: ModelGraph) -> QuantValues:
+    """`QuantValues` read from each tensor's `Quant`."""
+    _, nodes = graph.tensor_table()
+    n = len(nodes)
+    filled = [_NO_QUANT if q is None else q for q in map(itemgetter("quant"), nodes)]
     scales = list(map(itemgetter(0), filled))
     zps = list(map(itemgetter(1), filled))
     n_scale = np.fromiter(map(len, scales), dtype=np.int64, count=n)
@@ -105,6 +137,21 @@ def _build(graph: ModelGraph) -> QuantColumns:
         scale = np.full(int(n_scale.sum()), np.nan)
         zp = np.full(int(n_zp.sum()), np.nan)
         axis = np.zeros(n, dtype=np.int64)
+    minmax_equal = np.zeros(n, dtype=bool)
+    has_min = np.fromiter(map(is_not, map(itemgetter(3), filled), repeat(None)), dtype=bool,
+                          count=n)
+    for i in np.flatnonzero(has_min).tolist():
+        q = filled[i]
+        if q.min is not None and q.max is not None:
+            minmax_equal[i] = q.min[:1] == q.max[:1]
+    return QuantValues(n_scale, scale, n_zp, zp, axis, minmax_equal, exact_only)
+
+
+def _build(graph: ModelGraph) -> QuantColumns:
+    ids, nodes = graph.tensor_table()
+    n = len(ids)
+    values = quant_values(graph)
+    n_scale, n_zp, scale, zp = values.n_scale, values.n_zp, values.scale, values.zp
     scale_start = np.cumsum(n_scale) - n_scale
     good = (scale > 0.0) & np.isfinite(scale)
     bad_count = _per_tensor(np.add, (~good).astype(np.float64), n_scale, 0.0)
@@ -114,26 +161,19 @@ def _build(graph: ModelGraph) -> QuantColumns:
     dtypes = list(map(itemgetter("dtype"), nodes))
     dtype_names = sorted(set(dtypes))
     code = {name: i for i, name in enumerate(dtype_names)}
-    minmax_equal = np.zeros(n, dtype=bool)
-    has_min = np.fromiter(map(is_not, map(itemgetter(3), filled), repeat(None)), dtype=bool,
-                          count=n)
-    for i in np.flatnonzero(has_min).tolist():
-        q = filled[i]
-        if q.min is not None and q.max is not None:
-            minmax_equal[i] = q.min[:1] == q.max[:1]
     return QuantColumns(
         ids=ids,
         nodes=nodes,
-        quants=quants,
-        position=dict(zip(ids, range(n), strict=True)),
-        used=np.fromiter(map(graph.used_tensors().__contains__, ids), dtype=bool, count=n),
+        quants=list(map(itemgetter("quant"), nodes)),
+        position=graph.tensor_positions(),
+        used=_used(graph),
         constant=np.fromiter(map(bool, map(itemgetter("constant"), nodes)), dtype=bool,
                              count=n),
         dtype_code=np.fromiter(map(code.__getitem__, dtypes), dtype=np.int64, count=n),
         dtype_names=dtype_names,
         n_scale=n_scale,
         n_zp=n_zp,
-        axis=axis,
+        axis=values.axis,
         scale=scale,
         scale_start=scale_start,
         first_scale=first_scale,
@@ -143,6 +183,6 @@ def _build(graph: ModelGraph) -> QuantColumns:
         zp_min=_per_tensor(np.minimum, zp, n_zp, 0.0),
         zp_max=_per_tensor(np.maximum, zp, n_zp, 0.0),
         zp_nonzero=_per_tensor(np.add, (zp != 0).astype(np.float64), n_zp, 0.0) > 0,
-        minmax_equal=minmax_equal,
-        exact_only=exact_only,
+        minmax_equal=values.minmax_equal,
+        exact_only=values.exact_only,
     )

@@ -18,14 +18,15 @@ import mmap
 import os
 import stat
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from itertools import repeat
 from typing import Any
 
 import flatbuffers
 import numpy as np
 from qlint.errors import ModelLoadError
-from qlint.graph import ModelGraph, Quant
+from qlint.graph import SLOT_POSITIONS, ModelGraph, Quant, SlotPositions
+from qlint.quant_columns import VALUES_KEY, QuantValues
 from qlint.quant_mode import classify_quant_mode
 
 
@@ -295,7 +296,9 @@ class _Batch:
         buf = self.w.buf
         present = np.flatnonzero(start)
         at = start[present]
-        if len(np.unique(at)) == len(at):  # no string shared: decode each once, in C
+        step = np.diff(at)  # strings laid out in order are distinct without sorting them
+        if ((step > 0).all() or (step < 0).all()
+                or len(np.unique(at)) == len(at)):  # no string shared: decode each once, in C
             ends = (at + count[present]).tolist()
             texts = list(map(bytes.decode, map(buf.__getitem__, map(slice, at.tolist(), ends)),
                              repeat("utf-8"), repeat("replace")))
@@ -340,6 +343,11 @@ class _Walker:
         self.strings: dict[int, str] = {}
         self.tables_read = 0
         self.opcodes: dict[int, dict[str, Any]] = {}
+        # What the walk read in bulk, per subgraph, handed to the graph at the end.
+        self.n_tensors = 0
+        self.n_ops = 0
+        self.quant_pieces: list[tuple[np.ndarray, ...]] = []
+        self.slot_pieces: list[tuple[np.ndarray, ...]] = []
         self.u8: np.ndarray = np.frombuffer(buf, np.uint8)
         self.views: dict[np.dtype, np.ndarray] = {}
 
@@ -494,8 +502,29 @@ class _Walker:
             self.subgraph(graph, s, self.table(pos, f"subgraph {s}"), opcodes,
                           [length for _, length in buffer_spans])
         graph.attrs["signatures"] = self.signatures(model, graph)
+        self.hand_over(graph)
         graph.attrs["quant_mode"] = classify_quant_mode(graph)
         return graph
+
+    def hand_over(self, graph: ModelGraph) -> None:
+        """Give the graph the slot positions and quantization values read in bulk, so
+        rules need not derive them from the nodes again."""
+        n = self.n_tensors
+
+        def joined(arrays: Iterable[np.ndarray], dtype: type) -> np.ndarray:
+            return np.concatenate([np.zeros(0, dtype=dtype), *arrays]).astype(dtype)
+
+        slots = list(zip(*self.slot_pieces, strict=True)) or [()] * 4
+        in_pos, in_op, out_pos, out_op = (joined(piece, np.int64) for piece in slots)
+        in_pos[in_pos < 0] = n
+        out_pos[out_pos < 0] = n
+        graph.remember(SLOT_POSITIONS, SlotPositions(in_pos, in_op, out_pos, out_op, n))
+        quant = list(zip(*self.quant_pieces, strict=True)) or [()] * 6
+        graph.remember(VALUES_KEY, QuantValues(
+            n_scale=joined(quant[0], np.int64), scale=joined(quant[1], np.float64),
+            n_zp=joined(quant[2], np.int64), zp=joined(quant[3], np.float64),
+            axis=joined(quant[4], np.int64), minmax_equal=joined(quant[5], np.bool_),
+            exact_only=False))
 
     # -- model-level tables --------------------------------------------------------
     def buffer_spans(self, model: _Table) -> list[tuple[int, int]]:
@@ -615,10 +644,14 @@ class _Walker:
         b.first(oc_index >= len(opcodes),
                 lambda k: f"op {k} of subgraph {s} uses opcode {oc_index[k]} of {len(opcodes)}")
         slots = []
-        out_index: list[list[int]] = []  # each op's output tensor indices
+        positions: list[np.ndarray] = []  # per side: tensor positions in the graph, op positions
+        first_out = np.zeros(0, dtype=np.int64)  # each op's first output tensor index, or -1
+        by_index: list[str | None] = [*tensor_ids, None]
+        base = self.n_tensors - len(tensor_ids)  # the graph position of tensor 0
         for field, suffix in ((_OP_INPUTS, " inputs"), (_OP_OUTPUTS, " outputs")):
-            _, flat, ends = b.numbers(field, _I4, suffix, MAX_EDGES - self.edges,
-                                      MAX_EDGES - self.edges)
+            _, values, ends = b.numbers_array(field, _I4, suffix, MAX_EDGES - self.edges,
+                                              MAX_EDGES - self.edges)
+            flat = values.tolist()
             self.count(edges=len(flat))
             if flat:
                 lo, hi = min(flat), max(flat)
@@ -626,28 +659,40 @@ class _Walker:
                     bad = next(i for i in flat if not -1 <= i < len(tensor_ids))
                     raise self.fail(f"tensor index {bad} out of range in subgraph {s} "
                                     f"({len(tensor_ids)} tensors)")
-            ids = [tensor_ids[i] if i >= 0 else None for i in flat]
+            ids = tuple(map(by_index.__getitem__, flat))  # -1 (absent) is the last: None
             starts = [0, *ends.tolist()]
-            cuts = list(map(slice, starts, starts[1:]))
-            slots.append(list(map(ids.__getitem__, cuts)))
+            slots.append(list(map(ids.__getitem__, map(slice, starts, starts[1:]))))
+            counts = np.diff(ends, prepend=0)
+            positions += [np.where(values < 0, -1, values.astype(np.int64) + base),
+                          np.repeat(np.arange(self.n_ops, self.n_ops + b.n), counts)]
             if suffix == " outputs":
-                out_index = list(map(flat.__getitem__, cuts))
-        opt_type = b.scalar(_OP_OPTIONS_TYPE, _U1).tolist()
-        ocs = [opcodes[i] for i in oc_index.tolist()]
-        names = []
-        for k, outs in enumerate(out_index):  # named after the first output tensor
-            first = outs[0] if outs and outs[0] >= 0 else next((i for i in outs if i >= 0), -1)
-            names.append(tensor_names[first] if first >= 0 else f"op{k}")
-        attrs = []
-        for oc, opt in zip(ocs, opt_type, strict=True):
+                first_out = np.full(b.n, -1, dtype=np.int64)
+                has = np.flatnonzero(counts)
+                first_out[has] = values[ends[has] - counts[has]]
+                for k in np.flatnonzero((first_out < 0) & (counts > 1)).tolist():
+                    first_out[k] = next((i for i in flat[starts[k]:starts[k + 1]] if i >= 0), -1)
+        # An op is named after its first present output tensor.
+        names: list[str] = list(map([*tensor_names, ""].__getitem__, first_out.tolist()))
+        for k in np.flatnonzero(first_out < 0).tolist():
+            names[k] = f"op{k}"
+        # Ops with one opcode and one options type share an attrs template (copied per op).
+        key = (oc_index * 256 + b.scalar(_OP_OPTIONS_TYPE, _U1)).tolist()
+        templates: dict[int, dict[str, Any]] = {}
+        for k in set(key):
+            oc, opt = opcodes[k // 256], k % 256
             attr: dict[str, Any] = {"version": oc["version"]}
             if opt:
                 attr["options"] = _OPTIONS_NAMES.get(opt, f"UNKNOWN_OPTIONS_{opt}")
             if oc["custom_code"] is not None:
                 attr["custom_code"] = oc["custom_code"]
-            attrs.append(attr)
-        graph.add_ops(s, [oc["name"] for oc in ocs], [oc["source"] for oc in ocs], names,
+            templates[k] = attr
+        attrs = list(map(dict.copy, map(templates.__getitem__, key)))
+        oc_list = oc_index.tolist()
+        graph.add_ops(s, list(map([oc["name"] for oc in opcodes].__getitem__, oc_list)),
+                      list(map([oc["source"] for oc in opcodes].__getitem__, oc_list)), names,
                       slots[0], slots[1], attrs)
+        self.slot_pieces.append(tuple(positions))
+        self.n_ops += b.n
 
     def indices(self, raw: list[int], n_tensors: int, s: int) -> list[int]:
         for i in raw:
@@ -679,15 +724,18 @@ class _Walker:
                 lambda i: f"{what(i)} uses buffer {buf_index[i]} of {n_buffers}")
         sparse = b.ref(_T_SPARSITY) != 0
         variable = b.scalar(_T_VARIABLE, _U1) != 0
-        quants = self.quants(b, _quant_limits(has_static, static_arr, static_ends))
-        dtypes = [_DTYPES.get(c) or f"unknown_{c}" for c in type_codes]
+        quants, values = self.quants(b, _quant_limits(has_static, static_arr, static_ends))
+        self.quant_pieces.append(values)
+        name_of = {c: _DTYPES.get(c) or f"unknown_{c}" for c in set(type_codes)}
+        dtypes = list(map(name_of.__getitem__, type_codes))
         shapes = _shapes(has_static, static_flat, static_ends, has_rank.tolist(), sig_flat,
                          sig_ends)
         data = np.asarray(buffer_sizes or [0], dtype=np.int64)[buf_index]
         constants = (data > 0).tolist()
         # Activations: elements (the product of the known dimensions) x element size.
         elems, exact = _static_elements(static_arr, static_ends)
-        elem_size = np.array([_DTYPE_SIZE.get(d, 0) for d in dtypes], dtype=np.int64)
+        size_of = {c: _DTYPE_SIZE.get(name, 0) for c, name in name_of.items()}
+        elem_size = np.fromiter(map(size_of.__getitem__, type_codes), dtype=np.int64, count=n)
         nbytes = np.where(data > 0, data, elems * elem_size).tolist()
         redo = (data == 0) & ~(exact & (np.diff(sig_ends, prepend=0) == 0))
         for i in np.flatnonzero(redo).tolist():  # a shape signature, or a huge product
@@ -706,28 +754,37 @@ class _Walker:
         for i in np.flatnonzero(variable).tolist():
             extra.setdefault(i, {})["variable"] = True
         plain_names = [name or "" for name in names]
+        self.n_tensors += n
         return graph.add_tensors(s, plain_names, dtypes, shapes, quants, constants, nbytes,
                                  extra), plain_names
 
-    def quants(self, tensors: _Batch, limits: np.ndarray) -> list[Quant | None]:
-        """Quantization parameters per tensor; more values than ``limits`` (the tensor's
+    def quants(self, tensors: _Batch, limits: np.ndarray
+               ) -> tuple[list[Quant | None], tuple[np.ndarray, ...]]:
+        """Quantization parameters per tensor, and the same values in bulk (the fields of
+        `QuantValues`, for these tensors); more values than ``limits`` (the tensor's
         element count) is corrupt."""
+        n = tensors.n
         qpos = tensors.ref(_T_QUANT)
         which = np.flatnonzero(qpos)
-        out: list[Quant | None] = [None] * tensors.n
+        out: list[Quant | None] = [None] * n
+        n_scale, n_zp, axis_of = (np.zeros(n, dtype=np.int64) for _ in range(3))
+        minmax_equal = np.zeros(n, dtype=bool)
         if not len(which):
-            return out
+            return out, (n_scale, np.zeros(0), n_zp, np.zeros(0), axis_of, minmax_equal)
         q = _Batch(self, qpos[which], lambda j: f"{tensors.what(int(which[j]))} quantization")
         limit = limits[which]
         budget = MAX_QUANT_VALUES - self.quant_values
-        columns = []
+        columns, arrays = [], []
         for field, dtype, suffix in ((_Q_SCALE, _F4, " scale"), (_Q_ZERO_POINT, _I8,
                                      " zero_point"), (_Q_MIN, _F4, " min"), (_Q_MAX, _F4, " max")):
-            _, flat, ends = q.numbers(field, dtype, suffix, limit, budget)
+            _, values, ends = q.numbers_array(field, dtype, suffix, limit, budget)
+            flat = values.tolist()
             budget -= len(flat)
             self.count(quant=len(flat))
             columns.append(_split(flat, ends))
-        axis = q.scalar(_Q_AXIS, _I4).tolist()
+            arrays.append((values, ends, np.diff(ends, prepend=0)))
+        axis_arr = q.scalar(_Q_AXIS, _I4)
+        axis = axis_arr.tolist()
         scales, zps, mins, maxs = columns
         # An absent min or max is None; a table with no values at all is no quantization.
         mins = [v or None for v in mins] if any(mins) else [None] * len(mins)
@@ -737,7 +794,17 @@ class _Walker:
         for i, quant in zip(which.tolist(), made, strict=True):
             if quant[0] or quant[1] or quant[3] or quant[4]:
                 out[i] = quant
-        return out
+        (scale, _, scale_count), (zp, _, zp_count), (lo, lo_ends, lo_count), (
+            hi, hi_ends, hi_count) = arrays
+        n_scale[which] = scale_count
+        n_zp[which] = zp_count
+        kept = (scale_count + zp_count + lo_count + hi_count) > 0
+        axis_of[which[kept]] = axis_arr[kept]
+        both = np.flatnonzero((lo_count > 0) & (hi_count > 0))
+        minmax_equal[which[both]] = (lo[lo_ends[both] - lo_count[both]]
+                                     == hi[hi_ends[both] - hi_count[both]])
+        return out, (n_scale, scale.astype(np.float64), n_zp, zp.astype(np.float64), axis_of,
+                     minmax_equal)
 
 
 def _split(flat: list[Any], ends: np.ndarray) -> list[tuple[Any, ...]]:
@@ -748,7 +815,7 @@ def _split(flat: list[Any], ends: np.ndarray) -> list[tuple[Any, ...]]:
     if len(flat) == n and bool((np.diff(ends, prepend=0) == 1).all()):
         return list(zip(flat))
     bounds = [0, *ends.tolist()]
-    return list(map(tuple, map(flat.__getitem__, map(slice, bounds, bounds[1:]))))
+    return list(map(tuple(flat).__getitem__, map(slice, bounds, bounds[1:])))
 
 
 def _shapes(has_static: np.ndarray, static_flat: list[int], static_ends: np.ndarray,
