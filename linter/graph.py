@@ -29,8 +29,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import chain, repeat
-from operator import itemgetter
+from operator import is_not, itemgetter
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
@@ -336,8 +337,9 @@ class ModelGraph:
               outputs: Sequence[Sequence[NodeId | None]]) -> None:
         """Record the slots, consumers and producers of ``ops`` (tensors already added)."""
         nodes = self._nodes
-        named = {*chain.from_iterable(inputs), *chain.from_iterable(outputs)} - {None}
-        if not nodes.keys() >= named:
+        named = filter(partial(is_not, None),  # an absent optional slot is None
+                       chain(chain.from_iterable(inputs), chain.from_iterable(outputs)))
+        if not all(map(nodes.__contains__, named)):
             for op, ins, outs in zip(ops, inputs, outputs, strict=True):
                 for t in (*ins, *outs):
                     if t is not None and t not in nodes:
@@ -431,18 +433,22 @@ class ModelGraph:
 
     def ops_of_type(self, op_types: Iterable[str]) -> list[NodeId]:
         """The ops whose ``op_type`` is one of ``op_types``, in file order."""
+        ops = self._ops
+        return [ops[p] for p in self.op_positions(op_types)]
+
+    def op_positions(self, op_types: Iterable[str]) -> list[int]:
+        """Positions (in `op_nodes` order) of the ops whose ``op_type`` is one of
+        ``op_types``, ascending."""
         index = self._memo.get("graph.ops_by_type")
         if index is None:
             index = {}
-            for position, data in enumerate(self._op_data):
-                index.setdefault(data["op_type"], []).append(position)
+            for position, op_type in enumerate(map(itemgetter("op_type"), self._op_data)):
+                index.setdefault(op_type, []).append(position)
             self._memo["graph.ops_by_type"] = index
         lists = [index[t] for t in set(op_types) if t in index]
         if not lists:
             return []
-        positions = lists[0] if len(lists) == 1 else sorted(p for x in lists for p in x)
-        ops = self._ops
-        return [ops[p] for p in positions]
+        return list(lists[0]) if len(lists) == 1 else sorted(p for x in lists for p in x)
 
     def tensors(self, subgraph: int | None = None) -> Iterator[NodeId]:
         if subgraph is None:

@@ -36,10 +36,8 @@ class CustomOp(Rule):
     stages = frozenset({"converted"})
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
-        for op in graph.ops():
+        for op in graph.ops_of_type({"CUSTOM"}):
             node = graph[op]
-            if node["op_type"] != "CUSTOM":
-                continue
             code = node["attrs"].get("custom_code") or "?"
             precision = graph.compute_precision(op)
             runs = " on float32 tensors" if precision == "float" else ""

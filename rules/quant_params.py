@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import repeat
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from qlint.finding import Finding, Severity
@@ -122,27 +121,39 @@ class _Weighted:
 def _weighted(graph: ModelGraph) -> _Weighted:
     def build(g: ModelGraph) -> _Weighted:
         import numpy as np
-        from qlint.quant_columns import quant_columns
-        ops: list[NodeId] = []
-        xs, ws, bs, ys, axes, is_filter = [], [], [], [], [], []
-        for op, data, (ins, outs) in g.op_nodes():
-            slots = CONV_LIKE.get(data["op_type"])
-            if slots is None:
-                continue
-            n = len(ins)
-            w = ins[slots.filter] if slots.filter < n else None
-            ops.append(op)
-            xs.append(ins[slots.input] if slots.input < n else None)
-            ws.append(w)
-            bs.append(ins[slots.bias] if slots.bias < n else None)
-            ys.append(outs[0] if outs else None)
-            axes.append(slots.channel_axis)
-            is_filter.append(w is not None and w not in ins[:slots.filter])
-        position = quant_columns(g).position
-        found = [np.fromiter(map(position.get, ids, repeat(-1)), dtype=np.int64, count=len(ops))
-                 for ids in (xs, ws, bs, ys)]
-        return _Weighted(ops, *found, np.array(axes, dtype=np.int64),
-                         np.array(is_filter, dtype=bool))
+        slots = g.slot_positions()
+        absent = slots.n_tensors
+        n_ops = len(g)
+        in_count = np.bincount(slots.in_op, minlength=n_ops)
+        in_start = np.cumsum(in_count) - in_count
+        out_count = np.bincount(slots.out_op, minlength=n_ops)
+        out_start = np.cumsum(out_count) - out_count
+        in_pos = np.append(slots.in_pos, absent)  # the last entry: past a short slot list
+        out_pos = np.append(slots.out_pos, absent)
+        groups = []
+        for op_type, conv in CONV_LIKE.items():
+            at = np.array(g.op_positions([op_type]), dtype=np.int64)
+            count, start = in_count[at], in_start[at]
+
+            def slot(k: int, count: np.ndarray = count, start: np.ndarray = start
+                     ) -> np.ndarray:
+                return np.where(k < count, in_pos[np.where(k < count, start + k, -1)], absent)
+
+            w = slot(conv.filter)
+            earlier = np.zeros(len(at), dtype=bool)
+            for k in range(conv.filter):  # the filter tensor also sits in an earlier slot
+                earlier |= slot(k) == w
+            y = np.where(out_count[at] > 0, out_pos[np.where(out_count[at] > 0,
+                                                             out_start[at], -1)], absent)
+            groups.append((at, slot(conv.input), w, slot(conv.bias), y,
+                           np.full(len(at), conv.channel_axis), (w != absent) & ~earlier))
+        columns = [np.concatenate([group[i] for group in groups]) for i in range(7)]
+        order = np.argsort(columns[0], kind="stable")
+        at, x, w, b, y, axis, is_filter = (column[order] for column in columns)
+        ops = list(g.ops())
+        x, w, b, y = (np.where(p == absent, -1, p).astype(np.int64) for p in (x, w, b, y))
+        return _Weighted([ops[p] for p in at.tolist()], x, w, b, y, axis.astype(np.int64),
+                         is_filter.astype(bool))
     return graph.memo("quant_params.weighted", build)
 
 
@@ -550,11 +561,14 @@ class PerChannelQuant(Rule):
         cols = quant_columns(graph)
         domain = cols.has_scale() & (cols.n_scale > 1)
         suspect = np.zeros(cols.n, dtype=bool)
-        for i in np.flatnonzero(domain).tolist():
-            shape, axis = cols.nodes[i]["shape"], int(cols.axis[i])
+        rows = np.flatnonzero(domain)
+        nodes = cols.nodes
+        for i, axis, count in zip(rows.tolist(), cols.axis[rows].tolist(),
+                                  cols.n_scale[rows].tolist(), strict=True):
+            shape = nodes[i]["shape"]
             suspect[i] = shape is not None and (
                 not 0 <= axis < len(shape)
-                or (shape[axis] is not None and shape[axis] != cols.n_scale[i]))
+                or (shape[axis] is not None and shape[axis] != count))
         wt = _weighted(graph)
         wrong_axis = (wt.w >= 0) & wt.w_is_filter & (_at(cols.axis, wt.w, 0) != wt.channel_axis)
         suspect[wt.w[wrong_axis]] = True

@@ -113,3 +113,28 @@ def test_a_graph_built_by_hand_derives_what_no_loader_handed_over(tmp_path: Path
     slots = g.slot_positions()
     assert slots.in_pos.tolist() == [0] and slots.out_pos.tolist() == [1]
     assert quant_values(g).n_scale.tolist() == [1, 0]
+
+
+def test_weighted_ops_read_input_filter_bias_and_output_slots() -> None:
+    from qlint.rules.quant_params import _weighted
+
+    g = ModelGraph("tflite", "m.tflite", "converted")
+    t = [g.add_tensor(0, i, name=f"t{i}", dtype="int8", shape=(2,)) for i in range(6)]
+    g.add_op(0, 0, op_type="CONV_2D", source_op="CONV_2D", name="a",
+             inputs=[t[0], t[1], None], outputs=[t[2]])
+    g.add_op(0, 1, op_type="ADD", source_op="ADD", name="b", inputs=[t[2], t[2]],
+             outputs=[t[3]])
+    g.add_op(0, 2, op_type="CONV_2D", source_op="CONV_2D", name="c", inputs=[t[3], t[3]],
+             outputs=[t[4]])
+    g.add_op(0, 3, op_type="FULLY_CONNECTED", source_op="FULLY_CONNECTED", name="d",
+             inputs=[t[4]], outputs=[])
+    g.add_op(0, 4, op_type="TRANSPOSE_CONV", source_op="TRANSPOSE_CONV", name="e",
+             inputs=[t[0], t[1], t[4], t[5]], outputs=[t[5]])
+    wt = _weighted(g)
+    assert wt.ops == ["s0/o0", "s0/o2", "s0/o3", "s0/o4"]
+    assert wt.x.tolist() == [0, 3, 4, 4]
+    assert wt.w.tolist() == [1, 3, -1, 1]
+    assert wt.b.tolist() == [-1, -1, -1, 5]
+    assert wt.y.tolist() == [2, 4, -1, 5]
+    assert wt.channel_axis.tolist() == [0, 0, 0, 0]
+    assert wt.w_is_filter.tolist() == [True, False, False, True]
