@@ -56,16 +56,27 @@ def compile_bytecode() -> None:
 
 def measure(cmd: Sequence[str], runs: int, env: dict[str, str] | None = None) -> Sample:
     """Run ``cmd`` ``runs`` times; wall clock and the child's peak RSS from wait4."""
-    times, rss, codes = [], [], []
+    return measure_interleaved([cmd], runs, env)[0]
+
+
+def measure_interleaved(cmds: Sequence[Sequence[str]], runs: int,
+                        env: dict[str, str] | None = None) -> list[Sample]:
+    """`measure` for several commands, run in turn (a, b, a, b, ...), so that a drift in the
+    machine's speed affects all of them alike and their differences stay comparable."""
+    times: list[list[float]] = [[] for _ in cmds]
+    rss: list[list[float]] = [[] for _ in cmds]
+    codes: list[list[int]] = [[] for _ in cmds]
     for _ in range(runs):
-        start = dt.datetime.now().timestamp()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                env={**child_env(), **(env or {})})
-        _, status, usage = os.wait4(proc.pid, 0)
-        times.append(dt.datetime.now().timestamp() - start)
-        rss.append(usage.ru_maxrss / 1024)
-        codes.append(os.waitstatus_to_exitcode(status))
-    return Sample(statistics.median(times), statistics.median(rss), runs, codes)
+        for i, cmd in enumerate(cmds):
+            start = dt.datetime.now().timestamp()
+            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                    env={**child_env(), **(env or {})})
+            _, status, usage = os.wait4(proc.pid, 0)
+            times[i].append(dt.datetime.now().timestamp() - start)
+            rss[i].append(usage.ru_maxrss / 1024)
+            codes[i].append(os.waitstatus_to_exitcode(status))
+    return [Sample(statistics.median(t), statistics.median(r), runs, c)
+            for t, r, c in zip(times, rss, codes, strict=True)]
 
 
 # -- benchmark models -------------------------------------------------------------------
@@ -207,7 +218,9 @@ def run(runs: int, quick: bool) -> str:
 
     emit("## Scaling with graph size (synthetic full-int8 models, tools/synth.py)\n")
     emit("Time per op is the time beyond a 10-op model of the same kind (start-up, imports "
-         "and reporting: the fixed cost), divided by the op count.\n")
+         "and reporting: the fixed cost), divided by the op count. Each model is run in turn "
+         "with the 10-op model, and the smaller ones more often (their difference from it is "
+         "a few tens of milliseconds): 1,000 ops 4x, 10,000 ops 2x the runs.\n")
     emit("| ops | qlint | peak RSS | time per op |")
     emit("|---|---|---|---|")
     sizes = (1_000, 10_000) if quick else (1_000, 10_000, 100_000)
@@ -222,9 +235,11 @@ def run(runs: int, quick: bool) -> str:
         if path is None or base is None:
             emit(f"| {n} | not measured: tools.synth unavailable | | |")
             continue
-        s = measure([*QLINT, str(path)], runs)
+        repeat = {1_000: 4, 10_000: 2}.get(n, 1)
+        fixed, s = measure_interleaved([[*QLINT, str(base_model)], [*QLINT, str(path)]],
+                                       runs * repeat)
         largest = (n, s.seconds)
-        per_op[n] = max(s.seconds - base.seconds, 0.0) / (n - 10)
+        per_op[n] = max(s.seconds - fixed.seconds, 0.0) / (n - 10)
         emit(f"| {n:,} | {s.seconds:.3f} s | {s.rss_mb:.0f} MB | {per_op[n] * 1e6:.1f} µs |")
     if len(per_op) >= 2:
         lo, hi = min(per_op.values()), max(per_op.values())
@@ -243,7 +258,7 @@ def run(runs: int, quick: bool) -> str:
     big_mb = 256 if quick else 1024
     tiny, big = synthetic_model(1_000, big_mb, twin=True), synthetic_model(1_000, big_mb)
     if tiny is not None and big is not None:
-        st, sb = measure([*QLINT, str(tiny)], runs), measure([*QLINT, str(big)], runs)
+        st, sb = measure_interleaved([[*QLINT, str(tiny)], [*QLINT, str(big)]], runs)
         emit(f"| 1,000 ops, twin (shared weights) | {st.seconds:.3f} s | {st.rss_mb:.0f} MB | "
              f"{tiny.stat().st_size / 2**20:.1f} MB |")
         emit(f"| 1,000 ops, {big_mb} MB of weights | {sb.seconds:.3f} s | {sb.rss_mb:.0f} MB | "
