@@ -1,7 +1,5 @@
 """``python -m qlint``."""
 
-import sys
+from qlint.cli import run
 
-from qlint.cli import main
-
-sys.exit(main())
+run()

@@ -9,7 +9,7 @@ flag.  `ModelGraph.memo` keeps one `QuantColumns` per graph.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import chain, repeat
 from operator import is_not, itemgetter
@@ -31,8 +31,6 @@ class QuantColumns:
 
     ids: list[NodeId]
     nodes: list[dict[str, Any]]
-    quants: list[Quant | None]
-    position: Mapping[NodeId, int]
     used: np.ndarray  # bool: an op reads or writes the tensor
     constant: np.ndarray  # bool
     dtype_code: np.ndarray  # int64: position of the tensor's dtype in `dtype_names`
@@ -164,8 +162,6 @@ def _build(graph: ModelGraph) -> QuantColumns:
     return QuantColumns(
         ids=ids,
         nodes=nodes,
-        quants=list(map(itemgetter("quant"), nodes)),
-        position=graph.tensor_positions(),
         used=_used(graph),
         constant=np.fromiter(map(bool, map(itemgetter("constant"), nodes)), dtype=bool,
                              count=n),

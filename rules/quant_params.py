@@ -476,7 +476,8 @@ class ZeroPointRange(Rule):
             (cols.zp_min < bounds[:, 0]) | (cols.zp_max > bounds[:, 1])
             | (cols.zp_nonzero & ((int8 & cols.constant) | (int16 & ~cols.constant))))
         for i in _screened(cols, cols.has_scale() & cols.dtype_in(QRANGE), suspect):
-            t, node, q = cols.ids[i], cols.nodes[i], cols.quants[i]
+            t, node = cols.ids[i], cols.nodes[i]
+            q = node["quant"]
             assert q is not None
             lo, hi = QRANGE[node["dtype"]]
             op = _anchor_op(graph, t)
@@ -573,7 +574,8 @@ class PerChannelQuant(Rule):
         wrong_axis = (wt.w >= 0) & wt.w_is_filter & (_at(cols.axis, wt.w, 0) != wt.channel_axis)
         suspect[wt.w[wrong_axis]] = True
         for i in _screened(cols, domain, suspect):
-            t, node, q = cols.ids[i], cols.nodes[i], cols.quants[i]
+            t, node = cols.ids[i], cols.nodes[i]
+            q = node["quant"]
             assert q is not None
             shape = node["shape"]
             n = len(q.scale)
