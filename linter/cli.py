@@ -111,10 +111,12 @@ def cmd_lint(argv: Sequence[str]) -> int:
     args = _lint_parser().parse_args(argv)
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    from qlint import api
     from qlint.api import lint
     from qlint.config import resolve_config
     from qlint.reporters import reporter_for
 
+    api.KEEP_LAST_GRAPH = _ENDS_PROCESS
     paths = args.paths or ["."]
     config = resolve_config(paths, explicit=args.config, isolated=args.isolated)
     _check_target(args.target or config.target)
@@ -226,14 +228,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+# Set by `run`: the process ends right after `main` returns.
+_ENDS_PROCESS = False
+
+
 def run() -> None:
     """The ``qlint`` command: `main`, then the output flushed and the process ended at
     once, without freeing what the run built (the last model's graph, the imported
     modules): there is nothing left to write, and tearing it down costs up to a tenth of
     a second on a large model."""
-    from qlint import api
-
-    api.KEEP_LAST_GRAPH = True
+    global _ENDS_PROCESS
+    _ENDS_PROCESS = True
     code = main()  # a SystemExit (--version, argparse) ends the process the usual way
     try:
         sys.stdout.flush()
