@@ -107,7 +107,7 @@ def _progress_bar(stream: TextIO) -> Callable[[int, int, str], None] | None:
     return show
 
 
-def cmd_lint(argv: Sequence[str]) -> int:
+def cmd_lint(argv: Sequence[str], ends_process: bool = False) -> int:
     args = _lint_parser().parse_args(argv)
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
@@ -116,7 +116,7 @@ def cmd_lint(argv: Sequence[str]) -> int:
     from qlint.config import resolve_config
     from qlint.reporters import reporter_for
 
-    api.KEEP_LAST_GRAPH = _ENDS_PROCESS
+    api.KEEP_LAST_GRAPH = ends_process
     paths = args.paths or ["."]
     config = resolve_config(paths, explicit=args.config, isolated=args.isolated)
     _check_target(args.target or config.target)
@@ -203,7 +203,9 @@ def cmd_targets(argv: Sequence[str]) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, ends_process: bool = False) -> int:
+    """Run one qlint command; ``ends_process``: the process ends as soon as this returns,
+    so a lint may keep its last graph instead of freeing it (`run`)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv == ["--version"]:  # what argparse's version action prints, without building a parser
         sys.stdout.write(f"qlint {__version__}\n")
@@ -217,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from qlint.explain import main as explain_main
 
             return explain_main(argv[1:])
-        return cmd_lint(argv)
+        return cmd_lint(argv, ends_process)
     except QlintError as exc:
         print(f"qlint: error: {exc}", file=sys.stderr)
         return 2
@@ -228,18 +230,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-# Set by `run`: the process ends right after `main` returns.
-_ENDS_PROCESS = False
-
-
 def run() -> None:
     """The ``qlint`` command: `main`, then the output flushed and the process ended at
     once, without freeing what the run built (the last model's graph, the imported
     modules): there is nothing left to write, and tearing it down costs up to a tenth of
     a second on a large model."""
-    global _ENDS_PROCESS
-    _ENDS_PROCESS = True
-    code = main()  # a SystemExit (--version, argparse) ends the process the usual way
+    # A SystemExit (--version, argparse) ends the process the usual way.
+    code = main(ends_process=True)
     try:
         sys.stdout.flush()
         sys.stderr.flush()

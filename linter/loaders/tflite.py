@@ -19,7 +19,7 @@ import os
 import stat
 import struct
 from collections.abc import Callable, Iterable
-from itertools import repeat
+from itertools import compress, repeat
 from typing import Any
 
 import flatbuffers
@@ -791,14 +791,13 @@ class _Walker:
         maxs = [v or None for v in maxs] if any(maxs) else [None] * len(maxs)
         made = list(map(tuple.__new__, repeat(Quant),  # Quant(...) without a Python call
                         zip(scales, zps, axis, mins, maxs, strict=True)))
-        for i, quant in zip(which.tolist(), made, strict=True):
-            if quant[0] or quant[1] or quant[3] or quant[4]:
-                out[i] = quant
         (scale, _, scale_count), (zp, _, zp_count), (lo, lo_ends, lo_count), (
             hi, hi_ends, hi_count) = arrays
+        kept = (scale_count + zp_count + lo_count + hi_count) > 0
+        for i, quant in zip(which[kept].tolist(), compress(made, kept), strict=True):
+            out[i] = quant
         n_scale[which] = scale_count
         n_zp[which] = zp_count
-        kept = (scale_count + zp_count + lo_count + hi_count) > 0
         axis_of[which[kept]] = axis_arr[kept]
         both = np.flatnonzero((lo_count > 0) & (hi_count > 0))
         minmax_equal[which[both]] = (lo[lo_ends[both] - lo_count[both]]
