@@ -2,7 +2,7 @@
 what the per-node definitions give.
 
 The loader reads every op's slots and every tensor's quantization values as numpy arrays
-and gives them to the graph (`ModelGraph.remember`) so rules need not derive them from
+and gives them to the graph (`ModelGraph.set_bulk`) so rules need not derive them from
 the nodes again; a large graph computes its precisions with numpy.  Both are checked here
 against the slow definitions on the fixtures (one of them has five subgraphs) and on
 copies with mutated quantization fields.
@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import FIXTURES
+from test_quant_screens import mutated_models
+
 from qlint.errors import ModelLoadError
 from qlint.graph import ModelGraph, Quant
 from qlint.loaders.tflite import load_tflite
 from qlint.quant_columns import quant_values, values_from_nodes
-from test_quant_screens import mutated_models
-
 from tools.fuzz import tflite_structure
 
 
@@ -116,7 +116,7 @@ def test_a_graph_built_by_hand_derives_what_no_loader_handed_over(tmp_path: Path
 
 
 def test_weighted_ops_read_input_filter_bias_and_output_slots() -> None:
-    from qlint.rules.quant_params import _weighted
+    from qlint_rules.quant_params import _weighted
 
     g = ModelGraph("tflite", "m.tflite", "converted")
     t = [g.add_tensor(0, i, name=f"t{i}", dtype="int8", shape=(2,)) for i in range(6)]

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from qlint.capabilities import (
     OUTCOMES,
     UNPROBED,
@@ -21,7 +22,7 @@ from qlint.capabilities import (
 from qlint.errors import UsageError
 from qlint.targets import DEFAULT_TARGET, TARGETS, get_target, list_targets
 
-CAPS = Path(__file__).resolve().parent.parent / "rules" / "capabilities"
+CAPS = Path(__file__).resolve().parent.parent / "rules" / "qlint_rules" / "capabilities"
 MAX_MESSAGE = 400
 
 

@@ -56,7 +56,7 @@ def test_every_text_finding_has_a_fix_line() -> None:
 
 
 def test_json_output_matches_the_schema() -> None:
-    schema = json.loads((REPO / "linter" / "schemas" / "report.schema.json").read_text())
+    schema = json.loads((REPO / "linter" / "qlint" / "schemas" / "report.schema.json").read_text())
     res = run_qlint("--format", "json", str(FIXTURES))
     assert res.returncode == 1
     data = json.loads(res.stdout)

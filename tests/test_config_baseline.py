@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import fixture_model, run_qlint
+
 from qlint import lint
 from qlint.config import find_config, load_config
 from qlint.errors import ConfigError

@@ -6,11 +6,12 @@ import io
 
 import pytest
 from conftest import REPO, run_qlint
+from test_records import log_index
+
 from qlint.errors import UsageError
 from qlint.explain import main, match_log
 from qlint.knowledge import all_records
 from qlint.registry import discover_rules
-from test_records import log_index
 
 
 def _explain(*argv: str, stdin: str = "") -> tuple[int, str]:

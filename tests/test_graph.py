@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from graph_builders import Q8, chain
+
 from qlint.graph import ModelGraph, Quant
 from qlint.quant_mode import classify_quant_mode
 
@@ -153,13 +154,13 @@ def test_derived_facts_are_cached_until_the_graph_changes() -> None:
         calls.append(1)
         return len(g)
 
-    assert bulk.memo("n", count) == 2 and bulk.memo("n", count) == 2
+    assert bulk.derived(count) == 2 and bulk.derived(count) == 2
     assert len(calls) == 1
     assert bulk.ops_of_type({"DEQUANTIZE", "FULLY_CONNECTED"}) == ["s0/o0", "s0/o1"]
     assert bulk.compute_precision("s0/o0") == "int8"
     x = bulk.add_tensor(1, 0, name="a", dtype="float32", shape=(1,))
     bulk.add_op(1, 0, op_type="SIN", source_op="SIN", name="a", inputs=[x], outputs=[])
-    assert bulk.memo("n", count) == 3 and len(calls) == 2
+    assert bulk.derived(count) == 3 and len(calls) == 2
     assert bulk.ops_of_type(["SIN"]) == ["s1/o0"]
 
 

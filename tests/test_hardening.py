@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import qlint
 from conftest import FIXTURES, REPO, fixture_model, run_qlint
-from qlint.loaders import tflite as tflite_loader
 
+import qlint
+from qlint.loaders import tflite as tflite_loader
 from tools.fuzz import tflite_structure
 from tools.synth import write_model
 

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 from conftest import run_qlint
+
 from qlint.capabilities import load_target
 from qlint.finding import Severity
 from qlint.graph import ModelGraph
 from qlint.registry import Context, discover_rules
-from qlint.rules.int8_readiness import Int8Readiness
+from qlint_rules.int8_readiness import Int8Readiness
 
 
 def _first(target: str, outcome: str, exclude: tuple[str, ...] = ()) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXTURES
+
 from qlint.loaders.tflite import load_tflite
 
 FLOAT = ("float32", "float16")

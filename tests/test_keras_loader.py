@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXTURES, run_qlint
+
 from qlint.errors import ModelLoadError
 from qlint.loaders.keras import load_keras
 

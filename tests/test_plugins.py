@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from conftest import fixture_model, run_qlint
+
 from qlint.registry import ENTRY_POINT_GROUP, _scan_entry_points, _Unusual, entry_points
 
 PLUGIN_RULE = '''
@@ -179,7 +180,7 @@ BROKEN_PLUGINS = {
                        "No module named 'qlint_missing_xyz'"),
     "not-a-rule": ("os.path:join", "entry point bad = os.path:join is not a qlint Rule "
                    "subclass"),
-    "duplicate-id": ("qlint.rules.custom_op:CustomOp",
+    "duplicate-id": ("qlint_rules.custom_op:CustomOp",
                      "rule id QL104 is registered twice"),
     "bad-value": ("not a valid value!",
                   "cannot load rule plugin 'bad' (not a valid value!): "),
@@ -192,7 +193,7 @@ def test_broken_plugin_is_one_error_line(tmp_path: Path, case: str) -> None:
     site = tmp_path / "site"
     _dist(site, "qlint_broken-1.0.dist-info", f"[qlint.rules]\nbad = {value}\n")
     if case == "duplicate-id":  # the same class under a second module name
-        (site / "qlint_dup.py").write_text("from qlint.rules.custom_op import CustomOp as C\n"
+        (site / "qlint_dup.py").write_text("from qlint_rules.custom_op import CustomOp as C\n"
                                            "class CustomOp(C):\n    '''Copy.'''\n")
         (site / "qlint_broken-1.0.dist-info" / "entry_points.txt").write_text(
             "[qlint.rules]\nbad = qlint_dup:CustomOp\n")

@@ -27,7 +27,7 @@ from tools.probe.messages import condense  # noqa: E402
 from tools.probe.runner import GuardedWorker  # noqa: E402
 from tools.probe.tf_ops import TF_OP_BUILDERS  # noqa: E402
 
-TABLE = REPO / "rules" / "capabilities" / "tflite-2.21.json"
+TABLE = REPO / "rules" / "qlint_rules" / "capabilities" / "tflite-2.21.json"
 SAMPLE = {
     "int8": ["CONV_2D", "CUMSUM", "TOPK_V2", "SIN", "SOFTMAX", "LOGISTIC", "ATAN2", "EXP"],
     "int16x8": ["CONV_2D", "CUMSUM"],
@@ -92,7 +92,7 @@ def test_tflm_sample_matches_table(reprobed: dict[str, Any]) -> None:
     import importlib.metadata
 
     version = importlib.metadata.version("tflite-micro")
-    path = REPO / "rules" / "capabilities" / f"tflm-{version}.json"
+    path = REPO / "rules" / "qlint_rules" / "capabilities" / f"tflm-{version}.json"
     if not path.is_file():
         pytest.skip(f"no table for the installed tflite-micro {version}")
     data = json.loads(path.read_text(encoding="utf-8"))

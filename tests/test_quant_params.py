@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from conftest import FIXTURES
+
 from qlint import lint
 from qlint.finding import Finding
 from qlint.knowledge import record

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXTURES
+
 from qlint import lint
 from qlint.graph import ModelGraph, Quant
 from qlint.quant_columns import quant_columns
-from qlint.rules import quant_params
-
+from qlint_rules import quant_params
 from tools.fuzz import tflite_structure
 
 SCREENED = ("QL301", "QL302", "QL303", "QL304", "QL305", "QL309")

@@ -18,6 +18,7 @@ from typing import Any
 import jsonschema
 import pytest
 from conftest import REPO
+
 from qlint.knowledge import all_records, record, record_schema
 from qlint.registry import discover_rules
 
@@ -55,7 +56,7 @@ def captured_messages() -> list[Captured]:
     """Every real toolchain message stored in the repository."""
     out = [Captured((LOGS / e["log"]).read_text(encoding="utf-8"), f"fixtures/logs/{e['log']}",
                     e["record"]) for e in log_index()]
-    for path in sorted((REPO / "rules" / "capabilities").glob("*.json")):
+    for path in sorted((REPO / "rules" / "qlint_rules" / "capabilities").glob("*.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
         out += [Captured(s, str(path.relative_to(REPO))) for s in _strings(data)]
     for path in sorted((REPO / "fixtures").glob("*/scenario.json")):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import fixture_model
+
 from qlint import lint
 from qlint.finding import Finding
 

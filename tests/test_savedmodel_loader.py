@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXTURES, run_qlint
+
 from qlint.discover import discover
 from qlint.errors import ModelLoadError
 from qlint.loaders import _tf_protos

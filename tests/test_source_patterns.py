@@ -8,13 +8,14 @@ from typing import Any
 
 import pytest
 from conftest import FIXTURES, REPO
+
 from qlint.capabilities import CONVERSION_ERROR, FLOAT_FALLBACK, CapabilityFile, CapabilityTable
 from qlint.graph import ModelGraph
 from qlint.loaders.keras import load_keras, match_pattern
 from qlint.loaders.savedmodel import load_savedmodel
 from qlint.registry import Context
-from qlint.rules.source_kernels import SourceNoBuiltin
-from qlint.rules.source_predict import predict
+from qlint_rules.source_kernels import SourceNoBuiltin
+from qlint_rules.source_predict import predict
 
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))

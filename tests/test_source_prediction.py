@@ -24,12 +24,13 @@ from typing import Any
 
 import pytest
 from conftest import REPO
+
 from qlint.capabilities import CONVERSION_ERROR, FLOAT_FALLBACK
 from qlint.loaders.keras import load_keras
 from qlint.loaders.savedmodel import load_savedmodel
 from qlint.registry import Context
-from qlint.rules.source_dtypes import Float16Policy
-from qlint.rules.source_predict import predict
+from qlint_rules.source_dtypes import Float16Policy
+from qlint_rules.source_predict import predict
 
 pytestmark = pytest.mark.tensorflow
 GOAL = 0.98

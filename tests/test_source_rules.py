@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pytest
 from conftest import FIXTURES
+
 from qlint.graph import ModelGraph
 from qlint.loaders.keras import load_keras
 from qlint.loaders.savedmodel import load_savedmodel
 from qlint.registry import Context
-from qlint.rules.source_dtypes import ConcatDtypePromotion, Float16Policy
-from qlint.rules.source_kernels import SourceFloatFallback, SourceNoBuiltin
-from qlint.rules.source_opaque import OpaqueLayer
-from qlint.rules.source_qat import FakeQuantCoverage
+from qlint_rules.source_dtypes import ConcatDtypePromotion, Float16Policy
+from qlint_rules.source_kernels import SourceFloatFallback, SourceNoBuiltin
+from qlint_rules.source_opaque import OpaqueLayer
+from qlint_rules.source_qat import FakeQuantCoverage
 
 SRC = FIXTURES / "source"
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from qlint.loaders.tflite import load_tflite
 
+from qlint.loaders.tflite import load_tflite
 from tools.synth import write_model
 
 

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from conftest import FIXTURES, fixture_model
+
 from qlint.loaders.tflite import builtin_name, load_tflite
 
 
@@ -106,10 +107,11 @@ def test_builtin_code_newer_than_the_bindings_is_not_a_crash(tmp_path) -> None: 
 
 
 def test_enum_names_read_from_the_bindings_equal_the_imported_classes() -> None:
-    from qlint.loaders import tflite as loader
     from tflite.BuiltinOperator import BuiltinOperator
     from tflite.BuiltinOptions import BuiltinOptions
     from tflite.TensorType import TensorType
+
+    from qlint.loaders import tflite as loader
 
     def names(cls: type) -> dict[int, str]:
         return {v: k for k, v in vars(cls).items() if not k.startswith("_")}

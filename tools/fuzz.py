@@ -948,6 +948,7 @@ def _pbtxt_mutator(rng: random.Random, data: bytes, fields: list[Field],
                    others: Sequence[bytes]) -> tuple[bytes, str, str]:
     """The seed as ``saved_model.pbtxt``, valid or made hostile."""
     from google.protobuf import text_format
+
     from qlint.loaders import _tf_protos
 
     text = text_format.MessageToString(_tf_protos.parse_saved_model(data))

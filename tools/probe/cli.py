@@ -163,7 +163,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m tools.probe",
         description="Probe TFLite / TFLM int8 op support with the real toolchain.",
     )
-    p.add_argument("--out", default="rules/capabilities/", help="directory for the JSON tables")
+    p.add_argument("--out", default="rules/qlint_rules/capabilities/",
+                   help="directory for the JSON tables")
     p.add_argument("--ops", help="comma-separated builtins to probe (default: all in the schema)")
     p.add_argument("--tf-ops", help="comma-separated tf_ops keys (default: all; '' for none)")
     p.add_argument("--modes", default=",".join(MODES), help="modes to probe (int8,int16x8)")

@@ -10,7 +10,7 @@ from qlint.capabilities import package_files
 
 
 def _records_dir() -> Any:
-    return package_files("qlint.rules").joinpath("records")
+    return package_files("qlint_rules").joinpath("records")
 
 
 @lru_cache(maxsize=1)

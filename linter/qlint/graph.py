@@ -38,6 +38,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 if TYPE_CHECKING:
     import networkx as nx
 
+    from qlint.quant_columns import QuantValues
+
 NodeId = str
 T = TypeVar("T")
 
@@ -47,8 +49,6 @@ QUANT_DTYPES = frozenset({"int4", "int8", "uint8", "int16"})
 # Ops that only move data between the integer and the float domain.
 CONVERSION_OPS = frozenset({"QUANTIZE", "DEQUANTIZE"})
 _INT8_LIKE = frozenset({"int8", "uint8", "int4"})
-# The `memo` key of `ModelGraph.slot_positions`.
-SLOT_POSITIONS = "graph.slot_positions"
 # From this many ops on, precisions are computed with numpy (importing it costs more than
 # the loop saves on a smaller graph).
 BULK_PRECISION_OPS = 4096
@@ -110,6 +110,19 @@ class Island:
     exits: list[NodeId] = field(default_factory=list)  # QUANTIZE ops leaving the island
 
 
+@dataclass(frozen=True)
+class BulkFacts:
+    """Whole-graph arrays a loader already holds when it has added its last node.
+
+    A loader that reads a file in bulk hands them over with `ModelGraph.set_bulk`, so the
+    rules need not derive them from the nodes again; each must equal what the graph would
+    derive (tests/test_bulk_paths.py compares the two).  ``None`` means "derive it".
+    """
+
+    slot_positions: SlotPositions | None = None
+    quant_values: QuantValues | None = None
+
+
 class ModelGraph:
     """One model as a bipartite op/tensor graph with the helpers rules need."""
 
@@ -132,7 +145,9 @@ class ModelGraph:
         self._unindexed = 0
         self._producer: dict[NodeId, NodeId] = {}
         self._precision: dict[NodeId, str] | None = None
-        self._memo: dict[str, Any] = {}
+        self._derived: dict[Callable[[ModelGraph], Any], Any] = {}
+        self._ops_by_type: dict[str, list[int]] | None = None
+        self.bulk = BulkFacts()
         self._nx: nx.MultiDiGraph | None = None
 
     @property
@@ -297,24 +312,22 @@ class ModelGraph:
     def _changed(self) -> None:
         """Forget what was derived from the graph (a loader is still adding nodes)."""
         self._precision = None
-        self._memo.clear()
+        self._derived.clear()
+        self._ops_by_type = None
+        self.bulk = BulkFacts()
         self._nx = None
 
-    def remember(self, key: str, value: Any) -> None:
-        """Store the fact `memo` would compute under ``key``, for a loader that has it at
-        hand after adding its last node.  It must equal what the computation gives (the
-        loader tests compare the two)."""
-        self._memo[key] = value
+    def set_bulk(self, facts: BulkFacts) -> None:
+        """Hand over the `BulkFacts` a loader holds after adding its last node."""
+        self.bulk = facts
 
-    def memo(self, key: str, compute: Callable[[ModelGraph], T]) -> T:
-        """``compute(self)``, computed once per graph and shared by the rules that ask.
-
-        For facts several rules derive from the whole graph (e.g. an index of its
-        quantized tensors); ``key`` names the fact and must say what ``compute`` returns.
-        """
-        if key not in self._memo:
-            self._memo[key] = compute(self)
-        return self._memo[key]  # type: ignore[no-any-return]
+    def derived(self, compute: Callable[[ModelGraph], T]) -> T:
+        """``compute(self)``, computed once per graph and shared by every caller that passes
+        the same function (e.g. an index of the quantized tensors several rules read).
+        Forgotten when a node is added."""
+        if compute not in self._derived:
+            self._derived[compute] = compute(self)
+        return self._derived[compute]  # type: ignore[no-any-return]
 
     def _add_node(self, node: NodeId, data: dict[str, Any]) -> None:
         if node in self._nodes:
@@ -439,12 +452,12 @@ class ModelGraph:
     def op_positions(self, op_types: Iterable[str]) -> list[int]:
         """Positions (in `op_nodes` order) of the ops whose ``op_type`` is one of
         ``op_types``, ascending."""
-        index = self._memo.get("graph.ops_by_type")
+        index = self._ops_by_type
         if index is None:
             index = {}
             for position, op_type in enumerate(map(itemgetter("op_type"), self._op_data)):
                 index.setdefault(op_type, []).append(position)
-            self._memo["graph.ops_by_type"] = index
+            self._ops_by_type = index
         lists = [index[t] for t in set(op_types) if t in index]
         if not lists:
             return []
@@ -494,12 +507,13 @@ class ModelGraph:
 
     def tensor_positions(self) -> Mapping[NodeId, int]:
         """Tensor id -> its position in file order (`tensor_nodes`), built once."""
-        return self.memo("graph.tensor_positions", lambda g: MappingProxyType(
-            dict(zip(g._tensors, range(len(g._tensors)), strict=True))))
+        return self.derived(_tensor_positions)
 
     def slot_positions(self) -> SlotPositions:
         """Every op's input and output tensors as positions (`SlotPositions`), built once."""
-        return self.memo(SLOT_POSITIONS, ModelGraph.slot_positions_from_ids)
+        if self.bulk.slot_positions is not None:
+            return self.bulk.slot_positions
+        return self.derived(ModelGraph.slot_positions_from_ids)
 
     def slot_positions_from_ids(self) -> SlotPositions:
         """`SlotPositions` found by looking up each slot's tensor id."""
@@ -522,9 +536,7 @@ class ModelGraph:
 
     def used_tensors(self) -> frozenset[NodeId]:
         """Every tensor an op reads or writes (`used` for all of them at once)."""
-        return self.memo("graph.used_tensors",
-                         lambda g: frozenset(chain.from_iterable(chain.from_iterable(
-                             g._op_slots))) - {None})
+        return self.derived(_used_tensors)
 
     def producer(self, tensor: NodeId) -> NodeId | None:
         return self._producer.get(tensor)
@@ -694,3 +706,11 @@ class ModelGraph:
             )
         islands.sort(key=lambda isl: order[isl.ops[0]])
         return islands
+
+
+def _tensor_positions(graph: ModelGraph) -> Mapping[NodeId, int]:
+    return MappingProxyType(dict(zip(graph._tensors, range(len(graph._tensors)), strict=True)))
+
+
+def _used_tensors(graph: ModelGraph) -> frozenset[NodeId]:
+    return frozenset(chain.from_iterable(chain.from_iterable(graph._op_slots))) - {None}

@@ -113,7 +113,7 @@ def predict(graph: ModelGraph, tab: CapabilityTable | None = None) -> list[Predi
     and shared by the rules that ask for it.
     """
     if tab is None:
-        return list(graph.memo("source_predict.predictions", _predict_shipped))
+        return list(graph.derived(_predict_shipped))
     return _predict(graph, tab)
 
 

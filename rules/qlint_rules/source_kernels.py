@@ -12,7 +12,7 @@ from qlint.finding import Finding, Severity
 from qlint.graph import ModelGraph
 from qlint.knowledge import all_records
 from qlint.registry import Context, Rule
-from qlint.rules.source_predict import Prediction, predict
+from qlint_rules.source_predict import Prediction, predict
 
 SOURCE_FORMATS = frozenset({"savedmodel", "keras"})
 

@@ -24,9 +24,10 @@ from typing import Any
 
 import flatbuffers
 import numpy as np
+
 from qlint.errors import ModelLoadError
-from qlint.graph import SLOT_POSITIONS, ModelGraph, Quant, SlotPositions
-from qlint.quant_columns import VALUES_KEY, QuantValues
+from qlint.graph import BulkFacts, ModelGraph, Quant, SlotPositions
+from qlint.quant_columns import QuantValues
 from qlint.quant_mode import classify_quant_mode
 
 
@@ -518,13 +519,14 @@ class _Walker:
         in_pos, in_op, out_pos, out_op = (joined(piece, np.int64) for piece in slots)
         in_pos[in_pos < 0] = n
         out_pos[out_pos < 0] = n
-        graph.remember(SLOT_POSITIONS, SlotPositions(in_pos, in_op, out_pos, out_op, n))
         quant = list(zip(*self.quant_pieces, strict=True)) or [()] * 6
-        graph.remember(VALUES_KEY, QuantValues(
-            n_scale=joined(quant[0], np.int64), scale=joined(quant[1], np.float64),
-            n_zp=joined(quant[2], np.int64), zp=joined(quant[3], np.float64),
-            axis=joined(quant[4], np.int64), minmax_equal=joined(quant[5], np.bool_),
-            exact_only=False))
+        graph.set_bulk(BulkFacts(
+            slot_positions=SlotPositions(in_pos, in_op, out_pos, out_op, n),
+            quant_values=QuantValues(
+                n_scale=joined(quant[0], np.int64), scale=joined(quant[1], np.float64),
+                n_zp=joined(quant[2], np.int64), zp=joined(quant[3], np.float64),
+                axis=joined(quant[4], np.int64), minmax_equal=joined(quant[5], np.bool_),
+                exact_only=False)))
 
     # -- model-level tables --------------------------------------------------------
     def buffer_spans(self, model: _Table) -> list[tuple[int, int]]:

@@ -133,6 +133,7 @@ class _Signature:
 def load_savedmodel(path: str) -> ModelGraph:
     """Parse the SavedModel at ``path`` (directory or its ``saved_model.pb``)."""
     from google.protobuf import message as pb_message
+
     from qlint.loaders import _tf_protos
 
     root = savedmodel_dir(path)

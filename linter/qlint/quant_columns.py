@@ -4,7 +4,7 @@ Rules that check each tensor or each weighted op of a large model screen them he
 bulk (one numpy expression instead of a Python loop over 200,000 tensors) and then look
 again, one by one, only at those the screen lets through.  A screen must be conservative:
 it may let through a tensor that turns out fine, never skip one its exact check would
-flag.  `ModelGraph.memo` keeps one `QuantColumns` per graph.
+flag.  `ModelGraph.derived` keeps one `QuantColumns` per graph.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from operator import is_not, itemgetter
 from typing import Any
 
 import numpy as np
+
 from qlint.graph import ModelGraph, NodeId, Quant
 
 
@@ -66,7 +67,7 @@ class QuantColumns:
 
 def quant_columns(graph: ModelGraph) -> QuantColumns:
     """The graph's `QuantColumns`, built once per graph."""
-    return graph.memo("quant_columns", _build)
+    return graph.derived(_build)
 
 
 def _per_tensor(reduce: np.ufunc, flat: np.ndarray, counts: np.ndarray,
@@ -96,7 +97,7 @@ def _used(graph: ModelGraph) -> np.ndarray:
 class QuantValues:
     """Every tensor's quantization values, flat, in file order: what `QuantColumns` is
     derived from.  A loader that reads them in bulk may hand them over
-    (``graph.remember(VALUES_KEY, ...)``); otherwise they are read from the nodes."""
+    (`BulkFacts.quant_values`); otherwise they are read from the nodes."""
 
     n_scale: np.ndarray  # int64 per tensor (0 without quantization)
     scale: np.ndarray  # float64, every tensor's scales one after the other
@@ -107,12 +108,11 @@ class QuantValues:
     exact_only: bool  # some value is not a plain number
 
 
-VALUES_KEY = "quant_columns.values"
-
-
 def quant_values(graph: ModelGraph) -> QuantValues:
     """The graph's `QuantValues`: as its loader handed them over, or read from its nodes."""
-    return graph.memo(VALUES_KEY, values_from_nodes)
+    if graph.bulk.quant_values is not None:
+        return graph.bulk.quant_values
+    return graph.derived(values_from_nodes)
 
 
 def values_from_nodes(graph: ModelGraph) -> QuantValues:

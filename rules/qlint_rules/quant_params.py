@@ -22,6 +22,7 @@ from qlint.registry import Context, Rule
 
 if TYPE_CHECKING:  # imported where the rules run: a SavedModel or Keras lint never needs numpy
     import numpy as np
+
     from qlint.quant_columns import QuantColumns
 
 # Storage range of each quantized dtype.
@@ -119,42 +120,45 @@ class _Weighted:
 
 
 def _weighted(graph: ModelGraph) -> _Weighted:
-    def build(g: ModelGraph) -> _Weighted:
-        import numpy as np
-        slots = g.slot_positions()
-        absent = slots.n_tensors
-        n_ops = len(g)
-        in_count = np.bincount(slots.in_op, minlength=n_ops)
-        in_start = np.cumsum(in_count) - in_count
-        out_count = np.bincount(slots.out_op, minlength=n_ops)
-        out_start = np.cumsum(out_count) - out_count
-        in_pos = np.append(slots.in_pos, absent)  # the last entry: past a short slot list
-        out_pos = np.append(slots.out_pos, absent)
-        groups = []
-        for op_type, conv in CONV_LIKE.items():
-            at = np.array(g.op_positions([op_type]), dtype=np.int64)
-            count, start = in_count[at], in_start[at]
+    """The graph's `_Weighted` table, built once per graph."""
+    return graph.derived(_build_weighted)
 
-            def slot(k: int, count: np.ndarray = count, start: np.ndarray = start
-                     ) -> np.ndarray:
-                return np.where(k < count, in_pos[np.where(k < count, start + k, -1)], absent)
 
-            w = slot(conv.filter)
-            earlier = np.zeros(len(at), dtype=bool)
-            for k in range(conv.filter):  # the filter tensor also sits in an earlier slot
-                earlier |= slot(k) == w
-            y = np.where(out_count[at] > 0, out_pos[np.where(out_count[at] > 0,
-                                                             out_start[at], -1)], absent)
-            groups.append((at, slot(conv.input), w, slot(conv.bias), y,
-                           np.full(len(at), conv.channel_axis), (w != absent) & ~earlier))
-        columns = [np.concatenate([group[i] for group in groups]) for i in range(7)]
-        order = np.argsort(columns[0], kind="stable")
-        at, x, w, b, y, axis, is_filter = (column[order] for column in columns)
-        ops = list(g.ops())
-        x, w, b, y = (np.where(p == absent, -1, p).astype(np.int64) for p in (x, w, b, y))
-        return _Weighted([ops[p] for p in at.tolist()], x, w, b, y, axis.astype(np.int64),
-                         is_filter.astype(bool))
-    return graph.memo("quant_params.weighted", build)
+def _build_weighted(g: ModelGraph) -> _Weighted:
+    import numpy as np
+    slots = g.slot_positions()
+    absent = slots.n_tensors
+    n_ops = len(g)
+    in_count = np.bincount(slots.in_op, minlength=n_ops)
+    in_start = np.cumsum(in_count) - in_count
+    out_count = np.bincount(slots.out_op, minlength=n_ops)
+    out_start = np.cumsum(out_count) - out_count
+    in_pos = np.append(slots.in_pos, absent)  # the last entry: past a short slot list
+    out_pos = np.append(slots.out_pos, absent)
+    groups = []
+    for op_type, conv in CONV_LIKE.items():
+        at = np.array(g.op_positions([op_type]), dtype=np.int64)
+        count, start = in_count[at], in_start[at]
+
+        def slot(k: int, count: np.ndarray = count, start: np.ndarray = start
+                 ) -> np.ndarray:
+            return np.where(k < count, in_pos[np.where(k < count, start + k, -1)], absent)
+
+        w = slot(conv.filter)
+        earlier = np.zeros(len(at), dtype=bool)
+        for k in range(conv.filter):  # the filter tensor also sits in an earlier slot
+            earlier |= slot(k) == w
+        y = np.where(out_count[at] > 0, out_pos[np.where(out_count[at] > 0,
+                                                         out_start[at], -1)], absent)
+        groups.append((at, slot(conv.input), w, slot(conv.bias), y,
+                       np.full(len(at), conv.channel_axis), (w != absent) & ~earlier))
+    columns = [np.concatenate([group[i] for group in groups]) for i in range(7)]
+    order = np.argsort(columns[0], kind="stable")
+    at, x, w, b, y, axis, is_filter = (column[order] for column in columns)
+    ops = list(g.ops())
+    x, w, b, y = (np.where(p == absent, -1, p).astype(np.int64) for p in (x, w, b, y))
+    return _Weighted([ops[p] for p in at.tolist()], x, w, b, y, axis.astype(np.int64),
+                     is_filter.astype(bool))
 
 
 def _at(column: np.ndarray, positions: np.ndarray, absent: Any) -> np.ndarray:
@@ -165,8 +169,11 @@ def _at(column: np.ndarray, positions: np.ndarray, absent: Any) -> np.ndarray:
 
 def _dtypes(graph: ModelGraph) -> frozenset[str]:
     """Every tensor dtype in the graph."""
-    return graph.memo("quant_params.dtypes",
-                      lambda g: frozenset(node["dtype"] for _, node in g.tensor_nodes()))
+    return graph.derived(_all_dtypes)
+
+
+def _all_dtypes(graph: ModelGraph) -> frozenset[str]:
+    return frozenset(node["dtype"] for _, node in graph.tensor_nodes())
 
 
 def _ops_of(graph: ModelGraph, t: NodeId) -> list[NodeId]:
@@ -373,6 +380,7 @@ class InvalidScale(Rule):
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
         import numpy as np
+
         from qlint.quant_columns import quant_columns
         cols = quant_columns(graph)
         for i in _screened(cols, cols.has_scale(), ~cols.scales_ok):
@@ -467,6 +475,7 @@ class ZeroPointRange(Rule):
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
         import numpy as np
+
         from qlint.quant_columns import quant_columns
         cols = quant_columns(graph)
         bounds = np.array([QRANGE.get(name, (0, 0)) for name in cols.dtype_names],
@@ -558,6 +567,7 @@ class PerChannelQuant(Rule):
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
         import numpy as np
+
         from qlint.quant_columns import quant_columns
         cols = quant_columns(graph)
         domain = cols.has_scale() & (cols.n_scale > 1)
@@ -635,6 +645,7 @@ def _bias_suspects(graph: ModelGraph) -> np.ndarray:
     """bool per weighted op: its bias may have a zero point or a scale QL305 flags (the
     relative differences are computed with the same float operations as its check)."""
     import numpy as np
+
     from qlint.quant_columns import quant_columns
     cols, wt = quant_columns(graph), _weighted(graph)
     has, ok = cols.has_scale() & cols.scales_ok, wt.b >= 0
@@ -694,6 +705,7 @@ class BiasQuant(Rule):
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
         import numpy as np
+
         from qlint.quant_columns import quant_columns
         wt = _weighted(graph)
         for k in _screened(quant_columns(graph), np.ones(len(wt.ops), dtype=bool),

@@ -31,7 +31,7 @@ from typing import Any
 
 from qlint.errors import QlintError
 
-PACKAGE = "qlint.rules"
+PACKAGE = "qlint_rules"
 DIRECTORY = "capabilities"
 SCHEMA_VERSION = 1
 
