@@ -79,7 +79,8 @@ def lint(
     if progress is not None:
         progress(len(sources), len(sources), "")
     report = Report(models=results, target=cfg.target, fail_on=cfg.fail_on,
-                    errors=[f"{p.path}: {p.reason}" for p in problems])
+                    errors=[f"{p.path}: {p.reason}" for p in problems if not p.skipped],
+                    notes=[f"{p.path}: {p.reason}" for p in problems if p.skipped])
     baseline_path = baseline or cfg.baseline
     if baseline_path:
         report.apply_baseline(load_baseline(baseline_path))

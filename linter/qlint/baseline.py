@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, TextIO
 
 from qlint import __version__
 from qlint.errors import ConfigError, UsageError
@@ -13,9 +14,14 @@ from qlint.finding import Finding
 BASELINE_VERSION = 1
 
 
-def write_baseline(findings: list[Finding], path: str) -> int:
-    """Write the fingerprints of ``findings`` to ``path``; return how many."""
+def write_baseline(findings: list[Finding], path: str,
+                   models: Iterable[tuple[str, str | None]] = ()) -> int:
+    """Write the fingerprints of ``findings`` to ``path``; return how many.
+
+    ``models`` (path, format) are never overwritten (`qlint.safe_output.write_text`).
+    """
     from qlint.fingerprint import fingerprint, relative_path
+    from qlint.safe_output import write_text
 
     entries = sorted(
         ({"fingerprint": fingerprint(f), "rule": f.rule, "model": relative_path(f.model),
@@ -24,12 +30,12 @@ def write_baseline(findings: list[Finding], path: str) -> int:
     )
     doc: dict[str, Any] = {"version": BASELINE_VERSION, "tool": f"qlint {__version__}",
                            "findings": entries}
-    try:
-        with open(path, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=2)
-            fh.write("\n")
-    except OSError as exc:
-        raise UsageError(f"cannot write baseline {path}: {exc.strerror or exc}") from None
+
+    def write(fh: TextIO) -> None:
+        json.dump(doc, fh, indent=2)
+        fh.write("\n")
+
+    write_text(path, write, models, what="baseline")
     return len(entries)
 
 

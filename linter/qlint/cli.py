@@ -8,11 +8,12 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from qlint import __version__
 from qlint.errors import QlintError, UsageError
+from qlint.escape import error_line, visible
 
 if TYPE_CHECKING:
     import argparse
@@ -73,18 +74,6 @@ def _lint_parser() -> argparse.ArgumentParser:
     return p
 
 
-@contextlib.contextmanager
-def _open_output(path: str | None) -> Iterator[TextIO]:
-    if path is None:
-        yield sys.stdout
-        return
-    try:
-        with open(path, "w", encoding="utf-8") as fh:
-            yield fh
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
 def _progress_bar(stream: TextIO) -> Callable[[int, int, str], None] | None:
     """A one-line progress bar for multi-model runs, only when ``stream`` is a terminal."""
     isatty = getattr(stream, "isatty", None)
@@ -99,7 +88,8 @@ def _progress_bar(stream: TextIO) -> Callable[[int, int, str], None] | None:
         else:
             width = 24
             filled = width * done // total
-            name = path if len(path) <= 50 else "..." + path[-47:]
+            shown = visible(path)
+            name = shown if len(shown) <= 50 else "..." + shown[-47:]
             stream.write(f"\r\033[K[{'#' * filled}{'.' * (width - filled)}] "
                          f"{done}/{total} {name}")
         stream.flush()
@@ -125,23 +115,30 @@ def cmd_lint(argv: Sequence[str], ends_process: bool = False) -> int:
                   baseline=None if args.write_baseline else args.baseline,
                   progress=None if args.no_progress else _progress_bar(sys.stderr),
                   jobs=args.jobs)
+    for line in report.notes:
+        print(f"qlint: note: {visible(line)}", file=sys.stderr)
     for line in report.errors:
-        print(f"qlint: error: {line}", file=sys.stderr)
+        print(error_line(line), file=sys.stderr)
     for model in report.unreadable:
-        print(f"qlint: error: {model.path}: {model.error}", file=sys.stderr)
+        print(error_line(f"{model.path}: {model.error}"), file=sys.stderr)
+    # What must never be overwritten: every linted model and every path named.
+    inputs = [(m.path, m.format) for m in report.models] + [(p, None) for p in paths]
     if args.write_baseline:
         from qlint.baseline import write_baseline
 
-        n = write_baseline(report.findings, args.write_baseline)
-        print(f"Wrote {n} finding{'s' if n != 1 else ''} to the baseline {args.write_baseline}.")
+        n = write_baseline(report.findings, args.write_baseline, inputs)
+        print(f"Wrote {n} finding{'s' if n != 1 else ''} to the baseline "
+              f"{visible(args.write_baseline)}.")
         return 2 if report.errors or report.unreadable else 0
-    if args.format == "model-explorer" and args.output and os.path.isdir(args.output):
+    if args.format == "model-explorer" and args.output and os.path.isdir(args.output) \
+            and not os.path.islink(args.output):
         from qlint.reporters.model_explorer import write_per_model
 
-        for path in write_per_model(report, args.output):
-            print(f"wrote {path}", file=sys.stderr)
+        for path in write_per_model(report, args.output, inputs):
+            print(f"wrote {visible(path)}", file=sys.stderr)
         return report.exit_code()
-    with _open_output(args.output) as out:
+
+    def write(out: TextIO) -> None:
         if args.format == "text":
             from qlint.reporters.text import render
 
@@ -150,6 +147,13 @@ def cmd_lint(argv: Sequence[str], ends_process: bool = False) -> int:
                    explain=args.explain)
         else:
             reporter_for(args.format)(report, out)
+
+    if args.output is None:
+        write(sys.stdout)
+    else:
+        from qlint.safe_output import write_text
+
+        write_text(args.output, write, inputs)
     return report.exit_code()
 
 
@@ -221,13 +225,16 @@ def main(argv: Sequence[str] | None = None, *, ends_process: bool = False) -> in
             return explain_main(argv[1:])
         return cmd_lint(argv, ends_process)
     except QlintError as exc:
-        print(f"qlint: error: {exc}", file=sys.stderr)
+        print(error_line(exc), file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 1
+    except OSError as exc:  # standard output failed: a full disk, a closed terminal
+        print(error_line(f"cannot write the output: {exc.strerror or exc}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("qlint: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 1
 
 
 def run() -> None:
@@ -242,6 +249,12 @@ def run() -> None:
         sys.stderr.flush()
     except BrokenPipeError:  # the reader went away (`qlint ... | head`)
         code = code or 1
+    except OSError as exc:  # e.g. `qlint ... > /dev/full`
+        with contextlib.suppress(OSError):
+            sys.stderr.write(error_line(f"cannot write the output: {exc.strerror or exc}")
+                             + "\n")
+            sys.stderr.flush()
+        code = 2
     os._exit(code)
 
 

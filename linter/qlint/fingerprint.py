@@ -47,4 +47,4 @@ def node_identity(finding: Finding) -> str:
 def fingerprint(finding: Finding) -> str:
     """A 32-hex-digit identity of ``finding`` that survives unrelated edits to the model."""
     key = "|".join((finding.rule, relative_path(finding.model), node_identity(finding)))
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32]

@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from qlint.escape import github_data as _escape_data
+from qlint.escape import github_property as _escape_property
 from qlint.finding import Severity
 from qlint.fingerprint import relative_path
 from qlint.report import Report
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
-
-
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def render(report: Report, stream: TextIO) -> None:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from typing import Any, TextIO
 
 from qlint.errors import UsageError
+from qlint.escape import visible
 from qlint.finding import Finding, Severity
 from qlint.report import ModelResult, Report
 
@@ -31,9 +33,9 @@ def model_node_data(model: ModelResult, subgraph_names: dict[int, str]) -> dict[
     graphs: dict[str, dict[str, Any]] = {}
 
     def mark(node: dict[str, Any], f: Finding) -> None:
-        gid = _graph_id(node["subgraph"], subgraph_names)
+        gid = visible(_graph_id(node["subgraph"], subgraph_names))
         results = graphs.setdefault(gid, {"results": {}, "thresholds": THRESHOLDS})["results"]
-        key = node["name"]  # an op's name in .tflite is its first output tensor's name
+        key = visible(node["name"])  # an op's name in .tflite is its first output tensor's name
         value = VALUES[f.severity]
         if key not in results or results[key]["value"] < value:
             results[key] = {"value": value, "bgColor": COLOURS[value]}
@@ -47,7 +49,7 @@ def model_node_data(model: ModelResult, subgraph_names: dict[int, str]) -> dict[
 
 def to_node_data(report: Report) -> dict[str, Any]:
     """One model: its ModelNodeData.  Several: ``{model path: ModelNodeData}``."""
-    per_model = {m.path: model_node_data(m, _subgraph_names(m)) for m in report.models
+    per_model = {visible(m.path): model_node_data(m, _subgraph_names(m)) for m in report.models
                  if m.error is None and m.format is not None}
     if len(per_model) == 1:
         return next(iter(per_model.values()))
@@ -59,21 +61,34 @@ def render(report: Report, stream: TextIO) -> None:
     stream.write("\n")
 
 
-def write_per_model(report: Report, directory: str) -> list[str]:
-    """Write ``<model file name>.qlint.json`` for each model into ``directory``."""
+def write_per_model(report: Report, directory: str,
+                    inputs: Iterable[tuple[str, str | None]] = ()) -> list[str]:
+    """Write ``<model file name>.qlint.json`` for each model into ``directory``; a second
+    model of the same file name gets ``<name>-2.qlint.json``.  ``inputs`` are never
+    overwritten (`qlint.safe_output`)."""
+    from qlint.safe_output import check_directory, unique_names, write_text
+
+    inputs = list(inputs)
+    check_directory(directory, inputs)
     try:
         os.makedirs(directory, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"cannot create {directory}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot create {visible(directory)}: {exc.strerror or exc}") from None
+    models = [m for m in report.models if m.error is None and m.format is not None]
+    names = unique_names(os.path.basename(os.path.normpath(m.path)) + ".qlint.json"
+                         for m in models)
     written = []
-    for m in report.models:
-        if m.error is not None or m.format is None:
-            continue
-        out = os.path.join(directory, os.path.basename(m.path) + ".qlint.json")
-        with open(out, "w", encoding="utf-8") as fh:
-            json.dump(model_node_data(m, _subgraph_names(m)), fh, indent=2)
+    for m, name in zip(models, names, strict=True):
+        out = os.path.join(directory, name)
+        data = model_node_data(m, _subgraph_names(m))
+        write_text(out, lambda fh, data=data: _dump(data, fh), inputs, what="overlay")
         written.append(out)
     return written
+
+
+def _dump(data: dict[str, Any], fh: TextIO) -> None:
+    json.dump(data, fh, indent=2)
+    fh.write("\n")
 
 
 def _subgraph_names(model: ModelResult) -> dict[int, str]:

@@ -14,6 +14,7 @@ import json
 from typing import Any, TextIO
 
 from qlint import PROJECT_URL, __version__
+from qlint.escape import visible
 from qlint.finding import Finding, Severity
 from qlint.fingerprint import fingerprint, relative_path
 from qlint.knowledge import record
@@ -138,14 +139,26 @@ def to_sarif(report: Report) -> dict[str, Any]:
             "automationDetails": {"id": f"qlint/{report.target}/"},
             "invocations": [{
                 "executionSuccessful": not notifications,
-                "toolExecutionNotifications": notifications,
+                "toolExecutionNotifications": _visible(notifications),
             }],
-            "results": [_result(f, index) for f in report.findings],
+            "results": [_visible(_result(f, index)) for f in report.findings],
             "properties": {"target": report.target,
                            "baselineHidden": report.baseline_hidden,
                            "suppressed": report.suppressed},
         }],
     }
+
+
+def _visible(obj: Any) -> Any:
+    """``obj`` with every string escaped (`qlint.escape.visible`): names and paths come
+    from the model, and GitHub shows messages and locations as they are."""
+    if isinstance(obj, str):
+        return visible(obj)
+    if isinstance(obj, dict):
+        return {k: _visible(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_visible(v) for v in obj]
+    return obj
 
 
 def render(report: Report, stream: TextIO) -> None:
