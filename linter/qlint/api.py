@@ -12,6 +12,7 @@ from qlint.config import Config, resolve_config
 from qlint.discover import ModelSource, discover
 from qlint.errors import ModelLoadError
 from qlint.finding import Finding, Severity
+from qlint.finding_caps import cap_findings
 from qlint.loaders import loader_for
 from qlint.registry import Context, Rule, discover_rules, rule_matches, select_rules
 from qlint.report import ModelResult, Report
@@ -141,7 +142,7 @@ def _lint_configured(src: ModelSource, available: list[type[Rule]], ctx: Context
             result.suppressed += 1
         else:
             kept.append(f)
-    result.findings = kept
+    result.findings = cap_findings(kept)
     return result
 
 

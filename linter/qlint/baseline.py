@@ -8,7 +8,9 @@ from collections.abc import Iterable
 from typing import Any, TextIO
 
 from qlint import __version__
+from qlint.bounded_read import MAX_BASELINE_BYTES, check_json_nesting, read_limited
 from qlint.errors import ConfigError, UsageError
+from qlint.escape import visible
 from qlint.finding import Finding
 
 BASELINE_VERSION = 1
@@ -41,13 +43,20 @@ def write_baseline(findings: list[Finding], path: str,
 
 def load_baseline(path: str) -> set[str]:
     """The fingerprints recorded in a baseline file."""
+    shown = visible(path)
     if not os.path.isfile(path):
-        raise UsageError(f"baseline {path} does not exist (create it with --write-baseline)")
+        raise UsageError(f"baseline {shown} does not exist (create it with --write-baseline)")
+    data = read_limited(path, MAX_BASELINE_BYTES, "the baseline")
+    check_json_nesting(data, path, "the baseline")
     try:
-        with open(path, encoding="utf-8") as fh:
-            doc = json.load(fh)
+        doc = json.loads(data)
         if doc.get("version") != BASELINE_VERSION:
-            raise ConfigError(f"{path}: unsupported baseline version {doc.get('version')!r}")
+            raise ConfigError(f"{shown}: unsupported baseline version "
+                              f"{visible(repr(doc.get('version')))[:40]}")
         return {str(e["fingerprint"]) for e in doc["findings"]}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ConfigError(f"{path}: not a qlint baseline ({exc})") from None
+    except json.JSONDecodeError as exc:  # where, never what
+        raise ConfigError(f"{shown}: not a qlint baseline (invalid JSON at line {exc.lineno}, "
+                          f"column {exc.colno})") from None
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        raise ConfigError(f"{shown}: not a qlint baseline (expected {{\"version\": "
+                          f"{BASELINE_VERSION}, \"findings\": [...]}})") from None

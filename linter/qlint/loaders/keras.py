@@ -93,19 +93,35 @@ def match_pattern(class_name: str, config: Any, keys: list[str] | None = None) -
     comma-separated token is a string or ``name=value`` in the layer config; the
     variant with most matching tokens wins, then the plain ``keras.<Class>`` key.
     """
-    table = _keras_table()
     if keys is None:
-        keys = [k for k, (cls, _) in table.items() if cls == class_name]
+        variants = _variants(class_name)
+        if not variants:
+            return None
+        if len(variants) == 1 and not variants[0][1]:  # only keras.<Class>: no config needed
+            return variants[0][0]
+    else:
+        variants = tuple(v for key in keys if (v := _parse_key(key, class_name)) is not None)
     values = _scalar_strings(config, set())
     best: tuple[int, str] | None = None
-    for key in keys:
-        m = re.fullmatch(r"keras\.(\w+)(?:\((.*)\))?", key)
-        if not m or m.group(1) != class_name:
-            continue
-        tokens = [t.strip().strip("'\"") for t in (m.group(2) or "").split(",") if t.strip()]
+    for key, tokens in variants:
         if all(t in values for t in tokens) and (best is None or len(tokens) > best[0]):
             best = (len(tokens), key)
     return best[1] if best else None
+
+
+@cache
+def _variants(class_name: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The probed keys of a Keras class with their variant tokens (parsed once a class)."""
+    keys = [k for k, (cls, _) in _keras_table().items() if cls == class_name]
+    return tuple(v for key in keys if (v := _parse_key(key, class_name)) is not None)
+
+
+def _parse_key(key: str, class_name: str) -> tuple[str, tuple[str, ...]] | None:
+    m = re.fullmatch(r"keras\.(\w+)(?:\((.*)\))?", key)
+    if not m or m.group(1) != class_name:
+        return None
+    return key, tuple(t.strip().strip("'\"") for t in (m.group(2) or "").split(",")
+                      if t.strip())
 
 
 def load_keras(path: str) -> ModelGraph:

@@ -23,6 +23,7 @@ from qlint.report import Report
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+MAX_RESULTS = 25_000  # GitHub code scanning rejects runs with more results
 
 
 def rule_help(rule: type[Rule]) -> tuple[str, str]:
@@ -125,6 +126,12 @@ def to_sarif(report: Report) -> dict[str, Any]:
              "uri": relative_path(m.path), "uriBaseId": "%SRCROOT%"}}}]}
         for m in report.unreadable
     ] + [{"level": "error", "message": {"text": e}} for e in report.errors]
+    findings = report.findings
+    cut = max(0, len(findings) - MAX_RESULTS)
+    if cut:
+        notifications.append({"level": "warning", "message": {"text": (
+            f"{cut} of {len(findings)} results were left out: GitHub code scanning accepts "
+            f"at most {MAX_RESULTS} results per run (see the text or JSON output for all)")}})
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
@@ -138,13 +145,14 @@ def to_sarif(report: Report) -> dict[str, Any]:
             }},
             "automationDetails": {"id": f"qlint/{report.target}/"},
             "invocations": [{
-                "executionSuccessful": not notifications,
+                "executionSuccessful": not (report.unreadable or report.errors),
                 "toolExecutionNotifications": _visible(notifications),
             }],
-            "results": [_visible(_result(f, index)) for f in report.findings],
+            "results": [_visible(_result(f, index)) for f in findings[:MAX_RESULTS]],
             "properties": {"target": report.target,
                            "baselineHidden": report.baseline_hidden,
-                           "suppressed": report.suppressed},
+                           "suppressed": report.suppressed,
+                           "resultsLeftOut": cut},
         }],
     }
 
