@@ -3,8 +3,9 @@
 Every file qlint writes goes through `write_text`:
 
 * the target is refused (a `UsageError`, exit 2) when it is a symbolic link (a planted link
-  would redirect the write anywhere), a directory, one of the linted models, or a path
-  inside a linted SavedModel directory;
+  would redirect the write anywhere), a directory or another non-regular file (a device,
+  a FIFO), one of the linted models or named paths, or a path inside a linted SavedModel
+  directory;
 * the content goes to a temporary file in the target's directory, which then replaces
   the target in one ``os.replace``: a reader sees the old file or the whole new one, and a
   failed write (disk full) leaves the old file and no temporary behind.
@@ -38,6 +39,8 @@ def check_target(path: str, models: Iterable[tuple[str, str | None]], what: str 
         raise UsageError(f"refusing to write the {what} {shown}: it is a symbolic link")
     if os.path.isdir(path):
         raise UsageError(f"cannot write the {what} {shown}: it is a directory")
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise UsageError(f"refusing to write the {what} {shown}: it is not a regular file")
     real = _real(path)
     for model, fmt in models:
         model_real = _real(model)
