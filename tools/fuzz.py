@@ -54,7 +54,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 TIME_LIMIT = 5.0
-PROBLEMS = ("traceback", "internal", "exit_code", "stderr", "slow", "hang")
+PROBLEMS = ("traceback", "internal", "exit_code", "stderr", "slow", "hang", "written", "leak",
+            "escape")  # the last three: tools.fuzz_attacks's detectors
 
 
 # -- flatbuffer structure ---------------------------------------------------------------
@@ -1527,7 +1528,9 @@ class CaseFactory:
         self.seeds = self.spec.seeds()
         self.fields = [self.spec.structure(d) if self.spec.structure else []
                        for _, d in self.seeds]
-        self.mutators = self.spec.mutators or MUTATORS
+        from tools.fuzz_attacks import attack_mutators
+
+        self.mutators = (*(self.spec.mutators or MUTATORS), *attack_mutators(fmt))
         self.weights = [w for _, _, w in self.mutators]
 
     def case(self, k: int) -> Case:
@@ -1617,18 +1620,20 @@ def judge(path: str, code: int | None, stdout: str, stderr: str) -> tuple[str | 
 # -- worker and supervisor --------------------------------------------------------------
 
 def worker(fmt: str, seed: int, start: int, stop: int, limit: float) -> int:
-    """Run cases ``start``..``stop-1``, one JSON line per case on stdout."""
+    """Run cases ``start``..``stop-1``, one JSON line per case on stdout; each is linted
+    and judged by `tools.fuzz_attacks.run_case` (sandbox, planted links, every detector)."""
+    from tools.fuzz_attacks import run_case
+
     factory = CaseFactory(fmt, seed)
     spec = factory.spec
     real_stdout = sys.stdout
     with tempfile.TemporaryDirectory(prefix="qlint-fuzz-") as tmp:
         for k in range(start, stop):
             case = factory.case(k)
-            path = spec.materialize(case, tmp, f"case{k}")
-            res = lint_in_process(path, limit)
-            _remove(path)
-            row = {"index": k, "exit_code": res.exit_code, "seconds": round(res.seconds, 4),
-                   "problem": res.problem, "detail": res.detail,
+            code, seconds, problem, detail = run_case(
+                lambda d, case=case, k=k: spec.materialize(case, d, f"case{k}"), k, tmp, limit)
+            row = {"index": k, "exit_code": code, "seconds": round(seconds, 4),
+                   "problem": problem, "detail": detail,
                    "mutation": f"{case.mutator}: {case.description}", "seed": case.seed_name}
             real_stdout.write(json.dumps(row) + "\n")
             real_stdout.flush()
@@ -1663,7 +1668,8 @@ class Summary:
         return (f"{self.fmt}: {self.tried} files tried, {c['traceback']} tracebacks, "
                 f"{c['internal']} internal errors, {c['exit_code']} bad exit codes, "
                 f"{c['stderr']} bad error output, {c['slow']} runs over {TIME_LIMIT:.0f} s, "
-                f"{c['hang']} hangs, max time {self.max_seconds:.3f} s")
+                f"{c['hang']} hangs, {c['written']} writes outside the output, "
+                f"{c['leak']} leaks, {c['escape']} escapes, max time {self.max_seconds:.3f} s")
 
 
 def _spawn(fmt: str, seed: int, start: int, stop: int, limit: float) -> subprocess.Popen[str]:
