@@ -471,3 +471,46 @@ def test_fixture_trees_are_compared_by_content_mode_and_mtime(tmp_path: Path) ->
     os.utime(model, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
     assert tree_state(tmp_path) != before
 
+
+
+# -- the fuzzer's attacks and detectors -------------------------------------------------
+
+def test_fuzz_detectors_fire_on_what_they_look_for() -> None:
+    from tools.fuzz_attacks import CANARY, judge
+
+    snap = {"models/m.tflite": (0o100644, 10, 1, "")}
+    assert judge("text", 1, "ok\n", "", {}, snap, snap) == (None, "")
+    assert judge("text", 1, "a\x1b[2Jb", "", {}, snap, snap)[0] == "escape"
+    assert judge("text", 1, "x\n::error::PWNED\n", "", {}, snap, snap)[0] == "escape"
+    assert judge("github", 1, "::error file=m,line=1::x\n", "", {}, snap, snap) == (None, "")
+    assert judge("github", 1, "::error::PWNED\n", "", {}, snap, snap) == (None, "")
+    assert judge("json", 2, "", f"qlint: error: m: {CANARY}\n", {}, snap, snap)[0] == "leak"
+    assert judge("json", 1, "", "", {"report": "\u202e"}, snap, snap)[0] == "escape"
+    touched = {"models/m.tflite": (0o100644, 10, 2, "")}
+    assert judge("text", 1, "", "", {}, snap, touched)[0] == "written"
+    assert judge("text", 1, "", "", {}, snap, {**snap, "out/report": (0, 1, 1, "")}) == \
+        (None, "")
+
+
+@pytest.mark.parametrize("fmt", ["tflite", "savedmodel", "keras", "h5"])
+def test_fuzz_attacks_are_linted_without_a_problem(tmp_path: Path, fmt: str) -> None:
+    import random
+
+    from tools.fuzz import FORMATS, Case, CaseFactory
+    from tools.fuzz_attacks import attack_mutators, run_case
+
+    if fmt not in FORMATS:
+        pytest.skip(f"{fmt} cannot be fuzzed here (h5py missing)")
+    factory = CaseFactory(fmt, 0)
+    seeds = factory.seeds
+    rng = random.Random(7)
+    for i, (name, mutate, _) in enumerate(attack_mutators(fmt)):
+        for j in range(4):
+            s = (i + j) % len(seeds)
+            out = mutate(rng, seeds[s][1], factory.fields[s], [])
+            case = Case(j, seeds[s][0], name, out[1], out[0], out[2] if len(out) > 2 else "")
+            k = 4 * i + j  # every output format, with and without -o and planted links
+            _, _, problem, detail = run_case(  # no time limit: tests never judge timings
+                lambda d, case=case, k=k: FORMATS[fmt].materialize(case, d, f"c{k}"),
+                k, str(tmp_path), 1e6)
+            assert problem is None, (name, case.description, problem, detail)
