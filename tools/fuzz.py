@@ -54,6 +54,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 TIME_LIMIT = 5.0
+STALL_SECONDS = 60.0  # wall-clock seconds without output before a worker counts as hung
 PROBLEMS = ("traceback", "internal", "exit_code", "stderr", "slow", "hang", "written", "leak",
             "escape")  # the last three: tools.fuzz_attacks's detectors
 
@@ -1667,9 +1668,9 @@ class Summary:
         c = self.counts
         return (f"{self.fmt}: {self.tried} files tried, {c['traceback']} tracebacks, "
                 f"{c['internal']} internal errors, {c['exit_code']} bad exit codes, "
-                f"{c['stderr']} bad error output, {c['slow']} runs over {TIME_LIMIT:.0f} s, "
+                f"{c['stderr']} bad error output, {c['slow']} runs over {TIME_LIMIT:.0f} s CPU, "
                 f"{c['hang']} hangs, {c['written']} writes outside the output, "
-                f"{c['leak']} leaks, {c['escape']} escapes, max time {self.max_seconds:.3f} s")
+                f"{c['leak']} leaks, {c['escape']} escapes, max CPU time {self.max_seconds:.3f} s")
 
 
 def _spawn(fmt: str, seed: int, start: int, stop: int, limit: float) -> subprocess.Popen[str]:
@@ -1710,8 +1711,9 @@ def fuzz(fmt: str = "tflite", iterations: int = 300, seed: int = 0, *,
          startup: float = 60.0) -> Summary:
     """Run ``iterations`` cases of ``fmt`` in worker processes and count the problems.
 
-    A worker that prints nothing for ``startup`` seconds (at start) or ``3 * limit``
-    seconds (between cases) is killed; its current case counts as a hang.
+    A worker that prints nothing for ``startup`` seconds (at start) or ``3 * limit`` (at
+    least `STALL_SECONDS`) seconds (between cases) is killed; its current case counts as
+    a hang.  Time limits inside a worker are CPU time (`tools.fuzz_attacks.run_case`).
     """
     summary = Summary(fmt)
     factory: CaseFactory | None = None
@@ -1719,7 +1721,7 @@ def fuzz(fmt: str = "tflite", iterations: int = 300, seed: int = 0, *,
     while nxt < iterations:
         proc = _spawn(fmt, seed, nxt, iterations, limit)
         try:
-            for line in _lines(proc, startup, 3 * limit):
+            for line in _lines(proc, startup, max(3 * limit, STALL_SECONDS)):
                 if line is None:
                     break
                 row = json.loads(line)
