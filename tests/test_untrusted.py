@@ -81,6 +81,18 @@ def test_pbtxt_symlink_to_a_secret_is_never_quoted(tmp_path: Path, fmt: str) -> 
         f"qlint: error: {sm}: saved_model.pbtxt cannot be parsed at line 1, column 9"]
 
 
+@pytest.mark.parametrize("name", ["m.tflite", "m.keras", "m.h5"])
+def test_a_model_named_explicitly_that_links_to_a_secret_is_not_quoted(
+        tmp_path: Path, name: str) -> None:
+    secret = _secret(tmp_path)
+    secret.write_bytes(b"\xffSECRET123 " + SECRET.encode())
+    (tmp_path / name).symlink_to(secret)
+    res = run_qlint(str(tmp_path / name))
+    assert res.returncode == 2
+    assert "SECRET" not in res.stdout + res.stderr and "machine" not in res.stderr
+    assert len(res.stderr.splitlines()) == 1, res.stderr
+
+
 def test_escape_makes_every_unsafe_character_visible() -> None:
     assert visible("a\nb\rc\x1b[2J\x07\x9b\u202e\u2066x") == \
         "a\\nb\\rc\\x1b[2J\\x07\\x9b\\u202e\\u2066x"

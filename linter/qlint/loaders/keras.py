@@ -208,7 +208,7 @@ def parse_json(data: bytes | str, name: str, path: str) -> Any:
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
     except UnicodeDecodeError as exc:
-        raise ModelLoadError(path, f"{name} is not valid UTF-8: {_one_line(exc)}") from None
+        raise ModelLoadError(path, f"{name} is not valid UTF-8 (byte {exc.start})") from None
     items = text.count(",") + text.count("{") + text.count("[")
     if items > MAX_JSON_ITEMS:
         raise ModelLoadError(path, f"{name} has {items} JSON items (commas, objects and "
