@@ -305,6 +305,33 @@ def test_deeply_nested_config_is_one_line(tmp_path: Path, name: str, content: st
         f"qlint: error: {tmp_path / name}: nested deeper than 64 levels"]
 
 
+@pytest.mark.parametrize("name", ["qlint.toml", "pyproject.toml"])
+def test_config_symlinked_out_of_the_repository_is_refused(tmp_path: Path, name: str) -> None:
+    secret = tmp_path / "outside" / "credentials.toml"
+    secret.parent.mkdir()
+    secret.write_text('[tool.qlint]\nSECRET123 = "token"\n')
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    shutil.copy(fixture_model("island_cumsum"), repo / "m.tflite")
+    (repo / name).symlink_to(secret)
+    res = run_qlint("m.tflite", cwd=repo)
+    assert res.returncode == 2
+    assert "SECRET" not in res.stdout + res.stderr
+    assert res.stderr.strip().splitlines() == [
+        f"qlint: error: {repo / name}: refusing a configuration file that is a symbolic "
+        "link out of its directory (name it with --config)"]
+
+
+def test_baseline_content_is_never_quoted(tmp_path: Path) -> None:
+    shutil.copy(fixture_model("island_cumsum"), tmp_path / "m.tflite")
+    (tmp_path / "b.json").write_text('{"version": "SECRET123", "findings": []}')
+    (tmp_path / "c.json").write_text('{"SECRET123": [1, 2}')
+    for name in ("b.json", "c.json"):
+        res = run_qlint("--baseline", name, "m.tflite", cwd=tmp_path)
+        assert res.returncode == 2 and "SECRET" not in res.stderr, res.stderr
+        assert len(res.stderr.splitlines()) == 1
+
+
 def test_nesting_inside_toml_strings_and_comments_is_not_counted(tmp_path: Path) -> None:
     from qlint.config import load_config
 

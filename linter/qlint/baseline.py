@@ -51,8 +51,8 @@ def load_baseline(path: str) -> set[str]:
     try:
         doc = json.loads(data)
         if doc.get("version") != BASELINE_VERSION:
-            raise ConfigError(f"{shown}: unsupported baseline version "
-                              f"{visible(repr(doc.get('version')))[:40]}")
+            raise ConfigError(f"{shown}: unsupported baseline version (expected "
+                              f"{BASELINE_VERSION})")
         return {str(e["fingerprint"]) for e in doc["findings"]}
     except json.JSONDecodeError as exc:  # where, never what
         raise ConfigError(f"{shown}: not a qlint baseline (invalid JSON at line {exc.lineno}, "

@@ -258,4 +258,16 @@ def resolve_config(paths: list[str], explicit: str | None = None,
             raise ConfigError(f"{explicit}: no such config file")
         return load_config(explicit)
     found = find_config(paths[0] if paths else ".")
+    if found and _links_away(found):
+        raise ConfigError(f"{visible(found)}: refusing a configuration file that is a "
+                          "symbolic link out of its directory (name it with --config)")
     return load_config(found) if found else Config()
+
+
+def _links_away(path: str) -> bool:
+    """True for a symbolic link whose target is outside the link's own directory: a
+    repository's config file must not make qlint read (and quote) a file elsewhere."""
+    if not os.path.islink(path):
+        return False
+    home = os.path.realpath(os.path.dirname(os.path.abspath(path)))
+    return not os.path.realpath(path).startswith(home.rstrip(os.sep) + os.sep)
