@@ -8,7 +8,8 @@ Every file qlint writes goes through `write_text`:
   directory;
 * the content goes to a temporary file in the target's directory, which then replaces
   the target in one ``os.replace``: a reader sees the old file or the whole new one, and a
-  failed write (disk full) leaves the old file and no temporary behind.
+  failed write (disk full) leaves the old file and no temporary behind.  (No ``fsync``:
+  a report need not survive a power cut, and syncing costs seconds on a busy disk.)
 """
 
 from __future__ import annotations
@@ -77,8 +78,6 @@ def write_text(path: str, write: Callable[[TextIO], None],
     try:
         with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as fh:
             write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except OSError as exc:
