@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import hashlib
 import io
 import json
@@ -1620,6 +1621,10 @@ def judge(path: str, code: int | None, stdout: str, stderr: str) -> tuple[str | 
 
 # -- worker and supervisor --------------------------------------------------------------
 
+def _materialize(spec: FormatSpec, case: Case, directory: str) -> str:
+    return spec.materialize(case, directory, f"case{case.index}")
+
+
 def worker(fmt: str, seed: int, start: int, stop: int, limit: float) -> int:
     """Run cases ``start``..``stop-1``, one JSON line per case on stdout; each is linted
     and judged by `tools.fuzz_attacks.run_case` (sandbox, planted links, every detector)."""
@@ -1632,7 +1637,7 @@ def worker(fmt: str, seed: int, start: int, stop: int, limit: float) -> int:
         for k in range(start, stop):
             case = factory.case(k)
             code, seconds, problem, detail = run_case(
-                lambda d, case=case, k=k: spec.materialize(case, d, f"case{k}"), k, tmp, limit)
+                functools.partial(_materialize, spec, case), k, tmp, limit)
             row = {"index": k, "exit_code": code, "seconds": round(seconds, 4),
                    "problem": problem, "detail": detail,
                    "mutation": f"{case.mutator}: {case.description}", "seed": case.seed_name}

@@ -327,7 +327,8 @@ def _hostile_config(rng: random.Random, config: Any) -> tuple[Any, str]:
     cfg = config.setdefault("config", {}) if isinstance(config, dict) else {}
     if not isinstance(cfg, dict):
         return config, "config is not an object"
-    layers = cfg.get("layers") if isinstance(cfg.get("layers"), list) else []
+    found = cfg.get("layers")
+    layers: list[Any] = found if isinstance(found, list) else []
     rename: dict[str, str] = {}
     for layer in layers:
         if isinstance(layer, dict) and isinstance(layer.get("config"), dict) \
@@ -345,7 +346,8 @@ def _hostile_config(rng: random.Random, config: Any) -> tuple[Any, str]:
     cfg = config["config"]
     cfg["name"] = str(cfg.get("name", "model")) + hostile_name(rng)
     what = f"{len(rename)} hostile layer names"
-    layers = cfg.get("layers") if isinstance(cfg.get("layers"), list) else []
+    found = cfg.get("layers")
+    layers = found if isinstance(found, list) else []
     named = [lay for lay in layers if isinstance(lay, dict) and "inbound_nodes" in lay]
     if named and rng.random() < 0.4:
         a, b = rng.choice(named), rng.choice(named)

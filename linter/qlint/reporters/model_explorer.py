@@ -9,6 +9,7 @@ involves (``related``) are coloured too.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Iterable
@@ -81,7 +82,7 @@ def write_per_model(report: Report, directory: str,
     for m, name in zip(models, names, strict=True):
         out = os.path.join(directory, name)
         data = model_node_data(m, _subgraph_names(m))
-        write_text(out, lambda fh, data=data: _dump(data, fh), inputs, what="overlay")
+        write_text(out, functools.partial(_dump, data), inputs, what="overlay")
         written.append(out)
     return written
 
