@@ -40,10 +40,12 @@ Screen = Callable[[ModelGraph], np.ndarray]
 def tensors(graph: ModelGraph, screen: Screen, on: bool = True) -> list[NodeId]:
     """The tensors, in file order, that ``screen`` (a bool per tensor) lets through; every
     tensor when ``on`` is false or the columns cannot be trusted."""
-    ids = graph.tensor_table()[0]
-    if not on or quant_columns(graph).exact_only:
-        return ids
-    return [ids[i] for i in np.flatnonzero(screen(graph)).tolist()]
+    if not on:
+        return graph.tensor_table()[0]
+    cols = quant_columns(graph)
+    if cols.exact_only:
+        return list(cols.ids)
+    return [cols.ids[i] for i in np.flatnonzero(screen(graph)).tolist()]
 
 
 def weighted_ops(graph: ModelGraph, screen: Screen, on: bool = True) -> list[NodeId]:
