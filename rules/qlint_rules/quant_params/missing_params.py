@@ -61,22 +61,18 @@ class MissingQuantParams(ScreenedRule):
         node = graph[t]
         q: Quant | None = node["quant"]
         if q is not None and q.scale:
-            if len(q.zero_point) == len(q.scale):
-                return  # parameters present; the other QL3xx rules judge them
-        elif node["dtype"] not in QRANGE:
-            return
+            if len(q.zero_point) != len(q.scale):
+                yield from self._count_mismatch(graph, t, q)
+            # else: parameters present; the other QL3xx rules judge them
+        elif node["dtype"] in QRANGE:
+            yield from self._no_params(graph, t)
+
+    def _count_mismatch(self, graph: ModelGraph, t: NodeId, q: Quant) -> Iterator[Finding]:
+        """A scale with no zero point, or scale and zero-point arrays of different lengths:
+        refused while the model loads."""
         ops = ops_of(graph, t)
         if not ops:
             return
-        if q is not None and q.has_params and len(q.zero_point) != len(q.scale):
-            yield self._count_mismatch(graph, t, q, ops)
-        elif node["dtype"] in QRANGE and not (q is not None and q.has_params):
-            yield from self._no_params(graph, t, ops)
-
-    def _count_mismatch(self, graph: ModelGraph, t: NodeId, q: Quant,
-                        ops: list[NodeId]) -> Finding:
-        """A scale with no zero point, or scale and zero-point arrays of different lengths:
-        refused while the model loads."""
         if q.zero_point:
             got = (f"{len(q.zero_point)} zero points for {len(q.scale)} scale"
                    f"{'s' if len(q.scale) != 1 else ''}")
@@ -86,7 +82,7 @@ class MissingQuantParams(ScreenedRule):
             got = "a scale but no zero point"
             said = tf.quote(tf.NULL_ZERO_POINT)
         index = graph[t]["index"]
-        return self.finding(
+        yield self.finding(
             graph, t,
             f"{tensor_label(graph, t)} at {op_label(graph, anchor_op(graph, t))} has {got}: "
             f"the interpreter refuses the model at load ({said} then "
@@ -94,9 +90,10 @@ class MissingQuantParams(ScreenedRule):
             related=ops,
         )
 
-    def _no_params(self, graph: ModelGraph, t: NodeId, ops: list[NodeId]) -> Iterator[Finding]:
+    def _no_params(self, graph: ModelGraph, t: NodeId) -> Iterator[Finding]:
         """An integer tensor an op computes on, with no quantization table at all."""
-        if all(graph[o]["op_type"] in RAW_INTEGER_OPS for o in ops):
+        ops = ops_of(graph, t)
+        if not ops or all(graph[o]["op_type"] in RAW_INTEGER_OPS for o in ops):
             return
         if graph[t]["dtype"] == "int16" and not any(
             graph.compute_precision(o) == "int16" for o in ops

@@ -115,7 +115,9 @@ COLLAPSED_SPAN = 1e-5
 class ScreenedRule(Rule):
     """A rule whose `check` runs its exact check on the candidates a numpy screen lets
     through (`qlint_rules.quant_params.screens`).  ``screen=False`` runs the exact check on
-    every tensor or op instead: the same findings, slowly (the tests compare the two)."""
+    every tensor or op instead: the same findings, slowly (the tests compare the two).
+    `check` imports the screens where it runs: linting a SavedModel or a Keras file never
+    imports numpy."""
 
     def __init__(self, *, screen: bool = True) -> None:
         self.screen = screen
