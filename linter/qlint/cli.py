@@ -205,16 +205,16 @@ def cmd_lint(argv: Sequence[str], ends_process: bool = False, prog: str = "qlint
             print(f"Wrote {n} finding{'s' if n != 1 else ''} to the baseline "
                   f"{args.write_baseline}.")
         return 0
-    if explorer and (args.output is None or not args.output.endswith(".json")):
-        from qlint.reporters.model_explorer import write_per_model
+    if explorer:
+        from qlint.reporters.model_explorer import write_overlays
 
-        written = write_per_model(report, args.output)
+        if args.output and args.output.endswith(".json"):
+            check_output_path(args.output)
+        written = write_overlays(report, args.output)
         if not args.quiet:
             for path in written:
                 print(f"wrote {path}", file=sys.stderr)
         return _final(code, args.exit_zero)
-    if explorer and args.output:
-        check_output_path(args.output)
     with _open_output(args.output) as out:
         if args.format == "text":
             from qlint.reporters.text import render, render_statistics
