@@ -6,6 +6,7 @@ test session in a session-wide ``PRE_COMMIT_HOME``.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -18,8 +19,14 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, REPO, fixture_model
 
-PRE_COMMIT = shutil.which("pre-commit", path=str(Path(sys.executable).parent)) or shutil.which(
-    "pre-commit")
+def _pre_commit() -> list[str] | None:
+    if importlib.util.find_spec("pre_commit") is not None:
+        return [sys.executable, "-m", "pre_commit"]
+    found = shutil.which("pre-commit")
+    return [found] if found else None
+
+
+PRE_COMMIT = _pre_commit()
 
 pytestmark = pytest.mark.skipif(PRE_COMMIT is None,
                                 reason="pre-commit is not installed (test extra)")
@@ -69,7 +76,7 @@ def try_repo(work: Path, hook_home: Path) -> TryRepo:
            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
 
     def run(*files: str, verbose: bool = False) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(PRE_COMMIT), "try-repo", str(REPO), "qlint",
+        return subprocess.run([*(PRE_COMMIT or []), "try-repo", str(REPO), "qlint",
                                *(["--verbose"] if verbose else []), "--files", *files],
                               cwd=work, env=env, capture_output=True, text=True, timeout=1800)
 
