@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, REPO, fixture_model
 
+
 def _pre_commit() -> list[str] | None:
     if importlib.util.find_spec("pre_commit") is not None:
         return [sys.executable, "-m", "pre_commit"]
