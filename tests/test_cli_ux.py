@@ -106,6 +106,13 @@ def test_exclude_and_extend_exclude(models: Path) -> None:
     assert res.returncode == 0 and "No findings in 1 model" in res.stdout
     named = run_qlint("--exclude", "*.tflite", str(models / "island.tflite"))
     assert named.returncode == 1  # a path named on the command line is always linted
+    # The configuration's exclude (globs relative to its directory too) and --exclude,
+    # which replaces it.
+    (models.parent / "qlint.toml").write_text('exclude = ["models/legacy/*"]\n')
+    res = run_qlint(".", cwd=models)
+    assert "QL401" not in res.stdout and "QL103" in res.stdout
+    res = run_qlint(".", "--exclude", "island.tflite", cwd=models)
+    assert "QL401" in res.stdout and "QL103" not in res.stdout
 
 
 @pytest.mark.parametrize(("env", "colour"), [

@@ -67,7 +67,8 @@ def lint(
     sources, problems = discover(paths)
     if exclude:
         named = set(paths)
-        sources = [s for s in sources if s.path in named or not is_excluded(s.path, exclude)]
+        sources = [s for s in sources
+                   if s.path in named or not is_excluded(s.path, exclude, [cfg.root])]
     if shard is not None:
         sources = take_shard(sources, shard)
     ctx = Context(target=cfg.target)

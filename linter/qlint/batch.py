@@ -54,18 +54,21 @@ def read_files_from(spec: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def is_excluded(path: str, patterns: Iterable[str]) -> bool:
-    """True when a glob matches ``path`` (as given or relative to the working directory),
-    the path below a matching directory, or any single component of it."""
+def is_excluded(path: str, patterns: Iterable[str], roots: Iterable[str] = ()) -> bool:
+    """True when a glob matches ``path`` (as given, or relative to the working directory
+    or one of ``roots``), the path below a matching directory, or any single component
+    of it."""
     pats = list(patterns)
     if not pats:
         return False
     given = os.path.normpath(path).replace(os.sep, "/")
-    rel = os.path.relpath(os.path.abspath(path)).replace(os.sep, "/")
+    absolute = os.path.abspath(path)
+    candidates = [given] + [os.path.relpath(absolute, r).replace(os.sep, "/")
+                            for r in (os.getcwd(), *roots)]
     parts = [p for p in given.split("/") if p not in ("", ".", "..")]
     for pat in pats:
         pat = pat.rstrip("/")
-        for candidate in (given, rel):
+        for candidate in candidates:
             if fnmatch.fnmatchcase(candidate, pat) or fnmatch.fnmatchcase(candidate, pat + "/*"):
                 return True
         if "/" not in pat and any(fnmatch.fnmatchcase(part, pat) for part in parts):

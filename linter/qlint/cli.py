@@ -70,9 +70,10 @@ def _lint_parser(prog: str = "qlint") -> argparse.ArgumentParser:
     p.add_argument("--exclude", type=_csv, default=None, metavar="GLOBS",
                    help="skip models found in directories whose path or any path component "
                    "matches one of these globs, comma-separated (paths named on the command "
-                   "line are always linted)")
+                   "line are always linted); replaces the configuration's exclude")
     p.add_argument("--extend-exclude", type=_csv, default=[], metavar="GLOBS",
-                   help="more globs to exclude, added to --exclude")
+                   help="more globs to exclude, added to --exclude and to the configuration's "
+                   "exclude")
     p.add_argument("--files-from", metavar="FILE",
                    help="also lint the paths listed in FILE, one a line ('-': standard input)")
     p.add_argument("--shard", type=parse_shard, default=None, metavar="K/N",
@@ -187,7 +188,9 @@ def cmd_lint(argv: Sequence[str], ends_process: bool = False, prog: str = "qlint
                       extend_select=args.extend_select, fail_on=args.fail_on, config=config,
                       baseline=None if args.write_baseline else args.baseline,
                       progress=None if args.no_progress else _progress_bar(sys.stderr),
-                      jobs=args.jobs, exclude=[*(args.exclude or []), *args.extend_exclude],
+                      jobs=args.jobs,
+                      exclude=[*(config.exclude if args.exclude is None else args.exclude),
+                               *config.extend_exclude, *args.extend_exclude],
                       shard=args.shard)
     for line in report.errors:
         print(f"qlint: error: {line}", file=sys.stderr)

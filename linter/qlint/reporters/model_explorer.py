@@ -252,6 +252,9 @@ def write_overlays(report: Report, output: str | None) -> list[str]:
         except OSError as exc:
             raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
         return [output]
+    if os.path.exists(output) and not os.path.isdir(output):
+        raise UsageError(f"--output {output}: not a directory (model-explorer writes one "
+                         "overlay per model into a directory, or one model's to a .json file)")
     models = _overlaid(report)
     written = []
     for m, name in overlay_names([m.path for m in models]).items():
