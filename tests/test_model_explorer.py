@@ -128,3 +128,26 @@ def test_one_overlay_file_per_model_with_unique_names(tmp_path: Path) -> None:
     single = tmp_path / "single.json"
     res = run_qlint("--format", "model-explorer", "-o", str(single), str(models / "a"))
     assert res.returncode == 1 and "main" in json.loads(single.read_text())
+
+
+@pytest.mark.tensorflow
+@pytest.mark.parametrize("scenario", ["island_cumsum", "multi_subgraph"])
+def test_unnamed_subgraphs_are_named_as_the_adapter_names_them(tmp_path: Path,
+                                                               scenario: str) -> None:
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.read_model(str(fixture_model(scenario)))
+    for sub in model.subgraphs:
+        sub.name = None
+    unnamed = tmp_path / "unnamed.tflite"
+    flatbuffer_utils.write_model(model, str(unnamed))
+    model.signatureDefs = []
+    bare = tmp_path / "bare.tflite"
+    flatbuffer_utils.write_model(model, str(bare))
+    for path in (unnamed, bare):
+        data = overlay(str(path))
+        graphs = adapter_graphs(str(path))
+        for gid, graph_data in data.items():
+            for key in graph_data["results"]:
+                resolve(graphs, gid, key)
+    assert list(overlay(str(bare))) == ["main"]

@@ -5,8 +5,9 @@ Model Explorer reads one overlay per model: ``{graphId: {"results": {key: {"valu
 qlint keys each model the way Model Explorer's own adapters build its graphs:
 
 * ``.tflite`` (the flatbuffer and MLIR adapters): one graph per subgraph, named like
-  the subgraph (``subgraph_<i>`` when it has none); an op is keyed by its first
-  output tensor name, which both adapters attach to the op's node.
+  the subgraph; an unnamed one like the signature that runs it, else ``main`` (the
+  first) or ``subgraph_<i>``; an op is keyed by its first output tensor name, which both
+  adapters attach to the op's node.
 * SavedModel (the "TF adapter (direct)", ``builtin_tf_direct``): graph ``main`` is the
   top-level GraphDef (node id = its position), and each library function is a graph
   named like the function whose node ids count its ``GraphInputs`` node first, then
@@ -126,9 +127,16 @@ class _GraphIndex:
 
 class _TfliteKeys(_GraphIndex):
     def _graph_id(self, subgraph: int) -> str:
+        """The adapters' graph id: the subgraph's name; else the key of the first
+        signature that runs it; else ``main`` for subgraph 0, ``subgraph_<i>`` after."""
         subs = self.graph.attrs.get("subgraphs", [])
         name = subs[subgraph]["name"] if subgraph < len(subs) else ""
-        return name or f"subgraph_{subgraph}"
+        if name:
+            return str(name)
+        for key, sig in self.graph.attrs.get("signatures", {}).items():
+            if sig.get("subgraph") == subgraph:
+                return str(key)
+        return "main" if subgraph == 0 else f"subgraph_{subgraph}"
 
     def keys(self, node: dict[str, Any]) -> list[Key]:
         out = []
