@@ -8,7 +8,6 @@ import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 
-from qlint.batch import is_excluded, take_shard
 from qlint.config import Config, resolve_config
 from qlint.discover import ModelSource, discover
 from qlint.errors import ModelLoadError
@@ -66,10 +65,14 @@ def lint(
     )
     sources, problems = discover(paths)
     if exclude:
+        from qlint.batch import is_excluded
+
         named = set(paths)
         sources = [s for s in sources
                    if s.path in named or not is_excluded(s.path, exclude, [cfg.root])]
     if shard is not None:
+        from qlint.batch import take_shard
+
         sources = take_shard(sources, shard)
     ctx = Context(target=cfg.target)
     workers = min(jobs or os.cpu_count() or 1, len(sources))

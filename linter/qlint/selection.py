@@ -8,7 +8,6 @@ nearest valid keys.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -21,6 +20,8 @@ if TYPE_CHECKING:
 
 def nearest(key: str, rules: Sequence[type[Rule]], n: int = 3) -> list[str]:
     """The valid rule ids and names closest to ``key`` (difflib similarity)."""
+    import difflib  # only when a key is wrong
+
     ids = [r.id for r in rules]
     names = [r.name for r in rules]
     close = difflib.get_close_matches(key.upper(), ids, n=n, cutoff=0.7)
