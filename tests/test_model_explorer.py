@@ -151,3 +151,16 @@ def test_unnamed_subgraphs_are_named_as_the_adapter_names_them(tmp_path: Path,
             for key in graph_data["results"]:
                 resolve(graphs, gid, key)
     assert list(overlay(str(bare))) == ["main"]
+
+
+@pytest.mark.parametrize("rel", ["source/Cumsum/saved_model", "int8_cnn/int8_cnn.tflite"])
+def test_a_clean_overlay_lands_on_the_model_inputs(rel: str) -> None:
+    path = str(FIXTURES / rel)
+    res = run_qlint("--format", "model-explorer", "--select", "QL402", path)
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    graphs = adapter_graphs(path)
+    labels = {resolve(graphs, gid, key) for gid, g in data.items() for key in g["results"]}
+    assert labels <= {"Placeholder", "GraphInputs"} and labels
+    values = {r["value"] for g in data.values() for r in g["results"].values()}
+    assert all("no findings" in v for v in values)
