@@ -256,8 +256,9 @@ def test_model_explorer_files_have_unique_names(tmp_path: Path) -> None:
     (tmp_path / "out").mkdir()
     res = run_qlint("--format", "model-explorer", "-o", "out", "models", cwd=tmp_path)
     assert res.returncode == 1, res.stderr
-    assert sorted(os.listdir(tmp_path / "out")) == ["m-2.tflite.qlint.json",
-                                                    "m.tflite.qlint.json"]
+    written = sorted(str(p.relative_to(tmp_path / "out"))
+                     for p in (tmp_path / "out").rglob("*.json"))
+    assert written == ["a/m.tflite.qlint.json", "b/m.tflite.qlint.json"]
     assert res.stderr.count("wrote ") == 2
 
 

@@ -96,21 +96,3 @@ def _umask() -> int:
     os.umask(mask)
     return mask
 
-
-def unique_names(names: Iterable[str]) -> list[str]:
-    """File names made safe to print and unique: the second ``m.json`` becomes ``m-2.json``."""
-    out: list[str] = []
-    taken: set[str] = set()
-    for name in names:
-        base = visible(name).replace(os.sep, "_") or "model"
-        if base in (".", ".."):
-            base = "model"
-        candidate, n = base, 1
-        while candidate in taken:
-            n += 1
-            stem, dot, ext = base.partition(".")
-            candidate = f"{stem}-{n}{dot}{ext}"
-        taken.add(candidate)
-        out.append(candidate)
-    return out
-
