@@ -554,3 +554,14 @@ def test_fuzz_attacks_are_linted_without_a_problem(tmp_path: Path, fmt: str) -> 
                 lambda d, case=case, k=k: FORMATS[fmt].materialize(case, d, f"c{k}"),
                 k, str(tmp_path), 1e6)
             assert problem is None, (name, case.description, problem, detail)
+
+
+def test_model_explorer_directory_with_only_unreadable_models(tmp_path: Path) -> None:
+    """Fuzz-found (tflite seed 20260523 case 29): no readable model left the overlay
+    writer with nothing to name, and it raised instead of writing nothing."""
+    (tmp_path / "bad.tflite").write_bytes(b"not a model")
+    (tmp_path / "out").mkdir()
+    res = run_qlint("--format", "model-explorer", "-o", "out", "bad.tflite", cwd=tmp_path)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert len(res.stderr.splitlines()) == 1
+    assert os.listdir(tmp_path / "out") == []

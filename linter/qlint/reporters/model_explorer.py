@@ -212,6 +212,8 @@ def overlay_names(paths: list[str]) -> dict[str, str]:
     """A unique overlay file name for each model path: its path below the models'
     common directory, plus ``.qlint.json`` (just the file name for a single model)."""
     absolute = [os.path.abspath(p) for p in paths]
+    if not absolute:  # every model was unreadable: nothing to write
+        return {}
     if len(absolute) == 1:
         return {paths[0]: os.path.basename(absolute[0]) + ".qlint.json"}
     common = os.path.commonpath(absolute)
