@@ -57,6 +57,7 @@ from tools.fuzz.runner import (
     worker,
 )
 from tools.fuzz.savedmodel import (
+    SOURCE_SEEDS,
     Pb,
     _new_function,
     _node,
@@ -71,11 +72,11 @@ from tools.fuzz.savedmodel import (
 from tools.fuzz.tflite import many_subgraphs, tflite_seeds, tflite_structure
 
 __all__ = [
-    "FORMATS", "MUTATORS", "PROBLEMS", "REPO", "TIME_LIMIT", "Case", "CaseFactory", "Field",
-    "FormatSpec", "Mutator", "Outcome", "Pb", "Summary", "ZipMember", "_new_function", "_node",
-    "_remove", "_synth_calls", "_synth_keras_config", "_synth_tf1", "_varint", "_zip_members",
-    "fuzz", "h5_available", "judge", "keras_seeds", "lint_in_process", "main",
-    "many_subgraphs", "pb_parse", "pb_structure", "pb_write", "savedmodel_seeds",
-    "tflite_seeds", "tflite_structure", "worker", "write_h5", "write_zip", "zip_bomb",
-    "zip_structure",
+    "FORMATS", "MUTATORS", "PROBLEMS", "REPO", "SOURCE_SEEDS", "TIME_LIMIT", "Case",
+    "CaseFactory", "Field", "FormatSpec", "Mutator", "Outcome", "Pb", "Summary", "ZipMember",
+    "_new_function", "_node", "_remove", "_synth_calls", "_synth_keras_config", "_synth_tf1",
+    "_varint", "_zip_members", "fuzz", "h5_available", "judge", "keras_seeds",
+    "lint_in_process", "main", "many_subgraphs", "pb_parse", "pb_structure", "pb_write",
+    "savedmodel_seeds", "tflite_seeds", "tflite_structure", "worker", "write_h5", "write_zip",
+    "zip_bomb", "zip_structure",
 ]
