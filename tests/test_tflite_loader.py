@@ -201,3 +201,19 @@ def test_newest_tensor_types_are_named(tmp_path: Path) -> None:
     graph = load_tflite(str(_blockwise_model(tmp_path, types={0: 19, 1: 20, 2: 21, 3: 99})))
     dtypes = [graph[f"s0/t{i}"]["dtype"] for i in range(4)]
     assert dtypes == ["int2", "uint4", "float8_e4m3fn", "unknown_99"]
+
+
+def test_loading_imports_neither_flatbuffers_nor_the_bindings() -> None:
+    """The loader reads the file with its own reader and the generated schema module."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from qlint.loaders.tflite import load_tflite\n"
+        f"load_tflite({str(fixture_model('int8_cnn'))!r})\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in "
+        "('flatbuffers', 'tflite', 'ai_edge_litert', 'tensorflow')]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
