@@ -582,14 +582,15 @@ class _Walker(Reader):
         tensors ``which``): (has details, block size, scales tensor id, zero points tensor
         id); the tensors are checked to be in the subgraph."""
         kind = q.scalar(schema.QUANTIZATION_PARAMETERS_DETAILS_TYPE, U1)
-        target = q.ref(schema.QUANTIZATION_PARAMETERS_DETAILS)
-        has = (kind == _BLOCKWISE) & (target != 0)
         size: list[int] = [0] * q.n
         scales: list[str | None] = [None] * q.n
         zero_points: list[str | None] = [None] * q.n
-        at = np.flatnonzero(has)
-        if not len(at):
+        has = kind == _BLOCKWISE
+        if not has.any():  # no details to read (the common case)
             return has, size, scales, zero_points
+        target = q.ref(schema.QUANTIZATION_PARAMETERS_DETAILS)
+        has &= target != 0
+        at = np.flatnonzero(has)
         d = Batch(self, target[at], lambda j: f"{q.what(int(at[j]))} blockwise details")
         sub = np.searchsorted(ends, which[at], side="right")
         n_in_sub = np.diff(ends, prepend=0)[sub]
