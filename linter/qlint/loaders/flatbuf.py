@@ -380,8 +380,8 @@ class Batch:
             if not a:
                 out.append(None)
                 continue
-            text = cache.get(a)
-            if text is None:
-                text = cache[a] = buf[a:a + c].decode("utf-8", errors="replace")
-            out.append(text)
+            known = cache.get(a)
+            if known is None:
+                known = cache[a] = buf[a:a + c].decode("utf-8", errors="replace")
+            out.append(known)
         return out

@@ -207,7 +207,8 @@ class _Walker(Reader):
             self.slot_pieces or [np.zeros(0, dtype=np.int64)] * 4)
         in_pos[in_pos < 0] = n
         out_pos[out_pos < 0] = n
-        quant = [(piece,) for piece in self.quant_pieces] or [()] * 6
+        quant: list[tuple[np.ndarray, ...]] = (
+            [(piece,) for piece in self.quant_pieces] or [()] * 6)
         graph.set_bulk(BulkFacts(
             slot_positions=SlotPositions(in_pos, in_op, out_pos, out_op, n),
             quant_values=QuantValues(
@@ -361,12 +362,12 @@ class _Walker(Reader):
         columns = self.tensors(tensor_pos, tensor_ends, buffer_sizes)
         n_tensors = t_count.tolist()
         limit = np.maximum(t_count, 1)
-        ends_of = {}
-        for field, side in ((schema.SUB_GRAPH_INPUTS, "inputs"),
-                            (schema.SUB_GRAPH_OUTPUTS, "outputs")):
-            _, flat, ends = sg.numbers(field, I4, f" {side}", limit, MAX_NODES)
+        io_of: dict[str, tuple[list[int], list[int]]] = {}  # the values, cut per subgraph
+        for field, key in ((schema.SUB_GRAPH_INPUTS, "inputs"),
+                           (schema.SUB_GRAPH_OUTPUTS, "outputs")):
+            _, flat, ends = sg.numbers(field, I4, f" {key}", limit, MAX_NODES)
             self.check_indices(flat, ends, n_tensors, lowest=0)
-            ends_of[side] = (flat, [0, *ends.tolist()])
+            io_of[key] = (flat, [0, *ends.tolist()])
         names = sg.strings(schema.SUB_GRAPH_NAME, " string")
         ops = self.ops(op_pos, op_ends, tensor_ends, opcodes, columns["names"])
         t_bounds, o_bounds = [0, *tensor_ends.tolist()], [0, *op_ends.tolist()]
@@ -376,14 +377,15 @@ class _Walker(Reader):
             extra[s][i - t_bounds[s]] = more
         for s in range(len(pos)):
             t0, t1 = t_bounds[s], t_bounds[s + 1]
-            ids = graph.add_tensors(s, *(columns[k][t0:t1] for k in (
-                "names", "dtypes", "shapes", "quants", "constants", "nbytes")), extra[s])
-            side = {k: [ids[i] for i in flat[b[s]:b[s + 1]]]
-                    for k, (flat, b) in ends_of.items()}
-            graph.attrs["subgraphs"].append({"index": s, "name": names[s] or "", **side})
+            c = {k: v[t0:t1] for k, v in columns.items() if k != "extra"}
+            ids = graph.add_tensors(s, c["names"], c["dtypes"], c["shapes"], c["quants"],
+                                    c["constants"], c["nbytes"], extra[s])
+            io = {k: [ids[i] for i in flat[b[s]:b[s + 1]]] for k, (flat, b) in io_of.items()}
+            graph.attrs["subgraphs"].append({"index": s, "name": names[s] or "", **io})
             o0, o1 = o_bounds[s], o_bounds[s + 1]
-            graph.add_ops(s, *(ops[k][o0:o1] for k in (
-                "types", "sources", "names", "inputs", "outputs", "attrs")))
+            o = {k: v[o0:o1] for k, v in ops.items()}
+            graph.add_ops(s, o["types"], o["sources"], o["names"], o["inputs"], o["outputs"],
+                          o["attrs"])
 
     def table_refs(self, start: np.ndarray, count: np.ndarray) -> np.ndarray:
         """Positions of the tables of several (checked) vectors of tables, concatenated."""
@@ -556,10 +558,10 @@ class _Walker(Reader):
         axis_arr = q.scalar(schema.QUANTIZATION_PARAMETERS_QUANTIZED_DIMENSION, I4)
         axis = axis_arr.tolist()
         blocks = self.blockwise(q, which, ends)
-        scales, zps, mins, maxs = columns
+        scales, zps, lo_values, hi_values = columns
         # An absent min or max is None; a table with no values at all is no quantization.
-        mins = [v or None for v in mins] if any(mins) else [None] * len(mins)
-        maxs = [v or None for v in maxs] if any(maxs) else [None] * len(maxs)
+        mins = [v or None for v in lo_values] if any(lo_values) else [None] * len(lo_values)
+        maxs = [v or None for v in hi_values] if any(hi_values) else [None] * len(hi_values)
         made = list(map(tuple.__new__, repeat(Quant),  # Quant(...) without a Python call
                         zip(scales, zps, axis, mins, maxs, *blocks[1:], strict=True)))
         (scale, _, scale_count), (zp, _, zp_count), (lo, lo_ends, lo_count), (
