@@ -91,9 +91,36 @@ class PlacementTable:
                 return OpPlacement(UNKNOWN, conditions=cond, source=rule.get("source"),
                                    points=tuple(rule.get("points", ())),
                                    why_unknown=f"the probed models of '{cond}' were {place}")
-            return OpPlacement(place, out.get("reason"), cond, rule.get("source"),
-                               tuple(rule.get("points", ())))
+            points = tuple(rule.get("points", ()))
+            reason = self._nearest_reason(op_type, points, facts, config) or out.get("reason")
+            return OpPlacement(place, reason, cond, rule.get("source"), points)
         return OpPlacement(UNKNOWN, why_unknown="no rule matched")  # the default always holds
+
+
+    def _nearest_reason(self, op_type: str, labels: tuple[str, ...], facts: Mapping[str, Any],
+                        config: str) -> str | None:
+        """Vela's reason for the probed model of the rule most like this op (most equal facts).
+
+        Vela's reasons carry the probed model's numbers (``kernel width: 9 out of range``);
+        the closest model's reason is the one worth quoting.
+        """
+        wanted = set(labels)
+        best: tuple[int, str] | None = None
+        for point in self._ops[op_type].get("points", ()):
+            if point["label"] not in wanted:
+                continue
+            reason = point["observed"].get(config, {}).get("reason")
+            if not reason:
+                continue
+            score = sum(1 for k, v in point.get("facts", {}).items() if facts.get(k) == v)
+            if best is None or score > best[0]:
+                best = (score, reason)
+        return best[1] if best else None
+
+    def summary(self) -> str:
+        """One line, e.g. ``vela-5.2.0.json (ethos-u-vela 5.2.0, probed 2026-11-30)``."""
+        vela = self.data.get("versions", {}).get("ethos-u-vela", "?")
+        return f"{self.name} (ethos-u-vela {vela}, probed {self.data.get('probed_on', '')})"
 
 
 def latest_placement_file() -> str:

@@ -196,7 +196,7 @@ class NpuCpuFallback(Rule):
 
         table = target.placement_table()
         assert table is not None and target.npu is not None
-        where = table.provenance.summary()
+        where = table.summary()
         for op, p in placements(graph, target.npu).items():
             if p.placement != CPU:
                 continue
@@ -249,7 +249,7 @@ class NpuRefused(Rule):
                 yield self.finding(
                     graph, op,
                     f"Vela refuses the model on {target.name} because of {graph[op]['op_type']}"
-                    f"{why} (when {p.conditions}; {table.provenance.summary()})")
+                    f"{why} (when {p.conditions}; {table.summary()})")
 
 
 class NpuPartitions(Rule):
