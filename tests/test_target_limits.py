@@ -279,3 +279,18 @@ def test_explain_log_recognizes_vela_and_tflm_messages(tmp_path: Path, text: str
     out = run_qlint("explain", "--log", str(path))
     assert out.returncode == 0, out.stderr
     assert record in out.stdout
+
+
+def test_vela_table_is_stamped_and_checked() -> None:
+    path = Path(__file__).resolve().parent.parent / "rules" / "qlint_rules" / "capabilities" / \
+        "vela-5.2.0.json"
+    data = json.loads(path.read_text())
+    assert data["runtime"] == "vela" and data["versions"]["ethos-u-vela"] == "5.2.0"
+    assert data["command"].startswith("python -m tools.probe.vela")
+    assert "python" in data["versions"] and data["probed_on"]
+    assert path.stat().st_size < 400_000
+    for op, entry in data["ops"].items():
+        for point in entry["points"]:
+            for config, seen in point["observed"].items():
+                if seen["placement"] in ("cpu", "refused"):
+                    assert config in data["configs"], (op, point["label"])

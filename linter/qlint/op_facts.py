@@ -59,7 +59,7 @@ def op_facts(graph: ModelGraph, op: NodeId) -> dict[str, Any]:
     ins = activation_inputs(graph, op)
     outs = [t for t in graph.outputs(op) if t is not None]
     tensors = [graph[t] for t in (*ins, *outs)]
-    shapes = [tuple(t.get("shape") or ()) for t in tensors]
+    shapes = [_static(t) for t in tensors]
     if tensors:
         facts["rank"] = max(len(s) for s in shapes)
         dims = [d for s in shapes for d in s if isinstance(d, int)]
@@ -69,7 +69,7 @@ def op_facts(graph: ModelGraph, op: NodeId) -> dict[str, Any]:
         facts["dtypes"] = sorted({str(t.get("dtype")) for t in tensors})
     if ins:
         ifm = graph[ins[0]]
-        ishape = tuple(ifm.get("shape") or ())
+        ishape = _static(ifm)
         facts["ifm_dtype"] = ifm.get("dtype")
         if ishape:
             facts["ifm_batch"] = ishape[0]
@@ -78,14 +78,14 @@ def op_facts(graph: ModelGraph, op: NodeId) -> dict[str, Any]:
                 facts["ifm_h"], facts["ifm_w"], facts["ifm_c"] = ishape[1:]
     if outs:
         ofm = graph[outs[0]]
-        oshape = tuple(ofm.get("shape") or ())
+        oshape = _static(ofm)
         facts["ofm_dtype"] = ofm.get("dtype")
         if len(oshape) == 4:
             facts["ofm_h"], facts["ofm_w"], facts["ofm_c"] = oshape[1:]
         if ins:
             facts["io_quant_match"] = _quant_key(graph[ins[0]]) == _quant_key(ofm)
     if len(ins) >= 2:
-        a, b = (tuple(graph[t].get("shape") or ()) for t in ins[:2])
+        a, b = (_static(graph[t]) for t in ins[:2])
         facts["broadcast"] = a != b
     weights = _weights(graph, op, op_type)
     if weights is not None:
@@ -99,6 +99,12 @@ def op_facts(graph: ModelGraph, op: NodeId) -> dict[str, Any]:
     facts.update(_options(graph, op))
     _derive(facts, op_type)
     return facts
+
+
+def _static(tensor: Mapping[str, Any]) -> tuple[int, ...]:
+    """The tensor's static shape: a dynamic dimension (``None`` in the IR) is 1, as in the
+    ``shape`` field of a ``.tflite`` tensor that compilers such as Vela read."""
+    return tuple(1 if d is None else d for d in (tensor.get("shape") or ()))
 
 
 def _quant_key(tensor: Mapping[str, Any]) -> tuple[Any, ...]:

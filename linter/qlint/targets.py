@@ -61,8 +61,9 @@ class Target:
         placement = self.placement_table()
         if placement is not None:
             vp = placement.provenance
-            source = f"{vp.file} (placement, config {self.npu}) + {prov.file} (CPU kernels)"
-            text = f"placement: {vp.describe()}; CPU kernels: {text}"
+            source = f"{vp.file} + {prov.file}"
+            text = (f"NPU placement (config {self.npu}): {vp.describe()}; "
+                    f"CPU kernels ({prov.file}): {text}")
             versions = {**versions, **dict(vp.versions)}
         return TargetInfo(
             name=self.name,
