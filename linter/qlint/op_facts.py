@@ -67,6 +67,9 @@ def op_facts(graph: ModelGraph, op: NodeId) -> dict[str, Any]:
             facts["max_dim"] = max(dims)
         facts["float_tensors"] = any(t.get("dtype") in FLOAT_DTYPES for t in tensors)
         facts["dtypes"] = sorted({str(t.get("dtype")) for t in tensors})
+        raw = [tuple(t.get("shape") or ()) for t in tensors]
+        facts["dynamic_batch"] = any(s[:1] == (None,) for s in raw)
+        facts["dynamic_non_batch"] = any(d is None for s in raw for d in s[1:])
     if ins:
         ifm = graph[ins[0]]
         ishape = _static(ifm)
@@ -77,6 +80,9 @@ def op_facts(graph: ModelGraph, op: NodeId) -> dict[str, Any]:
             if len(ishape) == 4:
                 facts["ifm_h"], facts["ifm_w"], facts["ifm_c"] = ishape[1:]
     if outs:
+        sub = graph.attrs.get("subgraphs", [])
+        model_outputs = {t for sg in sub for t in sg.get("outputs", ())}
+        facts["ofm_is_model_output"] = outs[0] in model_outputs
         ofm = graph[outs[0]]
         oshape = _static(ofm)
         facts["ofm_dtype"] = ofm.get("dtype")

@@ -69,15 +69,35 @@ class PlacementTable:
         return op_type in self._ops
 
     def predict(self, op_type: str, facts: Mapping[str, Any], config: str) -> OpPlacement:
-        """Where Vela places an ``op_type`` op with ``facts`` on ``config``."""
+        """Where Vela places an ``op_type`` op with ``facts`` on ``config``.
+
+        The op's own rules first, then the rules every op shares (``any_op``: float
+        tensors, ...), then the op's default; an op type never probed gets only the
+        shared rules.
+        """
         entry = self._ops.get(op_type)
-        if entry is None:
-            return OpPlacement(UNKNOWN, why_unknown=f"{op_type} was not probed with Vela")
-        for pred in entry.get("source_predicates", ()):
+        for pred in (entry or {}).get("source_predicates", ()):
             if all_hold(pred["when"], facts):
                 return OpPlacement(pred["placement"], pred.get("reason"),
                                    describe(pred["when"]), pred.get("source"), from_source=True)
-        for rule in entry["rules"]:
+        own = entry["rules"][:-1] if entry else []
+        shared = self.data.get("any_op", {}).get("rules", [])[:-1]
+        found = self._match(entry or {}, own, facts, config)
+        if found is not None:
+            return found
+        found = self._match(self.data.get("any_op", {}), shared, facts, config)
+        if found is not None and found.placement != UNKNOWN:
+            return found
+        if entry is None:
+            return OpPlacement(UNKNOWN, why_unknown=f"{op_type} was not probed with Vela")
+        found = self._match(entry, entry["rules"][-1:], facts, config)
+        return found or OpPlacement(UNKNOWN, why_unknown="no rule matched")
+
+    def _match(self, entry: Mapping[str, Any], rules: list[Mapping[str, Any]],
+               facts: Mapping[str, Any], config: str) -> OpPlacement | None:
+        """The outcome of the first of ``rules`` that holds (unknown when a fact is missing
+        or the probed outcome is mixed/unprobed); ``None`` when none holds."""
+        for rule in rules:
             held = all_hold(rule["when"], facts)
             if held is False:
                 continue
@@ -87,18 +107,17 @@ class PlacementTable:
                                    why_unknown=f"a fact of '{cond}' is unknown for this op")
             out = rule["placements"][config]
             place = out["placement"]
+            points = tuple(rule.get("points", ()))
             if place in (MIXED, UNPROBED):
                 return OpPlacement(UNKNOWN, conditions=cond, source=rule.get("source"),
-                                   points=tuple(rule.get("points", ())),
+                                   points=points,
                                    why_unknown=f"the probed models of '{cond}' were {place}")
-            points = tuple(rule.get("points", ()))
-            reason = self._nearest_reason(op_type, points, facts, config) or out.get("reason")
+            reason = self._nearest_reason(entry, points, facts, config) or out.get("reason")
             return OpPlacement(place, reason, cond, rule.get("source"), points)
-        return OpPlacement(UNKNOWN, why_unknown="no rule matched")  # the default always holds
+        return None
 
-
-    def _nearest_reason(self, op_type: str, labels: tuple[str, ...], facts: Mapping[str, Any],
-                        config: str) -> str | None:
+    def _nearest_reason(self, entry: Mapping[str, Any], labels: tuple[str, ...],
+                        facts: Mapping[str, Any], config: str) -> str | None:
         """Vela's reason for the probed model of the rule most like this op (most equal facts).
 
         Vela's reasons carry the probed model's numbers (``kernel width: 9 out of range``);
@@ -106,7 +125,7 @@ class PlacementTable:
         """
         wanted = set(labels)
         best: tuple[int, str] | None = None
-        for point in self._ops[op_type].get("points", ()):
+        for point in entry.get("points") or self._all_points():
             if point["label"] not in wanted:
                 continue
             reason = point["observed"].get(config, {}).get("reason")
@@ -116,6 +135,10 @@ class PlacementTable:
             if best is None or score > best[0]:
                 best = (score, reason)
         return best[1] if best else None
+
+    def _all_points(self) -> list[Mapping[str, Any]]:
+        """Every probed point of every op (what the ``*`` entry's rules name)."""
+        return [p for e in self._ops.values() for p in e.get("points", ())]
 
     def summary(self) -> str:
         """One line, e.g. ``vela-5.2.0.json (ethos-u-vela 5.2.0, probed 2026-11-30)``."""
@@ -143,7 +166,10 @@ def load_placement_table(name: str | None = None) -> PlacementTable:
         raise CapabilityError(f"placement table {name} cannot be read: {exc}") from exc
     if data.get("schema_version") != 1 or data.get("runtime") != "vela":
         raise CapabilityError(f"{name} is not a version-1 Vela placement table")
-    for op, entry in data.get("ops", {}).items():
+    entries = dict(data.get("ops", {}))
+    if "any_op" in data:
+        entries["*"] = data["any_op"]
+    for op, entry in entries.items():
         rules = entry.get("rules") or []
         if not rules or rules[-1].get("when"):
             raise CapabilityError(f"{name}: {op} does not end with a default rule")

@@ -31,7 +31,8 @@ from tools.probe.vela_sweep import SOURCE_PREDICATES, Point, hypotheses
 KEPT_FACTS = ("ifm_batch", "rank", "ifm_dtype", "float_tensors", "per_axis", "padding",
               "stride_max", "filter_w", "filter_h", "filter_max", "dilation_max",
               "depth_multiplier", "ifm_c", "axes", "reduces_depth", "scale_max", "align_corners",
-              "half_pixel_centers", "io_quant_match")
+              "half_pixel_centers", "io_quant_match", "dynamic_non_batch",
+              "ofm_is_model_output")
 
 
 def _slug(text: str) -> str:
@@ -39,13 +40,14 @@ def _slug(text: str) -> str:
 
 
 def default_points(table_file: Path) -> list[Point]:
-    """One default model per builtin the TFLite int8 probe found integer (or QUANTIZE)."""
+    """One default model per builtin the TFLite int8 probe found integer or float fallback
+    (a float island between DEQUANTIZE and QUANTIZE)."""
     from tools.probe.builders import builtin_plan
 
     table = json.loads(table_file.read_text())["modes"]["int8"]
     out = []
     for op, entry in table.items():
-        if entry.get("outcome") != "integer":
+        if entry.get("outcome") not in ("integer", "float_fallback"):
             continue
         plan = builtin_plan(op)
         if isinstance(plan, str):
@@ -137,15 +139,22 @@ def target_op(path: Path, op_type: str) -> tuple[str, dict[str, Any]] | None:
     return None
 
 
-def observe(point: Point, path: Path, vela: str, log: Any) -> dict[str, Any] | None:
-    """Vela's placement of the point's op on every config, with the op's facts."""
+def observe(point: Point, path: Path, vela: str, log: Any,
+            reused: dict[str, dict[str, Any]] | None = None) -> dict[str, Any] | None:
+    """Vela's placement of the point's op on every config, with the op's facts.
+
+    ``reused``: observations of this point from an earlier table of the same Vela
+    version (``--reuse``); the facts are always recomputed from the model.
+    """
     found = target_op(path, point.op)
     if found is None:
         print(f"  {point.label}: the converted model has no {point.op}", file=log)
         return None
     ofm, facts = found
     observed: dict[str, dict[str, Any]] = {}
-    for config in CONFIGS:
+    if reused is not None and set(reused) == set(CONFIGS):
+        observed = reused
+    for config in [] if observed else CONFIGS:
         res: VelaResult = run_vela(str(path), config, vela=vela)
         place = res.placement(ofm)
         entry: dict[str, Any] = {"placement": place}
@@ -166,11 +175,17 @@ def observe(point: Point, path: Path, vela: str, log: Any) -> dict[str, Any] | N
 
 
 def fold(op: str, points: list[dict[str, Any]]) -> dict[str, Any]:
-    """The table entry of ``op``: its hypotheses (then the default) with observed outcomes."""
-    from qlint.conditions import all_hold
+    """The table entry of ``op``: its hypotheses (then the default) with observed outcomes.
 
+    ``op`` ``"*"`` is the entry for op types the probe never built: the hypotheses that
+    hold for every op (float tensors) over the points of every op.
+    """
+    from qlint.conditions import all_hold
+    from tools.probe.vela_sweep import HYPOTHESES
+
+    hyps = HYPOTHESES["*"] if op == "*" else hypotheses(op)
     rules: list[dict[str, Any]] = [
-        {"when": list(h.when), "source": h.source} for h in hypotheses(op)
+        {"when": list(h.when), "source": h.source} for h in hyps
     ] + [{"when": [], "source": "default (no condition above holds)"}]
     members: list[list[dict[str, Any]]] = [[] for _ in rules]
     for pt in points:
@@ -178,15 +193,37 @@ def fold(op: str, points: list[dict[str, Any]]) -> dict[str, Any]:
             if all_hold(rule["when"], pt["all_facts"]):
                 members[i].append(pt)
                 break
+    generic = {json.dumps(h.when) for h in HYPOTHESES["*"]} if op != "*" else set()
     for rule, pts in zip(rules, members, strict=True):
         rule["points"] = [p["label"] for p in pts]
         rule["placements"] = {c: _agree([p["observed"][c] for p in pts]) for c in CONFIGS}
+    # a rule of every op that none of this op's models fell under is the "*" entry's business
+    rules = [r for r, pts in zip(rules, members, strict=True)
+             if pts or json.dumps(tuple(r["when"])) not in generic]
+    # the "*" entry names its points; they are stored under their own op
+    kept = points if op != "*" else []
     entry: dict[str, Any] = {"rules": rules,
-                             "points": [{k: p[k] for k in ("label", "facts", "observed")}
-                                        for p in points]}
+                             "points": [{"label": p["label"], "facts": p["facts"],
+                                         "observed": _dedup_logs(p["observed"])} for p in kept]}
     if op in SOURCE_PREDICATES:
         entry["source_predicates"] = [dict(s) for s in SOURCE_PREDICATES[op]]
     return entry
+
+
+def _dedup_logs(observed: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Keep Vela's verbatim log once per point: a config whose log repeats the previous
+    config's says ``"log": "same as <config>"``."""
+    out: dict[str, dict[str, Any]] = {}
+    last: tuple[str, str] | None = None
+    for config, seen in observed.items():
+        seen = dict(seen)
+        log = seen.get("log")
+        if log is not None and last is not None and log == last[1]:
+            seen["log"] = f"same as {last[0]}"
+        elif log is not None:
+            last = (config, log)
+        out[config] = seen
+    return out
 
 
 def _agree(observed: list[dict[str, Any]]) -> dict[str, Any]:
@@ -200,9 +237,7 @@ def _agree(observed: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {"placement": place}
     reasons = sorted({o.get("reason") or "" for o in observed} - {""})
     if reasons:
-        out["reason"] = reasons[0]
-        if len(reasons) > 1:
-            out["other_reasons"] = reasons[1:]
+        out["reason"] = reasons[0]  # each point keeps its own
     return out
 
 
@@ -225,8 +260,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ops", default="", help="probe only these ops (comma-separated)")
     ap.add_argument("--no-defaults", action="store_true",
                     help="only the sweep, not the default model of every integer builtin")
+    ap.add_argument("--reuse", type=Path,
+                    help="reuse the observations of an earlier table of the same Vela version "
+                         "for the points it has (facts are recomputed; new points are compiled)")
     args = ap.parse_args(argv)
     from tools.probe.vela_sweep import SWEEP
+
+    reuse: dict[str, dict[str, Any]] = {}
+    if args.reuse:
+        old = json.loads(args.reuse.read_text())
+        if old["versions"].get("ethos-u-vela") != versions().get("ethos-u-vela"):
+            ap.error(f"{args.reuse} was probed with another Vela version")
+        reuse = {p["label"]: p["observed"] for e in old["ops"].values() for p in e["points"]}
 
     start = time.time()
     tflite_table = max(args.out.glob("tflite-*.json"))
@@ -247,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(model, str):
             not_built[p.label] = model
             continue
-        seen = observe(p, model, args.vela, log)
+        seen = observe(p, model, args.vela, log, reuse.get(p.label))
         if seen is not None:
             by_op.setdefault(p.op, []).append(seen)
     vers = versions()
@@ -257,12 +302,14 @@ def main(argv: list[str] | None = None) -> int:
         "versions": vers,
         "probed_on": datetime.date.today().isoformat(),
         "command": "python -m tools.probe.vela --out rules/qlint_rules/capabilities/",
+        "reused_observations": sum(1 for p in points if p.label in reuse),
         "vela_command": " ".join(vela_command("<config>", "<dir>", "<model>.tflite")),
         "configs": list(CONFIGS),
         "run_seconds": round(time.time() - start),
         "tflite_table": tflite_table.name,
         "not_built": not_built,
         "ops": {op: fold(op, pts) for op, pts in sorted(by_op.items())},
+        "any_op": fold("*", [p for pts in by_op.values() for p in pts]),
     }
     name = f"vela-{vers.get('ethos-u-vela', 'unknown')}.json"
     (args.out / name).write_text(json.dumps(table, indent=1, sort_keys=False) + "\n")

@@ -210,6 +210,12 @@ SWEEP: tuple[Point, ...] = (
                                                  [1, 2, 2, 1]))),
     _p("PAD", "pad hw", fn1(lambda tf: lambda x: tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]))),
     _p("PAD", "pad c", fn1(lambda tf: lambda x: tf.pad(x, [[0, 0], [0, 0], [0, 0], [1, 1]]))),
+    # SHAPE / EXPAND_DIMS with a dynamic batch only (as in Keras models) and static
+    _p("SHAPE", "shape dynamic batch", fn1(lambda tf: lambda x: tf.reshape(
+        x, tf.stack([tf.shape(x)[0], 256]))), args=(Arg((None, 8, 8, 4), sample=(1, 8, 8, 4)),)),
+    _p("EXPAND_DIMS", "expand_dims static", fn1(lambda tf: lambda x: tf.expand_dims(x, 1))),
+    _p("EXPAND_DIMS", "expand_dims dynamic batch", fn1(lambda tf: lambda x: tf.expand_dims(x, 1)),
+       args=(Arg((None, 8, 8, 4), sample=(1, 8, 8, 4)),)),
     # RESHAPE whose output quantization differs from its input (edited after conversion)
     _p("RESHAPE", "reshape", fn1(lambda tf: lambda x: tf.reshape(x, [1, 256, 8]))),
     _p("RESHAPE", "reshape quant mismatch", fn1(lambda tf: lambda x: tf.reshape(x, [1, 256, 8])),
@@ -219,10 +225,21 @@ SWEEP: tuple[Point, ...] = (
 _BATCH = Hypothesis(({"fact": "ifm_batch", "gt": 1},), f"{SRC}: constraint_batch_size")
 _RANK = Hypothesis(({"fact": "rank", "gt": 4},), f"{SRC}: constraint_tens_dimension")
 _INT16 = Hypothesis(({"fact": "ifm_dtype", "eq": "int16"},), f"{SRC}: constraint_tens_dtype")
+#: Bool, control-flow and variable ops: Vela's generic dtype constraint does not decide them
+#: (it refuses some models with them and passes others through).
+_CONTROL = Hypothesis(
+    ({"fact": "op_type", "in": ["WHILE", "IF", "CALL_ONCE", "READ_VARIABLE", "ASSIGN_VARIABLE",
+                                "VAR_HANDLE", "EQUAL", "NOT_EQUAL", "LESS", "LESS_EQUAL",
+                                "GREATER", "GREATER_EQUAL", "LOGICAL_AND", "LOGICAL_OR",
+                                "LOGICAL_NOT", "SELECT", "SELECT_V2", "REDUCE_ANY",
+                                "REDUCE_ALL"]},),
+    "bool, control-flow and variable ops (outside Vela's dtype constraint)")
 _FLOAT = Hypothesis(({"fact": "float_tensors", "eq": True},), f"{SRC}: constraint_tens_dtype")
 _STRIDE = Hypothesis(({"fact": "stride_max", "gt": 3},), f"{SRC}: stride_range (1, 3)")
+_DYNAMIC = Hypothesis(({"fact": "dynamic_non_batch", "eq": True},),
+                      "Vela: 'Dynamic non-batch dimension ... Only the first dimension' (regor)")
 HYPOTHESES: dict[str, tuple[Hypothesis, ...]] = {
-    "*": (_FLOAT,),
+    "*": (_CONTROL, _FLOAT),
     "CONV_2D": (
         _BATCH, _INT16,
         Hypothesis(({"fact": "per_axis", "eq": False},), f"{SRC}: constraint_tens_quant_per_axis"),
@@ -279,6 +296,9 @@ HYPOTHESES: dict[str, tuple[Hypothesis, ...]] = {
     "SUB": (_BATCH,),
     "SOFTMAX": (_BATCH,),
     "CONCATENATION": (_BATCH,),
+    "SHAPE": (_DYNAMIC, Hypothesis(({"fact": "ofm_is_model_output", "eq": True},),
+                                   "Vela folds SHAPE into the constant its readers use")),
+    "EXPAND_DIMS": (_DYNAMIC,),
     "RESHAPE": (
         Hypothesis(({"fact": "io_quant_match", "eq": False},),
                    "Vela semantic check: input and output quantisation must match"),
