@@ -10,12 +10,15 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import shutil
+import sys
+from pathlib import Path
 
 import pytest
 from conftest import FIXTURES
 
 pytestmark = pytest.mark.vela
-if shutil.which("vela") is None or importlib.util.find_spec("ethosu") is None:
+VELA = shutil.which("vela") or str(Path(sys.executable).with_name("vela"))
+if not Path(VELA).is_file() or importlib.util.find_spec("ethosu") is None:
     pytest.skip("ethos-u-vela is not installed (pip install .[test])", allow_module_level=True)
 
 from tools.probe.vela_eval import compare  # noqa: E402
@@ -36,13 +39,13 @@ def test_vela_is_the_probed_version() -> None:
 @pytest.mark.parametrize("config", ["ethos-u55-128", "ethos-u85-256"])
 @pytest.mark.parametrize("model", MODELS, ids=lambda p: p.stem)
 def test_cpu_placement_matches_the_real_vela(model: object, config: str) -> None:
-    row = compare(model, config)  # type: ignore[arg-type]
+    row = compare(model, config, VELA)  # type: ignore[arg-type]
     assert not row["refused"]
     assert row["fp"] == 0 and row["fn"] == 0, row["misses"]
 
 
 @pytest.mark.parametrize("config", ["ethos-u55-256", "ethos-u65-256"])
 def test_refusal_matches_the_real_vela(config: str) -> None:
-    row = compare(FIXTURES / "targets" / "npu_reshape_mismatch.tflite", config)
+    row = compare(FIXTURES / "targets" / "npu_reshape_mismatch.tflite", config, VELA)
     assert row["refused"] and row["predicted_refused"]
     assert "quantisation must match" in (row.get("message") or "")
