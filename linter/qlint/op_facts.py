@@ -176,16 +176,17 @@ def _options(graph: ModelGraph, op: NodeId) -> dict[str, Any]:
         return {}
 
 
+def _read_model(graph: ModelGraph) -> Any:
+    from tflite.Model import Model
+
+    with open(graph.path, "rb") as fh:
+        data = fh.read()
+    return Model.GetRootAs(data, 0)
+
+
 def _model(graph: ModelGraph) -> Any:
     """The ``tflite`` bindings' root table of the graph's file (read once per graph)."""
-    def read(g: ModelGraph) -> Any:
-        from tflite.Model import Model
-
-        with open(g.path, "rb") as fh:
-            data = fh.read()
-        return Model.GetRootAs(data, 0)
-
-    return graph.derived(read)
+    return graph.derived(_read_model)
 
 
 def _option_values(fb_op: Any, options_name: str | None) -> dict[str, Any]:
