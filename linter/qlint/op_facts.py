@@ -90,6 +90,7 @@ def op_facts(graph: ModelGraph, op: NodeId) -> dict[str, Any]:
             facts["ofm_h"], facts["ofm_w"], facts["ofm_c"] = oshape[1:]
         if ins:
             facts["io_quant_match"] = _quant_key(graph[ins[0]]) == _quant_key(ofm)
+            facts["io_elements_match"] = _elements(_static(graph[ins[0]])) == _elements(oshape)
     if len(ins) >= 2:
         a, b = (_static(graph[t]) for t in ins[:2])
         facts["broadcast"] = a != b
@@ -111,6 +112,13 @@ def _static(tensor: Mapping[str, Any]) -> tuple[int, ...]:
     """The tensor's static shape: a dynamic dimension (``None`` in the IR) is 1, as in the
     ``shape`` field of a ``.tflite`` tensor that compilers such as Vela read."""
     return tuple(1 if d is None else d for d in (tensor.get("shape") or ()))
+
+
+def _elements(shape: tuple[int, ...]) -> int:
+    out = 1
+    for d in shape:
+        out *= d
+    return out
 
 
 def _quant_key(tensor: Mapping[str, Any]) -> tuple[Any, ...]:

@@ -32,7 +32,7 @@ KEPT_FACTS = ("ifm_batch", "rank", "ifm_dtype", "float_tensors", "per_axis", "pa
               "stride_max", "filter_w", "filter_h", "filter_max", "dilation_max",
               "depth_multiplier", "ifm_c", "axes", "reduces_depth", "scale_max", "align_corners",
               "half_pixel_centers", "io_quant_match", "dynamic_non_batch",
-              "ofm_is_model_output")
+              "ofm_is_model_output", "io_elements_match")
 
 
 def _slug(text: str) -> str:

@@ -216,6 +216,16 @@ SWEEP: tuple[Point, ...] = (
     _p("EXPAND_DIMS", "expand_dims static", fn1(lambda tf: lambda x: tf.expand_dims(x, 1))),
     _p("EXPAND_DIMS", "expand_dims dynamic batch", fn1(lambda tf: lambda x: tf.expand_dims(x, 1)),
        args=(Arg((None, 8, 8, 4), sample=(1, 8, 8, 4)),)),
+    # dynamic dimensions other than the batch; a RESHAPE flattening a dynamic batch
+    _p("ADD", "add dynamic h w", binary("add"),
+       args=(Arg((1, None, None, 8), sample=(1, 8, 8, 8)),) * 2),
+    _p("CONV_2D", "conv dynamic h w", conv(), args=(Arg((1, None, None, 8), sample=(1, 8, 8, 8)),)),
+    _p("RESHAPE", "reshape flatten dynamic batch",
+       fn1(lambda tf: lambda x: tf.reshape(x, [-1, 4])),
+       args=(Arg((None, 8, 8, 4), sample=(1, 8, 8, 4)),)),
+    _p("RESHAPE", "reshape dynamic non-batch",
+       fn1(lambda tf: lambda x: tf.reshape(x, [1, -1, 4])),
+       args=(Arg((1, None, None, 4), sample=(1, 8, 8, 4)),)),
     # RESHAPE whose output quantization differs from its input (edited after conversion)
     _p("RESHAPE", "reshape", fn1(lambda tf: lambda x: tf.reshape(x, [1, 256, 8]))),
     _p("RESHAPE", "reshape quant mismatch", fn1(lambda tf: lambda x: tf.reshape(x, [1, 256, 8])),
@@ -239,7 +249,7 @@ _STRIDE = Hypothesis(({"fact": "stride_max", "gt": 3},), f"{SRC}: stride_range (
 _DYNAMIC = Hypothesis(({"fact": "dynamic_non_batch", "eq": True},),
                       "Vela: 'Dynamic non-batch dimension ... Only the first dimension' (regor)")
 HYPOTHESES: dict[str, tuple[Hypothesis, ...]] = {
-    "*": (_CONTROL, _FLOAT),
+    "*": (_CONTROL, _FLOAT, _DYNAMIC),
     "CONV_2D": (
         _BATCH, _INT16,
         Hypothesis(({"fact": "per_axis", "eq": False},), f"{SRC}: constraint_tens_quant_per_axis"),
@@ -300,8 +310,12 @@ HYPOTHESES: dict[str, tuple[Hypothesis, ...]] = {
                                    "Vela folds SHAPE into the constant its readers use")),
     "EXPAND_DIMS": (_DYNAMIC,),
     "RESHAPE": (
+        _DYNAMIC,
         Hypothesis(({"fact": "io_quant_match", "eq": False},),
                    "Vela semantic check: input and output quantisation must match"),
+        Hypothesis(({"fact": "io_elements_match", "eq": False},),
+                   "Vela semantic check: input and output number of elements must match "
+                   "(static shapes, a dynamic dimension read as 1)"),
     ),
 }
 
