@@ -294,3 +294,37 @@ def test_vela_table_is_stamped_and_checked() -> None:
             for config, seen in point["observed"].items():
                 if seen["placement"] in ("cpu", "refused"):
                     assert config in data["configs"], (op, point["label"])
+
+
+def test_ops_never_probed_get_the_rules_every_op_shares() -> None:
+    """A float SIN island: SIN is probed as a float island; CUSTOM never built as one op."""
+    g = loader_for("tflite")(str(FIXTURES / "island_sin_floor" / "island_sin_floor.tflite"))
+    placed = placements(g, "ethos-u55-128")
+    by_type = {g[op]["op_type"]: placed[op] for op in g.ops()}
+    assert by_type["SIN"].placement == CPU and "float_tensors" in by_type["SIN"].conditions
+    assert by_type["QUANTIZE"].placement == CPU
+    assert by_type["FULLY_CONNECTED"].placement == NPU
+    table = load_placement_table()
+    custom = table.predict("CUSTOM", {"float_tensors": True, "op_type": "CUSTOM"}, "ethos-u55-128")
+    assert custom.placement == CPU
+    unknown = table.predict("CUSTOM", {"float_tensors": False, "op_type": "CUSTOM",
+                                       "dynamic_non_batch": False}, "ethos-u55-128")
+    assert unknown.placement == "unknown" and "not probed" in (unknown.why_unknown or "")
+
+
+def test_dynamic_dimensions_are_facts_and_shapes_are_read_as_vela_reads_them() -> None:
+    from qlint.graph import ModelGraph
+
+    g = ModelGraph("tflite", "no-such-file.tflite", "converted")
+    g.attrs["subgraphs"] = []
+    # a RESHAPE flattening a dynamic batch: (None, 8, 8, 4) -> (None, 4)
+    a = g.add_tensor(0, 0, name="a", dtype="int8", shape=(None, 8, 8, 4))
+    b = g.add_tensor(0, 1, name="b", dtype="int8", shape=(None, 4))
+    op = g.add_op(0, 0, op_type="RESHAPE", source_op="RESHAPE", name="r", inputs=[a],
+                  outputs=[b])
+    facts = op_facts(g, op)  # the options cannot be read: those facts are simply absent
+    assert facts["dynamic_batch"] is True and facts["dynamic_non_batch"] is False
+    assert facts["ifm_batch"] == 1 and facts["io_elements_match"] is False
+    assert "padding" not in facts
+    table = load_placement_table()
+    assert table.predict("RESHAPE", facts, "ethos-u55-128").placement == "refused"
