@@ -25,6 +25,7 @@ from qlint.targets import Target, get_target
 INTEGER_MODES = frozenset({"full-int8", "int16x8", "mixed"})
 FLOAT_MODES = frozenset({"float", "fp16-weights"})
 SOURCE_FORMATS = frozenset({"savedmodel", "keras"})
+FLOAT_DTYPES = frozenset({"float32", "float16", "bfloat16", "float64"})
 
 
 def _runtime_message(op_type: str, cap: OpCapability, target: Target,
@@ -47,8 +48,10 @@ class TargetNoKernel(Rule):
       the CPU need a TFLM kernel;
     * in a dynamic-range (hybrid) ``.tflite`` model on a TFLM target, the first op
       with float activations and int8 weights: TFLM has no hybrid kernels;
-    * in a SavedModel or Keras model, a TF op or Keras layer whose probed conversion
-      lowers to such a builtin (the prediction names the builtin).
+    * in a SavedModel or Keras model, a TF op or Keras layer with a float output (the
+      tensors int8 conversion quantizes; int32 shape arithmetic is folded or stays
+      int32) whose probed conversion lowers to such a builtin (the prediction names
+      the builtin).
 
     Float ``.tflite`` models are covered by QL101, which uses the same tables.
 
@@ -126,6 +129,9 @@ class TargetNoKernel(Rule):
                 cap = tf_table.tf_op(source_op)
             if cap is None or cap.outcome != "integer" or not cap.lowers_to:
                 continue  # conversion problems are QL110/QL111's
+            if not any(graph[t].get("dtype") in FLOAT_DTYPES
+                       for t in graph.outputs(op) if t is not None):
+                continue  # shape arithmetic on int32 is folded or stays int32, never int8
             for builtin in cap.lowers_to:
                 kcap = table.op(builtin)
                 if kcap is not None and kcap.outcome == RUNTIME_ERROR:
