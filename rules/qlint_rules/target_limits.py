@@ -93,7 +93,7 @@ class TargetNoKernel(Rule):
             op_type = graph[op]["op_type"]
             if op_type in CONVERSION_OPS or (on_cpu is not None and op not in on_cpu):
                 continue
-            if graph.compute_precision(op) not in ("int8", "int16", "int"):
+            if graph.compute_precision(op) not in ("int8", "int16"):  # int32 was not probed
                 continue
             cap = table.op(op_type)
             if cap is not None and cap.outcome == RUNTIME_ERROR:
