@@ -331,3 +331,14 @@ def test_dynamic_dimensions_are_facts_and_shapes_are_read_as_vela_reads_them() -
     assert "padding" not in facts
     table = load_placement_table()
     assert table.predict("RESHAPE", facts, "ethos-u55-128").placement == "refused"
+
+
+def test_a_float_model_is_predicted_as_its_int8_conversion() -> None:
+    """npu_pool_k9_float converts to npu_pool_k9, whose real Vela placement is recorded."""
+    found = findings(TARGETS / "npu_pool_k9_float.tflite", "ethos-u55-128", "QL502")
+    assert [f.node["op_type"] for f in found] == _cpu_types("npu_pool_k9", "ethos-u55-128")
+    assert all("once quantized" in f.message for f in found)
+    parts = partitions(graph("npu_pool_k9_float"), "ethos-u55-128")
+    assert (parts.npu_partitions, parts.transitions) == (2, 2)
+    # the float model's own float32 tensors are not what Vela will see
+    assert not findings(TARGETS / "npu_pool_k9_float.tflite", "ethos-u85-256", "QL503")

@@ -212,12 +212,14 @@ def lint_one(src: ModelSource, rules: Sequence[Rule], ctx: Context) -> ModelResu
 
 
 def _partitions(graph: ModelGraph, ctx: Context) -> dict[str, Any] | None:
-    """NPU partitions of an integer ``.tflite`` model on an NPU target, else ``None``."""
+    """NPU partitions of a ``.tflite`` model on an NPU target (a float model: once
+    quantized), else ``None``."""
     from qlint.targets import get_target
 
     target = get_target(ctx.target)
     if (target.npu is None or graph.format != "tflite"
-            or graph.quant_mode not in ("full-int8", "int16x8", "mixed")):
+            or graph.quant_mode not in ("full-int8", "int16x8", "mixed", "float",
+                                        "fp16-weights")):
         return None
     from qlint.placement import partitions
 

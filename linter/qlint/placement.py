@@ -186,12 +186,50 @@ def load_placement_table(name: str | None = None) -> PlacementTable:
 # -- a whole graph ------------------------------------------------------------------------
 
 
+#: Quantization modes of a ``.tflite`` model that is still float: placement is predicted
+#: for the model full-integer conversion will make of it.
+FLOAT_MODES = frozenset({"float", "fp16-weights"})
+
+
 def _compute(config: str, graph: ModelGraph) -> dict[NodeId, OpPlacement]:
     from qlint.op_facts import op_facts
 
     table = load_placement_table()
-    return {op: table.predict(graph[op]["op_type"], op_facts(graph, op), config)
-            for op in graph.ops()}
+    float_model = graph.quant_mode in FLOAT_MODES
+    out = {}
+    for op in graph.ops():
+        facts = op_facts(graph, op)
+        if float_model:
+            facts = as_quantized(graph[op]["op_type"], facts)
+        out[op] = table.predict(graph[op]["op_type"], facts, config)
+    return out
+
+
+def as_quantized(op_type: str, facts: dict[str, Any]) -> dict[str, Any]:
+    """The facts of a float op as full-integer conversion (default settings) will make it.
+
+    Activations become int8 and weights per-channel int8, except for ops the probed
+    TFLite converter keeps in float32 under ``TFLITE_BUILTINS_INT8`` (float fallback),
+    which stay float; shapes and options do not change.  Facts of values the
+    conversion decides (quantization parameters, weight sums) are dropped: unknown.
+    """
+    from qlint.capabilities import FLOAT_FALLBACK, latest_file, load_table
+
+    cap = load_table(latest_file("tflite"), "int8").op(op_type)
+    out = dict(facts)
+    if cap is not None and cap.outcome == FLOAT_FALLBACK:
+        return out
+    for key in ("io_quant_match", "weights_abs_sum_max"):
+        out.pop(key, None)
+    out["float_tensors"] = False
+    for key in ("ifm_dtype", "ofm_dtype"):
+        if out.get(key) in ("float32", "float16"):
+            out[key] = "int8"
+    out["dtypes"] = sorted({"int8" if d in ("float32", "float16") else d
+                            for d in out.get("dtypes", ())})
+    if "weights_dtype" in out:
+        out["weights_dtype"], out["per_axis"] = "int8", True
+    return out
 
 
 @cache

@@ -160,17 +160,23 @@ def _cpu_ops(graph: ModelGraph, target: Target) -> set[NodeId] | None:
 
 def _npu_target(ctx: Context, graph: ModelGraph) -> Target | None:
     target = get_target(ctx.target)
-    if target.npu is None or graph.quant_mode not in INTEGER_MODES:
+    if target.npu is None or graph.quant_mode not in INTEGER_MODES | FLOAT_MODES:
         return None
     return target
+
+
+def _once(graph: ModelGraph) -> str:
+    """`` once quantized`` for a float model (the prediction is for its int8 conversion)."""
+    return " once quantized" if graph.quant_mode in FLOAT_MODES else ""
 
 
 class NpuCpuFallback(Rule):
     """Flags each op an Ethos-U target's Vela compiler leaves on the CPU.
 
     **What it flags.** On an Ethos-U target (``--target ethos-u55-128`` and the
-    other Vela accelerator configs), every op of an integer ``.tflite`` model that
-    the probed placement table predicts Vela will place on the CPU, quoting the
+    other Vela accelerator configs), every op of a ``.tflite`` model (a float model:
+    as its default full-integer conversion will be, "once quantized") that the
+    probed placement table predicts Vela will place on the CPU, quoting the
     reason Vela printed for the probed model (``kernel width: 9 out of range``,
     ``Unsupported kernel stride: 4, 4``, ``Unsupported opType``, ...) and the
     condition that selects it.  Float model I/O fences (QUANTIZE / DEQUANTIZE of a
@@ -212,15 +218,17 @@ class NpuCpuFallback(Rule):
                      else f"probed models: {', '.join(p.points[:3])}")
             yield self.finding(
                 graph, op,
-                f"Vela places {op_type} on the CPU on {target.name}{why} (when {p.conditions}; "
+                f"Vela places {op_type} on the CPU on {target.name}{_once(graph)}{why} "
+                f"(when {p.conditions}; "
                 f"{basis}; {where})")
 
 
 class NpuRefused(Rule):
     """Flags an op that makes Vela refuse to compile the model for an Ethos-U target.
 
-    **What it flags.** On an Ethos-U target, the op of an integer ``.tflite`` model
-    that the probed placement table predicts Vela rejects outright (exit code 1):
+    **What it flags.** On an Ethos-U target, the op of a ``.tflite`` model (a float
+    model: once quantized) that the probed placement table predicts Vela rejects
+    outright (exit code 1):
     for example a RESHAPE whose output quantization differs from its input's
     (``Does not have valid TFLite Semantics. - Input and output quantisation must
     match``).  The TFLite interpreter accepts such a model; Vela does not.
@@ -254,15 +262,17 @@ class NpuRefused(Rule):
                 why = f': "{p.reason}"' if p.reason else ""
                 yield self.finding(
                     graph, op,
-                    f"Vela refuses the model on {target.name} because of {graph[op]['op_type']}"
+                    f"Vela refuses the model{_once(graph)} on {target.name} because of "
+                    f"{graph[op]['op_type']}"
                     f"{why} (when {p.conditions}; {table.summary()})")
 
 
 class NpuPartitions(Rule):
     """Reports how an Ethos-U target splits the model between NPU and CPU.
 
-    **What it flags.** On an Ethos-U target, once per integer ``.tflite`` model that
-    is not one NPU partition with every op placed: the number of NPU partitions
+    **What it flags.** On an Ethos-U target, once per ``.tflite`` model (a float
+    model: once quantized) that is not one NPU partition with every op placed: the
+    number of NPU partitions
     (connected groups of NPU-placed ops, each one Vela custom op), the number of
     CPU↔NPU transitions (tensors passed between a CPU op and an NPU op), and how
     many ops are on the NPU, on the CPU, and of unknown placement (ops qlint cannot
@@ -300,6 +310,7 @@ class NpuPartitions(Rule):
                    if parts.unknown_ops else "")
         yield self.finding(
             graph, anchor,
-            f"on {target.name}: {parts.npu_partitions} NPU partition(s), {parts.transitions} "
+            f"on {target.name}{_once(graph)}: {parts.npu_partitions} NPU partition(s), "
+            f"{parts.transitions} "
             f"CPU/NPU transition(s); {parts.npu_ops} op(s) on the NPU, {parts.cpu_ops} on the "
             f"CPU{unknown}")
