@@ -16,7 +16,7 @@ import pytest
 from conftest import fixture_model, run_qlint
 
 from tools import fuzz
-from tools.fuzz_attacks import attack_mutators
+from tools.fuzz.attacks import attack_mutators
 
 SEED = 20260523
 # Cases per format: a .h5 case starts the isolated HDF5 reader process, so fewer of them.

@@ -516,7 +516,7 @@ def test_fixture_trees_are_compared_by_content_mode_and_mtime(tmp_path: Path) ->
 # -- the fuzzer's attacks and detectors -------------------------------------------------
 
 def test_fuzz_detectors_fire_on_what_they_look_for() -> None:
-    from tools.fuzz_attacks import CANARY, judge
+    from tools.fuzz.attacks import CANARY, judge
 
     snap = {"models/m.tflite": (0o100644, 10, 1, "")}
     assert judge("text", 1, "ok\n", "", {}, snap, snap) == (None, "")
@@ -537,7 +537,7 @@ def test_fuzz_attacks_are_linted_without_a_problem(tmp_path: Path, fmt: str) -> 
     import random
 
     from tools.fuzz import FORMATS, Case, CaseFactory
-    from tools.fuzz_attacks import attack_mutators, run_case
+    from tools.fuzz.attacks import attack_mutators, run_case
 
     if fmt not in FORMATS:
         pytest.skip(f"{fmt} cannot be fuzzed here (h5py missing)")
