@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from qlint.capabilities import (
+from qlint.errors import UsageError
+from qlint.predict.tables import (
     OUTCOMES,
     UNPROBED,
     CapabilityError,
@@ -17,9 +18,7 @@ from qlint.capabilities import (
     latest_file,
     load_file,
     load_table,
-    load_target,
 )
-from qlint.errors import UsageError
 from qlint.targets import DEFAULT_TARGET, TARGETS, get_target, list_targets
 
 CAPS = Path(__file__).resolve().parent.parent / "rules" / "qlint_rules" / "capabilities"
@@ -64,7 +63,7 @@ def test_every_schema_builtin_has_an_entry_in_every_mode() -> None:
 
 @pytest.mark.parametrize("name", list(TARGETS))
 def test_each_target_loads_with_provenance(name: str) -> None:
-    table = load_target(name)
+    table = get_target(name).table()
     prov = table.provenance
     assert prov.file == get_target(name).source_file
     assert prov.probed_on and prov.command and prov.versions
@@ -74,7 +73,7 @@ def test_each_target_loads_with_provenance(name: str) -> None:
 
 
 def test_lookups_return_typed_capabilities() -> None:
-    table = load_target("tflite-int8")
+    table = get_target("tflite-int8").table()
     conv = table.op("CONV_2D")
     assert conv is not None and conv.integer and conv.probed and conv.mode == "int8"
     assert conv.io == "int8->int8"
@@ -84,7 +83,7 @@ def test_lookups_return_typed_capabilities() -> None:
 
 
 def test_tf_ops_by_key_and_by_graphdef_name() -> None:
-    table = load_target("tflite-int8")
+    table = get_target("tflite-int8").table()
     cumsum = table.tf_op("Cumsum")
     assert cumsum is not None and cumsum.lowers_to == ("CUMSUM",)
     assert cumsum.graphdef_ops == ("Cumsum",)

@@ -13,8 +13,10 @@ from qlint.discover import ModelSource, discover
 from qlint.errors import ModelLoadError
 from qlint.finding import Finding, Severity
 from qlint.loaders import loader_for
+from qlint.predict.patterns import lower
 from qlint.registry import Context, Rule, discover_rules, rule_matches, select_rules
 from qlint.report import ModelResult, Report
+from qlint.targets import get_target
 
 ProgressCallback = Callable[[int, int, str], None]
 
@@ -56,9 +58,9 @@ def lint(
         fail_on=(fail_on if isinstance(fail_on, Severity) else Severity.parse(fail_on))
         if fail_on is not None else cfg.fail_on,
     )
+    ctx = Context(target=get_target(cfg.target))
     available = list(rules) if rules is not None else discover_rules()
     sources, problems = discover(paths)
-    ctx = Context(target=cfg.target)
     workers = min(jobs or os.cpu_count() or 1, len(sources))
     results: list[ModelResult] = []
     started = _clock()
@@ -78,7 +80,7 @@ def lint(
         results.append(_lint_configured(src, available, ctx, cfg))
     if progress is not None:
         progress(len(sources), len(sources), "")
-    report = Report(models=results, target=cfg.target, fail_on=cfg.fail_on,
+    report = Report(models=results, target=ctx.target.name, fail_on=cfg.fail_on,
                     errors=[f"{p.path}: {p.reason}" for p in problems])
     baseline_path = baseline or cfg.baseline
     if baseline_path:
@@ -166,6 +168,7 @@ def lint_one(src: ModelSource, rules: Sequence[Rule], ctx: Context) -> ModelResu
     _kept.clear()  # the previous model's graph is freed before this one is built
     try:
         graph = loader_for(src.format)(src.path)
+        lower(graph)
         result = ModelResult(path=src.path, format=src.format, quant_mode=graph.quant_mode,
                              subgraph_names=[s["name"] for s in graph.attrs.get("subgraphs", [])])
         for rule in rules:

@@ -119,7 +119,6 @@ def cmd_lint(argv: Sequence[str], ends_process: bool = False) -> int:
     api.KEEP_LAST_GRAPH = ends_process
     paths = args.paths or ["."]
     config = resolve_config(paths, explicit=args.config, isolated=args.isolated)
-    _check_target(args.target or config.target)
     report = lint(paths, target=args.target, select=args.select, ignore=args.ignore,
                   extend_select=args.extend_select, fail_on=args.fail_on, config=config,
                   baseline=None if args.write_baseline else args.baseline,
@@ -151,16 +150,6 @@ def cmd_lint(argv: Sequence[str], ends_process: bool = False) -> int:
         else:
             reporter_for(args.format)(report, out)
     return report.exit_code()
-
-
-def _check_target(name: str | None) -> None:
-    try:
-        from qlint.targets import get_target
-    except ImportError:  # no capability data installed: only the default target exists
-        if name not in (None, "tflite-int8"):
-            raise UsageError(f"unknown target {name!r}") from None
-        return
-    get_target(name or "tflite-int8")
 
 
 def cmd_rules(argv: Sequence[str]) -> int:

@@ -311,11 +311,25 @@ class ModelGraph:
 
     def _changed(self) -> None:
         """Forget what was derived from the graph (a loader is still adding nodes)."""
+        self.bulk = BulkFacts()
+        self._forget_derived()
+
+    def _forget_derived(self) -> None:
         self._precision = None
         self._derived.clear()
         self._ops_by_type = None
-        self.bulk = BulkFacts()
         self._nx = None
+
+    def set_op_types(self, op_types: Mapping[NodeId, str]) -> None:
+        """Rename the ``op_type`` of some ops (a source op named after the builtin it is
+        predicted to lower to, `qlint.predict.patterns.lower`); locations keep the
+        loader's text."""
+        nodes = self._nodes
+        for op, op_type in op_types.items():
+            if nodes[op]["kind"] != "op":
+                raise KeyError(op)
+            nodes[op]["op_type"] = op_type
+        self._forget_derived()
 
     def set_bulk(self, facts: BulkFacts) -> None:
         """Hand over the `BulkFacts` a loader holds after adding its last node."""

@@ -6,7 +6,7 @@ import json
 from functools import lru_cache
 from typing import Any
 
-from qlint.capabilities import package_files
+from qlint.predict.tables import package_files
 
 
 def _records_dir() -> Any:

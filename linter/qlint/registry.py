@@ -18,16 +18,16 @@ from typing import Any, ClassVar
 from qlint.errors import PluginError
 from qlint.finding import Finding, Severity, node_ref
 from qlint.graph import ModelGraph, NodeId
+from qlint.targets import Target, default_target
 
 ENTRY_POINT_GROUP = "qlint.rules"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Context:
-    """What a rule may consult besides the graph: the target and options."""
+    """What a rule may consult besides the graph: the `Target` the model must run on."""
 
-    target: str = "tflite-int8"
-    options: dict[str, Any] = field(default_factory=dict)
+    target: Target = field(default_factory=default_target)
 
 
 class Rule:

@@ -94,7 +94,7 @@ class Uint8ModelIO(Rule):
            "data by -128 in the application.")
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
-        if "int8" not in ctx.target:
+        if ctx.target.mode != "int8":
             return
         for role, t in _io(graph):
             node = graph[t]
@@ -104,6 +104,6 @@ class Uint8ModelIO(Rule):
                        else [p for p in [graph.producer(t)] if p is not None])
             yield self.finding(
                 graph, t,
-                f"model {role} '{node['name']}' is uint8 but the target {ctx.target} is int8",
+                f"model {role} '{node['name']}' is uint8 but the target {ctx.target.name} is int8",
                 related=related,
             )

@@ -7,12 +7,12 @@ import dataclasses
 import re
 from collections.abc import Iterator
 
-from qlint.capabilities import CONVERSION_ERROR, FLOAT_FALLBACK
 from qlint.finding import Finding, Severity
 from qlint.graph import ModelGraph
 from qlint.knowledge import all_records
+from qlint.predict.source import Prediction, predict
+from qlint.predict.tables import CONVERSION_ERROR, FLOAT_FALLBACK
 from qlint.registry import Context, Rule
-from qlint_rules.source_predict import Prediction, predict
 
 SOURCE_FORMATS = frozenset({"savedmodel", "keras"})
 

@@ -1,9 +1,12 @@
 """Probed op capability tables: what each op does under int8 on a runtime.
 
-The tables live in ``qlint/rules/capabilities/*.json`` (``rules/capabilities/`` in
-the source tree).  They are produced by ``python -m tools.probe`` with the real
+The tables live in ``qlint_rules/capabilities/*.json`` (``rules/qlint_rules/capabilities/``
+in the source tree).  They are produced by ``python -m tools.probe`` with the real
 converter and interpreter, and stamped with the versions they were probed on.
-This module only reads them: no TensorFlow, loaded lazily and cached.
+This module only reads them: no TensorFlow, loaded lazily and cached (`newest_table`
+is the one way the rest of qlint reads the newest table of a runtime).  A missing or
+malformed shipped table raises `CapabilityError`: it is a defect of the installation,
+never silently read as "no data".
 
 Outcomes:
 
@@ -308,8 +311,8 @@ def load_table(name: str, mode: str) -> CapabilityTable:
     return CapabilityTable(load_file(name), mode)
 
 
-def load_target(name: str) -> CapabilityTable:
-    """The capability table behind target ``name`` (see `qlint.targets`)."""
-    from qlint.targets import get_target
-
-    return get_target(name).table()
+@cache
+def newest_table(runtime: str, mode: str) -> CapabilityTable:
+    """Mode ``mode`` of the newest shipped table of ``runtime`` (cached);
+    `CapabilityError` when it is missing or malformed."""
+    return load_table(latest_file(runtime), mode)
