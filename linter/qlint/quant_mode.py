@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from qlint.analysis import precisions
 from qlint.graph import ModelGraph
 
 QUANT_MODES = ("float", "fp16-weights", "dynamic-range", "full-int8", "int16x8", "mixed")
@@ -18,7 +19,7 @@ def classify_quant_mode(graph: ModelGraph) -> str:
       ``dynamic-range`` when quantized integer weights do, otherwise ``float``.
     QUANTIZE/DEQUANTIZE are conversions, not compute, and do not count.
     """
-    precision = Counter(graph.precisions().values())
+    precision = Counter(precisions(graph).values())
     integer = precision["int8"] + precision["int16"]
     if integer and precision["float"]:
         return "mixed"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from qlint.analysis import CONVERSION_OPS
 from qlint.finding import Finding, Severity
-from qlint.graph import CONVERSION_OPS, ModelGraph
+from qlint.graph import ModelGraph
 from qlint.predict.tables import (
     CONVERSION_ERROR,
     FLOAT_FALLBACK,

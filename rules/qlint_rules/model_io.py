@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from qlint.analysis import is_integer_model
 from qlint.finding import Finding, Severity
 from qlint.graph import FLOAT_DTYPES, ModelGraph, NodeId
 from qlint.registry import Context, Rule
@@ -47,7 +48,7 @@ class FloatModelIO(Rule):
            "(de)quantize in the application.")
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
-        if not graph.is_integer_model():
+        if not is_integer_model(graph):
             return
         for role, t in _io(graph):
             node = graph[t]

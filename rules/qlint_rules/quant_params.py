@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from qlint.analysis import compute_precision
 from qlint.finding import Finding, Severity
 from qlint.graph import ModelGraph, NodeId, Quant
 from qlint.registry import Context, Rule
@@ -301,7 +302,7 @@ class MissingQuantParams(Rule):
             if all(graph[o]["op_type"] in _RAW_INTEGER_OPS for o in ops):
                 continue
             if node["dtype"] == "int16" and not any(
-                graph.compute_precision(o) == "int16" for o in ops
+                compute_precision(graph, o) == "int16" for o in ops
             ):
                 continue  # a plain int16 tensor in a model without int16 quantization
             role = _slot_role(graph, t, op)
