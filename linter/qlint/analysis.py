@@ -7,13 +7,16 @@ its public helpers and are computed once per graph (`ModelGraph.derived`):
     how each op's kernel computes (``float``, ``int8``, ``int16``, ``int``, ``none``, or
     ``conversion`` for QUANTIZE/DEQUANTIZE).
 `islands`
-    maximal float regions inside a quantized graph: the connected components
-    (``networkx.connected_components``) of the float ops linked by float tensors.
+    maximal float regions inside a quantized graph: the connected components of the
+    float ops linked by tensors.
+`partitions`
+    the regions a delegating runtime (an NPU) cuts a graph into, for the ops it runs:
+    connected components computed with networkx.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import chain
 from operator import itemgetter
@@ -155,19 +158,11 @@ def _islands(graph: ModelGraph) -> tuple[Island, ...]:
     float_ops = [op for op in graph.ops() if precision[op] == "float"]
     if not float_ops:
         return ()
-    import networkx as nx
-
-    members = set(float_ops)
-    links = nx.Graph()
-    links.add_nodes_from(float_ops)
-    links.add_edges_from(
-        (op, c) for op in float_ops for t in graph.slots(op)[1] if t is not None
-        for c in graph.consumers(t) if c in members and c != op)
     order = {op: i for i, op in enumerate(graph.ops())}
     nodes = graph.node_data
     found: list[Island] = []
-    for component in nx.connected_components(links):
-        ops = sorted(component, key=order.__getitem__)
+    for ops in _components(graph, float_ops):
+        ops.sort(key=order.__getitem__)
         entries = dict.fromkeys(
             p for t in chain.from_iterable(graph.slots(op)[0] for op in ops)
             if t is not None and (p := graph.producer(t)) is not None
@@ -180,3 +175,60 @@ def _islands(graph: ModelGraph) -> tuple[Island, ...]:
                             exits=sorted(exits, key=order.__getitem__)))
     found.sort(key=lambda island: order[island.ops[0]])
     return tuple(found)
+
+
+def _links(graph: ModelGraph, ops: list[NodeId]) -> Iterator[tuple[NodeId, NodeId]]:
+    """(producer, consumer) pairs of ``ops`` joined by a tensor, both in ``ops``."""
+    members = set(ops)
+    for op in ops:
+        for t in graph.slots(op)[1]:
+            if t is None:
+                continue
+            for c in graph.consumers(t):
+                if c in members and c != op:
+                    yield op, c
+
+
+def _components(graph: ModelGraph, ops: list[NodeId]) -> list[list[NodeId]]:
+    """The connected components of ``ops`` joined by tensors (a depth-first walk: islands
+    are found on every run, and importing networkx costs more than linting a small
+    model)."""
+    links: dict[NodeId, list[NodeId]] = {op: [] for op in ops}
+    for a, b in _links(graph, ops):
+        links[a].append(b)
+        links[b].append(a)
+    seen: set[NodeId] = set()
+    out: list[list[NodeId]] = []
+    for start in ops:
+        if start in seen:
+            continue
+        seen.add(start)
+        component, stack = [start], [start]
+        while stack:
+            for nxt in links[stack.pop()]:
+                if nxt not in seen:
+                    seen.add(nxt)
+                    component.append(nxt)
+                    stack.append(nxt)
+        out.append(component)
+    return out
+
+
+# -- partitions ------------------------------------------------------------------
+def partitions(graph: ModelGraph, runs_on: Callable[[NodeId], bool]) -> list[list[NodeId]]:
+    """The partitions a delegating runtime cuts the graph into: the connected components
+    (``networkx.connected_components``) of the ops ``runs_on`` accepts, joined by the
+    tensors between them, each in file order, in file order of their first op.  For an
+    NPU target, ``len(partitions(graph, supported))`` is the number of command streams
+    the compiler emits, and every boundary between two is a round trip through the CPU.
+    """
+    import networkx as nx
+
+    ops = [op for op in graph.ops() if runs_on(op)]
+    order = {op: i for i, op in enumerate(graph.ops())}
+    regions = nx.Graph()
+    regions.add_nodes_from(ops)
+    regions.add_edges_from(_links(graph, ops))
+    found = [sorted(c, key=order.__getitem__) for c in nx.connected_components(regions)]
+    found.sort(key=lambda ops: order[ops[0]])
+    return found
