@@ -80,8 +80,10 @@ def lint(
         results.append(_lint_configured(src, available, ctx, cfg))
     if progress is not None:
         progress(len(sources), len(sources), "")
+    ran = {rule_id for r in results for rule_id in r.rules_run}
     report = Report(models=results, target=ctx.target.name, fail_on=cfg.fail_on,
-                    errors=[f"{p.path}: {p.reason}" for p in problems])
+                    errors=[f"{p.path}: {p.reason}" for p in problems],
+                    rules=sorted((r for r in available if r.id in ran), key=lambda r: r.id))
     baseline_path = baseline or cfg.baseline
     if baseline_path:
         report.apply_baseline(load_baseline(baseline_path))
@@ -175,6 +177,7 @@ def lint_one(src: ModelSource, rules: Sequence[Rule], ctx: Context) -> ModelResu
             if rule.applies_to(graph):
                 stage = f"rule {rule.id}"
                 result.findings.extend(rule.check(graph, ctx))
+                result.rules_run.append(rule.id)
         if KEEP_LAST_GRAPH:
             _kept.append(graph)
             gc.freeze()  # later collections must not walk the kept graph again and again

@@ -114,7 +114,7 @@ def cmd_lint(argv: Sequence[str], ends_process: bool = False) -> int:
     from qlint import api
     from qlint.api import lint
     from qlint.config import resolve_config
-    from qlint.reporters import reporter_for
+    from qlint.reporters import REPORTERS, RenderOptions
 
     api.KEEP_LAST_GRAPH = ends_process
     paths = args.paths or ["."]
@@ -134,21 +134,16 @@ def cmd_lint(argv: Sequence[str], ends_process: bool = False) -> int:
         n = write_baseline(report.findings, args.write_baseline)
         print(f"Wrote {n} finding{'s' if n != 1 else ''} to the baseline {args.write_baseline}.")
         return 2 if report.errors or report.unreadable else 0
-    if args.format == "model-explorer" and args.output and os.path.isdir(args.output):
-        from qlint.reporters.model_explorer import write_per_model
-
-        for path in write_per_model(report, args.output):
+    reporter = REPORTERS[args.format]
+    if reporter.per_model and args.output and os.path.isdir(args.output):
+        for path in reporter.write_per_model(report, args.output):
             print(f"wrote {path}", file=sys.stderr)
         return report.exit_code()
+    colour = {"always": True, "never": False}.get(args.color)
+    options = RenderOptions(colour=colour if args.output is None else False,
+                            explain=args.explain)
     with _open_output(args.output) as out:
-        if args.format == "text":
-            from qlint.reporters.text import render
-
-            colour = {"always": True, "never": False}.get(args.color)
-            render(report, out, colour=colour if args.output is None else False,
-                   explain=args.explain)
-        else:
-            reporter_for(args.format)(report, out)
+        reporter.render(report, out, options)
     return report.exit_code()
 
 

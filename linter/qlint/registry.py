@@ -62,12 +62,17 @@ class Rule:
         fix: str | None = None,
         related: Iterable[NodeId] = (),
         severity: Severity | None = None,
+        record: str | None = None,
     ) -> Finding:
-        """Build a finding about ``node`` carrying this rule's identity."""
+        """Build a finding about ``node`` carrying this rule's identity.
+
+        ``fix``, ``severity`` and ``record`` default to the rule's; a rule passes another
+        ``record`` when the knowledge record that explains this case is a different one
+        (QL111 quotes a converter message that belongs to another record)."""
         return Finding(
             rule=self.id,
             name=self.name,
-            record=self.record,
+            record=record or self.record,
             severity=severity or self.severity,
             model=graph.path,
             location=graph[node]["location"],
