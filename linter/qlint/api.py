@@ -148,14 +148,6 @@ def _lint_configured(src: ModelSource, available: list[type[Rule]], ctx: Context
     return result
 
 
-# Set by a process that ends right after reporting (`qlint.cli.run`): lint_one then keeps
-# the last model's graph instead of freeing it (a 100k-op graph is 300k small objects, a
-# tenth of a second to free), and the process exits without tearing it down.  Each new
-# model replaces the kept one, so a directory run holds at most one graph.
-KEEP_LAST_GRAPH = False
-_kept: list[object] = []
-
-
 def lint_one(src: ModelSource, rules: Sequence[Rule], ctx: Context) -> ModelResult:
     """Load one model and run every applicable rule on it.
 
@@ -167,7 +159,6 @@ def lint_one(src: ModelSource, rules: Sequence[Rule], ctx: Context) -> ModelResu
     # the cyclic collector would walk them again and again while they are built.
     collecting = gc.isenabled()
     gc.disable()
-    _kept.clear()  # the previous model's graph is freed before this one is built
     try:
         graph = loader_for(src.format)(src.path)
         lower(graph)
@@ -178,9 +169,6 @@ def lint_one(src: ModelSource, rules: Sequence[Rule], ctx: Context) -> ModelResu
                 stage = f"rule {rule.id}"
                 result.findings.extend(rule.check(graph, ctx))
                 result.rules_run.append(rule.id)
-        if KEEP_LAST_GRAPH:
-            _kept.append(graph)
-            gc.freeze()  # later collections must not walk the kept graph again and again
     except ModelLoadError as exc:
         return ModelResult(path=src.path, format=src.format, error=exc.reason)
     except Exception as exc:

@@ -107,16 +107,14 @@ def _progress_bar(stream: TextIO) -> Callable[[int, int, str], None] | None:
     return show
 
 
-def cmd_lint(argv: Sequence[str], ends_process: bool = False) -> int:
+def cmd_lint(argv: Sequence[str]) -> int:
     args = _lint_parser().parse_args(argv)
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
-    from qlint import api
     from qlint.api import lint
     from qlint.config import resolve_config
     from qlint.reporters import REPORTERS, RenderOptions
 
-    api.KEEP_LAST_GRAPH = ends_process
     paths = args.paths or ["."]
     config = resolve_config(paths, explicit=args.config, isolated=args.isolated)
     report = lint(paths, target=args.target, select=args.select, ignore=args.ignore,
@@ -187,9 +185,8 @@ def cmd_targets(argv: Sequence[str]) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None, *, ends_process: bool = False) -> int:
-    """Run one qlint command; ``ends_process``: the process ends as soon as this returns,
-    so a lint may keep its last graph instead of freeing it (`run`)."""
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one qlint command; the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv == ["--version"]:  # what argparse's version action prints, without building a parser
         sys.stdout.write(f"qlint {__version__}\n")
@@ -203,7 +200,7 @@ def main(argv: Sequence[str] | None = None, *, ends_process: bool = False) -> in
             from qlint.explain import main as explain_main
 
             return explain_main(argv[1:])
-        return cmd_lint(argv, ends_process)
+        return cmd_lint(argv)
     except QlintError as exc:
         print(f"qlint: error: {exc}", file=sys.stderr)
         return 2
@@ -215,18 +212,16 @@ def main(argv: Sequence[str] | None = None, *, ends_process: bool = False) -> in
 
 
 def run() -> None:
-    """The ``qlint`` command: `main`, then the output flushed and the process ended at
-    once, without freeing what the run built (the last model's graph, the imported
-    modules): there is nothing left to write, and tearing it down costs up to a tenth of
-    a second on a large model."""
-    # A SystemExit (--version, argparse) ends the process the usual way.
-    code = main(ends_process=True)
+    """The ``qlint`` command: `main`, then the output flushed and the exit code returned."""
+    code = main()
     try:
         sys.stdout.flush()
-        sys.stderr.flush()
     except BrokenPipeError:  # the reader went away (`qlint ... | head`)
+        # Python flushes stdout again at exit: point it at nothing so that it stays quiet.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         code = code or 1
-    os._exit(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":
