@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import fixture_model, run_qlint
+from graph_builders import chain
+
+from qlint.registry import Context, Rule
 
 PLUGIN_RULE = '''
 """A tiny example plugin rule."""
@@ -112,3 +117,37 @@ def test_broken_plugin_is_one_error_line(tmp_path: Path, case: str) -> None:
     assert res.returncode == 2
     assert res.stderr.startswith(f"qlint: error: {message}"), res.stderr
     assert res.stderr.count("\n") == 1
+
+
+# -- the examples of docs/plugins.md -----------------------------------------------------
+
+def _doc_rules() -> dict[str, type]:
+    """The rule classes defined by the Python examples of docs/plugins.md."""
+    from conftest import REPO
+
+    text = (REPO / "docs" / "plugins.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, re.DOTALL)
+    assert len(blocks) == 2
+    rules: dict[str, type] = {}
+    for block in blocks:
+        namespace: dict[str, Any] = {}
+        exec(compile(block, "docs/plugins.md", "exec"), namespace)
+        rules.update((v.id, v) for v in namespace.values()
+                     if isinstance(v, type) and issubclass(v, Rule) and v is not Rule)
+    return rules
+
+
+def test_plugin_doc_examples_run() -> None:
+    rules = _doc_rules()
+    assert sorted(rules) == ["ACME101", "ACME102"]
+    ctx = Context()
+    resize = chain([("CONV_2D", "int8"), ("RESIZE_BILINEAR", "int8")])
+    (f,) = rules["ACME101"]().check(resize, ctx)
+    assert f.rule == "ACME101" and f.node["op_type"] == "RESIZE_BILINEAR"
+    assert list(rules["ACME101"]().check(chain([("ADD", "int8")]), ctx)) == []
+
+    deep = chain([("ADD", "int8")] * 65)
+    (f,) = rules["ACME102"]().check(deep, ctx)
+    assert f.message == "65 ops depend on each other in turn"
+    assert f.node["index"] == 64 and f.related[0]["index"] == 0
+    assert list(rules["ACME102"]().check(chain([("ADD", "int8")] * 64), ctx)) == []
