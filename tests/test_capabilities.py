@@ -104,11 +104,12 @@ def test_target_names_aliases_and_errors() -> None:
 
 
 def test_list_targets_names_source_and_provenance() -> None:
-    infos = list_targets()
-    assert [t.name for t in infos] == ["tflite-int8", "tflite-int16x8", "tflm-int8"]
-    for t in infos:
-        assert t.description and t.source.endswith(".json") and t.probed_on in t.provenance
-        assert t.as_dict()["source"] == t.source
+    targets = list_targets()
+    assert [t.name for t in targets] == ["tflite-int8", "tflite-int16x8", "tflm-int8"]
+    for t in targets:
+        prov = t.provenance
+        assert t.description and t.source_file.endswith(".json") and prov.file == t.source_file
+        assert prov.probed_on and prov.probed_on in prov.describe()
 
 
 def test_unknown_mode_is_an_error() -> None:

@@ -8,7 +8,6 @@ and the table's provenance.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from qlint.errors import UsageError
 from qlint.predict.tables import CapabilityTable, Provenance, latest_file, newest_table
@@ -37,51 +36,8 @@ class Target:
 
     @property
     def provenance(self) -> Provenance:
+        """Where the table came from: file, runtime, versions, probe date and command."""
         return self.table().provenance
-
-    def info(self) -> TargetInfo:
-        """Name, description, source file and provenance of this target."""
-        prov = self.provenance
-        return TargetInfo(
-            name=self.name,
-            description=self.description,
-            runtime=self.runtime,
-            mode=self.mode,
-            source=prov.file,
-            provenance=prov.describe(),
-            versions=dict(prov.versions),
-            probed_on=prov.probed_on,
-            command=prov.command,
-        )
-
-
-@dataclass(frozen=True)
-class TargetInfo:
-    """What ``qlint targets`` shows about one target."""
-
-    name: str
-    description: str
-    runtime: str
-    mode: str
-    source: str
-    provenance: str
-    versions: dict[str, str]
-    probed_on: str
-    command: str
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "name": self.name,
-            "description": self.description,
-            "runtime": self.runtime,
-            "mode": self.mode,
-            "source": self.source,
-            "provenance": self.provenance,
-            "versions": dict(self.versions),
-            "probed_on": self.probed_on,
-            "command": self.command,
-        }
 
 
 TARGETS: dict[str, Target] = {
@@ -126,6 +82,6 @@ def get_target(name: str | None) -> Target:
         raise UsageError(f"unknown target {name!r} (known targets: {known})") from None
 
 
-def list_targets() -> list[TargetInfo]:
-    """Every target with its description, source file and provenance."""
-    return [t.info() for t in TARGETS.values()]
+def list_targets() -> list[Target]:
+    """Every target, in the order ``qlint targets`` lists them."""
+    return list(TARGETS.values())
