@@ -30,6 +30,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
+from importlib import resources
 from typing import Any
 
 from qlint.errors import QlintError
@@ -244,32 +245,10 @@ def _version_key(name: str) -> tuple[int, ...]:
     return tuple(int(n) for n in re.findall(r"\d+", name))
 
 
-def package_files(package: str) -> Any:
-    """``importlib.resources.files(package)``: the package's data as a traversable.
-
-    For a package imported from plain files on disk that is the `pathlib.Path` of its
-    directory, returned here without importing `importlib.resources` (which costs
-    several milliseconds per run); other packages (zip files, custom loaders) go through
-    `importlib.resources`.
-    """
-    from importlib import import_module
-    from importlib.machinery import SourceFileLoader, SourcelessFileLoader
-
-    spec = import_module(package).__spec__
-    loader = spec.loader if spec is not None else None
-    if type(loader) in (SourceFileLoader, SourcelessFileLoader):
-        from pathlib import Path
-
-        return Path(loader.path).parent  # what importlib.readers.FileReader.files() returns
-    from importlib import resources
-
-    return resources.files(package)
-
-
 @lru_cache(maxsize=1)
 def available_files() -> tuple[str, ...]:
     """Names of the shipped table files, sorted."""
-    root = package_files(PACKAGE).joinpath(DIRECTORY)
+    root = resources.files(PACKAGE).joinpath(DIRECTORY)
     if not root.is_dir():
         return ()
     return tuple(sorted(p.name for p in root.iterdir() if p.name.endswith(".json")))
@@ -287,7 +266,7 @@ def latest_file(runtime: str) -> str:
 def load_file(name: str) -> CapabilityFile:
     """Parse and check one table file (cached)."""
     try:
-        text = package_files(PACKAGE).joinpath(DIRECTORY, name).read_text(encoding="utf-8")
+        text = resources.files(PACKAGE).joinpath(DIRECTORY, name).read_text(encoding="utf-8")
     except (FileNotFoundError, OSError) as exc:
         raise CapabilityError(f"capability table {name} not found: {exc}") from exc
     try:
