@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,31 @@ def test_loading_never_imports_tensorflow() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+@pytest.fixture
+def no_shipped_tables(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The shipped tables gone (a broken installation); the caches cleared around it."""
+    from qlint.predict import patterns, tables
+
+    caches = (tables.newest_table, patterns.keras_patterns, patterns.tf_op_lowerings)
+    for c in caches:
+        c.cache_clear()
+    monkeypatch.setattr(tables, "available_files", lambda: ())
+    yield
+    monkeypatch.undo()
+    for c in caches:
+        c.cache_clear()
+
+
+def test_a_missing_shipped_table_is_an_error_not_silence(no_shipped_tables: None) -> None:
+    from qlint.api import lint
+    from qlint.config import Config
+    from qlint.predict.patterns import tf_op_lowerings
+
+    with pytest.raises(CapabilityError, match="no capability table for runtime 'tflite'"):
+        tf_op_lowerings()
+    source = Path(__file__).resolve().parent.parent / "fixtures" / "source" / "Erf" / "saved_model"
+    (model,) = lint([str(source)], config=Config(), jobs=1).models
+    assert model.error is not None and "CapabilityError" in model.error
+    assert "no capability table for runtime 'tflite'" in model.error

@@ -161,6 +161,7 @@ def lint_one(src: ModelSource, rules: Sequence[Rule], ctx: Context) -> ModelResu
     gc.disable()
     try:
         graph = loader_for(src.format)(src.path)
+        stage = "lowering"
         lower(graph)
         result = ModelResult(path=src.path, format=src.format, quant_mode=graph.quant_mode,
                              subgraph_names=[s["name"] for s in graph.attrs.get("subgraphs", [])])
