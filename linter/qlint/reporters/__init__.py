@@ -2,8 +2,9 @@
 
 `REPORTERS` is the one registry of output formats (``--format``): each names its module
 (imported only when used, with a ``render(report, stream, **options)`` function), the
-`RenderOptions` it takes, and whether it can write one file per model into a directory.
-A new output format is a new module and one entry here.
+`RenderOptions` it takes, and, for a reporter that writes its own files instead of one
+stream, the module's function doing so.  A new output format is a new module and one
+entry here.
 """
 
 from __future__ import annotations
@@ -22,17 +23,20 @@ class RenderOptions:
 
     colour: bool | None = None  # None: colour only on a terminal
     explain: bool = False  # show each finding's knowledge record under it
+    quiet: bool = False  # no summary line
+    statistics: bool = False  # one line per rule that fired instead of the findings
 
 
 @dataclass(frozen=True)
 class Reporter:
-    """One output format: its module, the `RenderOptions` fields it takes, and the
-    module's function writing one file per model into a directory, if any."""
+    """One output format: its module, the `RenderOptions` fields its ``render`` takes,
+    and ``writes``, the module's ``(report, output) -> paths written`` function when the
+    format writes its own files (``output`` a file, a directory or ``None``)."""
 
     name: str
     module: str
     options: tuple[str, ...] = ()
-    per_model: str | None = None
+    writes: str | None = None
 
     def render(self, report: Report, stream: TextIO,
                options: RenderOptions = RenderOptions()) -> None:
@@ -40,19 +44,21 @@ class Reporter:
         kwargs = {name: getattr(options, name) for name in self.options}
         import_module(self.module).render(report, stream, **kwargs)
 
-    def write_per_model(self, report: Report, directory: str) -> list[str]:
-        """Write one file per model into ``directory``; the paths written."""
-        if self.per_model is None:
-            raise ValueError(f"the {self.name} reporter writes one stream")
-        return getattr(import_module(self.module), self.per_model)(  # type: ignore[no-any-return]
-            report, directory)
+    def write(self, report: Report, output: str | None) -> list[str]:
+        """Write ``report`` where ``output`` says (`writes`); the paths written."""
+        if self.writes is None:
+            raise ValueError(f"the {self.name} reporter renders to a stream")
+        return getattr(import_module(self.module), self.writes)(  # type: ignore[no-any-return]
+            report, output)
 
 
 REPORTERS: dict[str, Reporter] = {r.name: r for r in (
-    Reporter("text", "qlint.reporters.text", options=("colour", "explain")),
+    Reporter("text", "qlint.reporters.text", options=("colour", "explain", "quiet",
+                                                      "statistics")),
     Reporter("json", "qlint.reporters.json"),
     Reporter("sarif", "qlint.reporters.sarif"),
     Reporter("github", "qlint.reporters.github"),
-    Reporter("model-explorer", "qlint.reporters.model_explorer", per_model="write_per_model"),
+    Reporter("markdown", "qlint.reporters.markdown"),
+    Reporter("model-explorer", "qlint.reporters.model_explorer", writes="write_overlays"),
 )}
 FORMATS = tuple(REPORTERS)
