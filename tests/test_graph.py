@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from graph_builders import Q8, chain
 
-from qlint.analysis import compute_precision, islands, partitions, precisions
+from qlint.analysis import compute_precision, islands, precisions
 from qlint.graph import ModelGraph, Quant
 from qlint.quant_mode import classify_quant_mode
 
@@ -50,22 +50,6 @@ def test_islands_are_grouped_per_connected_float_region() -> None:
     assert [g[o]["op_type"] for o in first.entries] == ["DEQUANTIZE"]
     assert [g[o]["op_type"] for o in first.exits] == ["QUANTIZE"]
     assert g.quant_mode == "mixed"
-
-
-def test_partitions_are_connected_regions_of_the_ops_a_runtime_runs() -> None:
-    g = chain([
-        ("CONV_2D", "int8"), ("ADD", "int8"), ("DEQUANTIZE", "float32"), ("CUMSUM", "float32"),
-        ("QUANTIZE", "int8"), ("MUL", "int8"), ("DEQUANTIZE", "float32"),
-        ("FLOOR", "float32"), ("QUANTIZE", "int8"),
-    ])
-    npu = {"CONV_2D", "ADD", "QUANTIZE", "MUL"}
-    parts = partitions(g, lambda op: g[op]["op_type"] in npu)
-    assert [[g[o]["op_type"] for o in p] for p in parts] == [
-        ["CONV_2D", "ADD"], ["QUANTIZE", "MUL"], ["QUANTIZE"]]
-    # the float ops' partitions are the islands (two implementations, one answer)
-    floats = partitions(g, lambda op: compute_precision(g, op) == "float")
-    assert floats == [isl.ops for isl in islands(g)] and len(floats) == 2
-    assert partitions(g, lambda op: False) == []
 
 
 def test_float_model_has_no_islands() -> None:

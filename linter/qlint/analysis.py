@@ -9,14 +9,11 @@ its public helpers and are computed once per graph (`ModelGraph.derived`):
 `islands`
     maximal float regions inside a quantized graph: the connected components of the
     float ops linked by tensors.
-`partitions`
-    the regions a delegating runtime (an NPU) cuts a graph into, for the ops it runs:
-    connected components computed with networkx.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import chain
 from operator import itemgetter
@@ -212,23 +209,3 @@ def _components(graph: ModelGraph, ops: list[NodeId]) -> list[list[NodeId]]:
                     stack.append(nxt)
         out.append(component)
     return out
-
-
-# -- partitions ------------------------------------------------------------------
-def partitions(graph: ModelGraph, runs_on: Callable[[NodeId], bool]) -> list[list[NodeId]]:
-    """The partitions a delegating runtime cuts the graph into: the connected components
-    (``networkx.connected_components``) of the ops ``runs_on`` accepts, joined by the
-    tensors between them, each in file order, in file order of their first op.  For an
-    NPU target, ``len(partitions(graph, supported))`` is the number of command streams
-    the compiler emits, and every boundary between two is a round trip through the CPU.
-    """
-    import networkx as nx
-
-    ops = [op for op in graph.ops() if runs_on(op)]
-    order = {op: i for i, op in enumerate(graph.ops())}
-    regions = nx.Graph()
-    regions.add_nodes_from(ops)
-    regions.add_edges_from(_links(graph, ops))
-    found = [sorted(c, key=order.__getitem__) for c in nx.connected_components(regions)]
-    found.sort(key=lambda ops: order[ops[0]])
-    return found

@@ -7,11 +7,13 @@ import gc
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from qlint.config import Config, resolve_config
 from qlint.discover import ModelSource, discover
 from qlint.errors import ModelLoadError
 from qlint.finding import Finding, Severity
+from qlint.graph import ModelGraph
 from qlint.loaders import loader_for
 from qlint.predict.patterns import lower
 from qlint.registry import Context, Rule, discover_rules, rule_matches, select_rules
@@ -187,6 +189,8 @@ def lint_one(src: ModelSource, rules: Sequence[Rule], ctx: Context) -> ModelResu
                 stage = f"rule {rule.id}"
                 result.findings.extend(rule.check(graph, ctx))
                 result.rules_run.append(rule.id)
+        stage = "partitions"
+        result.partitions = _partitions(graph, ctx)
     except ModelLoadError as exc:
         return ModelResult(path=src.path, format=src.format, error=exc.reason)
     except Exception as exc:
@@ -200,6 +204,19 @@ def lint_one(src: ModelSource, rules: Sequence[Rule], ctx: Context) -> ModelResu
             gc.enable()
     result.findings.sort(key=_finding_order)
     return result
+
+
+def _partitions(graph: ModelGraph, ctx: Context) -> dict[str, Any] | None:
+    """NPU partitions of a ``.tflite`` model on an NPU target (a float model: once
+    quantized), else ``None``."""
+    target = ctx.target
+    if (target.npu is None or graph.format != "tflite"
+            or graph.quant_mode not in ("full-int8", "int16x8", "mixed", "float",
+                                        "fp16-weights")):
+        return None
+    from qlint.placement import partitions
+
+    return partitions(graph, target.npu).as_dict()
 
 
 def _finding_order(f: Finding) -> tuple[int, int, int, str]:

@@ -266,7 +266,7 @@ def cmd_targets(argv: Sequence[str]) -> int:
 
     for t in list_targets():
         print(f"{t.name}: {t.description}")
-        print(f"    data: {t.source_file}; {t.provenance.describe()}")
+        print(f"    data: {t.source}; {t.provenance}")
     return 0
 
 

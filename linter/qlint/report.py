@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from qlint.finding import Finding, Severity
 
@@ -25,6 +25,8 @@ class ModelResult:
     suppressed: int = 0  # findings hidden by configured suppressions
     subgraph_names: list[str] = field(default_factory=list)
     rules_run: list[str] = field(default_factory=list)  # ids of the rules that checked it
+    # NPU targets: partitions and transitions (`qlint.placement.Partitions.as_dict`)
+    partitions: dict[str, Any] | None = None
 
 
 @dataclass
