@@ -145,6 +145,11 @@ TARGETS: dict[str, Target] = {t.name: t for t in (*_CPU_TARGETS, *_NPU_TARGETS)}
 ALIASES = {"tflite": "tflite-int8", "tflm": "tflm-int8"}
 
 
+def default_target() -> Target:
+    """The target used when none is named (`DEFAULT_TARGET`)."""
+    return TARGETS[DEFAULT_TARGET]
+
+
 def get_target(name: str | None) -> Target:
     """The target called ``name`` (``None`` means the default); `UsageError` if unknown."""
     key = (name or DEFAULT_TARGET).strip().lower()
