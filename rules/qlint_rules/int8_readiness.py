@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from qlint.capabilities import (
+from qlint.analysis import CONVERSION_OPS
+from qlint.finding import Finding, Severity
+from qlint.graph import ModelGraph
+from qlint.predict.tables import (
     CONVERSION_ERROR,
     FLOAT_FALLBACK,
     RUNTIME_ERROR,
     CapabilityTable,
     OpCapability,
 )
-from qlint.finding import Finding, Severity
-from qlint.graph import CONVERSION_OPS, ModelGraph
 from qlint.registry import Context, Rule
-from qlint.targets import get_target
 
 #: Quantization modes of a model that has not been integer-quantized yet.
 FLOAT_MODES = frozenset({"float", "fp16-weights"})
@@ -70,7 +70,7 @@ class Int8Readiness(Rule):
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
         if graph.quant_mode not in FLOAT_MODES:
             return
-        target = get_target(ctx.target)
+        target = ctx.target
         table = target.table()
         for op in graph.ops():
             op_type = graph[op]["op_type"]

@@ -1,6 +1,6 @@
 """Predict what strict int8 conversion does to a source graph, from the probed tables.
 
-Shared by the source rules; not a rule itself.  Every fact comes from the
+Shared by the source rules (QL110, QL111).  Every fact comes from the
 ``tf_ops`` table of the newest ``tflite`` capability file, which records, for a
 TF op or a Keras layer pattern, the GraphDef ops the probe observed, the TFLite
 ops it lowered to and its strict-int8 outcome.
@@ -13,7 +13,7 @@ ops of the pattern (a ``Cast`` feeding a ``ConcatV2``, not a ``Cast`` feeding a
 ``MatMul`` whose result is concatenated).  Scopes broader than
 `MAX_SCOPE_OPS` ops are not considered a pattern instance.  Ops outside any
 pattern take the outcome of their one-op entry.  Keras graphs are judged per
-layer (its ``tf_ops_key`` variant) plus the ``activation`` a layer applies.
+layer (the variant `qlint.predict.patterns.layer_key` matches) plus the ``activation`` it applies.
 
 Ops inside a control-flow body (a ``While`` loop of a Keras RNN, an ``If``
 branch) count as adjacent to their control-flow op, so a pattern the probe
@@ -32,14 +32,15 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from qlint.capabilities import (
+from qlint.graph import ModelGraph, NodeId
+from qlint.predict.patterns import layer_key, match_pattern, source_table
+from qlint.predict.tables import (
     CONVERSION_ERROR,
     FLOAT_FALLBACK,
     INTEGER,
     CapabilityTable,
     TfOpCapability,
 )
-from qlint.graph import ModelGraph, NodeId
 
 MAX_SCOPE_OPS = 96
 HALF = frozenset({"float16", "bfloat16"})
@@ -66,16 +67,6 @@ class Prediction:
         """The TF op the probed converter message names, for conversion errors."""
         m = OP_ERROR.search(self.cap.message or "")
         return m.group("op") if m else None
-
-
-def table() -> CapabilityTable | None:
-    """The strict-int8 table of the newest probed TFLite converter, ``None`` if absent."""
-    try:
-        from qlint.capabilities import latest_file, load_table
-
-        return load_table(latest_file("tflite"), "int8")
-    except Exception:
-        return None
 
 
 def usable(cap: TfOpCapability | None) -> bool:
@@ -118,11 +109,11 @@ def predict(graph: ModelGraph, tab: CapabilityTable | None = None) -> list[Predi
 
 
 def _predict_shipped(graph: ModelGraph) -> list[Prediction]:
-    return _predict(graph, table())
+    return _predict(graph, source_table())
 
 
-def _predict(graph: ModelGraph, tab: CapabilityTable | None) -> list[Prediction]:
-    if tab is None or graph.stage != "source":
+def _predict(graph: ModelGraph, tab: CapabilityTable) -> list[Prediction]:
+    if graph.stage != "source":
         return []
     if graph.format == "keras":
         return _predict_keras(graph, tab)
@@ -130,14 +121,12 @@ def _predict(graph: ModelGraph, tab: CapabilityTable | None) -> list[Prediction]
 
 
 def _predict_keras(graph: ModelGraph, tab: CapabilityTable) -> list[Prediction]:
-    from qlint.loaders.keras import match_pattern
-
     out: list[Prediction] = []
     for op in graph.ops():
         attrs = graph[op]["attrs"]
         if attrs.get("opaque"):
             continue
-        key = attrs.get("tf_ops_key")
+        key = layer_key(graph, op)
         cap = tab.tf_op(key) if key else None
         if usable(cap) and cap is not None and cap.outcome != INTEGER:
             out.append(Prediction(op, cap.outcome, cap, _tflite_ops(cap), via="layer"))
