@@ -152,6 +152,7 @@ class CapabilityTable:
         if mode not in file.modes:
             raise CapabilityError(f"{file.name} has no mode {mode!r} (has {', '.join(file.modes)})")
         self.file = file
+        self._by_keras: dict[str, list[TfOpCapability]] | None = None
         self.mode = mode
         self._ops: Mapping[str, Mapping[str, Any]] = file.data["modes"][mode]
 
@@ -223,7 +224,13 @@ class CapabilityTable:
 
     def keras_layer(self, class_name: str) -> list[TfOpCapability]:
         """Entries probed from Keras class ``class_name`` (several variants possible)."""
-        return [t for t in self.tf_ops() if t.keras == class_name]
+        if self._by_keras is None:  # indexed once: a model asks once per layer
+            index: dict[str, list[TfOpCapability]] = {}
+            for t in self.tf_ops():
+                if t.keras is not None:
+                    index.setdefault(t.keras, []).append(t)
+            self._by_keras = index
+        return list(self._by_keras.get(class_name, ()))
 
 
 def _tf_op(key: str, raw: Mapping[str, Any]) -> TfOpCapability:
