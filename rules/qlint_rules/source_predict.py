@@ -28,8 +28,10 @@ crashed converter, a calibration error) says nothing about the op and is not use
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from qlint.capabilities import (
@@ -87,6 +89,35 @@ def usable(cap: TfOpCapability | None) -> bool:
     return cap.outcome in (INTEGER, FLOAT_FALLBACK)
 
 
+def joined(tab: CapabilityTable, cap: TfOpCapability | None) -> TfOpCapability | None:
+    """An entry without a usable int8 outcome of its own, judged by what it becomes.
+
+    The probe's unquantized conversion recorded the builtins the op or layer lowers
+    to (``lowers_to``); the builtin table says what each does under int8.  The join
+    holds when every one of them has a probed ``integer`` or ``float_fallback``
+    outcome; otherwise the op stays unknown.
+    """
+    if cap is None or not cap.lowers_to:
+        return None
+    floats = []
+    for b in cap.lowers_to:
+        bcap = tab.op(b)
+        if bcap is None or bcap.outcome not in (INTEGER, FLOAT_FALLBACK):
+            return None
+        if bcap.outcome == FLOAT_FALLBACK:
+            floats.append(b)
+    return dataclasses.replace(
+        cap, outcome=FLOAT_FALLBACK if floats else INTEGER, float_ops=tuple(floats),
+        message=None, probe=f"{cap.probe or cap.name}, joined with the builtin table")
+
+
+def _known(tab: CapabilityTable, cap: TfOpCapability | None) -> TfOpCapability | None:
+    """``cap`` when it says something about the op, else its join, else ``None``."""
+    if usable(cap):
+        return cap
+    return joined(tab, cap)
+
+
 def _single(tab: CapabilityTable, tf_op: str) -> TfOpCapability | None:
     cap = tab.tf_op(tf_op)
     if cap is None:
@@ -106,49 +137,88 @@ def _scopes(location: str) -> list[str]:
     return out
 
 
+@dataclass
+class Unknown:
+    """An op, layer or activation of a source graph with no probed verdict."""
+
+    op: NodeId
+    kind: str  # tf_op | layer | activation
+    name: str  # the TF op, the Keras class or the activation name
+
+
+@dataclass
+class Judgement:
+    """What the tables say about a source graph: predictions, and what they cannot judge."""
+
+    predictions: list[Prediction] = field(default_factory=list)
+    unknown: list[Unknown] = field(default_factory=list)
+
+
 def predict(graph: ModelGraph, tab: CapabilityTable | None = None) -> list[Prediction]:
     """Every predicted float fallback and conversion error in a source graph.
 
     With the shipped table (``tab`` left out) the prediction is computed once per graph
     and shared by the rules that ask for it.
     """
+    return list(judge(graph, tab).predictions)
+
+
+def unknown_ops(graph: ModelGraph, tab: CapabilityTable | None = None) -> list[Unknown]:
+    """The ops, layers and activations of a source graph no probed entry covers."""
+    return list(judge(graph, tab).unknown)
+
+
+def judge(graph: ModelGraph, tab: CapabilityTable | None = None) -> Judgement:
+    """Predictions and unknown ops of a source graph (computed once per graph)."""
     if tab is None:
-        return list(graph.derived(_predict_shipped))
-    return _predict(graph, tab)
+        return graph.derived(_judge_shipped)
+    return _judge(graph, tab)
 
 
-def _predict_shipped(graph: ModelGraph) -> list[Prediction]:
-    return _predict(graph, table())
+def _judge_shipped(graph: ModelGraph) -> Judgement:
+    return _judge(graph, table())
 
 
-def _predict(graph: ModelGraph, tab: CapabilityTable | None) -> list[Prediction]:
+def _judge(graph: ModelGraph, tab: CapabilityTable | None) -> Judgement:
     if tab is None or graph.stage != "source":
-        return []
+        return Judgement()
     if graph.format == "keras":
         return _predict_keras(graph, tab)
     return _predict_graphdef(graph, tab)
 
 
-def _predict_keras(graph: ModelGraph, tab: CapabilityTable) -> list[Prediction]:
+#: Keras classes that are no computation of their own.
+KERAS_STRUCTURAL = frozenset({"InputLayer"})
+
+
+def _predict_keras(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
     from qlint.loaders.keras import match_pattern
 
-    out: list[Prediction] = []
+    j = Judgement()
+    out = j.predictions
     for op in graph.ops():
         attrs = graph[op]["attrs"]
         if attrs.get("opaque"):
             continue
+        cls = graph[op]["source_op"]
         key = attrs.get("tf_ops_key")
-        cap = tab.tf_op(key) if key else None
-        if usable(cap) and cap is not None and cap.outcome != INTEGER:
-            out.append(Prediction(op, cap.outcome, cap, _tflite_ops(cap), via="layer"))
+        cap = _known(tab, tab.tf_op(key) if key else None)
+        if cap is not None:
+            if cap.outcome != INTEGER:
+                out.append(Prediction(op, cap.outcome, cap, _tflite_ops(cap), via="layer"))
+        elif cls not in KERAS_STRUCTURAL:
+            j.unknown.append(Unknown(op, "layer", str(cls)))
         act = attrs.get("activation")
-        if isinstance(act, str) and graph[op]["source_op"] != "Activation":
+        if isinstance(act, str) and cls != "Activation":
             akey = match_pattern("Activation", {"activation": act})
-            acap = tab.tf_op(akey) if akey else None
-            if usable(acap) and acap is not None and acap.outcome != INTEGER:
-                out.append(Prediction(op, acap.outcome, acap, _tflite_ops(acap),
-                                      via="activation"))
-    return out
+            acap = _known(tab, tab.tf_op(akey) if akey else None)
+            if acap is not None:
+                if acap.outcome != INTEGER:
+                    out.append(Prediction(op, acap.outcome, acap, _tflite_ops(acap),
+                                          via="activation"))
+            else:
+                j.unknown.append(Unknown(op, "activation", act))
+    return j
 
 
 def _tflite_ops(cap: TfOpCapability) -> tuple[str, ...]:
@@ -163,7 +233,7 @@ def _innermost(found: set[str]) -> set[str]:
     return found - enclosing
 
 
-def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> list[Prediction]:
+def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
     ops = list(graph.ops())
     locations = {op: graph[op]["location"] for op in ops}
     source_ops = {op: graph[op]["source_op"] for op in ops}
@@ -184,8 +254,13 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> list[Predictio
             elided[sc].add(tf_op)
             sizes[sc] += 1
     links = _control_flow_links(graph, ops)
+    variants: dict[str, list[TfOpCapability]] = defaultdict(list)
+    for c in tab.tf_ops():
+        if c.variant_of and c.when:
+            variants[c.variant_of].append(c)
     patterns = [c for c in tab.tf_ops()
-                if c.graphdef_ops and len(set(c.graphdef_ops)) > 1 and usable(c)]
+                if c.graphdef_ops and len(set(c.graphdef_ops)) > 1 and usable(c)
+                and not c.when]
     needs = [frozenset(c.graphdef_ops or ()) for c in patterns]
     # A pattern instance is a scope covering the pattern's ops with no smaller scope
     # inside it that covers them too (the layer, not the model around it).
@@ -198,7 +273,8 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> list[Predictio
     for cap, need in zip(patterns, needs, strict=True):
         for tf_op in need:
             candidates[tf_op].append((cap, need))
-    out: list[Prediction] = []
+    j = Judgement()
+    out = j.predictions
     done: set[tuple[str, str]] = set()
     for op in ops:
         tf_op = source_ops[op]
@@ -229,10 +305,34 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> list[Predictio
             out.append(Prediction(group[0] if group else op, cap.outcome, cap,
                                   _tflite_ops(cap), related=group[1:], via="pattern"))
             continue
-        cap = _single(tab, tf_op)
-        if usable(cap) and cap is not None and cap.outcome != INTEGER:
+        cap = _known(tab, _conditioned(graph, op, variants.get(tf_op, ()))
+                     or _single(tab, tf_op))
+        if cap is None:
+            j.unknown.append(Unknown(op, "tf_op", tf_op))
+        elif cap.outcome != INTEGER:
             out.append(Prediction(op, cap.outcome, cap, _tflite_ops(cap)))
-    return out
+    return j
+
+
+def _conditioned(graph: ModelGraph, op: NodeId,
+                 variants: Iterable[TfOpCapability]) -> TfOpCapability | None:
+    """The probed variant whose condition the op meets (a constant input of that value).
+
+    Conditions are data from the table (``"when": {"input": 1, "value": 2.0}``: the
+    probe swept the exponent of ``tf.pow``), not cases written here.
+    """
+    ins = graph.inputs(op)
+    for cap in variants:
+        w = cap.when or {}
+        i = w.get("input")
+        if not isinstance(i, int) or i >= len(ins) or ins[i] is None:
+            continue
+        value = graph[ins[i]].get("value")
+        want = w.get("value")
+        if isinstance(value, float) and isinstance(want, (int, float)) and \
+                abs(value - want) <= 1e-6 * max(1.0, abs(want)):
+            return cap
+    return None
 
 
 def _control_flow_links(graph: ModelGraph, ops: list[NodeId]) -> dict[NodeId, list[NodeId]]:
