@@ -457,6 +457,7 @@ BUILTIN_BUILDERS: dict[str, Builder] = {
     "RIGHT_SHIFT": binary("tf.bitwise.right_shift", lambda tf: tf.bitwise.right_shift,
                           Arg((1, 16), "int32", 0, 1000), Arg((1, 16), "int32", 0, 4)),
     "RNN": Builder("keras.layers.SimpleRNN", _simple_rnn, (Arg((1, 4, 8)),), keras="SimpleRNN"),
+    "RFFT2D": Builder("tf.signal.rfft2d + tf.math.abs", _complex, (Arg((1, 8, 8)),)),
     "ROUND": unary("tf.math.round", lambda tf: tf.math.round),
     "RSQRT": unary("tf.math.rsqrt", lambda tf: tf.math.rsqrt, POS4),
     "SCATTER_ND": Builder("tf.scatter_nd", _scatter_nd, (Arg((2, 4)),)),
