@@ -89,6 +89,10 @@ class TfOpCapability:
     lowers_to: tuple[str, ...] | None = None
     message: str | None = None
     float_ops: tuple[str, ...] = ()
+    # A condition under which ``variant_of``'s op behaves as this entry says, e.g.
+    # ``{"input": 1, "value": 2.0}``: the op's second input is the constant 2.0.
+    variant_of: str | None = None
+    when: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -234,6 +238,8 @@ def _tf_op(key: str, raw: Mapping[str, Any]) -> TfOpCapability:
         lowers_to=tuple(low) if low is not None else None,
         message=int8.get("message"),
         float_ops=tuple(int8.get("float_ops") or ()),
+        variant_of=raw.get("variant_of"),
+        when=raw.get("when"),
     )
 
 

@@ -106,6 +106,7 @@ class _Tensor:
     dtype: str = "unknown"
     shape: tuple[int | None, ...] | None = None
     constant: bool = False
+    value: float | None = None  # a scalar constant's value (prediction conditions)
 
 
 @dataclass
@@ -241,6 +242,7 @@ class _Builder:
                     s_idx, len(ids), name=t.name, dtype=t.dtype, shape=t.shape,
                     constant=t.constant,
                     location=f"{sig.key}/{t.name}",
+                    **({"value": t.value} if t.value is not None else {}),
                 )
             return ids[key]
 
@@ -402,6 +404,33 @@ class _Node:
         return self._flow
 
 
+# DataType enum values of the numeric scalars whose value is kept, and their fields.
+_SCALAR_FIELDS = {1: ("float_val", "<f"), 2: ("double_val", "<d"), 3: ("int_val", "<i"),
+                  9: ("int64_val", "<q")}
+
+
+def _scalar_value(node: _Node) -> float | None:
+    """The value of a one-element numeric ``Const`` (``tf.pow(x, 2.0)``'s exponent)."""
+    if "value" not in node.attr:
+        return None
+    t = node.attr["value"].tensor
+    if any(d.size != 1 for d in t.tensor_shape.dim):
+        return None
+    field_fmt = _SCALAR_FIELDS.get(int(t.dtype))
+    if field_fmt is None:
+        return None
+    vals = getattr(t, field_fmt[0])
+    if len(vals) == 1:
+        return float(vals[0])
+    if t.tensor_content:
+        import struct
+
+        size = struct.calcsize(field_fmt[1])
+        if len(t.tensor_content) == size:
+            return float(struct.unpack(field_fmt[1], t.tensor_content)[0])
+    return None
+
+
 def _output_dtype(node: _Node, idx: int) -> str:
     op = node.op
     if op in BOOL_OUTPUT:
@@ -549,7 +578,10 @@ class _Scope:
             return
         if op in VARIABLE_OPS or op in ("ReadVariableOp", "Const"):
             dtype = "resource" if op in VARIABLE_OPS else None
-            self._new_tensor(self._out_key(node, 0, top), node, 0, constant=True, dtype=dtype)
+            key = self._new_tensor(self._out_key(node, 0, top), node, 0, constant=True,
+                                   dtype=dtype)
+            if op == "Const":
+                self.sig.tensors[key].value = _scalar_value(node)
             return
         func = self._callee(node)
         if func is not None and self._can_inline(func):
