@@ -10,9 +10,10 @@ from qlint.capabilities import (
     RUNTIME_ERROR,
     CapabilityTable,
     OpCapability,
+    TfOpCapability,
 )
 from qlint.finding import Finding, Severity
-from qlint.graph import CONVERSION_OPS, ModelGraph
+from qlint.graph import CONVERSION_OPS, ModelGraph, NodeId
 from qlint.registry import Context, Rule
 from qlint.targets import get_target
 
@@ -72,19 +73,62 @@ class Int8Readiness(Rule):
             return
         target = get_target(ctx.target)
         table = target.table()
+        carried = _carried(table)
+        flagged = set()
         for op in graph.ops():
             op_type = graph[op]["op_type"]
             if op_type in CONVERSION_OPS:
                 continue
             cap = table.op(op_type)
             if cap is None or not cap.lacks_integer_kernel:
+                carrier = _fed_by_float(graph, op, op_type, carried, flagged)
+                if carrier is not None:
+                    flagged.add(op)
+                    yield self.finding(
+                        graph, op,
+                        f"{op_type} fed by {carrier[0]} stays in float32 after full-integer "
+                        f"conversion: the probe saw {', '.join(carrier[1].float_ops)} stay "
+                        f"float together ({carrier[1].probe or carrier[1].name}; probed: "
+                        f"{table.provenance.summary()})",
+                        severity=Severity.WARNING)
                 continue
+            if cap.outcome == FLOAT_FALLBACK:
+                flagged.add(op)
             yield self.finding(
                 graph,
                 op,
                 _message(op_type, cap, target.name, table),
                 severity=Severity.WARNING if cap.outcome == FLOAT_FALLBACK else Severity.ERROR,
             )
+
+
+def _carried(table: CapabilityTable) -> dict[tuple[str, str], TfOpCapability]:
+    """(producer, consumer) builtins the probe saw stay float together in one pattern.
+
+    From the ``tf_ops`` patterns of the table (``Cast+ConcatV2``: an int32 -> float32
+    CAST feeding a CONCATENATION leaves both float): consecutive float ops of an entry.
+    """
+    out: dict[tuple[str, str], TfOpCapability] = {}
+    for cap in table.tf_ops():
+        if cap.outcome != FLOAT_FALLBACK or len(cap.float_ops) < 2 or cap.keras:
+            continue
+        for a, b in zip(cap.float_ops, cap.float_ops[1:], strict=False):
+            out.setdefault((a, b), cap)
+    return out
+
+
+def _fed_by_float(graph: ModelGraph, op: NodeId, op_type: str,
+                  carried: dict[tuple[str, str], TfOpCapability],
+                  flagged: set[NodeId]) -> tuple[str, TfOpCapability] | None:
+    """The flagged producer and probed pattern that keep ``op`` float, if any."""
+    for t in graph.inputs(op):
+        p = graph.producer(t) if t is not None else None
+        if p is None or p not in flagged or graph[t]["dtype"] != "float32":
+            continue
+        cap = carried.get((graph[p]["op_type"], op_type))
+        if cap is not None:
+            return graph[p]["op_type"], cap
+    return None
 
 
 def _message(op_type: str, cap: OpCapability, target: str, table: CapabilityTable) -> str:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from qlint.capabilities import (
@@ -202,6 +202,8 @@ def _predict_keras(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
             continue
         cls = graph[op]["source_op"]
         key = attrs.get("tf_ops_key")
+        if cls == "Activation":
+            key = _activation_key(attrs.get("activation"), match_pattern)
         cap = _known(tab, tab.tf_op(key) if key else None)
         if cap is not None:
             if cap.outcome != INTEGER:
@@ -210,7 +212,7 @@ def _predict_keras(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
             j.unknown.append(Unknown(op, "layer", str(cls)))
         act = attrs.get("activation")
         if isinstance(act, str) and cls != "Activation":
-            akey = match_pattern("Activation", {"activation": act})
+            akey = _activation_key(act, match_pattern)
             acap = _known(tab, tab.tf_op(akey) if akey else None)
             if acap is not None:
                 if acap.outcome != INTEGER:
@@ -219,6 +221,18 @@ def _predict_keras(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
             else:
                 j.unknown.append(Unknown(op, "activation", act))
     return j
+
+
+def _activation_key(act: object, match: Callable[..., str | None]) -> str | None:
+    """The probed entry of a Keras activation: ``keras.Activation(<name>)``.
+
+    The plain ``keras.Activation`` entry was probed with the default, linear activation:
+    it speaks only for ``linear``, never for an activation without its own entry.
+    """
+    if act in (None, "linear"):
+        return "keras.Activation"
+    key = match("Activation", {"activation": act})
+    return None if key == "keras.Activation" else key
 
 
 def _tflite_ops(cap: TfOpCapability) -> tuple[str, ...]:

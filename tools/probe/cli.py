@@ -81,6 +81,9 @@ def probe_tf_ops(worker: GuardedWorker, keys: Iterable[str]) -> dict[str, dict[s
                 "int8": {"outcome": norm["outcome"], "message": norm["message"]},
             }
         res.pop("seconds", None)
+        if key.startswith("tf.") and res.get("graphdef_ops") is None:
+            _log(f"[tf_ops] {key}: not built from one or two float tensors, left out")
+            continue  # @functions: a function that needs other arguments is no entry
         extra = builder_for(key).extra
         res.update({k: extra[k] for k in ("variant_of", "when") if k in extra})
         out[key] = {
@@ -95,8 +98,10 @@ def probe_tf_ops(worker: GuardedWorker, keys: Iterable[str]) -> dict[str, dict[s
 
 def expand_keys(worker: GuardedWorker, keys: list[str]) -> list[str]:
     """Expand ``@keras`` (every public Keras layer and activation without an entry yet,
-    enumerated from the installed Keras) and ``@legalized`` (the TF ops of
-    `tools.probe.legalized`) in a list of tf_ops keys."""
+    enumerated from the installed Keras), ``@functions`` (every public function of
+    ``tf.math``, ``tf.nn``, ``tf.linalg``, ``tf.image`` and ``tf.signal``, applied to one
+    or two float tensors) and ``@legalized`` (the TF ops of `tools.probe.legalized`) in a
+    list of tf_ops keys."""
     from tools.probe.keras_layers import NOT_A_MODEL_LAYER
     from tools.probe.legalized import legalized_builders
 
@@ -104,6 +109,9 @@ def expand_keys(worker: GuardedWorker, keys: list[str]) -> list[str]:
     for key in keys:
         if key == "@legalized":
             out.extend(legalized_builders())
+        elif key == "@functions":
+            got = worker.run({"kind": "keras_list"})
+            out.extend(f for f in got.get("functions", []) if f not in TF_OP_BUILDERS)
         elif key == "@keras":
             got = worker.run({"kind": "keras_list"})
             have = set(TF_OP_BUILDERS)

@@ -32,7 +32,7 @@ REQUIRED: dict[str, Any] = {
     [-0.5, 0.0, 0.5], "factor": 0.2, "l1": 0.01, "activation": "relu", "output_mode": "int",
     "mask_value": 0.0, "data_format": "channels_last", "fft_length": 32,
     "sequence_length": 16, "sequence_stride": 8, "num_mel_bins": 8, "sampling_rate": 8000,
-    "output_size": 2,
+    "output_size": 2, "max_number": 4, "height_factor": 0.2,
 }
 # Classes whose construction needs another layer or a cell (probed through their users).
 WRAPS = {
@@ -40,6 +40,8 @@ WRAPS = {
     "TimeDistributed": lambda k: k.layers.TimeDistributed(k.layers.Dense(4)),
     "RNN": lambda k: k.layers.RNN(k.layers.SimpleRNNCell(4)),
     "SpectralNormalization": lambda k: k.layers.SpectralNormalization(k.layers.Dense(4)),
+    "Discretization": lambda k: k.layers.Discretization(bin_boundaries=[-0.5, 0.0, 0.5]),
+    "RandomPosterization": lambda k: k.layers.RandomPosterization(factor=4),
     "CategoryEncoding": lambda k: k.layers.CategoryEncoding(num_tokens=8,
                                                           output_mode="multi_hot"),
 }
@@ -55,7 +57,8 @@ NOT_A_MODEL_LAYER = {
 }
 # Input shapes tried in order (batch 1), and the two-input forms of merge layers.
 SHAPES: tuple[tuple[int, ...], ...] = ((1, 8, 8, 4), (1, 16), (1, 6, 8), (1, 4, 8, 8, 4),
-                                       (1, 8, 8, 3), (1, 1024))
+                                       (1, 8, 8, 3), (1, 1024), (1, 1024, 1), (1, 4096),
+                                       (1, 2, 4, 4, 4, 2))
 MERGE = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
          "Attention", "AdditiveAttention", "MultiHeadAttention", "GroupQueryAttention"}
 INT_INPUT = {"Embedding": 16, "ReversibleEmbedding": 16, "CategoryEncoding": 8,
@@ -140,3 +143,52 @@ def activation_builder(name: str) -> Builder:
 
     return Builder(f"keras.layers.Activation('{name}')", make, (Arg((1, 16)),),
                    keras="Activation")
+
+
+# -- public TF functions (tf.math, tf.nn, ...) -------------------------------------------
+
+TF_MODULES = ("math", "nn", "linalg", "image", "signal")
+# Argument value range of the generic builders: inside the domain of acos, atanh, log, ...
+UNIT = Arg((1, 16), lo=0.1, hi=0.9)
+
+
+def enumerate_tf_functions(tf: Any) -> list[str]:
+    """``tf.<module>.<fn>`` names of the public functions of `TF_MODULES`."""
+    out = []
+    for mod in TF_MODULES:
+        m = getattr(tf, mod)
+        for n in dir(m):
+            if n.startswith("_"):
+                continue
+            obj = getattr(m, n)
+            if callable(obj) and not inspect.isclass(obj):
+                out.append(f"tf.{mod}.{n}")
+    return sorted(out)
+
+
+def function_builder(path: str) -> Builder:
+    """``tf.<module>.<fn>`` applied to one float input, else to two (found at build time)."""
+    chosen: dict[str, Any] = {}
+
+    def make(tf: Any, keras: Any, rng: np.random.Generator) -> Any:
+        _, mod, name = path.split(".")
+        fn = getattr(getattr(tf, mod), name)
+        x = tf.constant(np.linspace(0.1, 0.9, 16, dtype="float32").reshape(1, 16))
+        errors = []
+        for n in (1, 2):
+            try:
+                out = fn(*[x] * n)
+                if not tf.is_tensor(out) or out.dtype not in (tf.float32, tf.int32, tf.int64,
+                                                              tf.bool):
+                    raise TypeError(f"returns {type(out).__name__}, not one tensor")
+            except Exception as exc:
+                errors.append(f"{n} input(s): {type(exc).__name__}: {exc}")
+                continue
+            chosen["arity"] = n
+            return lambda *xs: fn(*xs)
+        raise ValueError(" | ".join(errors))
+
+    b = Builder(path, make, (UNIT,))
+    b.extra["arity_search"] = True
+    b.extra["chosen"] = chosen
+    return b

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from tools.probe.builders import X2, X4, Arg, Builder
-from tools.probe.keras_layers import activation_builder, layer_builder
+from tools.probe.keras_layers import activation_builder, function_builder, layer_builder
 from tools.probe.legalized import legalized_builders
 
 POS2 = Arg((1, 16), lo=0.1, hi=2.0)
@@ -115,6 +115,10 @@ TF_OP_BUILDERS: dict[str, Builder] = {
     # an integer input cast to float and concatenated with float features
     "Cast+ConcatV2": raw("tf.concat([x, tf.cast(int32, float32)])", _concat_cast,
                          X2, Arg((1, 4), "int32", 0, 8)),
+    # neighbours the converter fuses (optimize_patterns.td): Sub feeding Square becomes
+    # SQUARED_DIFFERENCE, Square/Sum/Rsqrt/Mul of tf.math.l2_normalize L2_NORMALIZATION
+    "Sub+Square": raw("tf.math.square(a - b)", lambda tf: lambda a, b: tf.math.square(a - b),
+                      X2, X2),
     "Einsum": raw("tf.einsum(bij,bjk->bik)", _einsum, Arg((1, 4, 8)), Arg((1, 8, 4))),
     "Elu": raw("tf.nn.elu", lambda tf: tf.nn.elu),
     "Erf": raw("tf.math.erf", lambda tf: tf.math.erf),
@@ -267,6 +271,8 @@ def builder_for(key: str) -> Builder:
     without an entry above get the generic Keras builders of `tools.probe.keras_layers`."""
     if key in TF_OP_BUILDERS:
         return TF_OP_BUILDERS[key]
+    if re.fullmatch(r"tf\.\w+\.\w+", key):
+        return function_builder(key)
     m = re.fullmatch(r"keras\.Activation\((\w+)\)", key)
     if m:
         return activation_builder(m.group(1))

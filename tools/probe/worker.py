@@ -400,6 +400,10 @@ def _resolve_shape(builder: Builder) -> Builder:
     tf, keras = _tf()
     keras.utils.set_random_seed(0)
     model = builder.make(tf, keras, np.random.default_rng(0))
+    if builder.extra.get("arity_search"):
+        n = builder.extra["chosen"]["arity"]
+        return dataclasses.replace(builder, args=builder.args[:1] * n,
+                                   make=lambda tf, keras, rng: model)
     shape = builder.extra["chosen"]["shape"]
     a = builder.args[0]
     args = tuple(Arg(shape, a.dtype, a.lo, a.hi) for _ in model.inputs)
@@ -411,16 +415,18 @@ def keras_list(job: dict[str, Any], phase: _Phase) -> dict[str, Any]:
     """The public layer classes and activations of the installed Keras."""
     from tools.probe.keras_layers import enumerate_keras
 
-    _, keras = _tf()
+    tf, keras = _tf()
     layers, acts = enumerate_keras(keras)
-    return {"layers": layers, "activations": acts}
+    from tools.probe.keras_layers import enumerate_tf_functions
+
+    return {"layers": layers, "activations": acts, "functions": enumerate_tf_functions(tf)}
 
 
 def probe_tf_op(job: dict[str, Any], phase: _Phase) -> dict[str, Any]:
     """Probe one TF op / Keras layer pattern under strict int8."""
     key = job["key"]
     builder = builder_for(key)
-    if builder.extra.get("shape_search"):
+    if builder.extra.get("shape_search") or builder.extra.get("arity_search"):
         try:
             builder = _resolve_shape(builder)
         except Exception as exc:
