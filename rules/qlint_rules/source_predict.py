@@ -261,12 +261,18 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
             members[sc].append(op)
             kinds[sc].add(tf_op)
             sizes[sc] += 1
+    # Ops looked through (StopGradient) and constant-folded ops stand in for a pattern's
+    # ops, except that a folded op never stands in for an op the pattern leaves in float:
+    # folded away, it is no op at run time (a Cast of a constant is not the int -> float
+    # Cast of data that keeps Cast+ConcatV2 float).
     elided: dict[str, set[str]] = defaultdict(set)
-    for loc, tf_op in graph.attrs.get("elided_ops", []):
-        for sc in _scopes(loc):
-            kinds[sc].add(tf_op)
-            elided[sc].add(tf_op)
-            sizes[sc] += 1
+    folded: dict[str, set[str]] = defaultdict(set)
+    for key, into in (("elided_ops", elided), ("folded_ops", folded)):
+        for loc, tf_op in graph.attrs.get(key, []):
+            for sc in _scopes(loc):
+                kinds[sc].add(tf_op)
+                into[sc].add(tf_op)
+                sizes[sc] += 1
     links = _control_flow_links(graph, ops)
     variants: dict[str, list[TfOpCapability]] = defaultdict(list)
     for c in tab.tf_ops():
@@ -305,7 +311,7 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
                         continue
                     allowed = {o for o in members[sc] if source_ops[o] in need}
                     near = _nearby(graph, op, allowed, len(need) + 1, links)
-                    if need <= near | elided[sc]:
+                    if need <= near | elided[sc] | _stand_ins(tab, cap, folded[sc]):
                         best = (len(need), sc, cap)
                 if best is not None:
                     break
@@ -326,6 +332,20 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
         elif cap.outcome != INTEGER:
             out.append(Prediction(op, cap.outcome, cap, _tflite_ops(cap)))
     return j
+
+
+def _stand_ins(tab: CapabilityTable, cap: TfOpCapability, folded: set[str]) -> set[str]:
+    """The folded TF ops that may fill a pattern: those whose own probed lowering is not
+    among the ops the pattern leaves in float."""
+    if not folded:
+        return folded
+    keep = set(cap.float_ops)
+    out = set()
+    for tf_op in folded:
+        own = tab.tf_op(tf_op)
+        if not (own is not None and own.lowers_to and keep & set(own.lowers_to)):
+            out.add(tf_op)
+    return out
 
 
 def _conditioned(graph: ModelGraph, op: NodeId,

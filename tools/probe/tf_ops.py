@@ -261,6 +261,16 @@ for _exp in (0.5, 2.0, 3.0):
         f"tf.math.pow(x, {_exp:g})",
         (lambda e: lambda tf, keras, rng: lambda x: tf.math.pow(x, e))(_exp), (POS2,),
         extra={"variant_of": "Pow", "when": {"input": 1, "value": _exp}})
+# An attribute swept: every interpolation of tf.image.resize and keras.layers.Resizing
+# (each method is its own TF op: ResizeBicubic, ResizeArea, ScaleAndTranslate, ...).
+for _m in ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5", "gaussian",
+           "mitchellcubic"):
+    TF_OP_BUILDERS.setdefault(f"tf.image.resize({_m})", raw(
+        f"tf.image.resize({_m})",
+        (lambda m: lambda tf: lambda x: tf.image.resize(x, [16, 16], m))(_m), X4))
+    TF_OP_BUILDERS.setdefault(f"keras.Resizing({_m})", layer(
+        "Resizing", (lambda m: lambda k: k.layers.Resizing(16, 16, interpolation=m))(_m),
+        name=f"keras.layers.Resizing(interpolation={_m!r})"))
 # Every other TF op the converter legalizes (tools/probe/legalized.py).
 for _key, _builder in legalized_builders().items():
     TF_OP_BUILDERS.setdefault(_key, _builder)

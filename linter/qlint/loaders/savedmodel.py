@@ -15,8 +15,8 @@ reachable from its outputs:
 * control-flow bodies (``While``/``If``/``Case`` branches) are inlined beside
   their op with fresh argument tensors, so the ops inside them are visible;
 * ``Identity``-like ops are looked through and ops whose inputs are all
-  constant are folded (as the converter does); both are listed with their
-  locations in the graph attribute ``elided_ops`` so that rules can still match
+  constant are folded (as the converter does); they are listed with their
+  locations in the graph attributes ``elided_ops`` and ``folded_ops`` so that rules can match
   multi-op patterns the probe observed; variables read with
   ``ReadVariableOp`` and ``Const`` values become constant tensors;
 * dtypes come from the ``T``/``dtype``/``DstT``/``out_type`` attributes,
@@ -129,6 +129,7 @@ class _Signature:
     ops: list[_Op] = field(default_factory=list)
     tensors: dict[str, _Tensor] = field(default_factory=dict)
     elided: list[tuple[str, str]] = field(default_factory=list)  # (location, TF op)
+    folded: list[tuple[str, str]] = field(default_factory=list)  # constant-folded ops
 
 
 def load_savedmodel(path: str) -> ModelGraph:
@@ -265,6 +266,7 @@ class _Builder:
             "outputs": {n: ids[k] for n, k in sig.outputs.items()},
         }
         g.attrs.setdefault("elided_ops", []).extend(sig.elided)
+        g.attrs.setdefault("folded_ops", []).extend(sig.folded)
 
     def _signature(self, key: str, sdef: Any) -> _Signature:
         sig = _Signature(key)
@@ -759,6 +761,6 @@ def _prune(sig: _Signature) -> None:
             if i not in keep and op.anchor is not None and op.anchor in keep:
                 keep.add(i)
                 changed = True
-    sig.elided.extend((op.location, op.source_op) for i, op in enumerate(sig.ops)
+    sig.folded.extend((op.location, op.source_op) for i, op in enumerate(sig.ops)
                       if i in keep and op.folded)
     sig.ops = [op for i, op in enumerate(sig.ops) if i in keep and not op.folded]
