@@ -33,14 +33,17 @@ class Int8Readiness(Rule):
     * ``conversion_error``: full-integer conversion fails on this op;
     * ``runtime_error``: the quantized model converts, but the runtime cannot
       prepare or invoke the op (on ``tflm-int8`` this includes ops TensorFlow
-      Lite Micro has no kernel for).
+      Lite Micro has no kernel for);
+    * an op the probe saw stay float together with the flagged op that feeds it (a
+      ``tf_ops`` pattern of the table: an int32 -> float32 CAST keeps the
+      CONCATENATION it feeds in float32).
 
     The verdict comes from the capability table of the target, measured by
     ``python -m tools.probe`` with the real converter and interpreter; the
     finding quotes the probed message and the versions it was probed on.  Ops
     whose capability is ``unprobed`` (the probe could not build a model for
-    them) or that are absent from the table get **no finding**: qlint does not
-    guess.
+    them) or that are absent from the table get no finding here: qlint does not
+    guess, and QL190 (unknown-op) names them instead.
 
     **Why it matters.** A float fallback costs the speed and memory the
     quantization was meant to win and breaks integer-only accelerators and
