@@ -67,3 +67,19 @@ def test_float_carried_to_a_neighbour_in_a_float_tflite() -> None:
     # pattern, stays integer
     assert flagged(chain([("ADD", "float32"), ("CONCATENATION", "float32")])) == []
     assert flagged(chain([("NEG", "float32"), ("RESHAPE", "float32")])) == ["NEG"]
+
+
+def test_ops_on_integer_tensors_only_are_not_float() -> None:
+    from graph_builders import chain
+
+    from qlint.registry import Context
+    from qlint_rules.int8_readiness import Int8Readiness
+
+    rule = Int8Readiness()
+    # FLOOR_DIV has no int8 kernel on float data; on int32 shape arithmetic it is integer
+    assert [f.node["op_type"] for f in rule.check(
+        chain([("FLOOR_DIV", "float32")]), Context())] == ["FLOOR_DIV"]
+    g = chain([("CONV_2D", "float32"), ("FLOOR_DIV", "int32")], io_dtype="float32")
+    g2 = chain([("FLOOR_DIV", "int32")], io_dtype="int32")
+    assert [f.node["op_type"] for f in rule.check(g, Context())] == ["FLOOR_DIV"]  # float in
+    assert list(rule.check(g2, Context())) == []

@@ -38,7 +38,9 @@ class Int8Readiness(Rule):
       ``tf_ops`` pattern of the table: an int32 -> float32 CAST keeps the
       CONCATENATION it feeds in float32).
 
-    The verdict comes from the capability table of the target, measured by
+    Ops computing on int32 or bool tensors only (shape arithmetic) are integer
+    whatever their builtin, as the probe classifies them.  The verdict comes from
+    the capability table of the target, measured by
     ``python -m tools.probe`` with the real converter and interpreter; the
     finding quotes the probed message and the versions it was probed on.  Ops
     whose capability is ``unprobed`` (the probe could not build a model for
@@ -83,6 +85,8 @@ class Int8Readiness(Rule):
             if op_type in CONVERSION_OPS:
                 continue
             cap = table.op(op_type)
+            if not _computes_in_float(graph, op):
+                continue  # on int32 / bool tensors only: integer, as the probe classifies
             if cap is None or not cap.lacks_integer_kernel:
                 carrier = _fed_by_float(graph, op, op_type, carried, flagged)
                 if carrier is not None:
@@ -103,6 +107,16 @@ class Int8Readiness(Rule):
                 _message(op_type, cap, target.name, table),
                 severity=Severity.WARNING if cap.outcome == FLOAT_FALLBACK else Severity.ERROR,
             )
+
+
+FLOAT_DTYPES = frozenset({"float32", "float16", "float64", "bfloat16"})
+
+
+def _computes_in_float(graph: ModelGraph, op: NodeId) -> bool:
+    """True when an activation of ``op`` is floating point (unknown dtypes count)."""
+    acts = graph.activations(op)
+    return not acts or any(graph[t]["dtype"] in FLOAT_DTYPES or graph[t]["dtype"] == "unknown"
+                           for t in acts)
 
 
 def _carried(table: CapabilityTable) -> dict[tuple[str, str], TfOpCapability]:

@@ -329,9 +329,20 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
                      or _single(tab, tf_op))
         if cap is None:
             j.unknown.append(Unknown(op, "tf_op", tf_op))
+        elif cap.outcome == FLOAT_FALLBACK and _integer_only(graph, op):
+            continue  # int32 / bool shape arithmetic: no float kernel, as the probe classifies
         elif cap.outcome != INTEGER:
             out.append(Prediction(op, cap.outcome, cap, _tflite_ops(cap)))
     return j
+
+
+INTEGER_DTYPES = frozenset({"int8", "int16", "int32", "int64", "uint8", "bool"})
+
+
+def _integer_only(graph: ModelGraph, op: NodeId) -> bool:
+    """True when every activation of ``op`` has a known integer or bool dtype."""
+    acts = graph.activations(op)
+    return bool(acts) and all(graph[t]["dtype"] in INTEGER_DTYPES for t in acts)
 
 
 def _stand_ins(tab: CapabilityTable, cap: TfOpCapability, folded: set[str]) -> set[str]:
