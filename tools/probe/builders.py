@@ -483,8 +483,9 @@ BUILTIN_BUILDERS: dict[str, Builder] = {
     "SQUARE": unary("tf.math.square", lambda tf: tf.math.square),
     "SQUARED_DIFFERENCE": binary("tf.math.squared_difference",
                                  lambda tf: tf.math.squared_difference),
-    "SQUEEZE": unary("tf.squeeze", lambda tf: lambda x: tf.squeeze(x, [1]),
-                     Arg((None, 1, 4), sample=(2, 1, 4))),
+    # with a known rank the converter rewrites SQUEEZE as RESHAPE; unknown rank keeps it
+    "SQUEEZE": unary("tf.squeeze (input of unknown rank)",
+                     lambda tf: lambda x: tf.squeeze(x, [1]), Arg(None, sample=(2, 1, 4))),
     "STRIDED_SLICE": unary("tensor[::]", lambda tf: lambda x: x[:, ::2, 1:5, :]),
     "SUB": binary("tf.math.subtract", lambda tf: tf.math.subtract),
     "SUM": unary("tf.math.reduce_sum", lambda tf: lambda x: tf.math.reduce_sum(x, [1, 2])),
