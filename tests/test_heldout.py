@@ -19,11 +19,14 @@ from conftest import REPO
 
 from fixtures.heldout import build, score
 
-# Measured with the tables and rules of this commit (python -m fixtures.heldout.score).
+# (precision, recall) measured on the 71 held-out models with the tables and rules of
+# this commit (python -m fixtures.heldout.score), rounded down.  The misses left: SQUEEZE
+# kept float after RFFT2D in an STFT front end, MatrixBandPart (no probe yet: QL190 says
+# so), the converter emitting SQUEEZE where the probed RFFT pattern has RESHAPE.
 FLOORS = {
-    "QL101": (0.0, 0.0),
-    "QL110": (0.0, 0.0),
-    "QL111": (0.0, 0.0),
+    "QL101": (1.0, 0.962),
+    "QL110": (0.988, 0.966),
+    "QL111": (1.0, 1.0),
 }
 GOAL = 0.98
 
@@ -31,7 +34,7 @@ GOAL = 0.98
 @pytest.fixture(scope="module")
 def scored() -> tuple[dict[str, score.Score], dict[str, list[str]], list[str]]:
     verdicts = score.verdicts()
-    assert len(verdicts) >= 40, "the held-out set has shrunk"
+    assert len(verdicts) >= 71, "the held-out set has shrunk"
     missing = [n for n in verdicts if score.files_of(n) is None]
     if missing:
         if importlib.util.find_spec("tensorflow") is None:
