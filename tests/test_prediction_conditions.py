@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from qlint.capabilities import FLOAT_FALLBACK, INTEGER, latest_file, load_table
 from qlint.graph import ModelGraph
-from qlint_rules.source_predict import joined, predict, unknown_ops
+from qlint.predict.patterns import source_table
+from qlint.predict.source import joined, predict, unknown_ops
+from qlint.predict.tables import FLOAT_FALLBACK, INTEGER
 
 
 def pow_graph(exponent: float | None) -> ModelGraph:
@@ -24,7 +25,7 @@ def pow_graph(exponent: float | None) -> ModelGraph:
 
 
 def test_pow_exponent_is_a_probed_condition() -> None:
-    table = load_table(latest_file("tflite"), "int8")
+    table = source_table()
     variants = {c.name: c for c in table.tf_ops() if c.variant_of == "Pow"}
     assert {c.when["value"] for c in variants.values() if c.when} == {0.5, 2.0, 3.0}
     assert predict(pow_graph(2.0), table) == []  # becomes an int8 MUL
@@ -37,7 +38,7 @@ def test_pow_exponent_is_a_probed_condition() -> None:
 
 
 def test_an_entry_without_its_own_outcome_takes_its_builtins_verdict() -> None:
-    table = load_table(latest_file("tflite"), "int8")
+    table = source_table()
     cumsum = table.tf_op("Cumsum")
     assert cumsum is not None and cumsum.lowers_to == ("CUMSUM",)
     crashed = cumsum.__class__(name="X", outcome="unprobed", lowers_to=("CUMSUM",))

@@ -9,6 +9,7 @@ from qlint.api import lint
 from qlint.config import Config
 from qlint.graph import ModelGraph
 from qlint.registry import Context
+from qlint.targets import get_target
 from qlint_rules.unknown_op import UnknownOp, probe_command
 
 
@@ -16,7 +17,7 @@ def findings(graph: ModelGraph, target: str = "tflite-int8") -> list[str]:
     rule = UnknownOp()
     if not rule.applies_to(graph):
         return []
-    return [f.message for f in rule.check(graph, Context(target=target))]
+    return [f.message for f in rule.check(graph, Context(target=get_target(target)))]
 
 
 def source(*tf_ops: str) -> ModelGraph:

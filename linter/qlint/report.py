@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qlint.finding import Finding, Severity
+
+if TYPE_CHECKING:
+    from qlint.registry import Rule
 
 
 @dataclass
@@ -21,6 +24,7 @@ class ModelResult:
     error: str | None = None
     suppressed: int = 0  # findings hidden by configured suppressions
     subgraph_names: list[str] = field(default_factory=list)
+    rules_run: list[str] = field(default_factory=list)  # ids of the rules that checked it
     # NPU targets: partitions and transitions (`qlint.placement.Partitions.as_dict`)
     partitions: dict[str, Any] | None = None
 
@@ -38,6 +42,7 @@ class Report:
     fail_on: Severity = Severity.ERROR
     errors: list[str] = field(default_factory=list)  # named paths that were not models
     baseline_hidden: int | None = None  # None: no baseline in use
+    rules: list[type[Rule]] = field(default_factory=list)  # those that ran, by id
 
     @property
     def suppressed(self) -> int:

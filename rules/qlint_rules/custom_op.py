@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from qlint.analysis import compute_precision
 from qlint.finding import Finding, Severity
 from qlint.graph import ModelGraph
 from qlint.registry import Context, Rule
@@ -39,7 +40,7 @@ class CustomOp(Rule):
         for op in graph.ops_of_type({"CUSTOM"}):
             node = graph[op]
             code = node["attrs"].get("custom_code") or "?"
-            precision = graph.compute_precision(op)
+            precision = compute_precision(graph, op)
             runs = " on float32 tensors" if precision == "float" else ""
             yield self.finding(
                 graph, op,

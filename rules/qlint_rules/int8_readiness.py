@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from qlint.capabilities import (
+from qlint.analysis import CONVERSION_OPS
+from qlint.finding import Finding, Severity
+from qlint.graph import ModelGraph, NodeId
+from qlint.predict.tables import (
     CONVERSION_ERROR,
     FLOAT_FALLBACK,
     RUNTIME_ERROR,
@@ -12,10 +15,7 @@ from qlint.capabilities import (
     OpCapability,
     TfOpCapability,
 )
-from qlint.finding import Finding, Severity
-from qlint.graph import CONVERSION_OPS, ModelGraph, NodeId
 from qlint.registry import Context, Rule
-from qlint.targets import get_target
 
 #: Quantization modes of a model that has not been integer-quantized yet.
 FLOAT_MODES = frozenset({"float", "fp16-weights"})
@@ -76,7 +76,7 @@ class Int8Readiness(Rule):
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
         if graph.quant_mode not in FLOAT_MODES:
             return
-        target = get_target(ctx.target)
+        target = ctx.target
         table = target.table()
         carried = _carried(table)
         flagged = set()

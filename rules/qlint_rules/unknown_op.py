@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
-from qlint.capabilities import UNPROBED
+from qlint.analysis import CONVERSION_OPS
 from qlint.finding import Finding, Severity
-from qlint.graph import CONVERSION_OPS, ModelGraph, NodeId
+from qlint.graph import ModelGraph, NodeId
+from qlint.predict.patterns import source_table
+from qlint.predict.source import unknown_ops
+from qlint.predict.tables import UNPROBED
 from qlint.registry import Context, Rule
-from qlint.targets import get_target
-from qlint_rules.source_predict import table, unknown_ops
 
 FLOAT_MODES = frozenset({"float", "fp16-weights"})
 #: Builtins other rules speak for (QL104 custom-op).
@@ -74,7 +75,7 @@ class UnknownOp(Rule):
             yield from self._builtins(graph, ctx)
 
     def _builtins(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
-        tab = get_target(ctx.target).table()
+        tab = ctx.target.table()
         groups: dict[str, list[NodeId]] = defaultdict(list)
         for op in graph.ops():
             op_type = graph[op]["op_type"]
@@ -90,7 +91,7 @@ class UnknownOp(Rule):
                    else "it has no entry")
             yield self.finding(
                 graph, ops[0],
-                f"builtin {op_type} has no probed verdict on {ctx.target} ({where}: {why}); "
+                f"builtin {op_type} has no probed verdict on {ctx.target.name} ({where}: {why}); "
                 f"{_count(ops)}probe it with `{probe_command('builtin', op_type)}`",
                 related=ops[1:])
 
@@ -98,8 +99,7 @@ class UnknownOp(Rule):
         groups: dict[tuple[str, str], list[NodeId]] = defaultdict(list)
         for u in unknown_ops(graph):
             groups[(u.kind, u.name)].append(u.op)
-        tab = table()
-        where = tab.provenance.file if tab is not None else "no tflite capability table"
+        where = source_table().provenance.file
         what = {"tf_op": "TF op", "layer": "Keras layer", "activation": "Keras activation"}
         for (kind, name), ops in groups.items():
             yield self.finding(

@@ -25,9 +25,9 @@ reachable from its outputs:
 Signatures whose ops are identical (Keras 3 ``export()`` writes ``serve`` and
 ``serving_default`` over the same function) are kept once.  Each signature is
 one subgraph.  Op nodes carry ``source_op`` = the TF op (``Cumsum``) and
-``op_type`` = the TFLite builtin the probe saw the op lower to when the probed
-``tf_ops`` table says so (``CUMSUM``), else ``tf.<Op>`` (``tf.Conv2D``), the
-name the MLIR converter uses in its messages.  ``location`` is the signature
+``op_type`` = ``tf.<Op>`` (``tf.Conv2D``), the name the MLIR converter uses in its
+messages (`qlint.predict.patterns.lower` later names the TFLite builtin the probed
+converter lowered it to, ``CUMSUM``, where it saw exactly one).  ``location`` is the signature
 and the TF node path: ``serving_default/functional_1/lambda/Cumsum``.
 """
 
@@ -37,10 +37,9 @@ import os
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
-from qlint.errors import ModelLoadError
+from qlint.errors import ModelLoadError, one_line
 from qlint.graph import ModelGraph
 
 MAX_DEPTH = 32
@@ -64,32 +63,6 @@ STATEFUL = frozenset({"RandomUniform", "RandomStandardNormal", "TruncatedNormal"
                       "StatelessIf", "Case", "StatelessCase"})
 BOOL_OUTPUT = frozenset({"Less", "LessEqual", "Greater", "GreaterEqual", "Equal", "NotEqual",
                          "LogicalAnd", "LogicalOr", "LogicalNot", "IsNan", "IsFinite", "IsInf"})
-
-
-@cache
-def _tf_op_types() -> dict[str, str]:
-    """TF op name -> TFLite builtin, from the probed ``tf_ops`` table (one-op lowerings)."""
-    try:
-        from qlint.capabilities import latest_file, load_table
-
-        table = load_table(latest_file("tflite"), "int8")
-    except Exception:  # no table installed: keep TF names
-        return {}
-    out: dict[str, str] = {}
-    for cap in table.tf_ops():
-        if cap.keras or not cap.lowers_to or len(cap.lowers_to) != 1:
-            continue
-        names = {cap.name, *(cap.graphdef_ops or ())}
-        if cap.graphdef_ops is not None and len(cap.graphdef_ops) > 1:
-            names = {cap.name}
-        for n in names:
-            out.setdefault(n, cap.lowers_to[0])
-    return out
-
-
-def op_type_of(tf_op: str) -> str:
-    """The IR ``op_type`` of TF op ``tf_op``: its probed TFLite builtin or ``tf.<Op>``."""
-    return _tf_op_types().get(tf_op) or f"tf.{tf_op}"
 
 
 def savedmodel_dir(path: str) -> str:
@@ -157,9 +130,9 @@ def load_savedmodel(path: str) -> ModelGraph:
         raise ModelLoadError(path, f"cannot read: {exc.strerror or exc}") from None
     except pb_message.DecodeError as exc:
         raise ModelLoadError(path, "saved_model.pb is not a valid SavedModel protobuf: "
-                             f"{_one_line(exc)}") from None
+                             f"{one_line(exc)}") from None
     except (_text_parse_error(), UnicodeDecodeError) as exc:  # evaluated only on an error
-        raise ModelLoadError(path, f"saved_model.pbtxt cannot be parsed: {_one_line(exc)}"
+        raise ModelLoadError(path, f"saved_model.pbtxt cannot be parsed: {one_line(exc)}"
                              ) from None
     except RecursionError:  # the text parser recurses once per nested message
         raise ModelLoadError(path, "saved_model.pbtxt is nested too deeply to read") from None
@@ -251,7 +224,7 @@ class _Builder:
             tensor(key)
         for i, op in enumerate(sig.ops):
             g.add_op(
-                s_idx, i, op_type=op_type_of(op.source_op), source_op=op.source_op,
+                s_idx, i, op_type=f"tf.{op.source_op}", source_op=op.source_op,
                 name=op.name, inputs=[tensor(k) for k in op.inputs],
                 outputs=[tensor(k) for k in op.outputs], attrs=op.attrs, location=op.location,
             )
@@ -311,12 +284,6 @@ def _text_parse_error() -> type[Exception]:
     from google.protobuf import text_format
 
     return text_format.ParseError
-
-
-def _one_line(exc: BaseException, limit: int = 200) -> str:
-    """An exception's message on one line, at most ``limit`` characters."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _top_node(ref: str) -> str:

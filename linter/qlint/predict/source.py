@@ -1,6 +1,6 @@
 """Predict what strict int8 conversion does to a source graph, from the probed tables.
 
-Shared by the source rules; not a rule itself.  Every fact comes from the
+Shared by the source rules (QL110, QL111).  Every fact comes from the
 ``tf_ops`` table of the newest ``tflite`` capability file, which records, for a
 TF op or a Keras layer pattern, the GraphDef ops the probe observed, the TFLite
 ops it lowered to and its strict-int8 outcome.
@@ -13,7 +13,7 @@ ops of the pattern (a ``Cast`` feeding a ``ConcatV2``, not a ``Cast`` feeding a
 ``MatMul`` whose result is concatenated).  Scopes broader than
 `MAX_SCOPE_OPS` ops are not considered a pattern instance.  Ops outside any
 pattern take the outcome of their one-op entry.  Keras graphs are judged per
-layer (its ``tf_ops_key`` variant) plus the ``activation`` a layer applies.
+layer (the variant `qlint.predict.patterns.layer_key` matches) plus the ``activation`` it applies.
 
 Ops inside a control-flow body (a ``While`` loop of a Keras RNN, an ``If``
 branch) count as adjacent to their control-flow op, so a pattern the probe
@@ -34,14 +34,15 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from qlint.capabilities import (
+from qlint.graph import ModelGraph, NodeId
+from qlint.predict.patterns import layer_key, match_pattern, source_table
+from qlint.predict.tables import (
     CONVERSION_ERROR,
     FLOAT_FALLBACK,
     INTEGER,
     CapabilityTable,
     TfOpCapability,
 )
-from qlint.graph import ModelGraph, NodeId
 
 MAX_SCOPE_OPS = 96
 HALF = frozenset({"float16", "bfloat16"})
@@ -68,16 +69,6 @@ class Prediction:
         """The TF op the probed converter message names, for conversion errors."""
         m = OP_ERROR.search(self.cap.message or "")
         return m.group("op") if m else None
-
-
-def table() -> CapabilityTable | None:
-    """The strict-int8 table of the newest probed TFLite converter, ``None`` if absent."""
-    try:
-        from qlint.capabilities import latest_file, load_table
-
-        return load_table(latest_file("tflite"), "int8")
-    except Exception:
-        return None
 
 
 def usable(cap: TfOpCapability | None) -> bool:
@@ -176,11 +167,11 @@ def judge(graph: ModelGraph, tab: CapabilityTable | None = None) -> Judgement:
 
 
 def _judge_shipped(graph: ModelGraph) -> Judgement:
-    return _judge(graph, table())
+    return _judge(graph, source_table())
 
 
-def _judge(graph: ModelGraph, tab: CapabilityTable | None) -> Judgement:
-    if tab is None or graph.stage != "source":
+def _judge(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
+    if graph.stage != "source":
         return Judgement()
     if graph.format == "keras":
         return _predict_keras(graph, tab)
@@ -192,8 +183,6 @@ KERAS_STRUCTURAL = frozenset({"InputLayer"})
 
 
 def _predict_keras(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
-    from qlint.loaders.keras import match_pattern
-
     j = Judgement()
     out = j.predictions
     for op in graph.ops():
@@ -201,7 +190,7 @@ def _predict_keras(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
         if attrs.get("opaque"):
             continue
         cls = graph[op]["source_op"]
-        key = attrs.get("tf_ops_key")
+        key = layer_key(graph, op)
         if cls == "Activation":
             key = _activation_key(attrs.get("activation"), match_pattern)
         cap = _known(tab, tab.tf_op(key) if key else None)

@@ -1,9 +1,12 @@
 """Probed op capability tables: what each op does under int8 on a runtime.
 
-The tables live in ``qlint/rules/capabilities/*.json`` (``rules/capabilities/`` in
-the source tree).  They are produced by ``python -m tools.probe`` with the real
+The tables live in ``qlint_rules/capabilities/*.json`` (``rules/qlint_rules/capabilities/``
+in the source tree).  They are produced by ``python -m tools.probe`` with the real
 converter and interpreter, and stamped with the versions they were probed on.
-This module only reads them: no TensorFlow, loaded lazily and cached.
+This module only reads them: no TensorFlow, loaded lazily and cached (`newest_table`
+is the one way the rest of qlint reads the newest table of a runtime).  A missing or
+malformed shipped table raises `CapabilityError`: it is a defect of the installation,
+never silently read as "no data".
 
 Outcomes:
 
@@ -27,6 +30,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
+from importlib import resources
 from typing import Any
 
 from qlint.errors import QlintError
@@ -261,32 +265,10 @@ def _version_key(name: str) -> tuple[int, ...]:
     return tuple(int(n) for n in re.findall(r"\d+", name))
 
 
-def package_files(package: str) -> Any:
-    """``importlib.resources.files(package)``: the package's data as a traversable.
-
-    For a package imported from plain files on disk that is the `pathlib.Path` of its
-    directory, returned here without importing `importlib.resources` (which costs
-    several milliseconds per run); other packages (zip files, custom loaders) go through
-    `importlib.resources`.
-    """
-    from importlib import import_module
-    from importlib.machinery import SourceFileLoader, SourcelessFileLoader
-
-    spec = import_module(package).__spec__
-    loader = spec.loader if spec is not None else None
-    if type(loader) in (SourceFileLoader, SourcelessFileLoader):
-        from pathlib import Path
-
-        return Path(loader.path).parent  # what importlib.readers.FileReader.files() returns
-    from importlib import resources
-
-    return resources.files(package)
-
-
 @lru_cache(maxsize=1)
 def available_files() -> tuple[str, ...]:
     """Names of the shipped table files, sorted."""
-    root = package_files(PACKAGE).joinpath(DIRECTORY)
+    root = resources.files(PACKAGE).joinpath(DIRECTORY)
     if not root.is_dir():
         return ()
     return tuple(sorted(p.name for p in root.iterdir() if p.name.endswith(".json")))
@@ -304,7 +286,7 @@ def latest_file(runtime: str) -> str:
 def load_file(name: str) -> CapabilityFile:
     """Parse and check one table file (cached)."""
     try:
-        text = package_files(PACKAGE).joinpath(DIRECTORY, name).read_text(encoding="utf-8")
+        text = resources.files(PACKAGE).joinpath(DIRECTORY, name).read_text(encoding="utf-8")
     except (FileNotFoundError, OSError) as exc:
         raise CapabilityError(f"capability table {name} not found: {exc}") from exc
     try:
@@ -328,8 +310,8 @@ def load_table(name: str, mode: str) -> CapabilityTable:
     return CapabilityTable(load_file(name), mode)
 
 
-def load_target(name: str) -> CapabilityTable:
-    """The capability table behind target ``name`` (see `qlint.targets`)."""
-    from qlint.targets import get_target
-
-    return get_target(name).table()
+@cache
+def newest_table(runtime: str, mode: str) -> CapabilityTable:
+    """Mode ``mode`` of the newest shipped table of ``runtime`` (cached);
+    `CapabilityError` when it is missing or malformed."""
+    return load_table(latest_file(runtime), mode)
