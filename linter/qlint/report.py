@@ -29,6 +29,10 @@ class ModelResult:
     partitions: dict[str, Any] | None = None
 
 
+#: The rule whose findings are ops qlint has no verdict for (counted in the summary).
+UNKNOWN_OP_RULE = "QL190"
+
+
 @dataclass
 class Report:
     """Everything a reporter needs; `exit_code` applies the CLI's policy."""
@@ -71,6 +75,10 @@ class Report:
     @property
     def unreadable(self) -> list[ModelResult]:
         return [m for m in self.models if m.error is not None]
+
+    def unknown_ops(self) -> int:
+        """Ops with no probed verdict (QL190 unknown-op findings and their related ops)."""
+        return sum(1 + len(f.related) for f in self.findings if f.rule == UNKNOWN_OP_RULE)
 
     def counts(self) -> dict[str, int]:
         c = Counter(f.severity.value for f in self.findings)

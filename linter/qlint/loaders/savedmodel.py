@@ -15,8 +15,8 @@ reachable from its outputs:
 * control-flow bodies (``While``/``If``/``Case`` branches) are inlined beside
   their op with fresh argument tensors, so the ops inside them are visible;
 * ``Identity``-like ops are looked through and ops whose inputs are all
-  constant are folded (as the converter does); both are listed with their
-  locations in the graph attribute ``elided_ops`` so that rules can still match
+  constant are folded (as the converter does); they are listed with their
+  locations in the graph attributes ``elided_ops`` and ``folded_ops`` so that rules can match
   multi-op patterns the probe observed; variables read with
   ``ReadVariableOp`` and ``Const`` values become constant tensors;
 * dtypes come from the ``T``/``dtype``/``DstT``/``out_type`` attributes,
@@ -82,6 +82,7 @@ class _Tensor:
     dtype: str = "unknown"
     shape: tuple[int | None, ...] | None = None
     constant: bool = False
+    value: float | None = None  # a scalar constant's value (prediction conditions)
 
 
 @dataclass
@@ -104,6 +105,7 @@ class _Signature:
     ops: list[_Op] = field(default_factory=list)
     tensors: dict[str, _Tensor] = field(default_factory=dict)
     elided: list[tuple[str, str]] = field(default_factory=list)  # (location, TF op)
+    folded: list[tuple[str, str]] = field(default_factory=list)  # constant-folded ops
 
 
 def load_savedmodel(path: str) -> ModelGraph:
@@ -223,6 +225,7 @@ class _Builder:
                     s_idx, len(ids), name=t.name, dtype=t.dtype, shape=t.shape,
                     constant=t.constant,
                     location=f"{sig.key}/{t.name}",
+                    **({"value": t.value} if t.value is not None else {}),
                 )
             return ids[key]
 
@@ -245,6 +248,7 @@ class _Builder:
             "outputs": {n: ids[k] for n, k in sig.outputs.items()},
         }
         g.attrs.setdefault("elided_ops", []).extend(sig.elided)
+        g.attrs.setdefault("folded_ops", []).extend(sig.folded)
 
     def _signature(self, key: str, sdef: Any) -> _Signature:
         sig = _Signature(key)
@@ -384,6 +388,33 @@ class _Node:
                 funcs = [f.name for f in value.list.func] or [value.func.name]
                 self._flow.append((a, funcs))
         return self._flow
+
+
+# DataType enum values of the numeric scalars whose value is kept, and their fields.
+_SCALAR_FIELDS = {1: ("float_val", "<f"), 2: ("double_val", "<d"), 3: ("int_val", "<i"),
+                  9: ("int64_val", "<q")}
+
+
+def _scalar_value(node: _Node) -> float | None:
+    """The value of a one-element numeric ``Const`` (``tf.pow(x, 2.0)``'s exponent)."""
+    if "value" not in node.attr:
+        return None
+    t = node.attr["value"].tensor
+    if any(d.size != 1 for d in t.tensor_shape.dim):
+        return None
+    field_fmt = _SCALAR_FIELDS.get(int(t.dtype))
+    if field_fmt is None:
+        return None
+    vals = getattr(t, field_fmt[0])
+    if len(vals) == 1:
+        return float(vals[0])
+    if t.tensor_content:
+        import struct
+
+        size = struct.calcsize(field_fmt[1])
+        if len(t.tensor_content) == size:
+            return float(struct.unpack(field_fmt[1], t.tensor_content)[0])
+    return None
 
 
 def _output_dtype(node: _Node, idx: int) -> str:
@@ -533,7 +564,10 @@ class _Scope:
             return
         if op in VARIABLE_OPS or op in ("ReadVariableOp", "Const"):
             dtype = "resource" if op in VARIABLE_OPS else None
-            self._new_tensor(self._out_key(node, 0, top), node, 0, constant=True, dtype=dtype)
+            key = self._new_tensor(self._out_key(node, 0, top), node, 0, constant=True,
+                                   dtype=dtype)
+            if op == "Const":
+                self.sig.tensors[key].value = _scalar_value(node)
             return
         func = self._callee(node)
         if func is not None and self._can_inline(func):
@@ -711,6 +745,6 @@ def _prune(sig: _Signature) -> None:
             if i not in keep and op.anchor is not None and op.anchor in keep:
                 keep.add(i)
                 changed = True
-    sig.elided.extend((op.location, op.source_op) for i, op in enumerate(sig.ops)
+    sig.folded.extend((op.location, op.source_op) for i, op in enumerate(sig.ops)
                       if i in keep and op.folded)
     sig.ops = [op for i, op in enumerate(sig.ops) if i in keep and not op.folded]

@@ -28,8 +28,10 @@ crashed converter, a calibration error) says nothing about the op and is not use
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from qlint.graph import ModelGraph, NodeId
@@ -78,6 +80,35 @@ def usable(cap: TfOpCapability | None) -> bool:
     return cap.outcome in (INTEGER, FLOAT_FALLBACK)
 
 
+def joined(tab: CapabilityTable, cap: TfOpCapability | None) -> TfOpCapability | None:
+    """An entry without a usable int8 outcome of its own, judged by what it becomes.
+
+    The probe's unquantized conversion recorded the builtins the op or layer lowers
+    to (``lowers_to``); the builtin table says what each does under int8.  The join
+    holds when every one of them has a probed ``integer`` or ``float_fallback``
+    outcome; otherwise the op stays unknown.
+    """
+    if cap is None or not cap.lowers_to:
+        return None
+    floats = []
+    for b in cap.lowers_to:
+        bcap = tab.op(b)
+        if bcap is None or bcap.outcome not in (INTEGER, FLOAT_FALLBACK):
+            return None
+        if bcap.outcome == FLOAT_FALLBACK:
+            floats.append(b)
+    return dataclasses.replace(
+        cap, outcome=FLOAT_FALLBACK if floats else INTEGER, float_ops=tuple(floats),
+        message=None, probe=f"{cap.probe or cap.name}, joined with the builtin table")
+
+
+def _known(tab: CapabilityTable, cap: TfOpCapability | None) -> TfOpCapability | None:
+    """``cap`` when it says something about the op, else its join, else ``None``."""
+    if usable(cap):
+        return cap
+    return joined(tab, cap)
+
+
 def _single(tab: CapabilityTable, tf_op: str) -> TfOpCapability | None:
     cap = tab.tf_op(tf_op)
     if cap is None:
@@ -97,47 +128,100 @@ def _scopes(location: str) -> list[str]:
     return out
 
 
+@dataclass
+class Unknown:
+    """An op, layer or activation of a source graph with no probed verdict."""
+
+    op: NodeId
+    kind: str  # tf_op | layer | activation
+    name: str  # the TF op, the Keras class or the activation name
+
+
+@dataclass
+class Judgement:
+    """What the tables say about a source graph: predictions, and what they cannot judge."""
+
+    predictions: list[Prediction] = field(default_factory=list)
+    unknown: list[Unknown] = field(default_factory=list)
+
+
 def predict(graph: ModelGraph, tab: CapabilityTable | None = None) -> list[Prediction]:
     """Every predicted float fallback and conversion error in a source graph.
 
     With the shipped table (``tab`` left out) the prediction is computed once per graph
     and shared by the rules that ask for it.
     """
+    return list(judge(graph, tab).predictions)
+
+
+def unknown_ops(graph: ModelGraph, tab: CapabilityTable | None = None) -> list[Unknown]:
+    """The ops, layers and activations of a source graph no probed entry covers."""
+    return list(judge(graph, tab).unknown)
+
+
+def judge(graph: ModelGraph, tab: CapabilityTable | None = None) -> Judgement:
+    """Predictions and unknown ops of a source graph (computed once per graph)."""
     if tab is None:
-        return list(graph.derived(_predict_shipped))
-    return _predict(graph, tab)
+        return graph.derived(_judge_shipped)
+    return _judge(graph, tab)
 
 
-def _predict_shipped(graph: ModelGraph) -> list[Prediction]:
-    return _predict(graph, source_table())
+def _judge_shipped(graph: ModelGraph) -> Judgement:
+    return _judge(graph, source_table())
 
 
-def _predict(graph: ModelGraph, tab: CapabilityTable) -> list[Prediction]:
+def _judge(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
     if graph.stage != "source":
-        return []
+        return Judgement()
     if graph.format == "keras":
         return _predict_keras(graph, tab)
     return _predict_graphdef(graph, tab)
 
 
-def _predict_keras(graph: ModelGraph, tab: CapabilityTable) -> list[Prediction]:
-    out: list[Prediction] = []
+#: Keras classes that are no computation of their own.
+KERAS_STRUCTURAL = frozenset({"InputLayer"})
+
+
+def _predict_keras(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
+    j = Judgement()
+    out = j.predictions
     for op in graph.ops():
         attrs = graph[op]["attrs"]
         if attrs.get("opaque"):
             continue
+        cls = graph[op]["source_op"]
         key = layer_key(graph, op)
-        cap = tab.tf_op(key) if key else None
-        if usable(cap) and cap is not None and cap.outcome != INTEGER:
-            out.append(Prediction(op, cap.outcome, cap, _tflite_ops(cap), via="layer"))
+        if cls == "Activation":
+            key = _activation_key(attrs.get("activation"), match_pattern)
+        cap = _known(tab, tab.tf_op(key) if key else None)
+        if cap is not None:
+            if cap.outcome != INTEGER:
+                out.append(Prediction(op, cap.outcome, cap, _tflite_ops(cap), via="layer"))
+        elif cls not in KERAS_STRUCTURAL:
+            j.unknown.append(Unknown(op, "layer", str(cls)))
         act = attrs.get("activation")
-        if isinstance(act, str) and graph[op]["source_op"] != "Activation":
-            akey = match_pattern("Activation", {"activation": act})
-            acap = tab.tf_op(akey) if akey else None
-            if usable(acap) and acap is not None and acap.outcome != INTEGER:
-                out.append(Prediction(op, acap.outcome, acap, _tflite_ops(acap),
-                                      via="activation"))
-    return out
+        if isinstance(act, str) and cls != "Activation":
+            akey = _activation_key(act, match_pattern)
+            acap = _known(tab, tab.tf_op(akey) if akey else None)
+            if acap is not None:
+                if acap.outcome != INTEGER:
+                    out.append(Prediction(op, acap.outcome, acap, _tflite_ops(acap),
+                                          via="activation"))
+            else:
+                j.unknown.append(Unknown(op, "activation", act))
+    return j
+
+
+def _activation_key(act: object, match: Callable[..., str | None]) -> str | None:
+    """The probed entry of a Keras activation: ``keras.Activation(<name>)``.
+
+    The plain ``keras.Activation`` entry was probed with the default, linear activation:
+    it speaks only for ``linear``, never for an activation without its own entry.
+    """
+    if act in (None, "linear"):
+        return "keras.Activation"
+    key = match("Activation", {"activation": act})
+    return None if key == "keras.Activation" else key
 
 
 def _tflite_ops(cap: TfOpCapability) -> tuple[str, ...]:
@@ -152,7 +236,7 @@ def _innermost(found: set[str]) -> set[str]:
     return found - enclosing
 
 
-def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> list[Prediction]:
+def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
     ops = list(graph.ops())
     locations = {op: graph[op]["location"] for op in ops}
     source_ops = {op: graph[op]["source_op"] for op in ops}
@@ -166,15 +250,26 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> list[Predictio
             members[sc].append(op)
             kinds[sc].add(tf_op)
             sizes[sc] += 1
+    # Ops looked through (StopGradient) and constant-folded ops stand in for a pattern's
+    # ops, except that a folded op never stands in for an op the pattern leaves in float:
+    # folded away, it is no op at run time (a Cast of a constant is not the int -> float
+    # Cast of data that keeps Cast+ConcatV2 float).
     elided: dict[str, set[str]] = defaultdict(set)
-    for loc, tf_op in graph.attrs.get("elided_ops", []):
-        for sc in _scopes(loc):
-            kinds[sc].add(tf_op)
-            elided[sc].add(tf_op)
-            sizes[sc] += 1
+    folded: dict[str, set[str]] = defaultdict(set)
+    for key, into in (("elided_ops", elided), ("folded_ops", folded)):
+        for loc, tf_op in graph.attrs.get(key, []):
+            for sc in _scopes(loc):
+                kinds[sc].add(tf_op)
+                into[sc].add(tf_op)
+                sizes[sc] += 1
     links = _control_flow_links(graph, ops)
+    variants: dict[str, list[TfOpCapability]] = defaultdict(list)
+    for c in tab.tf_ops():
+        if c.variant_of and c.when:
+            variants[c.variant_of].append(c)
     patterns = [c for c in tab.tf_ops()
-                if c.graphdef_ops and len(set(c.graphdef_ops)) > 1 and usable(c)]
+                if c.graphdef_ops and len(set(c.graphdef_ops)) > 1 and usable(c)
+                and not c.when]
     needs = [frozenset(c.graphdef_ops or ()) for c in patterns]
     # A pattern instance is a scope covering the pattern's ops with no smaller scope
     # inside it that covers them too (the layer, not the model around it).
@@ -187,7 +282,8 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> list[Predictio
     for cap, need in zip(patterns, needs, strict=True):
         for tf_op in need:
             candidates[tf_op].append((cap, need))
-    out: list[Prediction] = []
+    j = Judgement()
+    out = j.predictions
     done: set[tuple[str, str]] = set()
     for op in ops:
         tf_op = source_ops[op]
@@ -204,7 +300,7 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> list[Predictio
                         continue
                     allowed = {o for o in members[sc] if source_ops[o] in need}
                     near = _nearby(graph, op, allowed, len(need) + 1, links)
-                    if need <= near | elided[sc]:
+                    if need <= near | elided[sc] | _stand_ins(tab, cap, folded[sc]):
                         best = (len(need), sc, cap)
                 if best is not None:
                     break
@@ -218,10 +314,59 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> list[Predictio
             out.append(Prediction(group[0] if group else op, cap.outcome, cap,
                                   _tflite_ops(cap), related=group[1:], via="pattern"))
             continue
-        cap = _single(tab, tf_op)
-        if usable(cap) and cap is not None and cap.outcome != INTEGER:
+        cap = _known(tab, _conditioned(graph, op, variants.get(tf_op, ()))
+                     or _single(tab, tf_op))
+        if cap is None:
+            j.unknown.append(Unknown(op, "tf_op", tf_op))
+        elif cap.outcome == FLOAT_FALLBACK and _integer_only(graph, op):
+            continue  # int32 / bool shape arithmetic: no float kernel, as the probe classifies
+        elif cap.outcome != INTEGER:
             out.append(Prediction(op, cap.outcome, cap, _tflite_ops(cap)))
+    return j
+
+
+INTEGER_DTYPES = frozenset({"int8", "int16", "int32", "int64", "uint8", "bool"})
+
+
+def _integer_only(graph: ModelGraph, op: NodeId) -> bool:
+    """True when every activation of ``op`` has a known integer or bool dtype."""
+    acts = graph.activations(op)
+    return bool(acts) and all(graph[t]["dtype"] in INTEGER_DTYPES for t in acts)
+
+
+def _stand_ins(tab: CapabilityTable, cap: TfOpCapability, folded: set[str]) -> set[str]:
+    """The folded TF ops that may fill a pattern: those whose own probed lowering is not
+    among the ops the pattern leaves in float."""
+    if not folded:
+        return folded
+    keep = set(cap.float_ops)
+    out = set()
+    for tf_op in folded:
+        own = tab.tf_op(tf_op)
+        if not (own is not None and own.lowers_to and keep & set(own.lowers_to)):
+            out.add(tf_op)
     return out
+
+
+def _conditioned(graph: ModelGraph, op: NodeId,
+                 variants: Iterable[TfOpCapability]) -> TfOpCapability | None:
+    """The probed variant whose condition the op meets (a constant input of that value).
+
+    Conditions are data from the table (``"when": {"input": 1, "value": 2.0}``: the
+    probe swept the exponent of ``tf.pow``), not cases written here.
+    """
+    ins = graph.inputs(op)
+    for cap in variants:
+        w = cap.when or {}
+        i = w.get("input")
+        if not isinstance(i, int) or i >= len(ins) or ins[i] is None:
+            continue
+        value = graph[ins[i]].get("value")
+        want = w.get("value")
+        if isinstance(value, float) and isinstance(want, (int, float)) and \
+                abs(value - want) <= 1e-6 * max(1.0, abs(want)):
+            return cap
+    return None
 
 
 def _control_flow_links(graph: ModelGraph, ops: list[NodeId]) -> dict[NodeId, list[NodeId]]:

@@ -93,6 +93,10 @@ class TfOpCapability:
     lowers_to: tuple[str, ...] | None = None
     message: str | None = None
     float_ops: tuple[str, ...] = ()
+    # A condition under which ``variant_of``'s op behaves as this entry says, e.g.
+    # ``{"input": 1, "value": 2.0}``: the op's second input is the constant 2.0.
+    variant_of: str | None = None
+    when: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -152,9 +156,9 @@ class CapabilityTable:
         if mode not in file.modes:
             raise CapabilityError(f"{file.name} has no mode {mode!r} (has {', '.join(file.modes)})")
         self.file = file
-        self._by_keras: dict[str, list[TfOpCapability]] | None = None
         self.mode = mode
         self._ops: Mapping[str, Mapping[str, Any]] = file.data["modes"][mode]
+        self._tf_index: tuple[dict[str, str], dict[str, list[TfOpCapability]]] | None = None
 
     def __repr__(self) -> str:
         return f"CapabilityTable({self.file.name!r}, mode={self.mode!r})"
@@ -211,11 +215,24 @@ class CapabilityTable:
         raw = table.get(name)
         key = name
         if raw is None:
-            for k, v in table.items():
-                if (v.get("graphdef_ops") or []) == [name]:
-                    key, raw = k, v
-                    break
+            key = self._index()[0].get(name, "")
+            raw = table.get(key) if key else None
         return None if raw is None else _tf_op(key, raw)
+
+    def _index(self) -> tuple[dict[str, str], dict[str, list[TfOpCapability]]]:
+        """(one GraphDef op -> first entry of exactly that op, Keras class -> entries),
+        built once per table: rules ask per layer and per op."""
+        if self._tf_index is None:
+            single: dict[str, str] = {}
+            keras: dict[str, list[TfOpCapability]] = {}
+            for k, v in (self.file.data.get("tf_ops") or {}).items():
+                gd = v.get("graphdef_ops") or []
+                if len(gd) == 1:
+                    single.setdefault(gd[0], k)
+                if v.get("keras"):
+                    keras.setdefault(v["keras"], []).append(_tf_op(k, v))
+            self._tf_index = (single, keras)
+        return self._tf_index
 
     def tf_ops(self) -> Iterator[TfOpCapability]:
         """Every TF op / Keras pattern entry."""
@@ -224,13 +241,7 @@ class CapabilityTable:
 
     def keras_layer(self, class_name: str) -> list[TfOpCapability]:
         """Entries probed from Keras class ``class_name`` (several variants possible)."""
-        if self._by_keras is None:  # indexed once: a model asks once per layer
-            index: dict[str, list[TfOpCapability]] = {}
-            for t in self.tf_ops():
-                if t.keras is not None:
-                    index.setdefault(t.keras, []).append(t)
-            self._by_keras = index
-        return list(self._by_keras.get(class_name, ()))
+        return list(self._index()[1].get(class_name, ()))
 
 
 def _tf_op(key: str, raw: Mapping[str, Any]) -> TfOpCapability:
@@ -245,6 +256,8 @@ def _tf_op(key: str, raw: Mapping[str, Any]) -> TfOpCapability:
         lowers_to=tuple(low) if low is not None else None,
         message=int8.get("message"),
         float_ops=tuple(int8.get("float_ops") or ()),
+        variant_of=raw.get("variant_of"),
+        when=raw.get("when"),
     )
 
 

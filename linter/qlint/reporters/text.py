@@ -131,6 +131,10 @@ def summary_line(report: Report) -> str:
         parts.append(f"Found {total} finding{'s' if total != 1 else ''} ({detail}) in {models}")
     else:
         parts.append(f"No findings in {models} (target {report.target})")
+    unknown = report.unknown_ops()
+    if unknown:
+        parts.append(f"{unknown} op{'s' if unknown != 1 else ''} with no probed verdict "
+                     "(QL190 unknown-op: not known to be fine)")
     if report.baseline_hidden is not None:
         parts.append(f"{report.baseline_hidden} known finding"
                      f"{'s' if report.baseline_hidden != 1 else ''} hidden by the baseline")
