@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from qlint.finding import Finding, Severity
 from qlint.graph import ModelGraph, NodeId, Quant
+from qlint.npu_compiled import npu_compiled
 from qlint.registry import Context, Rule
 
 if TYPE_CHECKING:  # imported where the rules run: a SavedModel or Keras lint never needs numpy
@@ -265,10 +266,13 @@ class MissingQuantParams(Rule):
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
         from qlint.quant_columns import quant_columns
         cols = quant_columns(graph)
+        compiled = npu_compiled(graph).blobs  # Vela's driver data, not quantized tensors
         suspect = (((cols.n_scale > 0) & (cols.n_zp != cols.n_scale))
                    | ((cols.n_scale == 0) & cols.dtype_in(QRANGE)))
         for i in _screened(cols, cols.used, suspect):
             t, node = cols.ids[i], cols.nodes[i]
+            if t in compiled:
+                continue
             q = node["quant"]
             if q is not None and q.scale:
                 if len(q.zero_point) == len(q.scale):
