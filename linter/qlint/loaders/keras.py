@@ -441,6 +441,7 @@ class _Builder:
 
     def _call(self, layer: dict[str, Any], prefix: str, name: str, n_idx: int,
               ins: list[str], depth: int) -> list[str]:
+        layer, qat = unwrap_qat(layer)
         cls = str(layer.get("class_name"))
         cfg = _obj(layer.get("config"))
         location = f"{prefix}{name}" if n_idx == 0 else f"{prefix}{name}@{n_idx}"
@@ -456,7 +457,9 @@ class _Builder:
             "policy": policy,
             "compute_dtype": compute_dtype(policy),
         }
-        opaque = _opaque_reason(layer)
+        if qat:
+            attrs["qat"] = qat
+        opaque = None if qat.get("role") == "quantize" else _opaque_reason(layer)
         if opaque:
             attrs["opaque"] = True
             attrs["opaque_reason"] = opaque
@@ -521,9 +524,55 @@ def _opaque_reason(layer: dict[str, Any]) -> str | None:
     reg = layer.get("registered_name")
     if isinstance(reg, str) and reg and reg != cls and not reg.startswith("keras"):
         return f"custom class registered as {reg}"
-    if "module" not in layer and cls.startswith("Custom>"):
+    if cls not in _builtin_classes():  # no module, module None, or a name Keras lacks
         return f"custom class {cls}"
     return None
+
+
+@cache
+def _builtin_classes() -> frozenset[str]:
+    """Layer and model classes Keras 3 and tf_keras export (tools/gen_keras_classes.py)."""
+    path = os.path.join(os.path.dirname(__file__), "keras_classes.json")
+    with open(path, encoding="utf-8") as fh:
+        data = json.load(fh)
+    return frozenset(data["keras3"]) | frozenset(data["tf_keras"])
+
+
+QAT_WRAPPERS = frozenset({"QuantizeWrapperV2", "QuantizeWrapper"})
+QAT_QUANTIZE = frozenset({"QuantizeLayer"})
+
+
+def unwrap_qat(layer: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A TFMOT quantization-aware-training layer as QAT structure.
+
+    ``QuantizeWrapperV2`` (and the older ``QuantizeWrapper``) holds the layer it quantizes
+    under ``config.layer``: that layer is returned in its place, with its name and inbound
+    nodes, its ``QuantizeAwareActivation`` replaced by the activation it wraps.
+    ``QuantizeLayer`` (the input quantizer) is returned as it is.  The second value says
+    what the layer was: ``{"role": "wrapper", "wrapper": ..., "quantize_config": ...}``,
+    ``{"role": "quantize", "quantizer": ...}``, or empty for any other layer.
+    """
+    cls = layer.get("class_name")
+    cfg = _obj(layer.get("config"))
+    if cls in QAT_QUANTIZE:
+        return layer, {"role": "quantize", "quantizer": _class_of(cfg.get("quantizer"))}
+    inner = cfg.get("layer")
+    if cls not in QAT_WRAPPERS or not isinstance(inner, dict):
+        return layer, {}
+    inner_cfg = dict(_obj(inner.get("config")))
+    act = inner_cfg.get("activation")
+    if isinstance(act, dict) and act.get("class_name") == "QuantizeAwareActivation":
+        inner_cfg["activation"] = _obj(act.get("config")).get("activation")
+    inner_cfg["name"] = cfg.get("name", inner_cfg.get("name"))
+    unwrapped = {**inner, "config": inner_cfg, "name": layer.get("name") or cfg.get("name"),
+                 "inbound_nodes": layer.get("inbound_nodes")}
+    return unwrapped, {"role": "wrapper", "wrapper": cls,
+                       "quantize_config": _class_of(cfg.get("quantize_config"))}
+
+
+def _class_of(v: Any) -> str | None:
+    return v.get("class_name") if isinstance(v, dict) and isinstance(v.get("class_name"),
+                                                                        str) else None
 
 
 def _refs(spec: Any) -> list[tuple[str, int, int]]:
