@@ -53,7 +53,7 @@ class NpuCompiled(Rule):
                      if graph[t]["constant"] and _slot_of(graph, t, parts.ops) == 0)
         read_only = sum(graph[t]["nbytes"] or 0 for t in parts.blobs
                         if graph[t]["constant"] and _slot_of(graph, t, parts.ops) == 1)
-        npu_text = (f"{n} ethos-u op{'s' if n != 1 else ''} run on the NPU ({stream} bytes of "
+        npu_text = (f"{n} ethos-u op{'s run' if n != 1 else ' runs'} on the NPU ({stream} bytes of "
                     f"command stream, {read_only} bytes of read-only data)")
         cpu = parts.cpu_ops
         if cpu:
