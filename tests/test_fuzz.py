@@ -127,7 +127,7 @@ def test_supervisor_kills_a_silent_worker_and_carries_on(monkeypatch: pytest.Mon
         spawned.append(proc)
         return proc
 
-    monkeypatch.setattr(fuzz, "_spawn", silent)
+    monkeypatch.setattr(fuzz.runner, "_spawn", silent)
     start = time.perf_counter()
     summary = fuzz.fuzz("tflite", 2, 0, startup=0.5)
     assert summary.tried == 2 and summary.counts["hang"] == 2

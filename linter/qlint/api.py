@@ -15,6 +15,7 @@ from qlint.finding import Finding, Severity
 from qlint.loaders import loader_for
 from qlint.registry import Context, Rule, discover_rules, rule_matches, select_rules
 from qlint.report import ModelResult, Report
+from qlint.selection import check_selection
 
 ProgressCallback = Callable[[int, int, str], None]
 
@@ -32,6 +33,8 @@ def lint(
     rules: Iterable[type[Rule]] | None = None,
     progress: ProgressCallback | None = None,
     jobs: int | None = 1,
+    exclude: Sequence[str] = (),
+    shard: tuple[int, int] | None = None,
 ) -> Report:
     """Lint model files and directories.
 
@@ -41,12 +44,16 @@ def lint(
     unreadable model becomes a `ModelResult` with ``error`` set; the others are
     still linted.  With ``baseline``, findings recorded in that file are hidden.
     ``jobs`` > 1 (``None``: every core) lints models in that many processes; the
-    report keeps discovery order either way.
+    report keeps discovery order either way.  ``exclude`` globs drop models found in
+    directories (a path named explicitly is always linted); ``shard=(K, N)`` keeps the
+    K-th of N interleaved parts of the sorted model list (`qlint.batch`).
     """
-    from qlint.baseline import load_baseline
+    from qlint.baseline import baseline_key, load_baseline
 
     paths = [paths] if isinstance(paths, str) else list(paths) or ["."]
     cfg = config if isinstance(config, Config) else resolve_config(paths, explicit=config)
+    available = list(rules) if rules is not None else discover_rules()
+    check_selection(cfg, available, select=select, ignore=ignore, extend_select=extend_select)
     cfg = dataclasses.replace(
         cfg,
         target=target or cfg.target,
@@ -56,8 +63,17 @@ def lint(
         fail_on=(fail_on if isinstance(fail_on, Severity) else Severity.parse(fail_on))
         if fail_on is not None else cfg.fail_on,
     )
-    available = list(rules) if rules is not None else discover_rules()
     sources, problems = discover(paths)
+    if exclude:
+        from qlint.batch import is_excluded
+
+        named = set(paths)
+        sources = [s for s in sources
+                   if s.path in named or not is_excluded(s.path, exclude, [cfg.root])]
+    if shard is not None:
+        from qlint.batch import take_shard
+
+        sources = take_shard(sources, shard)
     ctx = Context(target=cfg.target)
     workers = min(jobs or os.cpu_count() or 1, len(sources))
     results: list[ModelResult] = []
@@ -82,7 +98,8 @@ def lint(
                     errors=[f"{p.path}: {p.reason}" for p in problems])
     baseline_path = baseline or cfg.baseline
     if baseline_path:
-        report.apply_baseline(load_baseline(baseline_path))
+        report.apply_baseline(load_baseline(baseline_path),
+                              baseline_key(cfg.path, baseline_path))
     return report
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from typing import Any
 
 from qlint import __version__
@@ -13,12 +14,32 @@ from qlint.finding import Finding
 BASELINE_VERSION = 1
 
 
-def write_baseline(findings: list[Finding], path: str) -> int:
-    """Write the fingerprints of ``findings`` to ``path``; return how many."""
-    from qlint.fingerprint import fingerprint, relative_path
+def key_root(model: str, config_path: str | None, baseline_path: str) -> str:
+    """The directory a baseline's model paths are relative to, whatever the working
+    directory: the model's git repository, else the configuration file's directory,
+    else the baseline file's own directory."""
+    from qlint.fingerprint import git_root
 
+    if (root := git_root(model)) is not None:
+        return root
+    return os.path.dirname(os.path.abspath(config_path or baseline_path))
+
+
+def baseline_key(config_path: str | None, baseline_path: str) -> Callable[[Finding], str]:
+    """The fingerprint function of a baseline (model paths relative to `key_root`)."""
+    from qlint.fingerprint import fingerprint
+
+    return lambda f: fingerprint(f, key_root(f.model, config_path, baseline_path))
+
+
+def write_baseline(findings: list[Finding], path: str, config_path: str | None = None) -> int:
+    """Write the fingerprints of ``findings`` to ``path``; return how many."""
+    from qlint.fingerprint import relative_path
+
+    key = baseline_key(config_path, path)
     entries = sorted(
-        ({"fingerprint": fingerprint(f), "rule": f.rule, "model": relative_path(f.model),
+        ({"fingerprint": key(f), "rule": f.rule,
+          "model": relative_path(f.model, key_root(f.model, config_path, path)),
           "location": f.location} for f in findings),
         key=lambda e: (e["model"], e["rule"], e["location"], e["fingerprint"]),
     )

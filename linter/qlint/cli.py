@@ -1,4 +1,5 @@
-"""Command line: ``qlint [PATH ...]``, ``qlint rules``, ``qlint targets``.
+"""Command line: ``qlint [check] [PATH ...]``, ``qlint rules``, ``qlint targets``,
+``qlint explain``.
 
 Every user error is caught here, once, and printed as one line with exit code 2.
 """
@@ -25,24 +26,31 @@ def _csv(text: str) -> list[str]:
     return [p.strip() for p in text.split(",") if p.strip()]
 
 
-def _lint_parser() -> argparse.ArgumentParser:
+# ``qlint NAME ...`` runs a subcommand; any other first argument is a path to lint, so
+# ``qlint models/`` keeps working.  ``qlint check PATH`` always lints, even a path named
+# like a subcommand (``qlint check rules``).
+SUBCOMMANDS = ("check", "rules", "targets", "explain")
+
+
+def _lint_parser(prog: str = "qlint") -> argparse.ArgumentParser:
     import argparse
 
     from qlint.reporters import FORMATS
 
     p = argparse.ArgumentParser(
-        prog="qlint",
+        prog=prog, allow_abbrev=False,
         description="Lint TensorFlow / TFLite models for integer-quantization problems.",
-        epilog="Other commands: 'qlint rules' lists the rules, 'qlint targets' the targets, "
-        "'qlint explain ID' a rule's knowledge record. "
+        epilog="Other commands: 'qlint check PATH' lints (the same as 'qlint PATH', and the "
+        "way to lint a path named like a command), 'qlint rules' lists the rules, "
+        "'qlint targets' the targets, 'qlint explain ID' a rule's knowledge record. "
         "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or input error.",
     )
     p.add_argument("paths", nargs="*", metavar="PATH",
                    help="model files or directories to lint (default: the current directory)")
     p.add_argument("--format", choices=FORMATS, default="text", help="output format")
     p.add_argument("--output", "-o", metavar="FILE",
-                   help="write the report to FILE (model-explorer: a directory gets one file "
-                   "per model)")
+                   help="write the report to FILE (model-explorer: a directory that gets one "
+                   "overlay per model; a single model may go to a .json file)")
     p.add_argument("--target", default=None,
                    help="what the model must run on (default: tflite-int8; see 'qlint targets')")
     p.add_argument("--select", type=_csv, default=None, metavar="RULES",
@@ -53,15 +61,36 @@ def _lint_parser() -> argparse.ArgumentParser:
                    help="skip these rules: ids, id prefixes or names, comma-separated")
     p.add_argument("--fail-on", choices=SEVERITIES, default=None,
                    help="lowest severity that makes the exit code 1 (default: error)")
+    p.add_argument("--exit-zero", action="store_true",
+                   help="exit 0 even when there are findings (2 still means a usage or "
+                   "input error)")
     p.add_argument("--config", metavar="FILE",
                    help="use this qlint.toml / pyproject.toml instead of searching for one")
     p.add_argument("--isolated", action="store_true", help="ignore configuration files")
+    p.add_argument("--exclude", type=_csv, default=None, metavar="GLOBS",
+                   help="skip models found in directories whose path or any path component "
+                   "matches one of these globs, comma-separated (paths named on the command "
+                   "line are always linted); replaces the configuration's exclude")
+    p.add_argument("--extend-exclude", type=_csv, default=[], metavar="GLOBS",
+                   help="more globs to exclude, added to --exclude and to the configuration's "
+                   "exclude")
+    p.add_argument("--files-from", metavar="FILE",
+                   help="also lint the paths listed in FILE, one a line ('-': standard input)")
+    p.add_argument("--shard", type=parse_shard, default=None, metavar="K/N",
+                   help="lint only the K-th of N parts of the sorted model list (every N-th "
+                   "model), so N CI jobs split the work")
     p.add_argument("--baseline", metavar="FILE",
                    help="report only findings not recorded in this baseline file")
     p.add_argument("--write-baseline", metavar="FILE",
                    help="record the current findings in FILE and exit 0")
+    p.add_argument("--quiet", "-q", action="store_true",
+                   help="print the findings and errors only: no summary line, no notes")
+    p.add_argument("--statistics", action="store_true",
+                   help="text output: one line per rule with its number of findings, instead "
+                   "of the findings")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
-                   help="colour text output (default: only on a terminal)")
+                   help="colour text output (auto: on a terminal, unless NO_COLOR is set or "
+                   "TERM=dumb; FORCE_COLOR forces it)")
     p.add_argument("--explain", action="store_true",
                    help="text output: show each finding's knowledge record under it (root "
                    "cause, fix steps, dead ends, doc link)")
@@ -71,6 +100,21 @@ def _lint_parser() -> argparse.ArgumentParser:
                    help="no progress bar on stderr (it is shown only on a terminal)")
     p.add_argument("--version", action="version", version=f"qlint {__version__}")
     return p
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    from qlint.batch import parse_shard as parse
+
+    return parse(text)
+
+
+def check_output_path(path: str, option: str = "--output") -> None:
+    """A report file path must name a file in an existing directory: one line otherwise."""
+    if path.endswith(("/", os.sep)) or os.path.isdir(path):
+        raise UsageError(f"{option} {path}: is a directory; name a file")
+    parent = os.path.dirname(path)
+    if parent and not os.path.isdir(parent):
+        raise UsageError(f"{option} {path}: directory {parent} does not exist")
 
 
 @contextlib.contextmanager
@@ -86,9 +130,10 @@ def _open_output(path: str | None) -> Iterator[TextIO]:
 
 
 def _progress_bar(stream: TextIO) -> Callable[[int, int, str], None] | None:
-    """A one-line progress bar for multi-model runs, only when ``stream`` is a terminal."""
+    """A one-line progress bar for multi-model runs, only when ``stream`` is a terminal
+    that understands cursor control (not ``TERM=dumb``)."""
     isatty = getattr(stream, "isatty", None)
-    if not (isatty and isatty()):
+    if not (isatty and isatty()) or os.environ.get("TERM") == "dumb":
         return None
 
     def show(done: int, total: int, path: str) -> None:
@@ -107,50 +152,90 @@ def _progress_bar(stream: TextIO) -> Callable[[int, int, str], None] | None:
     return show
 
 
-def cmd_lint(argv: Sequence[str], ends_process: bool = False) -> int:
-    args = _lint_parser().parse_args(argv)
+def cmd_lint(argv: Sequence[str], ends_process: bool = False, prog: str = "qlint") -> int:
+    args = _lint_parser(prog).parse_args(argv)
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    if args.statistics and args.format != "text":
+        raise UsageError("--statistics prints text: use it without --format "
+                         f"{args.format}")
+    explorer = args.format == "model-explorer"
+    if args.output and not explorer:
+        check_output_path(args.output)
+    if args.write_baseline:
+        check_output_path(args.write_baseline, "--write-baseline")
     from qlint import api
     from qlint.api import lint
     from qlint.config import resolve_config
     from qlint.reporters import reporter_for
 
     api.KEEP_LAST_GRAPH = ends_process
-    paths = args.paths or ["."]
-    config = resolve_config(paths, explicit=args.config, isolated=args.isolated)
+    paths = list(args.paths)
+    if args.files_from:
+        from qlint.batch import read_files_from
+
+        paths += read_files_from(args.files_from)
+    elif not paths:
+        paths = ["."]
+    config = resolve_config(paths or ["."], explicit=args.config, isolated=args.isolated)
     _check_target(args.target or config.target)
-    report = lint(paths, target=args.target, select=args.select, ignore=args.ignore,
-                  extend_select=args.extend_select, fail_on=args.fail_on, config=config,
-                  baseline=None if args.write_baseline else args.baseline,
-                  progress=None if args.no_progress else _progress_bar(sys.stderr),
-                  jobs=args.jobs)
+    if not paths:  # an empty --files-from list: nothing to lint
+        from qlint.report import Report
+
+        report = Report(models=[], target=args.target or config.target)
+    else:
+        report = lint(paths, target=args.target, select=args.select, ignore=args.ignore,
+                      extend_select=args.extend_select, fail_on=args.fail_on, config=config,
+                      baseline=None if args.write_baseline else args.baseline,
+                      progress=None if args.no_progress else _progress_bar(sys.stderr),
+                      jobs=args.jobs,
+                      exclude=[*(config.exclude if args.exclude is None else args.exclude),
+                               *config.extend_exclude, *args.extend_exclude],
+                      shard=args.shard)
     for line in report.errors:
         print(f"qlint: error: {line}", file=sys.stderr)
     for model in report.unreadable:
         print(f"qlint: error: {model.path}: {model.error}", file=sys.stderr)
+    code = report.exit_code()
     if args.write_baseline:
+        if report.errors or report.unreadable:
+            raise UsageError(f"not writing the baseline {args.write_baseline}: fix the paths "
+                             "that could not be linted first")
         from qlint.baseline import write_baseline
 
-        n = write_baseline(report.findings, args.write_baseline)
-        print(f"Wrote {n} finding{'s' if n != 1 else ''} to the baseline {args.write_baseline}.")
-        return 2 if report.errors or report.unreadable else 0
-    if args.format == "model-explorer" and args.output and os.path.isdir(args.output):
-        from qlint.reporters.model_explorer import write_per_model
+        n = write_baseline(report.findings, args.write_baseline, config.path)
+        if not args.quiet:
+            print(f"Wrote {n} finding{'s' if n != 1 else ''} to the baseline "
+                  f"{args.write_baseline}.")
+        return 0
+    if explorer:
+        from qlint.reporters.model_explorer import write_overlays
 
-        for path in write_per_model(report, args.output):
-            print(f"wrote {path}", file=sys.stderr)
-        return report.exit_code()
+        if args.output and args.output.endswith(".json"):
+            check_output_path(args.output)
+        written = write_overlays(report, args.output)
+        if not args.quiet:
+            for path in written:
+                print(f"wrote {path}", file=sys.stderr)
+        return _final(code, args.exit_zero)
     with _open_output(args.output) as out:
         if args.format == "text":
-            from qlint.reporters.text import render
+            from qlint.reporters.text import render, render_statistics
 
             colour = {"always": True, "never": False}.get(args.color)
-            render(report, out, colour=colour if args.output is None else False,
-                   explain=args.explain)
+            colour = colour if args.output is None else False
+            if args.statistics:
+                render_statistics(report, out, colour=colour, quiet=args.quiet)
+            else:
+                render(report, out, colour=colour, explain=args.explain, quiet=args.quiet)
         else:
             reporter_for(args.format)(report, out)
-    return report.exit_code()
+    return _final(code, args.exit_zero)
+
+
+def _final(code: int, exit_zero: bool) -> int:
+    """``--exit-zero`` turns "findings" (1) into success; usage and input errors stay 2."""
+    return 0 if exit_zero and code == 1 else code
 
 
 def _check_target(name: str | None) -> None:
@@ -166,7 +251,8 @@ def _check_target(name: str | None) -> None:
 def cmd_rules(argv: Sequence[str]) -> int:
     import argparse
 
-    p = argparse.ArgumentParser(prog="qlint rules", description="List the installed rules.")
+    p = argparse.ArgumentParser(prog="qlint rules", description="List the installed rules.",
+                                allow_abbrev=False)
     p.add_argument("--format", choices=("text", "json"), default="text")
     args = p.parse_args(argv)
     from qlint.registry import discover_rules
@@ -192,7 +278,7 @@ def cmd_rules(argv: Sequence[str]) -> int:
 def cmd_targets(argv: Sequence[str]) -> int:
     import argparse
 
-    argparse.ArgumentParser(prog="qlint targets",
+    argparse.ArgumentParser(prog="qlint targets", allow_abbrev=False,
                             description="List the targets and where their data comes from."
                             ).parse_args(argv)
     from qlint.targets import list_targets
@@ -211,6 +297,8 @@ def main(argv: Sequence[str] | None = None, *, ends_process: bool = False) -> in
         sys.stdout.write(f"qlint {__version__}\n")
         sys.exit(0)
     try:
+        if argv and argv[0] == "check":
+            return cmd_lint(argv[1:], ends_process, prog="qlint check")
         if argv and argv[0] == "rules":
             return cmd_rules(argv[1:])
         if argv and argv[0] == "targets":

@@ -42,7 +42,7 @@ from qlint.finding import Finding, Severity
 from qlint.registry import rule_matches
 
 TOP_KEYS = {"target", "select", "ignore", "extend-select", "fail-on", "severity",
-            "per-path-overrides", "suppress", "baseline"}
+            "per-path-overrides", "suppress", "baseline", "exclude", "extend-exclude"}
 OVERRIDE_KEYS = {"select", "ignore", "extend-select", "severity"}
 SUPPRESS_KEYS = {"rule", "location", "reason"}
 
@@ -85,6 +85,8 @@ class Config:
     overrides: list[Override] = field(default_factory=list)
     suppress: list[Suppression] = field(default_factory=list)
     baseline: str | None = None
+    exclude: list[str] = field(default_factory=list)  # globs, as --exclude
+    extend_exclude: list[str] = field(default_factory=list)
 
     @property
     def root(self) -> str:
@@ -191,7 +193,7 @@ def _parse(data: dict[str, Any], path: str) -> Config:
         if not isinstance(data["target"], str):
             raise ConfigError(f"{path}: 'target' must be a string")
         cfg.target = data["target"]
-    for key in ("select", "ignore", "extend-select"):
+    for key in ("select", "ignore", "extend-select", "exclude", "extend-exclude"):
         if key in data:
             setattr(cfg, key.replace("-", "_"), _strings(data[key], key, path))
     if "fail-on" in data:

@@ -311,7 +311,7 @@ def _shorten(text: str, limit: int = 200) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="qlint explain",
+        prog="qlint explain", allow_abbrev=False,
         description="Explain a rule or knowledge record, or the toolchain messages in a log.",
         epilog="Exit codes: 0 explained, 1 the log matched no known message, "
                "2 unknown id or unreadable log.",

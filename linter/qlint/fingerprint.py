@@ -16,21 +16,27 @@ from qlint.finding import Finding
 
 
 @lru_cache(maxsize=256)
-def project_root(start: str) -> str:
-    """The nearest directory above ``start`` holding ``.git``, else the working directory."""
+def git_root(start: str) -> str | None:
+    """The nearest directory above ``start`` holding ``.git``, if any."""
     path = os.path.abspath(start if os.path.isdir(start) else os.path.dirname(start) or ".")
     while True:
         if os.path.exists(os.path.join(path, ".git")):
             return path
         parent = os.path.dirname(path)
         if parent == path:
-            return os.getcwd()
+            return None
         path = parent
 
 
-def relative_path(path: str) -> str:
-    """``path`` relative to its project root, with forward slashes (for SARIF and baselines)."""
-    root = project_root(path)
+def project_root(start: str) -> str:
+    """The nearest directory above ``start`` holding ``.git``, else the working directory."""
+    return git_root(start) or os.getcwd()
+
+
+def relative_path(path: str, root: str | None = None) -> str:
+    """``path`` relative to ``root`` (default: its project root), with forward slashes;
+    absolute when it lies outside that root (for SARIF and baselines)."""
+    root = root or project_root(path)
     rel = os.path.relpath(os.path.abspath(path), root)
     if rel.startswith(".."):
         rel = os.path.abspath(path)
@@ -44,7 +50,8 @@ def node_identity(finding: Finding) -> str:
     return f"tensor:{node['subgraph']}:{node['name']}"
 
 
-def fingerprint(finding: Finding) -> str:
-    """A 32-hex-digit identity of ``finding`` that survives unrelated edits to the model."""
-    key = "|".join((finding.rule, relative_path(finding.model), node_identity(finding)))
+def fingerprint(finding: Finding, root: str | None = None) -> str:
+    """A 32-hex-digit identity of ``finding`` that survives unrelated edits to the model;
+    the model path is taken relative to ``root`` (default: its project root)."""
+    key = "|".join((finding.rule, relative_path(finding.model, root), node_identity(finding)))
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]

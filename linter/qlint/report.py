@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from qlint.finding import Finding, Severity
@@ -35,15 +36,18 @@ class Report:
     def suppressed(self) -> int:
         return sum(m.suppressed for m in self.models)
 
-    def apply_baseline(self, known: set[str]) -> None:
-        """Hide findings whose fingerprint is in ``known``; mark the rest as new."""
+    def apply_baseline(self, known: set[str],
+                       key: Callable[[Finding], str] | None = None) -> None:
+        """Hide findings whose fingerprint (``key``, default `fingerprint`) is in
+        ``known``; mark the rest as new."""
         from qlint.fingerprint import fingerprint
 
+        key = key or fingerprint
         hidden = 0
         for model in self.models:
             kept = []
             for f in model.findings:
-                if fingerprint(f) in known:
+                if key(f) in known:
                     hidden += 1
                 else:
                     f.baseline_state = "new"

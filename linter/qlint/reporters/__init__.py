@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, TextIO
 if TYPE_CHECKING:
     from qlint.report import Report
 
-FORMATS = ("text", "json", "sarif", "github", "model-explorer")
+FORMATS = ("text", "json", "sarif", "github", "markdown", "model-explorer")
 
 
 def reporter_for(fmt: str) -> Callable[[Report, TextIO], None]:
@@ -21,6 +21,8 @@ def reporter_for(fmt: str) -> Callable[[Report, TextIO], None]:
         from qlint.reporters.sarif import render
     elif fmt == "github":
         from qlint.reporters.github import render
+    elif fmt == "markdown":
+        from qlint.reporters.markdown import render
     elif fmt == "model-explorer":
         from qlint.reporters.model_explorer import render
     else:

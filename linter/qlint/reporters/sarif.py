@@ -4,6 +4,10 @@ GitHub reads: ``tool.driver`` (name, semanticVersion, rules with descriptions
 and help), results with ``ruleId``, ``level``, ``message.text``, one
 ``physicalLocation`` (repository-relative model path, ``startLine: 1`` since
 code scanning has no byte offsets) and ``partialFingerprints.primaryLocationLineHash``.
+URIs are percent-encoded (RFC 3986); a model outside the repository is an absolute
+``file:`` URI.  No ``automationDetails`` is written, so the ``category`` input of
+``github/codeql-action/upload-sarif`` applies (the action sets ``automationDetails.id``
+only when the file has none).
 Other viewers also get ``logicalLocations`` naming the node, ``relatedLocations``
 and ``baselineState``.
 """
@@ -11,6 +15,9 @@ and ``baselineState``.
 from __future__ import annotations
 
 import json
+import os
+import pathlib
+import urllib.parse
 from typing import Any, TextIO
 
 from qlint import PROJECT_URL, __version__
@@ -56,7 +63,16 @@ def help_uri(rule: type[Rule]) -> str:
     return f"{PROJECT_URL}/blob/main/docs/rules/{rule.id}.md"
 
 
-def _descriptor(rule: type[Rule]) -> dict[str, Any]:
+def configured_levels(report: Report) -> dict[str, Severity]:
+    """The severity each rule's findings carry in this run, where they all agree: the
+    configuration's ``severity`` table (or a per-path override) applied to the rule."""
+    seen: dict[str, set[Severity]] = {}
+    for f in report.findings:
+        seen.setdefault(f.rule, set()).add(f.severity)
+    return {rule: next(iter(sevs)) for rule, sevs in seen.items() if len(sevs) == 1}
+
+
+def _descriptor(rule: type[Rule], level: Severity | None = None) -> dict[str, Any]:
     text, markdown = rule_help(rule)
     rec = record(rule.record) or {}
     doc = (rule.__doc__ or "").strip()
@@ -69,18 +85,29 @@ def _descriptor(rule: type[Rule]) -> dict[str, Any]:
         "fullDescription": {"text": full or rule.summary},
         "help": {"text": text, "markdown": markdown},
         "helpUri": help_uri(rule),
-        "defaultConfiguration": {"level": LEVELS[rule.severity]},
+        "defaultConfiguration": {"level": LEVELS[level or rule.severity]},
         "properties": {"tags": sorted(set(tags)), "precision": "high",
                        "problem.severity": {"error": "error", "warning": "warning",
-                                            "info": "recommendation"}[rule.severity.value],
+                                            "info": "recommendation"}[
+                                                (level or rule.severity).value],
                        "record": rule.record},
     }
 
 
-def _location(finding: Finding, node: dict[str, Any], uri: str) -> dict[str, Any]:
+def artifact_location(path: str) -> dict[str, Any]:
+    """An ``artifactLocation`` for a model: a percent-encoded (RFC 3986) URI relative to
+    ``%SRCROOT%`` (the repository root) when the model lies inside it, else an absolute
+    ``file:`` URI without ``uriBaseId``."""
+    rel = relative_path(path)
+    if os.path.isabs(rel):
+        return {"uri": pathlib.Path(rel).as_uri()}
+    return {"uri": urllib.parse.quote(rel, safe="/"), "uriBaseId": "%SRCROOT%"}
+
+
+def _location(finding: Finding, node: dict[str, Any],
+              artifact: dict[str, Any]) -> dict[str, Any]:
     return {
-        "physicalLocation": {"artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
-                             "region": {"startLine": 1}},
+        "physicalLocation": {"artifactLocation": artifact, "region": {"startLine": 1}},
         "logicalLocations": [{
             "name": node["name"] or node["location"],
             "fullyQualifiedName": node["location"],
@@ -90,7 +117,7 @@ def _location(finding: Finding, node: dict[str, Any], uri: str) -> dict[str, Any
 
 
 def _result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
-    uri = relative_path(f.model)
+    uri = artifact_location(f.model)
     fp = fingerprint(f)
     result: dict[str, Any] = {
         "ruleId": f.rule,
@@ -118,10 +145,10 @@ def to_sarif(report: Report) -> dict[str, Any]:
     used = {f.rule for f in report.findings}
     rules = [r for r in discover_rules() if r.id in used] or []
     index = {r.id: i for i, r in enumerate(rules)}
+    levels = configured_levels(report)
     notifications = [
         {"level": "error", "message": {"text": f"{m.path}: {m.error}"},
-         "locations": [{"physicalLocation": {"artifactLocation": {
-             "uri": relative_path(m.path), "uriBaseId": "%SRCROOT%"}}}]}
+         "locations": [{"physicalLocation": {"artifactLocation": artifact_location(m.path)}}]}
         for m in report.unreadable
     ] + [{"level": "error", "message": {"text": e}} for e in report.errors]
     return {
@@ -133,9 +160,8 @@ def to_sarif(report: Report) -> dict[str, Any]:
                 "version": __version__,
                 "semanticVersion": __version__,
                 "informationUri": PROJECT_URL,
-                "rules": [_descriptor(r) for r in rules],
+                "rules": [_descriptor(r, levels.get(r.id)) for r in rules],
             }},
-            "automationDetails": {"id": f"qlint/{report.target}/"},
             "invocations": [{
                 "executionSuccessful": not notifications,
                 "toolExecutionNotifications": notifications,

@@ -13,16 +13,22 @@ _BOLD, _DIM, _RESET = "\033[1m", "\033[2m", "\033[0m"
 
 
 def use_colour(stream: TextIO) -> bool:
-    """Colour only on a terminal, and never when ``NO_COLOR`` is set."""
+    """Colour on a terminal; never when ``NO_COLOR`` is set, always when ``FORCE_COLOR``
+    is (https://no-color.org, https://force-color.org), never on ``TERM=dumb``."""
     if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    if os.environ.get("TERM") == "dumb":
         return False
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
 
 
 def render(report: Report, stream: TextIO, colour: bool | None = None,
-           explain: bool = False) -> None:
-    """Write ``path:location: ID [severity] message (record)`` lines and a summary line.
+           explain: bool = False, quiet: bool = False) -> None:
+    """Write ``path:location: ID [severity] message (record)`` lines and a summary line
+    (``quiet``: no summary line).
 
     With ``explain`` each finding is followed by its knowledge record: root cause, fix
     steps, dead ends and the documentation link.
@@ -48,9 +54,37 @@ def render(report: Report, stream: TextIO, colour: bool | None = None,
             stream.write(f"    {paint('fix:', _DIM)} {f.fix}\n")
             if explain:
                 stream.write(_explained(f.record))
+    if quiet:
+        return
     if not first:
         stream.write("\n")
     stream.write(summary_line(report) + "\n")
+
+
+def render_statistics(report: Report, stream: TextIO, colour: bool | None = None,
+                      quiet: bool = False) -> None:
+    """One line per rule that fired: count, id, severity and name, most frequent first;
+    then the summary line unless ``quiet``."""
+    colour = use_colour(stream) if colour is None else colour
+    counts: dict[tuple[str, str], int] = {}
+    worst: dict[tuple[str, str], Severity] = {}
+    for f in report.findings:
+        key = (f.rule, f.name)
+        counts[key] = counts.get(key, 0) + 1
+        if key not in worst or f.severity.rank > worst[key].rank:
+            worst[key] = f.severity
+    rows = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0][0]))
+    width = max((len(str(n)) for _, n in rows), default=1)
+    for (rule, name), n in rows:
+        sev = worst[(rule, name)]
+        label = f"[{sev.value}]"
+        if colour:
+            label = f"{_COLOURS[sev]}{label}{_RESET}"
+        stream.write(f"{n:>{width}}\t{rule}\t{label}\t{name}\n")
+    if not quiet:
+        if rows:
+            stream.write("\n")
+        stream.write(summary_line(report) + "\n")
 
 
 def _explained(record_id: str) -> str:
