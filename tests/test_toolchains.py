@@ -356,3 +356,46 @@ def test_keras_class_list_matches_the_installed_keras() -> None:
     on_disk = json.loads(OUT.read_text(encoding="utf-8"))
     assert on_disk == collect()
     assert "QuantizeWrapperV2" not in on_disk["tf_keras"]  # TFMOT's, read as QAT structure
+
+
+def _keras_zip(tmp_path: Path, layers: list[dict[str, Any]]) -> Path:
+    import zipfile
+
+    inbound: list[Any] = []
+    prev = "x"
+    for layer in layers:
+        layer["inbound_nodes"] = [[[prev, 0, 0, {}]]]
+        prev = layer["name"]
+    config = {"class_name": "Functional", "config": {
+        "name": "m", "input_layers": [["x", 0, 0]], "output_layers": [[prev, 0, 0]],
+        "layers": [{"class_name": "InputLayer", "name": "x",
+                    "config": {"batch_shape": [1, 4], "dtype": "float32", "name": "x"},
+                    "inbound_nodes": inbound}, *layers]}}
+    path = tmp_path / "m.keras"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("config.json", json.dumps(config))
+        zf.writestr("metadata.json", json.dumps({"keras_version": "3.15.1"}))
+    return path
+
+
+@pytest.mark.parametrize(("module", "registered", "cls", "opaque"), [
+    (None, "Scale2", "Scale2", True),  # unregistered class saved by Keras 3
+    ("absent", "absent", "Scale2", True),  # legacy .h5 form: no module key at all
+    (None, None, "Scale2", True),
+    ("keras.src.ops.numpy", None, "GetItem", False),  # a Keras 3 op, not a layer class
+    ("absent", "absent", "Dense", False),  # built-in class without a module (.h5)
+    ("keras.layers", None, "Dense", False),
+])
+def test_custom_class_whatever_its_module(tmp_path: Path, module: str | None,
+                                          registered: str | None, cls: str,
+                                          opaque: bool) -> None:
+    from qlint.loaders.keras import load_keras
+
+    layer: dict[str, Any] = {"class_name": cls, "name": "l", "config": {"name": "l"}}
+    if module != "absent":
+        layer["module"] = module
+    if registered != "absent":
+        layer["registered_name"] = registered
+    g = load_keras(str(_keras_zip(tmp_path, [layer])))
+    (op,) = list(g.ops())
+    assert bool(g[op]["attrs"].get("opaque")) is opaque

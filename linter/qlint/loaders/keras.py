@@ -524,7 +524,10 @@ def _opaque_reason(layer: dict[str, Any]) -> str | None:
     reg = layer.get("registered_name")
     if isinstance(reg, str) and reg and reg != cls and not reg.startswith("keras"):
         return f"custom class registered as {reg}"
-    if cls not in _builtin_classes():  # no module, module None, or a name Keras lacks
+    # Without a module (legacy .h5) or with module None (an unregistered class in .keras),
+    # only the class name tells: a class neither Keras 3 nor tf_keras exports is custom.
+    # Keras 3 op classes (GetItem, ...) always carry their keras.src.ops module.
+    if not isinstance(module, str) and cls not in _builtin_classes():
         return f"custom class {cls}"
     return None
 
