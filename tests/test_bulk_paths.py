@@ -116,7 +116,7 @@ def test_a_graph_built_by_hand_derives_what_no_loader_handed_over(tmp_path: Path
 
 
 def test_weighted_ops_read_input_filter_bias_and_output_slots() -> None:
-    from qlint_rules.quant_params import _weighted
+    from qlint_rules.quant_params.screens import weighted_table
 
     g = ModelGraph("tflite", "m.tflite", "converted")
     t = [g.add_tensor(0, i, name=f"t{i}", dtype="int8", shape=(2,)) for i in range(6)]
@@ -130,7 +130,7 @@ def test_weighted_ops_read_input_filter_bias_and_output_slots() -> None:
              inputs=[t[4]], outputs=[])
     g.add_op(0, 4, op_type="TRANSPOSE_CONV", source_op="TRANSPOSE_CONV", name="e",
              inputs=[t[0], t[1], t[4], t[5]], outputs=[t[5]])
-    wt = _weighted(g)
+    wt = weighted_table(g)
     assert wt.ops == ["s0/o0", "s0/o2", "s0/o3", "s0/o4"]
     assert wt.x.tolist() == [0, 3, 4, 4]
     assert wt.w.tolist() == [1, 3, -1, 1]

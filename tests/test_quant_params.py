@@ -122,6 +122,23 @@ def test_record_is_reproduced_and_its_regex_matches_the_captured_message(rule: t
             assert re.search(rec["regex"], m), (rule.id, m)
 
 
+def test_quoted_messages_occur_in_messages_captured_from_the_real_toolchain() -> None:
+    from test_records import captured_messages
+
+    from qlint_rules.quant_params import tf_messages
+
+    texts = [m.text for m in captured_messages()]
+    templates = {name: value for name, value in vars(tf_messages).items()
+                 if name.isupper() and isinstance(value, str)}
+    assert set(templates) >= tf_messages.FROM_SOURCE_ONLY
+    for name, template in templates.items():
+        # the literal text between the fields, "N" and "..." (which stand for what qlint
+        # cannot know)
+        parts = [p for p in re.split(r"\{\w+\}|\.\.\.|\bN\b", template) if len(p.strip()) >= 6]
+        captured = any(all(p in text for p in parts) for text in texts)
+        assert captured != (name in tf_messages.FROM_SOURCE_ONLY), (name, template)
+
+
 def clean_models() -> list[Path]:
     out = []
     for scenario in sorted(p for p in FIXTURES.iterdir() if p.is_dir()):

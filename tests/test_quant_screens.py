@@ -1,6 +1,7 @@
 """The QL3xx rules screen tensors and weighted ops in bulk with numpy, then check exactly
 what the screen lets through.  A screen must never hold back an item its exact check
-flags: with screening off (the exact check on every item) the findings must be the same.
+flags: with screening off (``ScreenedRule(screen=False)``: the exact check on every tensor
+and op) the findings must be the same.
 
 The models are the committed fixtures with their quantization fields mutated (scales,
 zero points, min/max, quantized dimension, dtypes, shapes), so every screened rule fires
@@ -18,10 +19,13 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES
 
-from qlint import lint
+from qlint.api import lint_one
+from qlint.discover import ModelSource
 from qlint.graph import ModelGraph, Quant
 from qlint.quant_columns import quant_columns
-from qlint_rules import quant_params
+from qlint.registry import Context, Rule, discover_rules
+from qlint_rules.quant_params import screens
+from qlint_rules.quant_params.shared import ScreenedRule
 from tools.fuzz import tflite_structure
 
 SCREENED = ("QL301", "QL302", "QL303", "QL304", "QL305", "QL309")
@@ -67,20 +71,26 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
         str(p) for p in mutated_models(directory)]
 
 
-def findings(paths: list[str], target: str) -> dict[str, list[dict[str, object]]]:
-    report = lint(paths, target=target, select=["QL3"])
-    out: dict[str, list[dict[str, object]]] = {p: [] for p in paths}
-    for f in report.findings:
-        out[f.model].append(f.as_dict())
-    return out
+QL3_RULES = [cls for cls in discover_rules() if cls.id.startswith("QL3")]
+
+
+def findings(paths: list[str], target: str, screen: bool) -> dict[str, list[dict[str, object]]]:
+    rules: list[Rule] = [cls(screen=screen) if issubclass(cls, ScreenedRule) else cls()
+                         for cls in QL3_RULES]
+    ctx = Context(target=target)
+    return {p: [f.as_dict() for f in lint_one(ModelSource("tflite", p), rules, ctx).findings]
+            for p in paths}
+
+
+def test_the_screened_rules_are_the_screened_ones() -> None:
+    assert tuple(cls.id for cls in QL3_RULES if issubclass(cls, ScreenedRule)) == SCREENED
 
 
 @pytest.mark.parametrize("target", ["tflite-int8", "tflite-int16x8"])
 def test_screens_hold_back_nothing_the_exact_checks_flag(
-        corpus: list[str], target: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    screened = findings(corpus, target)
-    monkeypatch.setattr(quant_params, "SCREEN", False)
-    exact = findings(corpus, target)
+        corpus: list[str], target: str) -> None:
+    screened = findings(corpus, target, screen=True)
+    exact = findings(corpus, target, screen=False)
     assert screened == exact
     fired = Counter(f["rule"] for fs in exact.values() for f in fs)
     for rule in SCREENED:  # the corpus exercises every screened rule
@@ -114,8 +124,14 @@ def test_quant_columns_summarise_each_tensor() -> None:
     assert not cols.exact_only
 
 
+def test_a_screen_lets_through_its_suspects_only_when_on() -> None:
+    g = _graph([Quant((0.5,), (300,)), Quant((0.5,), (0,)), None], ["int8", "int8", "int8"])
+    assert screens.tensors(g, screens.zero_points) == ["s0/t0"]
+    assert screens.tensors(g, screens.zero_points, on=False) == ["s0/t0", "s0/t1", "s0/t2"]
+
+
 def test_values_numpy_cannot_hold_make_the_screens_let_everything_through() -> None:
     g = _graph([Quant((0.5,), (10 ** 400,)), Quant((0.5,), (0,))], ["int8", "int8"])
     cols = quant_columns(g)
     assert cols.exact_only
-    assert quant_params._screened(cols, cols.has_scale(), cols.zp_nonzero) == [0, 1]
+    assert screens.tensors(g, screens.zero_points) == ["s0/t0", "s0/t1"]

@@ -1,10 +1,11 @@
 """Every tensor's quantization parameters as numpy columns, derived from a `ModelGraph`.
 
-Rules that check each tensor or each weighted op of a large model screen them here in
-bulk (one numpy expression instead of a Python loop over 200,000 tensors) and then look
-again, one by one, only at those the screen lets through.  A screen must be conservative:
-it may let through a tensor that turns out fine, never skip one its exact check would
-flag.  `ModelGraph.derived` keeps one `QuantColumns` per graph.
+Rules that check each tensor or each weighted op of a large model screen them over these
+columns in bulk (one numpy expression instead of a Python loop over 200,000 tensors) and
+then look again, one by one, only at those the screen lets through; the QL3xx screens are
+in `qlint_rules.quant_params.screens`.  A screen must be conservative: it may let through
+a tensor that turns out fine, never skip one its exact check would flag.
+`ModelGraph.derived` keeps one `QuantColumns` per graph.
 """
 
 from __future__ import annotations
