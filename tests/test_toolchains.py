@@ -399,3 +399,41 @@ def test_custom_class_whatever_its_module(tmp_path: Path, module: str | None,
     g = load_keras(str(_keras_zip(tmp_path, [layer])))
     (op,) = list(g.ops())
     assert bool(g[op]["attrs"].get("opaque")) is opaque
+
+
+def _ethos_u_graph(shared_blob: bool) -> Any:
+    """An ethos-u op (command stream, read-only data) feeding a CPU ADD; with
+    ``shared_blob`` an ordinary MUL also reads the read-only tensor."""
+    from qlint.graph import ModelGraph, Quant
+
+    q = Quant(scale=(0.1,), zero_point=(0,))
+    g = ModelGraph("tflite", "vela.tflite", "converted")
+    stream = g.add_tensor(0, 0, name="ethos_u_command_stream", dtype="uint8", shape=(64,),
+                          constant=True)
+    flash = g.add_tensor(0, 1, name="read_only", dtype="uint8", shape=(32,), constant=True)
+    x = g.add_tensor(0, 2, name="x", dtype="int8", shape=(1, 4), quant=q)
+    y = g.add_tensor(0, 3, name="y", dtype="int8", shape=(1, 4), quant=q)
+    z = g.add_tensor(0, 4, name="z", dtype="int8", shape=(1, 4), quant=q)
+    g.add_op(0, 0, op_type="CUSTOM", source_op="CUSTOM:ethos-u", name="y",
+             inputs=[stream, flash, x], outputs=[y], attrs={"custom_code": "ethos-u"})
+    g.add_op(0, 1, op_type="ADD", source_op="ADD", name="z", inputs=[y, y], outputs=[z])
+    if shared_blob:
+        w = g.add_tensor(0, 5, name="w", dtype="int8", shape=(1, 4), quant=q)
+        g.add_op(0, 2, op_type="MUL", source_op="MUL", name="w", inputs=[z, flash],
+                 outputs=[w])
+    g.attrs["subgraphs"] = [{"index": 0, "name": "main", "inputs": [x], "outputs": [z]}]
+    return g
+
+
+def test_npu_parts_are_found_from_the_graph_structure() -> None:
+    from qlint.npu_compiled import npu_compiled
+
+    g = _ethos_u_graph(shared_blob=False)
+    parts = npu_compiled(g)
+    names = sorted(g[n]["name"] for n in parts.blobs)
+    assert names == ["ethos_u_command_stream", "read_only"]
+    assert [g[op]["op_type"] for op in parts.cpu_ops] == ["ADD"]
+    # A uint8 tensor an ordinary op also reads is not driver data: QL301 still judges it.
+    shared = _ethos_u_graph(shared_blob=True)
+    assert sorted(shared[n]["name"] for n in npu_compiled(shared).blobs) == \
+        ["ethos_u_command_stream"]

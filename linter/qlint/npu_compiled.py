@@ -2,6 +2,7 @@
 
 Vela replaces every run of ops it places on the Ethos-U NPU by one ``CUSTOM`` op with the
 custom code ``ethos-u``.  Its first inputs are not activations but opaque ``uint8`` blobs
+without quantization parameters
 the driver hands to the NPU: the command stream, the read-only data (weights and biases,
 compressed) and the scratch areas; the remaining inputs and the outputs are the ordinary
 int8 activations the CPU side exchanges with the NPU.  Ops Vela left for the CPU stay
@@ -22,7 +23,7 @@ ETHOS_U_CODE = "ethos-u"
 # Vela's ethos-u op inputs: command stream, read-only data, scratch, fast scratch, then the
 # input feature maps (ethosu/vela/npu_serialisation.py, tflite_writer.py).
 ETHOS_U_BLOB_SLOTS = 4
-BLOB_DTYPES = frozenset({"uint8", "int8"})
+BLOB_DTYPES = frozenset({"uint8"})
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,10 @@ def _find(graph: ModelGraph) -> NpuCompiled:
     blobs: set[NodeId] = set()
     for op in npu:
         for t in graph.inputs(op)[:ETHOS_U_BLOB_SLOTS]:
-            if t is None or graph[t]["dtype"] not in BLOB_DTYPES:
-                continue
+            node = graph[t] if t is not None else None
+            if node is None or node["dtype"] not in BLOB_DTYPES or (
+                    node["quant"] is not None and node["quant"].has_params):
+                continue  # an activation: it has quantization parameters
             # A blob is read by ethos-u ops only, at a blob slot, and no op writes it.
             if graph.producer(t) is None and all(c in npu_set for c in graph.consumers(t)):
                 blobs.add(t)
