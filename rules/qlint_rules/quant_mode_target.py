@@ -27,14 +27,22 @@ def describe(mode: str) -> tuple[str, str] | None:
         return (f"a dynamic-range (hybrid) model: {width} weights, float32 activations, float "
                 f"compute (hybrid kernels quantize activations on the fly)",
                 "a representative dataset and TFLITE_BUILTINS_INT8 (DEFAULT alone gives "
-                "dynamic range)")
+                "dynamic range), or ai-edge-quantizer's static_wi8_ai8 recipe")
     if mode == "fp16-weights":
         return ("a float16-weights model: weights stored as float16 and dequantized to "
                 "float32, float compute", "no target_spec.supported_types = [tf.float16]")
-    if mode.endswith("-weights"):  # int8-weights, blockwise-int4-weights, ...
+    if mode.startswith("blockwise-"):  # blockwise-int4-weights, ...
+        width = mode.split("-")[1]
+        return (f"a blockwise-quantized model: {width} weights with a scale per block of "
+                f"elements, float32 activations, float compute",
+                "ai-edge-quantizer's static_wi8_ai8 recipe (per-channel int8 weights, int8 "
+                "activations) instead of blockwise weights, or TFLiteConverter with a "
+                "representative dataset and TFLITE_BUILTINS_INT8")
+    if mode.endswith("-weights"):  # int8-weights, int4-weights, ...
         return (f"a weight-only model ({mode}): quantized weights dequantized to float32 by "
                 f"DEQUANTIZE ops, float compute",
-                "a static int8 recipe (weights and activations) instead of weight-only")
+                "ai-edge-quantizer's static_wi8_ai8 recipe instead of a weight-only one, or "
+                "TFLiteConverter with a representative dataset and TFLITE_BUILTINS_INT8")
     if mode == "int16x8":
         return ("an int16x8 model: int16 activations with int8 weights, int16 kernels",
                 "TFLITE_BUILTINS_INT8 instead of "
