@@ -358,7 +358,7 @@ def test_keras_class_list_matches_the_installed_keras() -> None:
     assert "QuantizeWrapperV2" not in on_disk["tf_keras"]  # TFMOT's, read as QAT structure
 
 
-def _keras_zip(tmp_path: Path, layers: list[dict[str, Any]]) -> Path:
+def _keras_zip(tmp_path: Path, layers: list[dict[str, Any]], version: str = "3.15.1") -> Path:
     import zipfile
 
     inbound: list[Any] = []
@@ -374,7 +374,7 @@ def _keras_zip(tmp_path: Path, layers: list[dict[str, Any]]) -> Path:
     path = tmp_path / "m.keras"
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("config.json", json.dumps(config))
-        zf.writestr("metadata.json", json.dumps({"keras_version": "3.15.1"}))
+        zf.writestr("metadata.json", json.dumps({"keras_version": version}))
     return path
 
 
@@ -437,3 +437,17 @@ def test_npu_parts_are_found_from_the_graph_structure() -> None:
     shared = _ethos_u_graph(shared_blob=True)
     assert sorted(shared[n]["name"] for n in npu_compiled(shared).blobs) == \
         ["ethos_u_command_stream"]
+
+
+def test_keras2_note_names_the_refused_arguments(tmp_path: Path) -> None:
+    from qlint.loaders.keras import load_keras
+    from qlint.registry import Context
+    from qlint_rules.source_keras2 import Keras2Model
+
+    layers = [{"class_name": "LSTM", "name": "rnn", "module": "keras.layers",
+               "config": {"name": "rnn", "units": 4, "time_major": False}},
+              {"class_name": "Conv1DTranspose", "name": "up", "module": "keras.layers",
+               "config": {"name": "up", "filters": 4, "kernel_size": [3], "groups": 1}}]
+    path = _keras_zip(tmp_path, layers, version="2.21.0")  # as a tf_keras save writes it
+    (f,) = Keras2Model().check(load_keras(str(path)), Context())
+    assert "rnn (time_major)" in f.message and "up (groups)" in f.message

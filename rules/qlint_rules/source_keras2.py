@@ -10,6 +10,14 @@ from qlint.graph import ModelGraph
 from qlint.registry import Context, Rule
 
 SAVEDMODEL_RECORD = "tensorflow/keras2-savedmodel-optimizer-slots"
+# Keras-2 layer arguments Keras 3.15 refuses, as captured by fixtures/build_logs.py
+# (keras3_loads_keras2_lstm, keras3_loads_keras2_conv1d_transpose): (class or None, argument).
+REFUSED_ARGUMENTS = ((None, "time_major"), ("Conv1DTranspose", "groups"))
+
+
+def _refused(cls: str, config: dict[str, object]) -> list[str]:
+    return [arg for owner, arg in REFUSED_ARGUMENTS
+            if arg in config and (owner is None or owner == cls)]
 
 
 class Keras2Model(Rule):
@@ -17,8 +25,8 @@ class Keras2Model(Rule):
 
     **What it flags.** A ``.h5`` or ``.keras`` file whose ``keras_version`` is 2.x, or a
     SavedModel with the ``keras_metadata.pb`` that tf_keras (Keras 2) writes: one ``info``
-    finding per model, naming the layers whose config carries ``time_major`` (a Keras-2-only
-    recurrent argument).
+    finding per model, naming the layers whose config carries an argument Keras 3 was seen
+    to refuse (``time_major`` of the recurrent layers, ``groups`` of ``Conv1DTranspose``).
 
     **Why it matters.** TensorFlow 2.21 installs Keras 3.  ``keras.models.load_model`` of
     Keras 3 refuses Keras-2 layer arguments it dropped (``Unrecognized keyword arguments
@@ -65,9 +73,10 @@ class Keras2Model(Rule):
         version = meta.get("keras_version")
         if not isinstance(version, str) or not version.startswith("2."):
             return
-        legacy = [graph[op]["name"] for op in ops
-                  if "time_major" in (graph[op]["attrs"].get("config") or {})]
-        named = (f"; Keras 3 refuses the time_major argument of {', '.join(legacy[:5])}"
+        legacy = [f"{graph[op]['name']} ({arg})" for op in ops
+                  for arg in _refused(graph[op]["source_op"],
+                                      graph[op]["attrs"].get("config") or {})]
+        named = (f"; Keras 3 refuses the Keras-2 arguments of {', '.join(legacy[:5])}"
                  f"{' ...' if len(legacy) > 5 else ''}" if legacy else "")
         yield self.finding(
             graph, ops[0],
