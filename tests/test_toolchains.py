@@ -451,3 +451,13 @@ def test_keras2_note_names_the_refused_arguments(tmp_path: Path) -> None:
     path = _keras_zip(tmp_path, layers, version="2.21.0")  # as a tf_keras save writes it
     (f,) = Keras2Model().check(load_keras(str(path)), Context())
     assert "rnn (time_major)" in f.message and "up (groups)" in f.message
+
+
+@pytest.mark.tensorflow
+@pytest.mark.parametrize("recipe", ["static_wi8_ai8", "dynamic_wi4b32_afp32"])
+def test_aeq_rebuilds_the_committed_output(recipe: str) -> None:
+    pytest.importorskip("ai_edge_quantizer")
+    from fixtures.build_toolchains import aeq_quantize, aeq_recipes
+
+    content = aeq_quantize(AEQ / "cumsum_mlp_float.tflite", aeq_recipes()[recipe])
+    assert content == (AEQ / _aeq_results()[recipe]["file"]).read_bytes()
