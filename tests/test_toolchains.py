@@ -461,3 +461,15 @@ def test_aeq_rebuilds_the_committed_output(recipe: str) -> None:
 
     content = aeq_quantize(AEQ / "cumsum_mlp_float.tflite", aeq_recipes()[recipe])
     assert content == (AEQ / _aeq_results()[recipe]["file"]).read_bytes()
+
+
+@pytest.mark.parametrize("recipe", ["dynamic_wi8b32_afp32", "dynamic_wi8b64_afp32"])
+def test_aeq_int8_blockwise_recipes_leave_the_weights_float(recipe: str) -> None:
+    """ai-edge-quantizer 0.10.0 accepts these recipes but writes float32 weights (the file is
+    as large as the float model): qlint reads a float model, not a quantized one."""
+    from qlint.loaders.tflite import load_tflite
+
+    path = AEQ / _aeq_results()[recipe]["file"]
+    float_size = (AEQ / "cumsum_mlp_float.tflite").stat().st_size
+    assert abs(path.stat().st_size - float_size) < 256
+    assert load_tflite(str(path)).quant_mode == "float"
