@@ -493,3 +493,65 @@ def test_hdf5_reader_runs_isolated_from_the_model_directory(tmp_path: Path) -> N
     res = run_qlint("m.h5", cwd=tmp_path, env={"PYTHONPATH": str(tmp_path)})
     assert res.returncode == 0, res.stderr
     assert not marker.exists()
+
+
+def test_one_subgraph_table_referenced_200000_times_is_refused_in_one_line(
+        tmp_path: Path) -> None:
+    """A 0.8 MB file whose subgraph vector names one SubGraph table 200,000 times: refused
+    by a structure rule (a converter writes each subgraph once) before any subgraph is read,
+    not after 200,000 walks of it."""
+    from tools.fuzz import many_subgraphs
+
+    path = tmp_path / "shared.tflite"
+    path.write_bytes(many_subgraphs(200_000, shared=True))
+    assert path.stat().st_size < 1 << 20
+    with pytest.raises(qlint.errors.ModelLoadError, match="subgraph 1 is the same table as "
+                       "subgraph 0"):
+        tflite_loader.load_tflite(str(path))
+    res = run_qlint(str(path), "--isolated", "--no-progress")
+    assert res.returncode == 2
+    assert res.stderr.splitlines() == [
+        f"qlint: error: {path}: corrupt TFLite flatbuffer: subgraph 1 is the same table as "
+        "subgraph 0 (a converter writes each subgraph once)"]
+
+
+def test_many_distinct_subgraphs_are_read_in_one_batch(tmp_path: Path) -> None:
+    """Thousands of subgraphs are read with one batch of tensors and one of ops (the cost is
+    linear in the file); every subgraph's op reads that subgraph's own tensor."""
+    from tools.fuzz import many_subgraphs
+
+    path = tmp_path / "many.tflite"
+    path.write_bytes(many_subgraphs(3000))
+    graph = tflite_loader.load_tflite(str(path))
+    assert len(graph.attrs["subgraphs"]) == 3000
+    ops = list(graph.ops())
+    assert len(ops) == 3000 and len(list(graph.tensors())) == 3000
+    for s in (0, 1, 1500, 2999):
+        op = f"s{s}/o0"
+        assert graph.inputs(op) == [f"s{s}/t0"] and graph.outputs(op) == [f"s{s}/t0"]
+        assert graph[f"s{s}/t0"]["name"] == f"t{s}"
+        assert graph.attrs["subgraphs"][s]["inputs"] == [f"s{s}/t0"]
+    slots = graph.slot_positions()
+    assert slots.in_pos.tolist() == list(range(3000)) == slots.in_op.tolist()
+
+
+@pytest.mark.parametrize("dims", [(2147483647,) * 40,
+                                  (-2147483648, *(2147483647,) * 40, 0)])
+def test_hostile_dims_give_no_numpy_warning(tmp_path: Path, dims: tuple[int, ...]) -> None:
+    """Element counts of absurd shapes are never multiplied out in floating point (that
+    overflowed and printed numpy RuntimeWarnings); the exact count is still computed."""
+    import warnings
+
+    from tools.fuzz import many_subgraphs
+
+    path = tmp_path / "dims.tflite"
+    path.write_bytes(many_subgraphs(1, dims=dims))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        graph = tflite_loader.load_tflite(str(path))
+    expected = 1
+    for d in dims:
+        expected *= d if d > 0 else 1
+    assert graph["s0/t0"]["nbytes"] == expected * 4
+    res = run_qlint(str(path), "--isolated", "--no-progress")
+    assert res.returncode in (0, 1) and res.stderr == ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from conftest import FIXTURES, fixture_model
@@ -106,17 +107,125 @@ def test_builtin_code_newer_than_the_bindings_is_not_a_crash(tmp_path) -> None: 
     assert f"UNKNOWN_{newest + 7}" in {graph[o]["op_type"] for o in graph.ops()}
 
 
-def test_enum_names_read_from_the_bindings_equal_the_imported_classes() -> None:
-    from tflite.BuiltinOperator import BuiltinOperator
-    from tflite.BuiltinOptions import BuiltinOptions
-    from tflite.TensorType import TensorType
+def test_schema_module_is_what_the_generator_writes() -> None:
+    """``linter/qlint/loaders/tflite_schema.py`` is regenerated from the installed wheels'
+    schema byte for byte (run ``python -m tools.gen_tflite_schema`` after an upgrade)."""
+    pytest.importorskip("ai_edge_litert")
+    from tools import gen_tflite_schema
 
-    from qlint.loaders import tflite as loader
+    assert gen_tflite_schema.render() == gen_tflite_schema.OUTPUT.read_text("utf-8")
+
+
+def test_schema_names_equal_the_litert_classes() -> None:
+    """The generated enums are those of the real schema module (LiteRT's flatc output)."""
+    generated = pytest.importorskip("ai_edge_litert.schema_py_generated")
+    from qlint.loaders import tflite_schema
 
     def names(cls: type) -> dict[int, str]:
         return {v: k for k, v in vars(cls).items() if not k.startswith("_")}
 
-    assert names(BuiltinOperator) == loader._BUILTIN_NAMES
-    assert names(BuiltinOptions) == loader._OPTIONS_NAMES
-    assert {v: k.lower() for v, k in names(TensorType).items()} == loader._DTYPES
-    assert loader._BUILTIN_NAMES[0] == "ADD" and loader._DTYPES[9] == "int8"
+    assert names(generated.BuiltinOperator) == tflite_schema.BUILTIN_OPERATORS
+    assert names(generated.BuiltinOptions) == tflite_schema.BUILTIN_OPTIONS
+    assert {v: k.lower() for v, k in names(generated.TensorType).items()} \
+        == tflite_schema.TENSOR_TYPES
+    assert tflite_schema.TENSOR_TYPES[17] == "int4" and tflite_schema.TENSOR_TYPES[19] == "int2"
+    assert tflite_schema.QUANTIZATION_DETAILS[2] == "BlockwiseQuantization"
+    assert tflite_schema.TABLES["BlockwiseQuantization"][2] == ("block_size", "int")
+
+
+def _blockwise_model(tmp_path: Path, scales: int | None = None,
+                     types: dict[int, int] | None = None) -> Path:
+    """The float CNN fixture rewritten with LiteRT's own schema writer: the first
+    FULLY_CONNECTED or CONV_2D weight becomes int4 with BlockwiseQuantization details
+    (block size 32, a new float16 scales tensor), and ``types`` retypes tensors."""
+    generated = pytest.importorskip("ai_edge_litert.schema_py_generated")
+    import flatbuffers
+
+    buf = fixture_model("float_cnn").read_bytes()
+    model = generated.ModelT.InitFromPackedBuf(buf, 0)
+    sg = model.subgraphs[0]
+    op = next(o for o in sg.operators
+              if model.operatorCodes[o.opcodeIndex].builtinCode in (3, 9))
+    weight = sg.tensors[op.inputs[1]]
+    weight.type = generated.TensorType.INT4
+    scale_tensor = generated.TensorT()
+    scale_tensor.name, scale_tensor.type = b"weight_scales", generated.TensorType.FLOAT16
+    scale_tensor.shape = [weight.shape[0], 2]
+    scale_buffer = generated.BufferT()
+    scale_buffer.data = [0] * (2 * weight.shape[0] * 2)
+    model.buffers.append(scale_buffer)
+    scale_tensor.buffer = len(model.buffers) - 1
+    sg.tensors.append(scale_tensor)
+    details = generated.BlockwiseQuantizationT()
+    details.scales = len(sg.tensors) - 1 if scales is None else scales
+    details.zeroPoints, details.blockSize = -1, 32
+    quant = generated.QuantizationParametersT()
+    quant.detailsType = generated.QuantizationDetails.BlockwiseQuantization
+    quant.details = details
+    weight.quantization = quant
+    for index, code in (types or {}).items():
+        sg.tensors[index].type = code
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    path = tmp_path / "blockwise.tflite"
+    path.write_bytes(bytes(builder.Output()))
+    return path
+
+
+def test_blockwise_int4_weights_are_read_into_quant(tmp_path: Path) -> None:
+    graph = load_tflite(str(_blockwise_model(tmp_path)))
+    weights = [t for t in graph.tensors() if graph[t]["quant"] is not None]
+    assert len(weights) == 1
+    w = graph[weights[0]]
+    assert w["dtype"] == "int4" and w["constant"]
+    q = w["quant"]
+    assert q.blockwise and q.block_size == 32 and not q.has_params
+    assert graph[q.block_scales]["name"] == "weight_scales"
+    assert graph[q.block_scales]["dtype"] == "float16"
+    assert q.block_zero_points is None
+    assert q.as_dict()["blockwise"] == {"block_size": 32, "scales": q.block_scales,
+                                        "zero_points": None}
+    assert graph.quant_mode == "blockwise-int4-weights"
+
+
+def test_blockwise_scales_tensor_out_of_range_is_corrupt(tmp_path: Path) -> None:
+    from qlint.errors import ModelLoadError
+
+    with pytest.raises(ModelLoadError, match=r"blockwise details point at scales tensor 9999"):
+        load_tflite(str(_blockwise_model(tmp_path, scales=9999)))
+
+
+def test_newest_tensor_types_are_named(tmp_path: Path) -> None:
+    """int2, uint4 and the float8 types of the newest schema have numpy-style names; a
+    type newer than the schema is ``unknown_<n>``."""
+    graph = load_tflite(str(_blockwise_model(tmp_path, types={0: 19, 1: 20, 2: 21, 3: 99})))
+    dtypes = [graph[f"s0/t{i}"]["dtype"] for i in range(4)]
+    assert dtypes == ["int2", "uint4", "float8_e4m3fn", "unknown_99"]
+
+
+def test_loading_imports_neither_flatbuffers_nor_the_bindings() -> None:
+    """The loader reads the file with its own reader and the generated schema module."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from qlint.loaders.tflite import load_tflite\n"
+        f"load_tflite({str(fixture_model('int8_cnn'))!r})\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in "
+        "('flatbuffers', 'tflite', 'ai_edge_litert', 'tensorflow')]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_blockwise_int4_weights_have_no_missing_params_finding(tmp_path: Path) -> None:
+    """Blockwise parameters live in the tensors the details name: QL301 does not call the
+    int4 weight unquantized (the real interpreter prepares and runs such models)."""
+    import qlint
+
+    path = _blockwise_model(tmp_path)
+    report = qlint.lint([str(path)], select=["QL3"])
+    assert report.models[0].error is None
+    assert report.models[0].quant_mode == "blockwise-int4-weights"
+    assert [f.rule for f in report.findings] == []

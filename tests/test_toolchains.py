@@ -255,14 +255,11 @@ def _table_modes() -> list[str]:
 
 
 @pytest.mark.parametrize("mode", _table_modes())
-def test_each_measured_model_is_of_its_mode(mode: str, request: pytest.FixtureRequest) -> None:
+def test_each_measured_model_is_of_its_mode(mode: str) -> None:
     from qlint.loaders.tflite import load_tflite
-    from qlint.quant_mode import QUANT_MODES, classify_quant_mode
+    from qlint.quant_mode import classify_quant_mode
     from qlint_rules.quant_mode_target import measured as table
 
-    if mode not in QUANT_MODES:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="quant_mode does not name "
-                                              "this mode yet (schema reader)"))
     model = table()["modes"][mode]["model"]
     assert classify_quant_mode(load_tflite(str(FIXTURES.parent / model))) == mode
 
@@ -300,17 +297,11 @@ def test_failed_recipes_are_the_per_signature_ones() -> None:
 
 
 QUANTIZED = sorted(k for k, v in _aeq_results().items() if v["quantized"])
-# Blockwise int4/int2 weights need the TFLite schema's BlockwiseQuantization details, which
-# the tflite 2.18 bindings cannot read (issue 18 item 1, the schema reader).
-_BLOCKWISE = {"dynamic_wi4b32_afp32", "dynamic_wi4b64_afp32"}
 
 
 @pytest.mark.parametrize("recipe", QUANTIZED)
-def test_aeq_output_is_read_and_has_no_false_error(recipe: str, request: pytest.FixtureRequest
-                                                   ) -> None:
-    if recipe in _BLOCKWISE:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="blockwise quantization "
-                                              "details not read yet (schema reader)"))
+def test_aeq_output_is_read_and_has_no_false_error(recipe: str) -> None:
+    """Blockwise int4 weights included: their BlockwiseQuantization details are read."""
     entry = _aeq_results()[recipe]
     runs = entry["interpreter"]
     assert runs["tf.lite builtin-only"]["ok"] and runs["ai_edge_litert builtin-only"]["ok"]

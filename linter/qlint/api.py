@@ -7,11 +7,13 @@ import gc
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from qlint.config import Config, resolve_config
 from qlint.discover import ModelSource, discover
 from qlint.errors import ModelLoadError
 from qlint.finding import Finding, Severity
+from qlint.graph import ModelGraph
 from qlint.loaders import loader_for
 from qlint.registry import Context, Rule, discover_rules, rule_matches, select_rules
 from qlint.report import ModelResult, Report
@@ -189,6 +191,8 @@ def lint_one(src: ModelSource, rules: Sequence[Rule], ctx: Context) -> ModelResu
             if rule.applies_to(graph):
                 stage = f"rule {rule.id}"
                 result.findings.extend(rule.check(graph, ctx))
+        stage = "partitions"
+        result.partitions = _partitions(graph, ctx)
         if KEEP_LAST_GRAPH:
             _kept.append(graph)
             gc.freeze()  # later collections must not walk the kept graph again and again
@@ -205,6 +209,21 @@ def lint_one(src: ModelSource, rules: Sequence[Rule], ctx: Context) -> ModelResu
             gc.enable()
     result.findings.sort(key=_finding_order)
     return result
+
+
+def _partitions(graph: ModelGraph, ctx: Context) -> dict[str, Any] | None:
+    """NPU partitions of a ``.tflite`` model on an NPU target (a float model: once
+    quantized), else ``None``."""
+    from qlint.targets import get_target
+
+    target = get_target(ctx.target)
+    if (target.npu is None or graph.format != "tflite"
+            or graph.quant_mode not in ("full-int8", "int16x8", "mixed", "float",
+                                        "fp16-weights")):
+        return None
+    from qlint.placement import partitions
+
+    return partitions(graph, target.npu).as_dict()
 
 
 def _finding_order(f: Finding) -> tuple[int, int, int, str]:

@@ -62,6 +62,12 @@ class Quant(NamedTuple):
     axis: int = 0
     min: tuple[float, ...] | None = None
     max: tuple[float, ...] | None = None
+    # Blockwise quantization (TFLite ``BlockwiseQuantization`` details): the values are in
+    # other tensors of the graph, one scale (and zero point) per block of ``block_size``
+    # elements; ``scale`` and ``zero_point`` are then empty.
+    block_size: int = 0
+    block_scales: str | None = None  # node id of the scales tensor
+    block_zero_points: str | None = None  # node id of the zero points tensor, if any
 
     @property
     def per_channel(self) -> bool:
@@ -70,6 +76,11 @@ class Quant(NamedTuple):
     @property
     def has_params(self) -> bool:
         return len(self.scale) > 0
+
+    @property
+    def blockwise(self) -> bool:
+        """Parameters given per block, in other tensors (see ``block_scales``)."""
+        return self.block_scales is not None
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -81,6 +92,9 @@ class Quant(NamedTuple):
             out["min"] = list(self.min)
         if self.max is not None:
             out["max"] = list(self.max)
+        if self.block_scales is not None:
+            out["blockwise"] = {"block_size": self.block_size, "scales": self.block_scales,
+                                "zero_points": self.block_zero_points}
         return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from qlint.finding import Finding, Severity
 
@@ -20,6 +21,8 @@ class ModelResult:
     error: str | None = None
     suppressed: int = 0  # findings hidden by configured suppressions
     subgraph_names: list[str] = field(default_factory=list)
+    # NPU targets: partitions and transitions (`qlint.placement.Partitions.as_dict`)
+    partitions: dict[str, Any] | None = None
 
 
 @dataclass

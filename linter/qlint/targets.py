@@ -7,22 +7,30 @@ newest shipped file for its runtime is used.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qlint.capabilities import CapabilityTable, Provenance, latest_file, load_table
 from qlint.errors import UsageError
+
+if TYPE_CHECKING:
+    from qlint.placement import PlacementTable
 
 DEFAULT_TARGET = "tflite-int8"
 
 
 @dataclass(frozen=True)
 class Target:
-    """A ``--target`` profile: a runtime, a quantization mode and a description."""
+    """A ``--target`` profile: a runtime, a quantization mode and a description.
+
+    An NPU target (``npu`` set to a Vela accelerator config) runs what Vela places on
+    the NPU there and everything else on the CPU with the ``runtime``'s integer kernels.
+    """
 
     name: str
     runtime: str
     mode: str
     description: str
+    npu: str | None = None
 
     @property
     def source_file(self) -> str:
@@ -37,17 +45,34 @@ class Target:
     def provenance(self) -> Provenance:
         return self.table().provenance
 
+    def placement_table(self) -> PlacementTable | None:
+        """The Vela placement table of an NPU target, ``None`` for CPU targets."""
+        if self.npu is None:
+            return None
+        from qlint.placement import load_placement_table
+
+        return load_placement_table()
+
     def info(self) -> TargetInfo:
         """Name, description, source file and provenance of this target."""
         prov = self.provenance
+        source, text = prov.file, prov.describe()
+        versions = dict(prov.versions)
+        placement = self.placement_table()
+        if placement is not None:
+            vp = placement.provenance
+            source = f"{vp.file} + {prov.file}"
+            text = (f"NPU placement (config {self.npu}): {vp.describe()}; "
+                    f"CPU kernels ({prov.file}): {text}")
+            versions = {**versions, **dict(vp.versions)}
         return TargetInfo(
             name=self.name,
             description=self.description,
             runtime=self.runtime,
             mode=self.mode,
-            source=prov.file,
-            provenance=prov.describe(),
-            versions=dict(prov.versions),
+            source=source,
+            provenance=text,
+            versions=versions,
             probed_on=prov.probed_on,
             command=prov.command,
         )
@@ -82,29 +107,40 @@ class TargetInfo:
         }
 
 
-TARGETS: dict[str, Target] = {
-    t.name: t
-    for t in (
-        Target(
-            "tflite-int8",
-            "tflite",
-            "int8",
-            "TensorFlow Lite / LiteRT builtins, full-integer int8 (TFLITE_BUILTINS_INT8)",
-        ),
-        Target(
-            "tflite-int16x8",
-            "tflite",
-            "int16x8",
-            "TensorFlow Lite / LiteRT builtins, int16 activations with int8 weights",
-        ),
-        Target(
-            "tflm-int8",
-            "tflm",
-            "int8",
-            "TensorFlow Lite for Microcontrollers, full-integer int8",
-        ),
+#: Vela accelerator configs offered as Ethos-U targets (probed in ``vela-*.json``).
+ETHOS_U_CONFIGS = ("ethos-u55-128", "ethos-u55-256", "ethos-u65-256", "ethos-u85-256")
+_CPU_TARGETS = (
+    Target(
+        "tflite-int8",
+        "tflite",
+        "int8",
+        "TensorFlow Lite / LiteRT builtins, full-integer int8 (TFLITE_BUILTINS_INT8)",
+    ),
+    Target(
+        "tflite-int16x8",
+        "tflite",
+        "int16x8",
+        "TensorFlow Lite / LiteRT builtins, int16 activations with int8 weights",
+    ),
+    Target(
+        "tflm-int8",
+        "tflm",
+        "int8",
+        "TensorFlow Lite for Microcontrollers, full-integer int8",
+    ),
+)
+_NPU_TARGETS = tuple(
+    Target(
+        config,
+        "tflm",
+        "int8",
+        f"Arm Ethos-U NPU ({config}, Vela default system config): ops placed on the NPU as "
+        "the real Vela compiler placed them, the rest on TFLite Micro int8 kernels",
+        npu=config,
     )
-}
+    for config in ETHOS_U_CONFIGS
+)
+TARGETS: dict[str, Target] = {t.name: t for t in (*_CPU_TARGETS, *_NPU_TARGETS)}
 ALIASES = {"tflite": "tflite-int8", "tflm": "tflm-int8"}
 
 

@@ -25,6 +25,7 @@ def to_dict(report: Report) -> dict[str, Any]:
                 "quant_mode": m.quant_mode,
                 "error": m.error,
                 "findings": len(m.findings),
+                "partitions": m.partitions,
             }
             for m in report.models
         ],

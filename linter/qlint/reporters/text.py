@@ -58,7 +58,25 @@ def render(report: Report, stream: TextIO, colour: bool | None = None,
         return
     if not first:
         stream.write("\n")
+    for line in partition_lines(report):
+        stream.write(line + "\n")
     stream.write(summary_line(report) + "\n")
+
+
+def partition_lines(report: Report) -> list[str]:
+    """One line per model split by an NPU target: partitions, transitions, op placement."""
+    out = []
+    for m in report.models:
+        p = m.partitions
+        if not p:
+            continue
+        unknown = f", {p['unknown_ops']} unknown" if p["unknown_ops"] else ""
+        refused = "; Vela refuses it" if p["refused"] else ""
+        out.append(f"{m.path}: {p['target_config']}: {p['npu_partitions']} NPU partition"
+                   f"{'s' if p['npu_partitions'] != 1 else ''}, {p['transitions']} CPU/NPU "
+                   f"transition{'s' if p['transitions'] != 1 else ''}; ops on NPU "
+                   f"{p['npu_ops']}, on CPU {p['cpu_ops']}{unknown}{refused}")
+    return out
 
 
 def render_statistics(report: Report, stream: TextIO, colour: bool | None = None,

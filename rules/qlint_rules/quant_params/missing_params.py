@@ -28,7 +28,9 @@ class MissingQuantParams(ScreenedRule):
 
     **What it flags.** An int8, uint8 or int16 activation or weight that an op computes on
     with no quantization table (no scale), and any tensor whose table has a scale but no
-    zero point, or scale and zero-point arrays of different lengths.
+    zero point, or scale and zero-point arrays of different lengths.  A weight quantized
+    blockwise (``BlockwiseQuantization`` details, as ai-edge-quantizer's ``*b32`` recipes
+    write) keeps its scales in another tensor and is not flagged.
 
     **Why it matters.** Parameters missing from a weight or input make the kernel refuse
     the op at ``allocate_tensors()`` (TensorFlow 2.21: ``conv.cc:366
@@ -67,6 +69,8 @@ class MissingQuantParams(ScreenedRule):
             if len(q.zero_point) != len(q.scale):
                 yield from self._count_mismatch(graph, t, q)
             # else: parameters present; the other QL3xx rules judge them
+        elif q is not None and q.blockwise:
+            return  # one scale per block, in the tensor the blockwise details name
         elif node["dtype"] in QRANGE:
             yield from self._no_params(graph, t)
 

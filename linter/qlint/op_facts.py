@@ -1,0 +1,283 @@
+"""Facts about one op of a `ModelGraph`: the values target conditions are written over.
+
+A condition of a target table (`qlint.conditions`) names a fact (``stride_max``,
+``filter_w``, ``padding``, ``ifm_batch``, ``mean_reduces_depth``, ...) and compares it
+with a value.  This module computes those facts for one IR op:
+
+* from the IR itself: activation shapes, ranks, dtypes, per-axis quantization, whether
+  the input and output quantization match, the filter size of a convolution (its
+  weight shape), the resize factors (output over input size);
+* from the op's builtin options in a ``.tflite`` file (strides, padding, dilation,
+  pool filter size, depth multiplier, ``align_corners``, ...) and the values of small
+  constant inputs (the axes of a MEAN), read with the ``tflite`` flatbuffer bindings
+  only for the ops a target rule asks about.  The loader has already verified the
+  file's structure; a read that still fails leaves the facts out, so the condition is
+  *unknown*, never guessed.
+
+A fact that cannot be computed is absent from the returned mapping.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from qlint.graph import ModelGraph, NodeId
+
+#: Constant inputs read for their values (axes, sizes) are at most this many bytes.
+MAX_CONST_BYTES = 256
+#: Weight tensors summed for the weight-limit fact are at most this many bytes.
+MAX_WEIGHT_BYTES = 64 << 20
+FLOAT_DTYPES = frozenset({"float32", "float16", "float64", "bfloat16"})
+#: Option names shortened to the names conditions use.
+_RENAME = {"filter_width": "filter_w", "filter_height": "filter_h",
+           "dilation_wfactor": "dilation_w", "dilation_hfactor": "dilation_h"}
+_PADDING = {0: "SAME", 1: "VALID"}
+_ACTIVATION = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6", 4: "TANH",
+               5: "SIGN_BIT", 6: "SIGMOID"}
+CONV_OPS = frozenset({"CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV"})
+RESIZE_OPS = frozenset({"RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR"})
+REDUCE_OPS = frozenset({"MEAN", "SUM", "REDUCE_MAX", "REDUCE_MIN", "REDUCE_PROD", "ARG_MAX",
+                        "ARG_MIN"})
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def activation_inputs(graph: ModelGraph, op: NodeId) -> list[NodeId]:
+    """The op's non-constant inputs, in slot order."""
+    return [t for t in graph.inputs(op) if t is not None and not graph[t].get("constant")]
+
+
+def op_facts(graph: ModelGraph, op: NodeId) -> dict[str, Any]:
+    """Every fact about ``op`` that can be computed (see the module docstring)."""
+    node = graph[op]
+    op_type = node["op_type"]
+    facts: dict[str, Any] = {"op_type": op_type}
+    ins = activation_inputs(graph, op)
+    outs = [t for t in graph.outputs(op) if t is not None]
+    tensors = [graph[t] for t in (*ins, *outs)]
+    shapes = [_static(t) for t in tensors]
+    if tensors:
+        facts["rank"] = max(len(s) for s in shapes)
+        dims = [d for s in shapes for d in s if isinstance(d, int)]
+        if dims:
+            facts["max_dim"] = max(dims)
+        facts["float_tensors"] = any(t.get("dtype") in FLOAT_DTYPES for t in tensors)
+        facts["dtypes"] = sorted({str(t.get("dtype")) for t in tensors})
+        raw = [tuple(t.get("shape") or ()) for t in tensors]
+        facts["dynamic_batch"] = any(s[:1] == (None,) for s in raw)
+        facts["dynamic_non_batch"] = any(d is None for s in raw for d in s[1:])
+    if ins:
+        ifm = graph[ins[0]]
+        ishape = _static(ifm)
+        facts["ifm_dtype"] = ifm.get("dtype")
+        if ishape:
+            facts["ifm_batch"] = ishape[0]
+            facts["ifm_rank"] = len(ishape)
+            if len(ishape) == 4:
+                facts["ifm_h"], facts["ifm_w"], facts["ifm_c"] = ishape[1:]
+    if outs:
+        sub = graph.attrs.get("subgraphs", [])
+        model_outputs = {t for sg in sub for t in sg.get("outputs", ())}
+        facts["ofm_is_model_output"] = outs[0] in model_outputs
+        ofm = graph[outs[0]]
+        oshape = _static(ofm)
+        facts["ofm_dtype"] = ofm.get("dtype")
+        if len(oshape) == 4:
+            facts["ofm_h"], facts["ofm_w"], facts["ofm_c"] = oshape[1:]
+        if ins:
+            facts["io_quant_match"] = _quant_key(graph[ins[0]]) == _quant_key(ofm)
+            facts["io_elements_match"] = _elements(_static(graph[ins[0]])) == _elements(oshape)
+    if len(ins) >= 2:
+        a, b = (_static(graph[t]) for t in ins[:2])
+        facts["broadcast"] = a != b
+    weights = _weights(graph, op, op_type)
+    if weights is not None:
+        w = graph[weights]
+        quant = w.get("quant")
+        facts["weights_dtype"] = w.get("dtype")
+        facts["per_axis"] = bool(quant is not None and len(quant.scale) > 1)
+        wshape = tuple(w.get("shape") or ())
+        if op_type in CONV_OPS and len(wshape) == 4:
+            facts["filter_h"], facts["filter_w"] = wshape[1], wshape[2]
+    facts.update(_options(graph, op))
+    _derive(facts, op_type)
+    return facts
+
+
+def _static(tensor: Mapping[str, Any]) -> tuple[int, ...]:
+    """The tensor's static shape: a dynamic dimension (``None`` in the IR) is 1, as in the
+    ``shape`` field of a ``.tflite`` tensor that compilers such as Vela read."""
+    return tuple(1 if d is None else d for d in (tensor.get("shape") or ()))
+
+
+def _elements(shape: tuple[int, ...]) -> int:
+    out = 1
+    for d in shape:
+        out *= d
+    return out
+
+
+def _quant_key(tensor: Mapping[str, Any]) -> tuple[Any, ...]:
+    q = tensor.get("quant")
+    if q is None or not q.has_params:
+        return ()
+    return (tuple(q.scale), tuple(q.zero_point))
+
+
+def _weights(graph: ModelGraph, op: NodeId, op_type: str) -> NodeId | None:
+    """The constant weight tensor of a convolution or fully-connected op (input slot 1)."""
+    if op_type not in CONV_OPS and op_type != "FULLY_CONNECTED":
+        return None
+    inputs = graph.inputs(op)
+    w = inputs[1] if len(inputs) > 1 else None
+    return w if w is not None and graph[w].get("constant") else None
+
+
+def _derive(facts: dict[str, Any], op_type: str) -> None:
+    """Maxima and ratios the conditions compare, from the raw facts."""
+    for a, b, key in (("stride_w", "stride_h", "stride_max"),
+                      ("filter_w", "filter_h", "filter_max"),
+                      ("dilation_w", "dilation_h", "dilation_max")):
+        if a in facts and b in facts:
+            facts[key] = max(facts[a], facts[b])
+    if "filter_w" in facts and "filter_h" in facts:
+        facts["filter_product"] = facts["filter_w"] * facts["filter_h"]
+    if op_type in RESIZE_OPS and all(k in facts for k in ("ifm_h", "ifm_w", "ofm_h", "ofm_w")):
+        h, w = facts["ifm_h"], facts["ifm_w"]
+        if h and w:
+            facts["scale_h"] = facts["ofm_h"] / h
+            facts["scale_w"] = facts["ofm_w"] / w
+            facts["scale_max"] = max(facts["scale_h"], facts["scale_w"])
+    axes = facts.get("axes")
+    rank = facts.get("ifm_rank")
+    if axes is not None and rank:
+        norm = sorted({a % rank for a in axes})
+        facts["axes"] = norm
+        facts["reduces_depth"] = rank - 1 in norm
+        facts["reduces_batch"] = 0 in norm and rank > 1
+
+
+def _options(graph: ModelGraph, op: NodeId) -> dict[str, Any]:
+    """Builtin option values and small constant inputs of a ``.tflite`` op."""
+    if graph.format != "tflite":
+        return {}
+    node = graph[op]
+    try:
+        model = _model(graph)
+        sg = model.Subgraphs(int(node["subgraph"]))
+        fb_op = sg.Operators(int(node["index"]))
+        out = _option_values(fb_op, node.get("attrs", {}).get("options"))
+        if node["op_type"] in CONV_OPS and fb_op.InputsLength() >= 2:
+            total = _weights_abs_sum_max(model, sg, int(fb_op.Inputs(1)), node["op_type"])
+            if total is not None:
+                out["weights_abs_sum_max"] = total
+        if node["op_type"] in REDUCE_OPS and fb_op.InputsLength() >= 2:
+            values = _const_values(model, sg, int(fb_op.Inputs(1)))
+            if values is not None:
+                out["axes"] = [int(v) for v in values.reshape(-1)]
+        return out
+    except Exception:  # a defect the structural walk did not catch: the facts are unknown
+        return {}
+
+
+def _read_model(graph: ModelGraph) -> Any:
+    from tflite.Model import Model
+
+    with open(graph.path, "rb") as fh:
+        data = fh.read()
+    return Model.GetRootAs(data, 0)
+
+
+def _model(graph: ModelGraph) -> Any:
+    """The ``tflite`` bindings' root table of the graph's file (read once per graph)."""
+    return graph.derived(_read_model)
+
+
+def _option_values(fb_op: Any, options_name: str | None) -> dict[str, Any]:
+    if not options_name or not re.fullmatch(r"[A-Za-z0-9]+Options", options_name):
+        return {}
+    import importlib
+
+    try:
+        cls = getattr(importlib.import_module(f"tflite.{options_name}"), options_name)
+    except (ImportError, AttributeError):
+        return {}
+    table = fb_op.BuiltinOptions()
+    if table is None:
+        return {}
+    obj = cls()
+    obj.Init(table.Bytes, table.Pos)
+    out: dict[str, Any] = {}
+    for name in dir(cls):
+        if name.startswith(("_", "GetRootAs", "Init")) or name.endswith(
+            ("Length", "AsNumpy", "IsNone", "BufferHasIdentifier")
+        ):
+            continue
+        method = getattr(obj, name)
+        if not callable(method) or method.__code__.co_argcount != 1:
+            continue
+        value = method()
+        if isinstance(value, bool | int | float):
+            key = _snake(name)
+            out[_RENAME.get(key, key)] = value
+    if "padding" in out:
+        out["padding"] = _PADDING.get(out["padding"], out["padding"])
+    if "fused_activation_function" in out:
+        out["fused_activation_function"] = _ACTIVATION.get(
+            out["fused_activation_function"], out["fused_activation_function"])
+    return out
+
+
+def _const_values(model: Any, sg: Any, index: int) -> Any:
+    """Values of small constant tensor ``index`` of subgraph ``sg`` (int32/int64), or None."""
+    import numpy as np
+
+    if index < 0:
+        return None
+    tensor = sg.Tensors(index)
+    buf = model.Buffers(tensor.Buffer())
+    if buf is None or buf.DataLength() == 0 or buf.DataLength() > MAX_CONST_BYTES:
+        return None
+    dtype = {2: np.int32, 4: np.int64}.get(tensor.Type())
+    if dtype is None:
+        return None
+    return np.frombuffer(buf.DataAsNumpy().tobytes(), dtype=dtype)
+
+
+def _weights_abs_sum_max(model: Any, sg: Any, index: int, op_type: str) -> int | None:
+    """The largest per-output-channel sum of ``|weight - zero_point|`` of an int8 filter.
+
+    What Vela's ``constraint_weights_limit`` compares with ``127 * 65536``: a depthwise
+    filter (``1HWC``) is summed per channel (last axis), other filters (``OHWI``) per
+    output channel (first axis).
+    """
+    import numpy as np
+
+    if index < 0:
+        return None
+    tensor = sg.Tensors(index)
+    if tensor.Type() not in (9, 3):  # INT8, UINT8
+        return None
+    buf = model.Buffers(tensor.Buffer())
+    if buf is None or buf.DataLength() == 0 or buf.DataLength() > MAX_WEIGHT_BYTES:
+        return None
+    shape = tuple(int(d) for d in tensor.ShapeAsNumpy()) if tensor.ShapeLength() else ()
+    dtype = np.int8 if tensor.Type() == 9 else np.uint8
+    values = np.frombuffer(buf.DataAsNumpy().tobytes(), dtype=dtype).astype(np.int64)
+    if len(shape) != 4 or values.size != int(np.prod(shape)):
+        return None
+    values = values.reshape(shape)
+    q = tensor.Quantization()
+    zp = q.ZeroPointAsNumpy() if q is not None and q.ZeroPointLength() else np.zeros(1)
+    axis = 3 if op_type == "DEPTHWISE_CONV_2D" else 0
+    zp = np.asarray(zp, dtype=np.int64)
+    if zp.size == shape[axis] and zp.size > 1:
+        zp = zp.reshape([-1 if i == axis else 1 for i in range(4)])
+    elif zp.size != 1:
+        return None
+    sums = np.abs(values - zp).sum(axis=tuple(i for i in range(4) if i != axis))
+    return int(sums.max()) if sums.size else None
