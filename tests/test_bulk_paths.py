@@ -16,12 +16,13 @@ import numpy as np
 import pytest
 from conftest import FIXTURES
 from test_quant_screens import mutated_models
+from tools.fuzz import tflite_structure
 
+from qlint.analysis import bulk_precisions, each_precision
 from qlint.errors import ModelLoadError
 from qlint.graph import ModelGraph, Quant
 from qlint.loaders.tflite import load_tflite
 from qlint.quant_columns import quant_values, values_from_nodes
-from tools.fuzz import tflite_structure
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +81,8 @@ def test_handed_over_quant_values_equal_the_nodes(graphs: list[ModelGraph]) -> N
 def test_bulk_precisions_equal_the_per_op_ones(graphs: list[ModelGraph]) -> None:
     kinds: set[str] = set()
     for g in graphs:
-        each = g._each_precision()
-        assert g._bulk_precisions() == each, g.path
+        each = each_precision(g)
+        assert bulk_precisions(g) == each, g.path
         kinds.update(each.values())
     assert {"float", "int8", "conversion", "int"} <= kinds
 
@@ -100,7 +101,7 @@ def test_bulk_precisions_on_absent_slots_constants_and_int16() -> None:
     g.add_op(0, 3, op_type="DEQUANTIZE", source_op="DEQUANTIZE", name="d", inputs=[t[0]],
              outputs=[t[4]])
     g.add_op(0, 4, op_type="RELU", source_op="RELU", name="e", inputs=[t[3]], outputs=[t[4]])
-    assert g._bulk_precisions() == g._each_precision() == {
+    assert bulk_precisions(g) == each_precision(g) == {
         "s0/o0": "int16", "s0/o1": "int", "s0/o2": "none", "s0/o3": "conversion",
         "s0/o4": "float"}
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from qlint.capabilities import (
+from qlint.errors import UsageError
+from qlint.predict.tables import (
     OUTCOMES,
     UNPROBED,
     CapabilityError,
@@ -17,9 +19,7 @@ from qlint.capabilities import (
     latest_file,
     load_file,
     load_table,
-    load_target,
 )
-from qlint.errors import UsageError
 from qlint.targets import DEFAULT_TARGET, TARGETS, get_target, list_targets
 
 CAPS = Path(__file__).resolve().parent.parent / "rules" / "qlint_rules" / "capabilities"
@@ -66,7 +66,7 @@ def test_every_schema_builtin_has_an_entry_in_every_mode() -> None:
 
 @pytest.mark.parametrize("name", list(TARGETS))
 def test_each_target_loads_with_provenance(name: str) -> None:
-    table = load_target(name)
+    table = get_target(name).table()
     prov = table.provenance
     assert prov.file == get_target(name).source_file
     assert prov.probed_on and prov.command and prov.versions
@@ -76,7 +76,7 @@ def test_each_target_loads_with_provenance(name: str) -> None:
 
 
 def test_lookups_return_typed_capabilities() -> None:
-    table = load_target("tflite-int8")
+    table = get_target("tflite-int8").table()
     conv = table.op("CONV_2D")
     assert conv is not None and conv.integer and conv.probed and conv.mode == "int8"
     assert conv.io == "int8->int8"
@@ -86,7 +86,7 @@ def test_lookups_return_typed_capabilities() -> None:
 
 
 def test_tf_ops_by_key_and_by_graphdef_name() -> None:
-    table = load_target("tflite-int8")
+    table = get_target("tflite-int8").table()
     cumsum = table.tf_op("Cumsum")
     assert cumsum is not None and cumsum.lowers_to == ("CUMSUM",)
     assert cumsum.graphdef_ops == ("Cumsum",)
@@ -132,3 +132,31 @@ def test_loading_never_imports_tensorflow() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+@pytest.fixture
+def no_shipped_tables(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The shipped tables gone (a broken installation); the caches cleared around it."""
+    from qlint.predict import patterns, tables
+
+    caches = (tables.newest_table, patterns.keras_patterns, patterns.tf_op_lowerings)
+    for c in caches:
+        c.cache_clear()
+    monkeypatch.setattr(tables, "available_files", lambda: ())
+    yield
+    monkeypatch.undo()
+    for c in caches:
+        c.cache_clear()
+
+
+def test_a_missing_shipped_table_is_an_error_not_silence(no_shipped_tables: None) -> None:
+    from qlint.api import lint
+    from qlint.config import Config
+    from qlint.predict.patterns import tf_op_lowerings
+
+    with pytest.raises(CapabilityError, match="no capability table for runtime 'tflite'"):
+        tf_op_lowerings()
+    source = Path(__file__).resolve().parent.parent / "fixtures" / "source" / "Erf" / "saved_model"
+    (model,) = lint([str(source)], config=Config(), jobs=1).models
+    assert model.error is not None and "CapabilityError" in model.error
+    assert "no capability table for runtime 'tflite'" in model.error

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from graph_builders import Q8, chain
 
+from qlint.analysis import compute_precision, islands, precisions
 from qlint.graph import ModelGraph, Quant
 from qlint.quant_mode import classify_quant_mode
 
@@ -33,7 +34,7 @@ def test_compute_precision() -> None:
     g = chain([("QUANTIZE", "int8"), ("ADD", "int8"), ("DEQUANTIZE", "float32"),
                ("SIN", "float32")], io_dtype="float32")
     ops = list(g.ops())
-    assert [g.compute_precision(o) for o in ops] == ["conversion", "int8", "conversion", "float"]
+    assert [compute_precision(g, o) for o in ops] == ["conversion", "int8", "conversion", "float"]
 
 
 def test_islands_are_grouped_per_connected_float_region() -> None:
@@ -42,10 +43,10 @@ def test_islands_are_grouped_per_connected_float_region() -> None:
         ("QUANTIZE", "int8"), ("MUL", "int8"), ("DEQUANTIZE", "float32"),
         ("FLOOR", "float32"), ("QUANTIZE", "int8"),
     ])
-    islands = g.islands()
-    assert [[g[o]["op_type"] for o in isl.ops] for isl in islands] == [["CUMSUM", "SIN"],
-                                                                       ["FLOOR"]]
-    first = islands[0]
+    found = islands(g)
+    assert [[g[o]["op_type"] for o in isl.ops] for isl in found] == [["CUMSUM", "SIN"],
+                                                                     ["FLOOR"]]
+    first = found[0]
     assert [g[o]["op_type"] for o in first.entries] == ["DEQUANTIZE"]
     assert [g[o]["op_type"] for o in first.exits] == ["QUANTIZE"]
     assert g.quant_mode == "mixed"
@@ -53,7 +54,7 @@ def test_islands_are_grouped_per_connected_float_region() -> None:
 
 def test_float_model_has_no_islands() -> None:
     g = chain([("CONV_2D", "float32"), ("CUMSUM", "float32")])
-    assert g.islands() == []
+    assert islands(g) == []
     assert g.quant_mode == "float"
 
 
@@ -121,9 +122,9 @@ def test_bulk_building_equals_one_node_at_a_time() -> None:
         assert list(g.tensor_nodes()) == [(t, g[t]) for t in g.tensors()]
         assert g.tensor_table() == (list(g.tensors()), [g[t] for t in g.tensors()])
         assert g.slots("s0/o0") == (("s0/t0", "s0/t1", None), ("s0/t2",))
-        assert dict(g.precisions()) == {"s0/o0": "int8", "s0/o1": "conversion"}
+        assert dict(precisions(g)) == {"s0/o0": "int8", "s0/o1": "conversion"}
         with pytest.raises(TypeError):
-            g.precisions()["s0/o0"] = "float"  # type: ignore[index]
+            precisions(g)["s0/o0"] = "float"  # type: ignore[index]
     unused = a.add_tensor(0, 9, name="u", dtype="int8", shape=())
     assert a.used("s0/t0") and a.used("s0/t3") and not a.used(unused)
     assert a.used_tensors() == {"s0/t0", "s0/t1", "s0/t2", "s0/t3"}
@@ -133,7 +134,7 @@ def test_bulk_building_equals_one_node_at_a_time() -> None:
     assert a.slots(unused) == ((), ())
 
 
-def test_networkx_view_is_built_on_demand_and_shares_attributes() -> None:
+def test_networkx_view_is_built_on_demand_with_the_same_attributes() -> None:
     bulk, _ = _bulk_and_single()
     g = bulk.g
     assert g is bulk.g  # built once
@@ -141,9 +142,9 @@ def test_networkx_view_is_built_on_demand_and_shares_attributes() -> None:
     edges = sorted((u, v, d["slot"]) for u, v, d in g.edges(data=True))
     assert edges == [("s0/o0", "s0/t2", 0), ("s0/o1", "s0/t3", 0), ("s0/t0", "s0/o0", 0),
                      ("s0/t1", "s0/o0", 1), ("s0/t2", "s0/o1", 0)]
-    g.nodes["s0/t0"]["name"] = "renamed"
-    assert bulk["s0/t0"]["name"] == "renamed"  # one attribute dict, two views
-    assert g.graph is bulk.attrs
+    assert all(g.nodes[n] == bulk[n] for n in g)  # the same attributes, copied
+    assert g.nodes["s0/t0"]["quant"] is bulk["s0/t0"]["quant"]
+    assert g.graph == bulk.attrs
 
 
 def test_derived_facts_are_cached_until_the_graph_changes() -> None:
@@ -157,7 +158,7 @@ def test_derived_facts_are_cached_until_the_graph_changes() -> None:
     assert bulk.derived(count) == 2 and bulk.derived(count) == 2
     assert len(calls) == 1
     assert bulk.ops_of_type({"DEQUANTIZE", "FULLY_CONNECTED"}) == ["s0/o0", "s0/o1"]
-    assert bulk.compute_precision("s0/o0") == "int8"
+    assert compute_precision(bulk, "s0/o0") == "int8"
     x = bulk.add_tensor(1, 0, name="a", dtype="float32", shape=(1,))
     bulk.add_op(1, 0, op_type="SIN", source_op="SIN", name="a", inputs=[x], outputs=[])
     assert bulk.derived(count) == 3 and len(calls) == 2

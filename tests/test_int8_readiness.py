@@ -7,16 +7,16 @@ from pathlib import Path
 import pytest
 from conftest import run_qlint
 
-from qlint.capabilities import load_target
 from qlint.finding import Severity
 from qlint.graph import ModelGraph
 from qlint.registry import Context, discover_rules
+from qlint.targets import get_target
 from qlint_rules.int8_readiness import Int8Readiness
 
 
 def _first(target: str, outcome: str, exclude: tuple[str, ...] = ()) -> str:
     """Some builtin with ``outcome`` on ``target`` (picked from the probed data)."""
-    for cap in load_target(target).ops():
+    for cap in get_target(target).table().ops():
         if cap.outcome == outcome and cap.op not in exclude:
             return cap.op
     raise AssertionError(f"no {outcome} op on {target}")
@@ -38,7 +38,7 @@ def _float_graph(op_types: list[str], quant_mode: str = "float") -> ModelGraph:
 def _check(g: ModelGraph, target: str) -> list:
     rule = Int8Readiness()
     assert rule.applies_to(g)
-    return list(rule.check(g, Context(target=target)))
+    return list(rule.check(g, Context(target=get_target(target))))
 
 
 def test_registered_with_its_identity() -> None:
@@ -51,7 +51,7 @@ def test_registered_with_its_identity() -> None:
 
 
 def test_float_fallback_and_conversion_error_are_reported_with_the_probed_text() -> None:
-    table = load_target("tflite-int8")
+    table = get_target("tflite-int8").table()
     fallback = _first("tflite-int8", "float_fallback")
     ok = _first("tflite-int8", "integer", exclude=("QUANTIZE", "DEQUANTIZE"))
     findings = _check(_float_graph([ok, fallback, "CUMSUM"]), "tflite-int8")
@@ -66,7 +66,7 @@ def test_float_fallback_and_conversion_error_are_reported_with_the_probed_text()
 
 def test_conversion_errors_quote_the_converter() -> None:
     op = _first("tflite-int16x8", "conversion_error")
-    cap = load_target("tflite-int16x8").op(op)
+    cap = get_target("tflite-int16x8").table().op(op)
     assert cap is not None and cap.message
     (f,) = _check(_float_graph([op]), "tflite-int16x8")
     assert f.severity is Severity.ERROR
@@ -79,8 +79,8 @@ def test_unprobed_and_unknown_ops_get_no_finding() -> None:
 
 
 def test_tflm_target_flags_what_tflite_runs_in_integer() -> None:
-    int8 = load_target("tflite-int8")
-    tflm = load_target("tflm-int8")
+    int8 = get_target("tflite-int8").table()
+    tflm = get_target("tflm-int8").table()
     missing = [c.op for c in tflm.ops()
                if c.outcome == "runtime_error" and int8.op(c.op) and int8.op(c.op).integer]
     assert missing, "expected ops that TFLM lacks but tflite runs in int8"
@@ -95,7 +95,7 @@ def test_tflm_target_flags_what_tflite_runs_in_integer() -> None:
 def test_only_float_models_are_checked(mode: str) -> None:
     g = _float_graph(["CUMSUM"], quant_mode=mode)
     assert not Int8Readiness().applies_to(g)
-    assert list(Int8Readiness().check(g, Context(target="tflite-int8"))) == []
+    assert list(Int8Readiness().check(g, Context(target=get_target("tflite-int8")))) == []
 
 
 def test_fp16_weight_models_are_checked() -> None:
@@ -106,7 +106,7 @@ def test_fp16_weight_models_are_checked() -> None:
 @pytest.mark.tensorflow
 def test_real_float_model_cli_tflite_vs_tflm(tmp_path: Path) -> None:
     """A float .tflite built with the real converter: TOPK_V2 is int8 on tflite, not on TFLM."""
-    tflm = load_target("tflm-int8").op("TOPK_V2")
+    tflm = get_target("tflm-int8").table().op("TOPK_V2")
     if tflm is None or tflm.outcome != "runtime_error":
         pytest.skip("probed data no longer has TOPK_V2 missing from TFLM")
     import tensorflow as tf

@@ -13,6 +13,7 @@ from conftest import FIXTURES, run_qlint
 
 from qlint.errors import ModelLoadError
 from qlint.loaders.keras import load_keras
+from qlint.predict.patterns import lower
 
 SRC = FIXTURES / "source"
 
@@ -25,7 +26,10 @@ def test_functional_graph_layers_and_locations() -> None:
     out = next(o for o in g.ops() if g[o]["name"] == "out")
     assert g[out]["attrs"]["activation"] == "gelu"
     dense = next(o for o in g.ops() if g[o]["name"] == "dense")
+    assert g[dense]["op_type"] == "keras.Dense"  # the file's class; lowering is predicted
+    lower(g)
     assert g[dense]["op_type"] == "FULLY_CONNECTED"
+    assert g[dense]["location"] == "dense"
     assert g[g.inputs(dense)[0]]["shape"] == (1, 4, 16)
 
 

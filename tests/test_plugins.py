@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -11,8 +12,9 @@ from typing import Any
 
 import pytest
 from conftest import fixture_model, run_qlint
+from graph_builders import chain
 
-from qlint.registry import ENTRY_POINT_GROUP, _scan_entry_points, _Unusual, entry_points
+from qlint.registry import Context, Rule
 
 PLUGIN_RULE = '''
 """A tiny example plugin rule."""
@@ -76,102 +78,15 @@ def test_installed_plugin_rule_runs(tmp_path: Path) -> None:
     assert "XMPL001" not in run_qlint("rules").stdout
 
 
-# -- entry-point discovery without importlib.metadata ------------------------------------
+# -- broken plugins -------------------------------------------------------------------
 
-def _dist(site: Path, dirname: str, entry_points: str | None) -> None:
-    """A metadata directory ``site/dirname`` with that ``entry_points.txt`` (None: none)."""
+def _dist(site: Path, dirname: str, entry_points: str) -> None:
+    """A metadata directory ``site/dirname`` with that ``entry_points.txt``."""
     d = site / dirname
     d.mkdir(parents=True)
     (d / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dirname.split('-')[0]}\n"
                                 "Version: 1.0\n")
-    if entry_points is not None:
-        (d / "entry_points.txt").write_text(entry_points)
-
-
-def _triples(eps: Any) -> list[tuple[str, str, str]]:
-    return [(ep.group, ep.name, ep.value) for ep in eps]
-
-
-def _metadata_entry_points(group: str) -> list[tuple[str, str, str]]:
-    import importlib.metadata
-
-    importlib.invalidate_caches()
-    return _triples(importlib.metadata.entry_points(group=group))
-
-
-def test_scan_matches_importlib_metadata_on_this_environment() -> None:
-    import importlib.metadata
-
-    groups = {ep.group for d in importlib.metadata.distributions() for ep in d.entry_points}
-    assert ENTRY_POINT_GROUP in groups and "console_scripts" in groups
-    for group in sorted(groups):
-        assert _triples(_scan_entry_points(group, list(sys.path))) == \
-            _metadata_entry_points(group), group
-
-
-def test_scan_matches_importlib_metadata_on_tricky_layouts(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    first, second = tmp_path / "first", tmp_path / "second"
-    # the first distribution of a name wins, even when it declares no entry points
-    _dist(first, "Shadow_Pkg-2.0.dist-info", None)
-    _dist(second, "shadow.pkg-1.0.dist-info", "[qlint.rules]\nhidden = shadow:Hidden\n")
-    # comments, blank lines, spacing, other groups, a value with extras, '=' in a value
-    _dist(first, "alpha-1.0.dist-info",
-          "# comment\n\n[console_scripts]\nalpha = alpha.cli:main\n"
-          "[qlint.rules]\n  one   =  alpha.rules:One  \n; not a comment = x\n"
-          "two=alpha.rules:Two [extra]\n[ qlint.rules ]\nthree = alpha:Three\n"
-          "[qlint.rules]\nfour = alpha:Four=5\n")
-    _dist(second, "alpha-0.9.dist-info", "[qlint.rules]\nold = alpha_old:Old\n")
-    _dist(second, "beta.egg-info", "[qlint.rules]\r\nbeta = beta:Beta\r\n")
-    (second / "gamma.egg-info").write_text("Metadata-Version: 1.0\nName: gamma\n")  # a file
-    _dist(second, "delta-1.0.dist-info", "[qlint.rules]\ndelta = delta:Delta\n")
-    (second / "delta-1.0.dist-info" / "entry_points.txt").chmod(0o000)
-    path = [str(first), str(tmp_path / "missing"), str(second), "", *sys.path]
-    monkeypatch.setattr(sys, "path", path)
-    monkeypatch.chdir(tmp_path)
-    scanned = _triples(_scan_entry_points(ENTRY_POINT_GROUP, path))
-    assert ("qlint.rules", "one", "alpha.rules:One") in scanned
-    assert ("qlint.rules", "two", "alpha.rules:Two [extra]") in scanned
-    assert ("qlint.rules", "four", "alpha:Four=5") in scanned
-    assert ("qlint.rules", "beta", "beta:Beta") in scanned
-    assert not {"hidden", "old", "three"} & {name for _, name, _ in scanned}
-    assert scanned == _metadata_entry_points(ENTRY_POINT_GROUP)
-    assert _triples(entry_points("console_scripts")) == _metadata_entry_points("console_scripts")
-
-
-@pytest.mark.parametrize("layout", ["malformed-line", "upper-case-suffix", "zip-on-path",
-                                    "egg-directory"])
-def test_scan_leaves_unusual_layouts_to_importlib_metadata(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, layout: str) -> None:
-    site = tmp_path / "site"
-    site.mkdir()
-    entry = str(site)
-    if layout == "malformed-line":
-        _dist(site, "odd-1.0.dist-info", "[other.group]\nno equals sign here\n")
-    elif layout == "upper-case-suffix":
-        _dist(site, "Odd-1.0.DIST-INFO", "[qlint.rules]\nodd = odd:Odd\n")
-    elif layout == "zip-on-path":
-        import zipfile
-
-        entry = str(tmp_path / "plugins.zip")
-        with zipfile.ZipFile(entry, "w") as zf:
-            zf.writestr("odd-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: odd\n")
-            zf.writestr("odd-1.0.dist-info/entry_points.txt", "[qlint.rules]\nodd = odd:Odd\n")
-    else:
-        entry = str(tmp_path / "odd-1.0-py3.egg")
-        info = tmp_path / "odd-1.0-py3.egg" / "EGG-INFO"
-        info.mkdir(parents=True)
-        (info / "PKG-INFO").write_text("Metadata-Version: 1.0\nName: odd\n")
-        (info / "entry_points.txt").write_text("[qlint.rules]\nodd = odd:Odd\n")
-    with pytest.raises(_Unusual):
-        _scan_entry_points(ENTRY_POINT_GROUP, [entry, *sys.path])
-    monkeypatch.setattr(sys, "path", [entry, *sys.path])
-    if layout == "malformed-line":  # importlib.metadata itself cannot parse that file
-        with pytest.raises((TypeError, ValueError)):
-            entry_points(ENTRY_POINT_GROUP)
-    else:
-        assert _triples(entry_points(ENTRY_POINT_GROUP)) == \
-            _metadata_entry_points(ENTRY_POINT_GROUP)
+    (d / "entry_points.txt").write_text(entry_points)
 
 
 BROKEN_PLUGINS = {
@@ -202,3 +117,37 @@ def test_broken_plugin_is_one_error_line(tmp_path: Path, case: str) -> None:
     assert res.returncode == 2
     assert res.stderr.startswith(f"qlint: error: {message}"), res.stderr
     assert res.stderr.count("\n") == 1
+
+
+# -- the examples of docs/plugins.md -----------------------------------------------------
+
+def _doc_rules() -> dict[str, type]:
+    """The rule classes defined by the Python examples of docs/plugins.md."""
+    from conftest import REPO
+
+    text = (REPO / "docs" / "plugins.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, re.DOTALL)
+    assert len(blocks) == 2
+    rules: dict[str, type] = {}
+    for block in blocks:
+        namespace: dict[str, Any] = {}
+        exec(compile(block, "docs/plugins.md", "exec"), namespace)
+        rules.update((v.id, v) for v in namespace.values()
+                     if isinstance(v, type) and issubclass(v, Rule) and v is not Rule)
+    return rules
+
+
+def test_plugin_doc_examples_run() -> None:
+    rules = _doc_rules()
+    assert sorted(rules) == ["ACME101", "ACME102"]
+    ctx = Context()
+    resize = chain([("CONV_2D", "int8"), ("RESIZE_BILINEAR", "int8")])
+    (f,) = rules["ACME101"]().check(resize, ctx)
+    assert f.rule == "ACME101" and f.node["op_type"] == "RESIZE_BILINEAR"
+    assert list(rules["ACME101"]().check(chain([("ADD", "int8")]), ctx)) == []
+
+    deep = chain([("ADD", "int8")] * 65)
+    (f,) = rules["ACME102"]().check(deep, ctx)
+    assert f.message == "65 ops depend on each other in turn"
+    assert f.node["index"] == 64 and f.related[0]["index"] == 0
+    assert list(rules["ACME102"]().check(chain([("ADD", "int8")] * 64), ctx)) == []

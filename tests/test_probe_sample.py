@@ -29,10 +29,13 @@ from tools.probe.tf_ops import TF_OP_BUILDERS  # noqa: E402
 
 TABLE = REPO / "rules" / "qlint_rules" / "capabilities" / "tflite-2.21.json"
 SAMPLE = {
-    "int8": ["CONV_2D", "CUMSUM", "TOPK_V2", "SIN", "SOFTMAX", "LOGISTIC", "ATAN2", "EXP"],
+    "int8": ["CONV_2D", "CUMSUM", "TOPK_V2", "SIN", "SOFTMAX", "LOGISTIC", "ATAN2", "EXP",
+             "RFFT2D"],
     "int16x8": ["CONV_2D", "CUMSUM"],
 }
-TF_SAMPLE = ["Erf", "Cumsum"]
+# Entries of every kind: raw ops, a swept condition, legalized ops, generic Keras builders.
+TF_SAMPLE = ["Erf", "Cumsum", "Pow(y=2)", "Pow(y=3)", "MatMul", "AddN", "keras.ELU",
+             "keras.Conv3D", "keras.Activation(mish)"]
 TIMEOUT = 120.0
 
 
@@ -83,6 +86,7 @@ def test_tf_op_matches_table(table: dict[str, Any], reprobed: dict[str, Any], ke
     assert got["graphdef_ops"] == want["graphdef_ops"]
     assert got["lowers_to"] == want["lowers_to"]
     assert got["int8"] == want["int8"]
+    assert got.get("when") == want.get("when")
 
 
 @pytest.mark.tensorflow
@@ -134,3 +138,26 @@ def test_every_builtin_has_a_plan_and_tf_ops_are_named() -> None:
     assert builtin_plan("CONV_2D") is BUILTIN_BUILDERS["CONV_2D"]
     for key, b in TF_OP_BUILDERS.items():
         assert b.name and (b.keras is None) == (not key.startswith("keras.")), key
+
+
+def test_every_legalized_tf_op_has_a_builder_or_a_reason() -> None:
+    from tools.probe.legalized import LEGALIZED_TF_OPS, NOT_BUILDABLE
+    from tools.probe.tf_ops import builder_for
+
+    assert len(LEGALIZED_TF_OPS) == len(set(LEGALIZED_TF_OPS)) > 100
+    for op in LEGALIZED_TF_OPS:
+        assert op in NOT_BUILDABLE or builder_for(op).name, op
+    assert builder_for("keras.ELU").keras == "ELU"
+    assert builder_for("keras.Activation(mish)").keras == "Activation"
+
+
+def test_coverage_counts_the_table() -> None:
+    from tools.probe.coverage import coverage
+
+    table = json.loads(TABLE.read_text(encoding="utf-8"))
+    cov = coverage(table, ["Conv2D", "InputLayer", "NoSuchLayer"], ["relu", "linear"])
+    assert cov["builtins"]["of"] == len(table["modes"]["int8"])
+    assert cov["keras"]["of"] == 4  # linear is the identity
+    assert "keras.NoSuchLayer" in cov["keras"]["left"]
+    assert cov["keras"]["left"]["keras.InputLayer"].startswith("not probed")
+    assert cov["tf_ops"]["probed"] + len(cov["tf_ops"]["left"]) == cov["tf_ops"]["of"]

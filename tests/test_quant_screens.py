@@ -18,15 +18,16 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXTURES
+from tools.fuzz import tflite_structure
 
 from qlint.api import lint_one
 from qlint.discover import ModelSource
 from qlint.graph import ModelGraph, Quant
 from qlint.quant_columns import quant_columns
 from qlint.registry import Context, Rule, discover_rules
+from qlint.targets import get_target
 from qlint_rules.quant_params import screens
 from qlint_rules.quant_params.shared import ScreenedRule
-from tools.fuzz import tflite_structure
 
 SCREENED = ("QL301", "QL302", "QL303", "QL304", "QL305", "QL309")
 _SPECIAL_SCALES = (0.0, -0.0, -1.0, math.nan, math.inf, -math.inf, 1e-12, 1e-9, 7.8e-9,
@@ -77,7 +78,7 @@ QL3_RULES = [cls for cls in discover_rules() if cls.id.startswith("QL3")]
 def findings(paths: list[str], target: str, screen: bool) -> dict[str, list[dict[str, object]]]:
     rules: list[Rule] = [cls(screen=screen) if issubclass(cls, ScreenedRule) else cls()
                          for cls in QL3_RULES]
-    ctx = Context(target=target)
+    ctx = Context(target=get_target(target))
     return {p: [f.as_dict() for f in lint_one(ModelSource("tflite", p), rules, ctx).findings]
             for p in paths}
 

@@ -9,13 +9,14 @@ from typing import Any
 import pytest
 from conftest import FIXTURES, REPO
 
-from qlint.capabilities import CONVERSION_ERROR, FLOAT_FALLBACK, CapabilityFile, CapabilityTable
 from qlint.graph import ModelGraph
-from qlint.loaders.keras import load_keras, match_pattern
+from qlint.loaders.keras import load_keras
 from qlint.loaders.savedmodel import load_savedmodel
+from qlint.predict.patterns import match_pattern
+from qlint.predict.source import predict
+from qlint.predict.tables import CONVERSION_ERROR, FLOAT_FALLBACK, CapabilityFile, CapabilityTable
 from qlint.registry import Context
 from qlint_rules.source_kernels import SourceNoBuiltin
-from qlint_rules.source_predict import predict
 
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))

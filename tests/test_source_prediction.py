@@ -25,12 +25,12 @@ from typing import Any
 import pytest
 from conftest import REPO
 
-from qlint.capabilities import CONVERSION_ERROR, FLOAT_FALLBACK
 from qlint.loaders.keras import load_keras
 from qlint.loaders.savedmodel import load_savedmodel
+from qlint.predict.source import predict
+from qlint.predict.tables import CONVERSION_ERROR, FLOAT_FALLBACK
 from qlint.registry import Context
 from qlint_rules.source_dtypes import Float16Policy
-from qlint_rules.source_predict import predict
 
 pytestmark = pytest.mark.tensorflow
 GOAL = 0.98

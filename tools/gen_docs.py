@@ -55,8 +55,14 @@ def _paragraphs(text: str) -> str:
     return "\n\n".join(p for p in paras if p)
 
 
+# The held-out evaluation set grows with the models nobody tuned on; its files are not
+# examples of the rules (and pages should not change when it does).
+HELD_OUT = FIXTURES / "heldout"
+
+
 def _fixture_models() -> list[Path]:
-    return sorted(p for p in FIXTURES.rglob("*.tflite") if p.is_file())
+    return sorted(p for p in FIXTURES.rglob("*.tflite")
+                  if p.is_file() and HELD_OUT not in p.parents)
 
 
 def example_findings(rules: Sequence[type]) -> dict[str, str]:

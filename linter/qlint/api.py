@@ -15,9 +15,11 @@ from qlint.errors import ModelLoadError
 from qlint.finding import Finding, Severity
 from qlint.graph import ModelGraph
 from qlint.loaders import loader_for
+from qlint.predict.patterns import lower
 from qlint.registry import Context, Rule, discover_rules, rule_matches, select_rules
 from qlint.report import ModelResult, Report
 from qlint.selection import check_selection
+from qlint.targets import get_target
 
 ProgressCallback = Callable[[int, int, str], None]
 
@@ -65,6 +67,7 @@ def lint(
         fail_on=(fail_on if isinstance(fail_on, Severity) else Severity.parse(fail_on))
         if fail_on is not None else cfg.fail_on,
     )
+    ctx = Context(target=get_target(cfg.target))
     sources, problems = discover(paths)
     if exclude:
         from qlint.batch import is_excluded
@@ -76,7 +79,6 @@ def lint(
         from qlint.batch import take_shard
 
         sources = take_shard(sources, shard)
-    ctx = Context(target=cfg.target)
     workers = min(jobs or os.cpu_count() or 1, len(sources))
     results: list[ModelResult] = []
     started = _clock()
@@ -96,8 +98,10 @@ def lint(
         results.append(_lint_configured(src, available, ctx, cfg))
     if progress is not None:
         progress(len(sources), len(sources), "")
-    report = Report(models=results, target=cfg.target, fail_on=cfg.fail_on,
-                    errors=[f"{p.path}: {p.reason}" for p in problems])
+    ran = {rule_id for r in results for rule_id in r.rules_run}
+    report = Report(models=results, target=ctx.target.name, fail_on=cfg.fail_on,
+                    errors=[f"{p.path}: {p.reason}" for p in problems],
+                    rules=sorted((r for r in available if r.id in ran), key=lambda r: r.id))
     baseline_path = baseline or cfg.baseline
     if baseline_path:
         report.apply_baseline(load_baseline(baseline_path),
@@ -163,14 +167,6 @@ def _lint_configured(src: ModelSource, available: list[type[Rule]], ctx: Context
     return result
 
 
-# Set by a process that ends right after reporting (`qlint.cli.run`): lint_one then keeps
-# the last model's graph instead of freeing it (a 100k-op graph is 300k small objects, a
-# tenth of a second to free), and the process exits without tearing it down.  Each new
-# model replaces the kept one, so a directory run holds at most one graph.
-KEEP_LAST_GRAPH = False
-_kept: list[object] = []
-
-
 def lint_one(src: ModelSource, rules: Sequence[Rule], ctx: Context) -> ModelResult:
     """Load one model and run every applicable rule on it.
 
@@ -182,20 +178,19 @@ def lint_one(src: ModelSource, rules: Sequence[Rule], ctx: Context) -> ModelResu
     # the cyclic collector would walk them again and again while they are built.
     collecting = gc.isenabled()
     gc.disable()
-    _kept.clear()  # the previous model's graph is freed before this one is built
     try:
         graph = loader_for(src.format)(src.path)
+        stage = "lowering"
+        lower(graph)
         result = ModelResult(path=src.path, format=src.format, quant_mode=graph.quant_mode,
                              subgraph_names=[s["name"] for s in graph.attrs.get("subgraphs", [])])
         for rule in rules:
             if rule.applies_to(graph):
                 stage = f"rule {rule.id}"
                 result.findings.extend(rule.check(graph, ctx))
+                result.rules_run.append(rule.id)
         stage = "partitions"
         result.partitions = _partitions(graph, ctx)
-        if KEEP_LAST_GRAPH:
-            _kept.append(graph)
-            gc.freeze()  # later collections must not walk the kept graph again and again
     except ModelLoadError as exc:
         return ModelResult(path=src.path, format=src.format, error=exc.reason)
     except Exception as exc:
@@ -214,9 +209,7 @@ def lint_one(src: ModelSource, rules: Sequence[Rule], ctx: Context) -> ModelResu
 def _partitions(graph: ModelGraph, ctx: Context) -> dict[str, Any] | None:
     """NPU partitions of a ``.tflite`` model on an NPU target (a float model: once
     quantized), else ``None``."""
-    from qlint.targets import get_target
-
-    target = get_target(ctx.target)
+    target = ctx.target
     if (target.npu is None or graph.format != "tflite"
             or graph.quant_mode not in ("full-int8", "int16x8", "mixed", "float",
                                         "fp16-weights")):

@@ -6,13 +6,11 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from qlint.loaders import FORMATS
+from qlint.loaders import FORMATS, SUFFIXES
 
-# File suffix -> format; a format appears here only once its loader exists.
-SUFFIXES: dict[str, str] = {".tflite": "tflite", ".keras": "keras", ".h5": "keras",
-                            ".hdf5": "keras"}
-# A directory holding one of these files is a SavedModel (one model, not walked into).
-SAVEDMODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
+# A directory holding one of these files is one model (a SavedModel), not walked into.
+DIRECTORY_FILES: dict[str, str] = {name: f.name for f in FORMATS.values()
+                                   for name in f.directory_files}
 # Keras weight files (``model.save_weights``) have no model config: skipped in walks.
 WEIGHTS_ONLY_SUFFIX = ".weights.h5"
 LOOKED_FOR = ", ".join(sorted(SUFFIXES)) + ", SavedModel directories"
@@ -35,16 +33,15 @@ class DiscoveryError:
 
 
 def format_of(path: str) -> str | None:
-    if os.path.basename(path) in SAVEDMODEL_FILES:
-        return "savedmodel" if "savedmodel" in FORMATS else None
-    fmt = SUFFIXES.get(os.path.splitext(path)[1].lower())
-    return fmt if fmt in FORMATS else None
+    """The format of a model file by its name (`qlint.loaders.FORMATS`), else ``None``."""
+    fmt = DIRECTORY_FILES.get(os.path.basename(path))
+    return fmt or SUFFIXES.get(os.path.splitext(path)[1].lower())
 
 
-def is_savedmodel_dir(path: str) -> bool:
-    """True when ``path`` is a directory holding ``saved_model.pb`` or ``.pbtxt``."""
-    return "savedmodel" in FORMATS and any(
-        os.path.isfile(os.path.join(path, f)) for f in SAVEDMODEL_FILES)
+def directory_format(path: str) -> str | None:
+    """The format of directory ``path`` when it is one model (holds ``saved_model.pb``)."""
+    return next((fmt for name, fmt in DIRECTORY_FILES.items()
+                 if os.path.isfile(os.path.join(path, name))), None)
 
 
 def discover(paths: Iterable[str]) -> tuple[list[ModelSource], list[DiscoveryError]]:
@@ -60,8 +57,8 @@ def discover(paths: Iterable[str]) -> tuple[list[ModelSource], list[DiscoveryErr
     for path in paths:
         if not os.path.lexists(path):
             errors.append(DiscoveryError(path, "no such file or directory"))
-        elif os.path.isdir(path) and is_savedmodel_dir(path):
-            found.setdefault(os.path.realpath(path), ModelSource("savedmodel", path))
+        elif os.path.isdir(path) and (fmt := directory_format(path)):
+            found.setdefault(os.path.realpath(path), ModelSource(fmt, path))
         elif os.path.isdir(path):
             before, n_errors = len(found), len(errors)
             for src in _walk(path, set(), errors):
@@ -76,7 +73,7 @@ def discover(paths: Iterable[str]) -> tuple[list[ModelSource], list[DiscoveryErr
             if fmt is None:
                 errors.append(DiscoveryError(path, f"not a model file qlint can read (expected "
                                              f"{LOOKED_FOR})"))
-            elif fmt == "savedmodel":  # saved_model.pb named: the model is its directory
+            elif os.path.basename(path) in DIRECTORY_FILES:  # the model is its directory
                 root = os.path.dirname(path) or "."
                 found.setdefault(os.path.realpath(root), ModelSource(fmt, root))
             else:
@@ -109,13 +106,13 @@ def _walk(top: str, seen: set[tuple[int, int]],
             is_dir = entry.is_dir(follow_symlinks=True)
         except OSError:
             continue
-        if is_dir and is_savedmodel_dir(child):
-            yield ModelSource("savedmodel", child)
+        if is_dir and (fmt := directory_format(child)):
+            yield ModelSource(fmt, child)
         elif is_dir:
             yield from _walk(child, seen, errors)
         else:
             fmt = format_of(entry.name)
-            if fmt == "savedmodel" or entry.name.lower().endswith(WEIGHTS_ONLY_SUFFIX):
+            if entry.name in DIRECTORY_FILES or entry.name.lower().endswith(WEIGHTS_ONLY_SUFFIX):
                 continue  # a SavedModel is found as its directory
             if fmt is not None and os.path.exists(child):
                 yield ModelSource(fmt, child)

@@ -26,3 +26,10 @@ class PluginError(QlintError):
 
 class ConfigError(QlintError):
     """A configuration file is invalid."""
+
+
+def one_line(exc: BaseException | str, limit: int = 200) -> str:
+    """An exception's message on one line, at most ``limit`` characters (for a
+    `ModelLoadError` reason quoting a parser)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."

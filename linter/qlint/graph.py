@@ -1,4 +1,4 @@
-"""The graph IR every loader produces and every rule reads.
+"""The graph IR every loader produces and every rule reads: the store, nothing derived.
 
 A `ModelGraph` is one bipartite graph of *op* nodes and *tensor* nodes, available as a
 ``networkx.MultiDiGraph`` (`ModelGraph.g`).  An edge tensor→op means "consumed by" and an
@@ -6,10 +6,11 @@ edge op→tensor "produced by"; both carry ``slot``, the input or output positio
 Constants and weights are tensor nodes without a producer.
 
 The nodes, their slot lists, producers and consumers are stored in plain indexes, and
-the helpers rules use (`ops`, `inputs`, `producer`, `consumers`, `compute_precision`,
-`islands`, ...) read those.  The networkx view holds the same nodes, attribute dicts and
-edges; it is built on first access of ``.g``, because building it costs more than
-loading and linting a large model together (docs/benchmarks.md).
+the helpers rules use (`ops`, `inputs`, `producer`, `consumers`, `slots`, ...) read
+those.  Facts derived from the store (each op's precision, float islands) live in
+`qlint.analysis`.  The networkx view is a snapshot built on first access of ``.g``
+through networkx's own API, because building it costs more than loading and linting a
+large model together (docs/benchmarks.md).
 
 Node attributes (see docs/architecture.md):
 
@@ -28,7 +29,7 @@ tensor node
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from itertools import chain, repeat
 from operator import is_not, itemgetter
@@ -45,13 +46,6 @@ T = TypeVar("T")
 
 FLOAT_DTYPES = frozenset({"float16", "float32", "float64", "bfloat16"})
 QUANT_DTYPES = frozenset({"int4", "int8", "uint8", "int16"})
-
-# Ops that only move data between the integer and the float domain.
-CONVERSION_OPS = frozenset({"QUANTIZE", "DEQUANTIZE"})
-_INT8_LIKE = frozenset({"int8", "uint8", "int4"})
-# From this many ops on, precisions are computed with numpy (importing it costs more than
-# the loop saves on a smaller graph).
-BULK_PRECISION_OPS = 4096
 
 
 class Quant(NamedTuple):
@@ -114,16 +108,6 @@ class SlotPositions(NamedTuple):
     n_tensors: int
 
 
-@dataclass
-class Island:
-    """A maximal connected region of ops computing in float inside a quantized graph."""
-
-    subgraph: int
-    ops: list[NodeId]
-    entries: list[NodeId] = field(default_factory=list)  # DEQUANTIZE ops feeding the island
-    exits: list[NodeId] = field(default_factory=list)  # QUANTIZE ops leaving the island
-
-
 @dataclass(frozen=True)
 class BulkFacts:
     """Whole-graph arrays a loader already holds when it has added its last node.
@@ -158,7 +142,6 @@ class ModelGraph:
         self._consumers: dict[NodeId, list[NodeId]] = {}
         self._unindexed = 0
         self._producer: dict[NodeId, NodeId] = {}
-        self._precision: dict[NodeId, str] | None = None
         self._derived: dict[Callable[[ModelGraph], Any], Any] = {}
         self._ops_by_type: dict[str, list[int]] | None = None
         self.bulk = BulkFacts()
@@ -168,29 +151,22 @@ class ModelGraph:
     def g(self) -> nx.MultiDiGraph:
         """The graph as a ``networkx.MultiDiGraph``, built on first access.
 
-        Node attribute dicts and the graph attribute dict are shared with the `ModelGraph`
-        (a change through one is seen through the other); the node and edge sets are a
-        snapshot of the graph when it was first asked for.
+        A snapshot for reading with networkx's algorithms: its node attribute dicts and
+        graph attribute dict are shallow copies of the `ModelGraph`'s (the values, such as
+        an op's ``attrs`` or a tensor's `Quant`, are the same objects), and its nodes and
+        edges are those of the graph when it was first asked for.  Each edge carries
+        ``slot``: tensor -> op for input ``slot``, op -> tensor for output ``slot``.
         """
         if self._nx is None:
             import networkx as nx
 
-            g = nx.MultiDiGraph()
-            g.graph = self._attrs
-            node_store = g._node  # share the attribute dicts instead of copying them
-            adj, pred, succ = g._adj, g._pred, g._succ
-            for node, data in self._nodes.items():
-                node_store[node] = data
-                adj[node] = {}
-                pred[node] = {}
-            del succ  # _succ is _adj
-            for op in self._ops:
-                for slot, t in enumerate(self._inputs[op]):
-                    if t is not None:
-                        g.add_edge(t, op, slot=slot)
-                for slot, t in enumerate(self._outputs[op]):
-                    if t is not None:
-                        g.add_edge(op, t, slot=slot)
+            g = nx.MultiDiGraph(**self._attrs)
+            g.add_nodes_from(self._nodes.items())
+            g.add_edges_from(
+                edge for op, (ins, outs) in zip(self._ops, self._op_slots, strict=True)
+                for edge in chain(
+                    ((t, op, {"slot": slot}) for slot, t in enumerate(ins) if t is not None),
+                    ((op, t, {"slot": slot}) for slot, t in enumerate(outs) if t is not None)))
             self._nx = g
         return self._nx
 
@@ -325,11 +301,24 @@ class ModelGraph:
 
     def _changed(self) -> None:
         """Forget what was derived from the graph (a loader is still adding nodes)."""
-        self._precision = None
+        self.bulk = BulkFacts()
+        self._forget_derived()
+
+    def _forget_derived(self) -> None:
         self._derived.clear()
         self._ops_by_type = None
-        self.bulk = BulkFacts()
         self._nx = None
+
+    def set_op_types(self, op_types: Mapping[NodeId, str]) -> None:
+        """Rename the ``op_type`` of some ops (a source op named after the builtin it is
+        predicted to lower to, `qlint.predict.patterns.lower`); locations keep the
+        loader's text."""
+        nodes = self._nodes
+        for op, op_type in op_types.items():
+            if nodes[op]["kind"] != "op":
+                raise KeyError(op)
+            nodes[op]["op_type"] = op_type
+        self._forget_derived()
 
     def set_bulk(self, facts: BulkFacts) -> None:
         """Hand over the `BulkFacts` a loader holds after adding its last node."""
@@ -427,6 +416,12 @@ class ModelGraph:
 
     def __getitem__(self, node: NodeId) -> dict[str, Any]:
         return self._nodes[node]
+
+    @property
+    def node_data(self) -> Mapping[NodeId, dict[str, Any]]:
+        """Node id -> attribute dict for every node (a read-only view; ``graph[node]``
+        for one node)."""
+        return MappingProxyType(self._nodes)
 
     def __contains__(self, node: object) -> bool:
         return node in self._nodes
@@ -565,161 +560,6 @@ class ModelGraph:
                if t is not None and not nodes[t]["constant"]]
         outs = [t for t in self._slots(self._outputs, op) if t is not None]
         return ins + outs
-
-    # -- precision ---------------------------------------------------------------
-    def compute_precision(self, op: NodeId) -> str:
-        """How ``op``'s kernel computes: ``float``, ``int8``, ``int16``, ``int`` or ``none``.
-
-        QUANTIZE/DEQUANTIZE report ``conversion``.  Quantized activations decide
-        over plain integer ones (ARG_MAX on int8 input is ``int8``); an op that
-        reads or writes a float activation is ``float``.
-        """
-        cache = self._precision
-        if cache is None:
-            cache = self._precision = self._all_precisions()
-        return cache[op]  # KeyError for a tensor or an unknown node
-
-    def precisions(self) -> Mapping[NodeId, str]:
-        """`compute_precision` of every op (read-only), computed once."""
-        if self._precision is None:
-            self._precision = self._all_precisions()
-        return MappingProxyType(self._precision)
-
-    def _all_precisions(self) -> dict[NodeId, str]:
-        """`compute_precision` of every op, in one pass (in bulk for a large graph)."""
-        if len(self._ops) >= BULK_PRECISION_OPS:
-            return self._bulk_precisions()
-        return self._each_precision()
-
-    def _bulk_precisions(self) -> dict[NodeId, str]:
-        """`_each_precision` with numpy: one expression per fact instead of a loop per op."""
-        import numpy as np
-
-        data = self._tensor_data
-        n, n_ops = len(data), len(self._ops)
-        dtypes = list(map(itemgetter("dtype"), data))
-        is_float = np.fromiter(map(FLOAT_DTYPES.__contains__, dtypes), dtype=bool, count=n)
-        int8 = np.fromiter(map(_INT8_LIKE.__contains__, dtypes), dtype=bool, count=n)
-        int16 = np.zeros(n, dtype=bool)
-        for i in np.flatnonzero(np.fromiter(map("int16".__eq__, dtypes), dtype=bool,
-                                            count=n)).tolist():
-            int16[i] = data[i]["quant"] is not None
-        # Row n stands for an absent optional slot: constant, so skipped as an input.
-        constant = np.append(np.fromiter(map(bool, map(itemgetter("constant"), data)),
-                                         dtype=bool, count=n), True)
-        slots = self.slot_positions()
-        keep_in = ~constant[slots.in_pos]
-        keep_out = slots.out_pos < n
-        pos = np.concatenate([slots.in_pos[keep_in], slots.out_pos[keep_out]])
-        op_of = np.concatenate([slots.in_op[keep_in], slots.out_op[keep_out]])
-
-        def any_of(flag: np.ndarray) -> np.ndarray:
-            return np.bincount(op_of[flag[pos]], minlength=n_ops) > 0
-
-        seen = np.bincount(op_of, minlength=n_ops) > 0
-        conversion = np.fromiter(map(CONVERSION_OPS.__contains__,
-                                     map(itemgetter("op_type"), self._op_data)),
-                                 dtype=bool, count=n_ops)
-        labels = ("none", "int", "int16", "int8", "float", "conversion")
-        code = np.select([conversion, any_of(is_float), any_of(int8), any_of(int16), seen],
-                         [5, 4, 3, 2, 1], default=0)
-        return dict(zip(self._ops, map(labels.__getitem__, code.tolist()), strict=True))
-
-    def _each_precision(self) -> dict[NodeId, str]:
-        """`compute_precision` of every op, one op after the other."""
-        nodes, float_dtypes, int8_like = self._nodes, FLOAT_DTYPES, _INT8_LIKE
-        out: dict[NodeId, str] = {}
-        for op, data in zip(self._ops, self._op_data, strict=True):
-            if data["op_type"] in CONVERSION_OPS:
-                out[op] = "conversion"
-                continue
-            seen = int8 = int16 = False
-            precision = ""
-            for slots, inputs in ((self._inputs[op], True), (self._outputs[op], False)):
-                for t in slots:
-                    if t is None:
-                        continue
-                    node = nodes[t]
-                    if inputs and node["constant"]:
-                        continue
-                    dtype = node["dtype"]
-                    if dtype in float_dtypes:
-                        precision = "float"
-                        break
-                    seen = True
-                    int8 = int8 or dtype in int8_like
-                    int16 = int16 or (dtype == "int16" and node["quant"] is not None)
-                if precision:
-                    break
-            out[op] = precision or ("none" if not seen else "int8" if int8
-                                    else "int16" if int16 else "int")
-        return out
-
-    def is_integer_model(self) -> bool:
-        """True when at least one op computes on quantized integers."""
-        return any(self.compute_precision(op) in ("int8", "int16") for op in self._ops)
-
-    def islands(self) -> list[Island]:
-        """Maximal float regions inside a quantized graph, in file order.
-
-        Empty for a model with no integer compute at all (a float model has no
-        islands: it is all float).  Two float ops belong to one island when a
-        float tensor produced by one is consumed by the other.
-        """
-        if not self.is_integer_model():
-            return []
-        float_ops = [op for op in self._ops if self.compute_precision(op) == "float"]
-        if not float_ops:
-            return []
-        members = set(float_ops)
-        links: dict[NodeId, set[NodeId]] = {op: set() for op in float_ops}
-        for op in float_ops:
-            for t in self._outputs[op]:
-                if t is None:
-                    continue
-                for c in self._readers().get(t, ()):
-                    if c in members and c != op:
-                        links[op].add(c)
-                        links[c].add(op)
-        order = {op: i for i, op in enumerate(self._ops)}
-        nodes = self._nodes
-        islands: list[Island] = []
-        seen: set[NodeId] = set()
-        for start in float_ops:
-            if start in seen:
-                continue
-            seen.add(start)
-            comp, stack = [start], [start]
-            while stack:
-                for nxt in links[stack.pop()]:
-                    if nxt not in seen:
-                        seen.add(nxt)
-                        comp.append(nxt)
-                        stack.append(nxt)
-            ops = sorted(comp, key=order.__getitem__)
-            entries: dict[NodeId, None] = {}
-            exits: dict[NodeId, None] = {}
-            for op in ops:
-                for t in self.inputs(op):
-                    p = self.producer(t) if t is not None else None
-                    if p is not None and nodes[p]["op_type"] == "DEQUANTIZE":
-                        entries[p] = None
-                for t in self.outputs(op):
-                    if t is None:
-                        continue
-                    for c in self.consumers(t):
-                        if nodes[c]["op_type"] == "QUANTIZE":
-                            exits[c] = None
-            islands.append(
-                Island(
-                    subgraph=nodes[ops[0]]["subgraph"],
-                    ops=ops,
-                    entries=sorted(entries, key=order.__getitem__),
-                    exits=sorted(exits, key=order.__getitem__),
-                )
-            )
-        islands.sort(key=lambda isl: order[isl.ops[0]])
-        return islands
 
 
 def _tensor_positions(graph: ModelGraph) -> Mapping[NodeId, int]:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
+from importlib import resources
 from typing import Any
-
-from qlint.capabilities import package_files
 
 
 def _records_dir() -> Any:
-    return package_files("qlint_rules").joinpath("records")
+    return resources.files("qlint_rules").joinpath("records")
 
 
 @lru_cache(maxsize=1)

@@ -21,11 +21,12 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from importlib import resources
 from typing import Any
 
-from qlint.capabilities import CapabilityError, Provenance, available_files, package_files
 from qlint.conditions import all_hold, check_condition, describe
 from qlint.graph import ModelGraph, NodeId
+from qlint.predict.tables import CapabilityError, Provenance, available_files
 
 NPU = "npu"
 CPU = "cpu"
@@ -148,7 +149,7 @@ class PlacementTable:
 
 def latest_placement_file() -> str:
     """The newest shipped ``vela-*.json``."""
-    from qlint.capabilities import latest_file
+    from qlint.predict.tables import latest_file
 
     return latest_file("vela")
 
@@ -160,7 +161,7 @@ def load_placement_table(name: str | None = None) -> PlacementTable:
     if name not in available_files():
         raise CapabilityError(f"placement table {name} is not installed")
     try:
-        data = json.loads(package_files("qlint_rules").joinpath("capabilities", name)
+        data = json.loads(resources.files("qlint_rules").joinpath("capabilities", name)
                           .read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise CapabilityError(f"placement table {name} cannot be read: {exc}") from exc
@@ -213,9 +214,9 @@ def as_quantized(op_type: str, facts: dict[str, Any]) -> dict[str, Any]:
     which stay float; shapes and options do not change.  Facts of values the
     conversion decides (quantization parameters, weight sums) are dropped: unknown.
     """
-    from qlint.capabilities import FLOAT_FALLBACK, latest_file, load_table
+    from qlint.predict.tables import FLOAT_FALLBACK, newest_table
 
-    cap = load_table(latest_file("tflite"), "int8").op(op_type)
+    cap = newest_table("tflite", "int8").op(op_type)
     out = dict(facts)
     if cap is not None and cap.outcome == FLOAT_FALLBACK:
         return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from qlint.analysis import precisions
 from qlint.graph import ModelGraph
 
 # Integer weight types by width (unsigned types named by their signed twin).
@@ -36,7 +37,7 @@ def classify_quant_mode(graph: ModelGraph) -> str:
     QUANTIZE/DEQUANTIZE are conversions, not compute, and do not count.  Where weights of
     several widths are present, the narrowest names the model.
     """
-    precision = Counter(graph.precisions().values())
+    precision = Counter(precisions(graph).values())
     integer = precision["int8"] + precision["int16"]
     if integer and precision["float"]:
         return "mixed"

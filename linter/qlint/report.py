@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qlint.finding import Finding, Severity
+
+if TYPE_CHECKING:
+    from qlint.registry import Rule
 
 
 @dataclass
@@ -21,8 +24,13 @@ class ModelResult:
     error: str | None = None
     suppressed: int = 0  # findings hidden by configured suppressions
     subgraph_names: list[str] = field(default_factory=list)
+    rules_run: list[str] = field(default_factory=list)  # ids of the rules that checked it
     # NPU targets: partitions and transitions (`qlint.placement.Partitions.as_dict`)
     partitions: dict[str, Any] | None = None
+
+
+#: The rule whose findings are ops qlint has no verdict for (counted in the summary).
+UNKNOWN_OP_RULE = "QL190"
 
 
 @dataclass
@@ -34,6 +42,7 @@ class Report:
     fail_on: Severity = Severity.ERROR
     errors: list[str] = field(default_factory=list)  # named paths that were not models
     baseline_hidden: int | None = None  # None: no baseline in use
+    rules: list[type[Rule]] = field(default_factory=list)  # those that ran, by id
 
     @property
     def suppressed(self) -> int:
@@ -65,6 +74,10 @@ class Report:
     @property
     def unreadable(self) -> list[ModelResult]:
         return [m for m in self.models if m.error is not None]
+
+    def unknown_ops(self) -> int:
+        """Ops with no probed verdict (QL190 unknown-op findings and their related ops)."""
+        return sum(1 + len(f.related) for f in self.findings if f.rule == UNKNOWN_OP_RULE)
 
     def counts(self) -> dict[str, int]:
         c = Counter(f.severity.value for f in self.findings)

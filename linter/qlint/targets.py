@@ -1,7 +1,8 @@
-"""Target profiles: which runtime and quantization mode ``--target`` means.
+"""Targets: what ``--target`` names, as objects the rules receive through `Context`.
 
-Each target is backed by a probed capability table (`qlint.capabilities`); the
-newest shipped file for its runtime is used.
+A `Target` is a runtime and a quantization mode, backed by a probed capability table
+(`qlint.predict.tables`; the newest shipped file of its runtime), with a description
+and the table's provenance; an NPU target also has a Vela placement table.
 """
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from qlint.capabilities import CapabilityTable, Provenance, latest_file, load_table
 from qlint.errors import UsageError
+from qlint.predict.tables import CapabilityTable, Provenance, latest_file, newest_table
 
 if TYPE_CHECKING:
     from qlint.placement import PlacementTable
@@ -39,7 +40,7 @@ class Target:
 
     def table(self) -> CapabilityTable:
         """The op capability table of this target."""
-        return load_table(self.source_file, self.mode)
+        return newest_table(self.runtime, self.mode)
 
     @property
     def provenance(self) -> Provenance:
@@ -142,6 +143,11 @@ _NPU_TARGETS = tuple(
 )
 TARGETS: dict[str, Target] = {t.name: t for t in (*_CPU_TARGETS, *_NPU_TARGETS)}
 ALIASES = {"tflite": "tflite-int8", "tflm": "tflm-int8"}
+
+
+def default_target() -> Target:
+    """The target used when none is named (`DEFAULT_TARGET`)."""
+    return TARGETS[DEFAULT_TARGET]
 
 
 def get_target(name: str | None) -> Target:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from qlint.analysis import compute_precision
 from qlint.finding import Finding, Severity
 from qlint.graph import ModelGraph
 from qlint.npu_compiled import npu_compiled
@@ -46,7 +47,7 @@ class CustomOp(Rule):
                 continue
             node = graph[op]
             code = node["attrs"].get("custom_code") or "?"
-            precision = graph.compute_precision(op)
+            precision = compute_precision(graph, op)
             runs = " on float32 tensors" if precision == "float" else ""
             yield self.finding(
                 graph, op,

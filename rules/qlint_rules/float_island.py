@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
+from qlint.analysis import islands
 from qlint.finding import Finding, Severity
 from qlint.graph import ModelGraph
 from qlint.registry import Context, Rule
@@ -42,7 +43,7 @@ class FloatIsland(Rule):
            "model; keep them float only for CPU-only targets.")
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
-        for island in graph.islands():
+        for island in islands(graph):
             types = Counter(graph[op]["source_op"] for op in island.ops)
             listed = ", ".join(f"{t}" if n == 1 else f"{t} x{n}" for t, n in types.items())
             n = len(island.ops)

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from qlint.capabilities import (
+from qlint.analysis import CONVERSION_OPS
+from qlint.finding import Finding, Severity
+from qlint.graph import ModelGraph, NodeId
+from qlint.predict.tables import (
     CONVERSION_ERROR,
     FLOAT_FALLBACK,
     RUNTIME_ERROR,
     CapabilityTable,
     OpCapability,
+    TfOpCapability,
 )
-from qlint.finding import Finding, Severity
-from qlint.graph import CONVERSION_OPS, ModelGraph
 from qlint.registry import Context, Rule
-from qlint.targets import get_target
 
 #: Quantization modes of a model that has not been integer-quantized yet.
 FLOAT_MODES = frozenset({"float", "fp16-weights"})
@@ -32,14 +33,19 @@ class Int8Readiness(Rule):
     * ``conversion_error``: full-integer conversion fails on this op;
     * ``runtime_error``: the quantized model converts, but the runtime cannot
       prepare or invoke the op (on ``tflm-int8`` this includes ops TensorFlow
-      Lite Micro has no kernel for).
+      Lite Micro has no kernel for);
+    * an op the probe saw stay float together with the flagged op that feeds it (a
+      ``tf_ops`` pattern of the table: an int32 -> float32 CAST keeps the
+      CONCATENATION it feeds in float32).
 
-    The verdict comes from the capability table of the target, measured by
+    Ops computing on int32 or bool tensors only (shape arithmetic) are integer
+    whatever their builtin, as the probe classifies them.  The verdict comes from
+    the capability table of the target, measured by
     ``python -m tools.probe`` with the real converter and interpreter; the
     finding quotes the probed message and the versions it was probed on.  Ops
     whose capability is ``unprobed`` (the probe could not build a model for
-    them) or that are absent from the table get **no finding**: qlint does not
-    guess.
+    them) or that are absent from the table get no finding here: qlint does not
+    guess, and QL190 (unknown-op) names them instead.
 
     **Why it matters.** A float fallback costs the speed and memory the
     quantization was meant to win and breaks integer-only accelerators and
@@ -70,21 +76,76 @@ class Int8Readiness(Rule):
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
         if graph.quant_mode not in FLOAT_MODES:
             return
-        target = get_target(ctx.target)
+        target = ctx.target
         table = target.table()
+        carried = _carried(table)
+        flagged = set()
         for op in graph.ops():
             op_type = graph[op]["op_type"]
             if op_type in CONVERSION_OPS:
                 continue
             cap = table.op(op_type)
+            if not _computes_in_float(graph, op):
+                continue  # on int32 / bool tensors only: integer, as the probe classifies
             if cap is None or not cap.lacks_integer_kernel:
+                carrier = _fed_by_float(graph, op, op_type, carried, flagged)
+                if carrier is not None:
+                    flagged.add(op)
+                    yield self.finding(
+                        graph, op,
+                        f"{op_type} fed by {carrier[0]} stays in float32 after full-integer "
+                        f"conversion: the probe saw {', '.join(carrier[1].float_ops)} stay "
+                        f"float together ({carrier[1].probe or carrier[1].name}; probed: "
+                        f"{table.provenance.summary()})",
+                        severity=Severity.WARNING)
                 continue
+            if cap.outcome == FLOAT_FALLBACK:
+                flagged.add(op)
             yield self.finding(
                 graph,
                 op,
                 _message(op_type, cap, target.name, table),
                 severity=Severity.WARNING if cap.outcome == FLOAT_FALLBACK else Severity.ERROR,
             )
+
+
+FLOAT_DTYPES = frozenset({"float32", "float16", "float64", "bfloat16"})
+
+
+def _computes_in_float(graph: ModelGraph, op: NodeId) -> bool:
+    """True when an activation of ``op`` is floating point (unknown dtypes count)."""
+    acts = graph.activations(op)
+    return not acts or any(graph[t]["dtype"] in FLOAT_DTYPES or graph[t]["dtype"] == "unknown"
+                           for t in acts)
+
+
+def _carried(table: CapabilityTable) -> dict[tuple[str, str], TfOpCapability]:
+    """(producer, consumer) builtins the probe saw stay float together in one pattern.
+
+    From the ``tf_ops`` patterns of the table (``Cast+ConcatV2``: an int32 -> float32
+    CAST feeding a CONCATENATION leaves both float): consecutive float ops of an entry.
+    """
+    out: dict[tuple[str, str], TfOpCapability] = {}
+    for cap in table.tf_ops():
+        if cap.outcome != FLOAT_FALLBACK or len(cap.float_ops) < 2 or cap.keras:
+            continue
+        for a, b in zip(cap.float_ops, cap.float_ops[1:], strict=False):
+            out.setdefault((a, b), cap)
+    return out
+
+
+def _fed_by_float(graph: ModelGraph, op: NodeId, op_type: str,
+                  carried: dict[tuple[str, str], TfOpCapability],
+                  flagged: set[NodeId]) -> tuple[str, TfOpCapability] | None:
+    """The flagged producer and probed pattern that keep ``op`` float, if any."""
+    for t in graph.inputs(op):
+        p = graph.producer(t) if t is not None else None
+        if p is None or p not in flagged or graph[t]["dtype"] != "float32":
+            continue
+        cap = carried.get((graph[p]["op_type"], op_type))
+        if cap is not None:
+            return graph[p]["op_type"], cap
+    return None
 
 
 def _message(op_type: str, cap: OpCapability, target: str, table: CapabilityTable) -> str:

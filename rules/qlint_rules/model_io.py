@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from qlint.analysis import is_integer_model
 from qlint.finding import Finding, Severity
 from qlint.graph import FLOAT_DTYPES, ModelGraph, NodeId
 from qlint.registry import Context, Rule
@@ -47,7 +48,7 @@ class FloatModelIO(Rule):
            "(de)quantize in the application.")
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
-        if not graph.is_integer_model():
+        if not is_integer_model(graph):
             return
         for role, t in _io(graph):
             node = graph[t]
@@ -94,7 +95,7 @@ class Uint8ModelIO(Rule):
            "data by -128 in the application.")
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
-        if "int8" not in ctx.target:
+        if ctx.target.mode != "int8":
             return
         for role, t in _io(graph):
             node = graph[t]
@@ -104,6 +105,6 @@ class Uint8ModelIO(Rule):
                        else [p for p in [graph.producer(t)] if p is not None])
             yield self.finding(
                 graph, t,
-                f"model {role} '{node['name']}' is uint8 but the target {ctx.target} is int8",
+                f"model {role} '{node['name']}' is uint8 but the target {ctx.target.name} is int8",
                 related=related,
             )

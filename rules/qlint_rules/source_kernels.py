@@ -3,16 +3,15 @@ from a SavedModel or Keras file, before running the converter."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Iterator
 
-from qlint.capabilities import CONVERSION_ERROR, FLOAT_FALLBACK
 from qlint.finding import Finding, Severity
 from qlint.graph import ModelGraph
 from qlint.knowledge import all_records
+from qlint.predict.source import Prediction, predict
+from qlint.predict.tables import CONVERSION_ERROR, FLOAT_FALLBACK
 from qlint.registry import Context, Rule
-from qlint_rules.source_predict import Prediction, predict
 
 SOURCE_FORMATS = frozenset({"savedmodel", "keras"})
 
@@ -123,14 +122,13 @@ class SourceNoBuiltin(Rule):
             record = _record_for(p.cap.message, self.record)
             what = ("has no TFLite builtin" if record == self.record
                     else "is rejected by the converter")
-            f = self.finding(
-                graph, p.op,
-                f"{_what(graph, p)} {what}: strict int8 conversion fails with "
-                f"\"{msg.removeprefix('error: ')}\" (tf.{failing})",
-                related=p.related,
-            )
+            fix = None
             if record != self.record:
                 steps = (all_records().get(record) or {}).get("workarounds") or []
                 fix = steps[0].get("how") if steps and isinstance(steps[0], dict) else None
-                f = dataclasses.replace(f, record=record, fix=fix or f.fix)
-            yield f
+            yield self.finding(
+                graph, p.op,
+                f"{_what(graph, p)} {what}: strict int8 conversion fails with "
+                f"\"{msg.removeprefix('error: ')}\" (tf.{failing})",
+                related=p.related, record=record, fix=fix,
+            )

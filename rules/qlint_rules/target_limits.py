@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from qlint.capabilities import RUNTIME_ERROR, CapabilityTable, OpCapability
+from qlint.analysis import CONVERSION_OPS, compute_precision
 from qlint.finding import Finding, Severity
-from qlint.graph import CONVERSION_OPS, ModelGraph, NodeId
+from qlint.graph import ModelGraph, NodeId
+from qlint.predict.tables import RUNTIME_ERROR, CapabilityTable, OpCapability
 from qlint.registry import Context, Rule
-from qlint.targets import Target, get_target
+from qlint.targets import Target
 
 #: Quantization modes of a ``.tflite`` model that runs on integer kernels.
 INTEGER_MODES = frozenset({"full-int8", "int16x8", "mixed"})
@@ -79,7 +80,7 @@ class TargetNoKernel(Rule):
         return graph.format in SOURCE_FORMATS or graph.quant_mode not in FLOAT_MODES
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
-        target = get_target(ctx.target)
+        target = ctx.target
         table = target.table()
         if graph.format in SOURCE_FORMATS:
             yield from self._source(graph, target, table)
@@ -93,7 +94,7 @@ class TargetNoKernel(Rule):
             op_type = graph[op]["op_type"]
             if op_type in CONVERSION_OPS or (on_cpu is not None and op not in on_cpu):
                 continue
-            if graph.compute_precision(op) not in ("int8", "int16"):  # int32 was not probed
+            if compute_precision(graph, op) not in ("int8", "int16"):  # int32 was not probed
                 continue
             cap = table.op(op_type)
             if cap is not None and cap.outcome == RUNTIME_ERROR:
@@ -101,7 +102,7 @@ class TargetNoKernel(Rule):
 
     def _hybrid(self, graph: ModelGraph, target: Target) -> Iterator[Finding]:
         for op in graph.ops():
-            if graph.compute_precision(op) == "float" and any(
+            if compute_precision(graph, op) == "float" and any(
                 t is not None and graph[t].get("constant") and graph[t].get("dtype") == "int8"
                 for t in graph.inputs(op)
             ):
@@ -143,9 +144,9 @@ class TargetNoKernel(Rule):
 
 
 def _tf_table() -> CapabilityTable | None:
-    from qlint_rules.source_predict import table
+    from qlint.predict.patterns import source_table
 
-    return table()
+    return source_table()
 
 
 def _cpu_ops(graph: ModelGraph, target: Target) -> set[NodeId] | None:
@@ -159,7 +160,7 @@ def _cpu_ops(graph: ModelGraph, target: Target) -> set[NodeId] | None:
 
 
 def _npu_target(ctx: Context, graph: ModelGraph) -> Target | None:
-    target = get_target(ctx.target)
+    target = ctx.target
     if target.npu is None or graph.quant_mode not in INTEGER_MODES | FLOAT_MODES:
         return None
     return target

@@ -17,7 +17,7 @@ from typing import Any
 
 from tools.probe import OUTCOMES, SCHEMA_VERSION
 from tools.probe.runner import GuardedWorker
-from tools.probe.tf_ops import TF_OP_BUILDERS
+from tools.probe.tf_ops import TF_OP_BUILDERS, builder_for
 
 MODES = ("int8", "int16x8")
 DEFAULT_TIMEOUT = 180.0
@@ -74,21 +74,54 @@ def probe_tf_ops(worker: GuardedWorker, keys: Iterable[str]) -> dict[str, dict[s
             norm = _normalize(res)
             partial = res.get("partial") or {}
             res = {
-                "keras": TF_OP_BUILDERS[key].keras,
-                "probe": TF_OP_BUILDERS[key].name,
+                "keras": builder_for(key).keras,
+                "probe": builder_for(key).name,
                 "graphdef_ops": partial.get("graphdef_ops"),
                 "lowers_to": partial.get("lowers_to"),
                 "int8": {"outcome": norm["outcome"], "message": norm["message"]},
             }
         res.pop("seconds", None)
+        if key.startswith("tf.") and res.get("graphdef_ops") is None:
+            _log(f"[tf_ops] {key}: not built from one or two float tensors, left out")
+            continue  # @functions: a function that needs other arguments is no entry
+        extra = builder_for(key).extra
+        res.update({k: extra[k] for k in ("variant_of", "when") if k in extra})
         out[key] = {
             k: res[k]
-            for k in ("keras", "probe", "via", "graphdef_ops", "lowers_to", "float_message",
-                      "int8")
+            for k in ("keras", "probe", "via", "variant_of", "when", "graphdef_ops",
+                      "lowers_to", "float_message", "int8")
             if k in res
         }
         _log(f"[tf_ops] {key}: {res['int8']['outcome']}")
     return out
+
+
+def expand_keys(worker: GuardedWorker, keys: list[str]) -> list[str]:
+    """Expand ``@keras`` (every public Keras layer and activation without an entry yet,
+    enumerated from the installed Keras), ``@functions`` (every public function of
+    ``tf.math``, ``tf.nn``, ``tf.linalg``, ``tf.image`` and ``tf.signal``, applied to one
+    or two float tensors) and ``@legalized`` (the TF ops of `tools.probe.legalized`) in a
+    list of tf_ops keys."""
+    from tools.probe.keras_layers import NOT_A_MODEL_LAYER
+    from tools.probe.legalized import legalized_builders
+
+    out: list[str] = []
+    for key in keys:
+        if key == "@legalized":
+            out.extend(legalized_builders())
+        elif key == "@functions":
+            got = worker.run({"kind": "keras_list"})
+            out.extend(f for f in got.get("functions", []) if f not in TF_OP_BUILDERS)
+        elif key == "@keras":
+            got = worker.run({"kind": "keras_list"})
+            have = set(TF_OP_BUILDERS)
+            out.extend(f"keras.{c}" for c in got.get("layers", [])
+                       if c not in NOT_A_MODEL_LAYER and f"keras.{c}" not in have)
+            out.extend(f"keras.Activation({a})" for a in got.get("activations", [])
+                       if f"keras.Activation({a})" not in have and a != "linear")
+        else:
+            out.append(key)
+    return list(dict.fromkeys(out))
 
 
 def probe_tflm(
@@ -237,6 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             keys = list(TF_OP_BUILDERS) if args.tf_ops is None else [
                 k for k in args.tf_ops.split(",") if k
             ]
+            keys = expand_keys(w, keys)
             t0 = time.monotonic()
             tf_ops = probe_tf_ops(w, keys)
             t_tf_ops = time.monotonic() - t0

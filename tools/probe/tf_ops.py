@@ -8,12 +8,15 @@ TFLite ops the pattern lowers to, and the strict-int8 outcome.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from tools.probe.builders import X2, X4, Arg, Builder
+from tools.probe.keras_layers import activation_builder, function_builder, layer_builder
+from tools.probe.legalized import legalized_builders
 
 POS2 = Arg((1, 16), lo=0.1, hi=2.0)
 DIVISOR = Arg((1, 16), lo=1.2, hi=2.0)  # see builders.DIVISOR
@@ -112,6 +115,10 @@ TF_OP_BUILDERS: dict[str, Builder] = {
     # an integer input cast to float and concatenated with float features
     "Cast+ConcatV2": raw("tf.concat([x, tf.cast(int32, float32)])", _concat_cast,
                          X2, Arg((1, 4), "int32", 0, 8)),
+    # neighbours the converter fuses (optimize_patterns.td): Sub feeding Square becomes
+    # SQUARED_DIFFERENCE, Square/Sum/Rsqrt/Mul of tf.math.l2_normalize L2_NORMALIZATION
+    "Sub+Square": raw("tf.math.square(a - b)", lambda tf: lambda a, b: tf.math.square(a - b),
+                      X2, X2),
     "Einsum": raw("tf.einsum(bij,bjk->bik)", _einsum, Arg((1, 4, 8)), Arg((1, 8, 4))),
     "Elu": raw("tf.nn.elu", lambda tf: tf.nn.elu),
     "Erf": raw("tf.math.erf", lambda tf: tf.math.erf),
@@ -246,3 +253,40 @@ TF_OP_BUILDERS: dict[str, Builder] = {
     "keras.Dropout": layer("Dropout", lambda k: k.layers.Dropout(0.5)),
 }
 # fmt: on
+
+# Conditions on a constant operand, swept: the converter lowers tf.pow by its exponent.
+# ``when`` is recorded in the table with the entry (input 1 of Pow is the exponent).
+for _exp in (0.5, 2.0, 3.0):
+    TF_OP_BUILDERS[f"Pow(y={_exp:g})"] = Builder(
+        f"tf.math.pow(x, {_exp:g})",
+        (lambda e: lambda tf, keras, rng: lambda x: tf.math.pow(x, e))(_exp), (POS2,),
+        extra={"variant_of": "Pow", "when": {"input": 1, "value": _exp}})
+# An attribute swept: every interpolation of tf.image.resize and keras.layers.Resizing
+# (each method is its own TF op: ResizeBicubic, ResizeArea, ScaleAndTranslate, ...).
+for _m in ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5", "gaussian",
+           "mitchellcubic"):
+    TF_OP_BUILDERS.setdefault(f"tf.image.resize({_m})", raw(
+        f"tf.image.resize({_m})",
+        (lambda m: lambda tf: lambda x: tf.image.resize(x, [16, 16], m))(_m), X4))
+    TF_OP_BUILDERS.setdefault(f"keras.Resizing({_m})", layer(
+        "Resizing", (lambda m: lambda k: k.layers.Resizing(16, 16, interpolation=m))(_m),
+        name=f"keras.layers.Resizing(interpolation={_m!r})"))
+# Every other TF op the converter legalizes (tools/probe/legalized.py).
+for _key, _builder in legalized_builders().items():
+    TF_OP_BUILDERS.setdefault(_key, _builder)
+
+
+def builder_for(key: str) -> Builder:
+    """The builder of a tf_ops key; ``keras.<Class>`` / ``keras.Activation(<name>)`` keys
+    without an entry above get the generic Keras builders of `tools.probe.keras_layers`."""
+    if key in TF_OP_BUILDERS:
+        return TF_OP_BUILDERS[key]
+    if re.fullmatch(r"tf\.\w+\.\w+", key):
+        return function_builder(key)
+    m = re.fullmatch(r"keras\.Activation\((\w+)\)", key)
+    if m:
+        return activation_builder(m.group(1))
+    m = re.fullmatch(r"keras\.(\w+)", key)
+    if m:
+        return layer_builder(m.group(1))
+    raise KeyError(key)

@@ -26,7 +26,7 @@ import numpy as np
 from tools.probe.builders import Arg, Builder, builtin_plan
 from tools.probe.classify import CONVERSION_OPS, OpInfo, classify_target, float_ops, op_names
 from tools.probe.messages import condense
-from tools.probe.tf_ops import TF_OP_BUILDERS
+from tools.probe.tf_ops import builder_for
 
 TFLM_ARENA_BYTES = 4 << 20
 CALIBRATION_SAMPLES = 16
@@ -393,10 +393,47 @@ def _graphdef_ops(cf: Any) -> list[str]:
     return list(dict.fromkeys(n for n in names if n not in _SKIP_GRAPHDEF))
 
 
+def _resolve_shape(builder: Builder) -> Builder:
+    """A generic Keras layer builder with the input shape the layer accepted."""
+    import dataclasses
+
+    tf, keras = _tf()
+    keras.utils.set_random_seed(0)
+    model = builder.make(tf, keras, np.random.default_rng(0))
+    if builder.extra.get("arity_search"):
+        n = builder.extra["chosen"]["arity"]
+        return dataclasses.replace(builder, args=builder.args[:1] * n,
+                                   make=lambda tf, keras, rng: model)
+    shape = builder.extra["chosen"]["shape"]
+    a = builder.args[0]
+    args = tuple(Arg(shape, a.dtype, a.lo, a.hi) for _ in model.inputs)
+    return dataclasses.replace(builder, args=args, make=lambda tf, keras, rng: model,
+                               name=f"{builder.name} on {shape}")
+
+
+def keras_list(job: dict[str, Any], phase: _Phase) -> dict[str, Any]:
+    """The public layer classes and activations of the installed Keras."""
+    from tools.probe.keras_layers import enumerate_keras
+
+    tf, keras = _tf()
+    layers, acts = enumerate_keras(keras)
+    from tools.probe.keras_layers import enumerate_tf_functions
+
+    return {"layers": layers, "activations": acts, "functions": enumerate_tf_functions(tf)}
+
+
 def probe_tf_op(job: dict[str, Any], phase: _Phase) -> dict[str, Any]:
     """Probe one TF op / Keras layer pattern under strict int8."""
     key = job["key"]
-    builder = TF_OP_BUILDERS[key]
+    builder = builder_for(key)
+    if builder.extra.get("shape_search") or builder.extra.get("arity_search"):
+        try:
+            builder = _resolve_shape(builder)
+        except Exception as exc:
+            return {"keras": builder.keras, "probe": builder.name, "graphdef_ops": None,
+                    "lowers_to": None,
+                    "int8": {"outcome": "unprobed",
+                             "message": condense(f"cannot build: {exc}")}}
     if not builder.saved_model:
         return _probe_tf_op(builder, phase, None)
     with tempfile.TemporaryDirectory(prefix="qlint-probe-sm-") as tmp:
@@ -523,6 +560,7 @@ HANDLERS = {
     "builtin": probe_builtin,
     "tf_op": probe_tf_op,
     "info": tf_info,
+    "keras_list": keras_list,
     "tflm": probe_tflm,
     "tflm_info": tflm_info,
 }

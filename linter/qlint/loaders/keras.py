@@ -14,8 +14,8 @@ The model config is walked as JSON: ``Functional``/``Model`` graphs (Keras 3
 path prefix.  Each layer call is one op node with ``source_op`` = the Keras
 class, ``location`` = the layer name (``block1/conv``; ``conv@1`` for a second
 call of a shared layer), ``attrs`` = the layer config, its dtype ``policy`` and
-``compute_dtype``.  ``op_type`` is the TFLite builtin the probed ``tf_ops``
-table saw the layer lower to when it is a single op, else ``keras.<Class>``.
+``compute_dtype``, and ``op_type`` = ``keras.<Class>`` (`qlint.predict.patterns.lower`
+later names the TFLite builtin the probed converter lowered the layer to).
 
 ``Lambda`` layers and classes that are not Keras built-ins get
 ``attrs["opaque"] = True``: qlint records that it cannot see inside them, and
@@ -27,17 +27,15 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import re
 import stat
 import subprocess
 import sys
 import zipfile
 import zlib
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
-from qlint.errors import ModelLoadError
+from qlint.errors import ModelLoadError, one_line
 from qlint.graph import ModelGraph
 from qlint.loaders.keras_classes import builtin_classes, unwrap_qat
 
@@ -46,67 +44,6 @@ MAX_JSON_ITEMS = 2_000_000
 MAX_NESTING = 64
 MODEL_CLASSES = frozenset({"Functional", "Model", "Sequential"})
 FLOAT_POLICIES = {"mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}
-
-
-@cache
-def _keras_table() -> dict[str, tuple[str | None, tuple[str, ...] | None]]:
-    """Probed Keras patterns: table key -> (Keras class, TFLite ops it lowers to)."""
-    try:
-        from qlint.capabilities import latest_file, load_table
-
-        table = load_table(latest_file("tflite"), "int8")
-    except Exception:  # no table installed: Keras class names only
-        return {}
-    return {cap.name: (cap.keras, cap.lowers_to) for cap in table.tf_ops() if cap.keras}
-
-
-def _scalar_strings(config: Any, out: set[str], depth: int = 0) -> set[str]:
-    """Every string and ``key=value`` scalar in a layer config (for variant matching)."""
-    if depth > 4:
-        return out
-    if isinstance(config, dict):
-        for k, v in config.items():
-            if isinstance(v, bool):
-                out.add(f"{k}={v}")  # unroll=True
-            elif isinstance(v, (str, int, float)):
-                out.add(str(v))
-                out.add(f"{k}={_num(v)}")
-            else:
-                _scalar_strings(v, out, depth + 1)
-    elif isinstance(config, list):
-        for v in config:
-            _scalar_strings(v, out, depth + 1)
-    elif isinstance(config, str):
-        out.add(config)
-    return out
-
-
-def _num(v: Any) -> str:
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)
-
-
-def match_pattern(class_name: str, config: Any, keys: list[str] | None = None) -> str | None:
-    """The probed ``tf_ops`` key of a Keras layer: ``keras.<Class>`` or a variant.
-
-    A variant key ``keras.Activation(gelu,approximate)`` matches when every
-    comma-separated token is a string or ``name=value`` in the layer config; the
-    variant with most matching tokens wins, then the plain ``keras.<Class>`` key.
-    """
-    table = _keras_table()
-    if keys is None:
-        keys = [k for k, (cls, _) in table.items() if cls == class_name]
-    values = _scalar_strings(config, set())
-    best: tuple[int, str] | None = None
-    for key in keys:
-        m = re.fullmatch(r"keras\.(\w+)(?:\((.*)\))?", key)
-        if not m or m.group(1) != class_name:
-            continue
-        tokens = [t.strip().strip("'\"") for t in (m.group(2) or "").split(",") if t.strip()]
-        if all(t in values for t in tokens) and (best is None or len(tokens) > best[0]):
-            best = (len(tokens), key)
-    return best[1] if best else None
 
 
 def load_keras(path: str) -> ModelGraph:
@@ -124,12 +61,6 @@ def load_keras(path: str) -> ModelGraph:
     b = _Builder(path)
     b.model(config, "", [], depth=0)
     return b.emit(meta, fmt_detail)
-
-
-def _one_line(exc: BaseException, limit: int = 200) -> str:
-    """An exception's message on one line, at most ``limit`` characters."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _require_regular_file(path: str) -> None:
@@ -151,7 +82,7 @@ def _read_zip(path: str) -> tuple[Any, dict[str, Any]]:
     except FileNotFoundError:
         raise ModelLoadError(path, "no such file") from None
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
-        raise ModelLoadError(path, f"not a .keras archive (bad zip: {_one_line(exc)})"
+        raise ModelLoadError(path, f"not a .keras archive (bad zip: {one_line(exc)})"
                              ) from None
     with zf:
         try:
@@ -161,7 +92,7 @@ def _read_zip(path: str) -> tuple[Any, dict[str, Any]]:
             meta = _bounded_json(zf, "metadata.json", path) or {}
         except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError,
                 zlib.error, ValueError) as exc:
-            raise ModelLoadError(path, f"corrupt .keras archive: {_one_line(exc)}") from None
+            raise ModelLoadError(path, f"corrupt .keras archive: {one_line(exc)}") from None
     return config, meta if isinstance(meta, dict) else {}
 
 
@@ -192,7 +123,7 @@ def parse_json(data: bytes | str, name: str, path: str) -> Any:
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
     except UnicodeDecodeError as exc:
-        raise ModelLoadError(path, f"{name} is not valid UTF-8: {_one_line(exc)}") from None
+        raise ModelLoadError(path, f"{name} is not valid UTF-8: {one_line(exc)}") from None
     items = text.count(",") + text.count("{") + text.count("[")
     if items > MAX_JSON_ITEMS:
         raise ModelLoadError(path, f"{name} has {items} JSON items (commas, objects and "
@@ -202,7 +133,7 @@ def parse_json(data: bytes | str, name: str, path: str) -> Any:
     except RecursionError:
         raise ModelLoadError(path, f"{name} is nested too deeply to read") from None
     except ValueError as exc:  # JSONDecodeError, and integers of too many digits
-        raise ModelLoadError(path, f"{name} is not valid JSON: {_one_line(exc)}") from None
+        raise ModelLoadError(path, f"{name} is not valid JSON: {one_line(exc)}") from None
 
 
 H5_TIMEOUT = 3.0  # seconds the HDF5 reader may take
@@ -257,7 +188,7 @@ def _read_h5(path: str) -> tuple[Any, dict[str, Any]]:
         raise ModelLoadError(path, f"the HDF5 library did not finish reading the file in "
                              f"{H5_TIMEOUT:.0f} s (corrupt file?)") from None
     except OSError as exc:
-        raise ModelLoadError(path, f"cannot start the HDF5 reader: {_one_line(exc)}") from None
+        raise ModelLoadError(path, f"cannot start the HDF5 reader: {one_line(exc)}") from None
     try:
         out = json.loads(res.stdout) if res.returncode == 0 else None
     except ValueError:
@@ -269,9 +200,9 @@ def _read_h5(path: str) -> tuple[Any, dict[str, Any]]:
     if out.get("error") == "missing":
         raise ModelLoadError(path, "no such file")
     if out.get("error") == "not-hdf5":
-        raise ModelLoadError(path, f"not an HDF5 file: {_one_line(out.get('message', ''))}")
+        raise ModelLoadError(path, f"not an HDF5 file: {one_line(out.get('message', ''))}")
     if out.get("error"):
-        raise ModelLoadError(path, f"corrupt HDF5 file: {_one_line(out.get('message', ''))}")
+        raise ModelLoadError(path, f"corrupt HDF5 file: {one_line(out.get('message', ''))}")
     text, meta = out.get("config"), out.get("meta")
     if text is None:
         raise ModelLoadError(path, "HDF5 file has no model_config attribute "
@@ -279,12 +210,6 @@ def _read_h5(path: str) -> tuple[Any, dict[str, Any]]:
     if len(text) > MAX_CONFIG_BYTES:
         raise ModelLoadError(path, "model_config is too large")
     return parse_json(text, "model_config", path), meta if isinstance(meta, dict) else {}
-
-
-def _text(v: Any) -> str:
-    if isinstance(v, bytes):
-        return v.decode("utf-8", "replace")
-    return str(v)
 
 
 def policy_of(config: Any) -> str | None:
@@ -468,9 +393,6 @@ class _Builder:
             act = cfg.get("activation")
             if isinstance(act, str) and act not in ("linear", None):
                 attrs["activation"] = act
-        key = match_pattern(cls, cfg)
-        if key:
-            attrs["tf_ops_key"] = key
         out = f"{prefix}{name}:{n_idx}:0"
         t = self.tensor(out, location)
         t.name = location
@@ -496,11 +418,8 @@ class _Builder:
             return ids[key]
 
         ins = [tid(k) for k in self.inputs]
-        table = _keras_table()
         for i, op in enumerate(self.ops):
-            low = table.get(op.attrs.get("tf_ops_key") or "", (None, None))[1]
-            op_type = low[0] if low and len(low) == 1 else f"keras.{op.class_name}"
-            g.add_op(0, i, op_type=op_type, source_op=op.class_name, name=op.name,
+            g.add_op(0, i, op_type=f"keras.{op.class_name}", source_op=op.class_name, name=op.name,
                      inputs=[tid(k) for k in op.inputs], outputs=[tid(k) for k in op.outputs],
                      attrs=op.attrs, location=op.location)
         outs = [tid(k) for k in self.outputs]

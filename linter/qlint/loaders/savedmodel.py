@@ -15,8 +15,8 @@ reachable from its outputs:
 * control-flow bodies (``While``/``If``/``Case`` branches) are inlined beside
   their op with fresh argument tensors, so the ops inside them are visible;
 * ``Identity``-like ops are looked through and ops whose inputs are all
-  constant are folded (as the converter does); both are listed with their
-  locations in the graph attribute ``elided_ops`` so that rules can still match
+  constant are folded (as the converter does); they are listed with their
+  locations in the graph attributes ``elided_ops`` and ``folded_ops`` so that rules can match
   multi-op patterns the probe observed; variables read with
   ``ReadVariableOp`` and ``Const`` values become constant tensors;
 * dtypes come from the ``T``/``dtype``/``DstT``/``out_type`` attributes,
@@ -25,9 +25,9 @@ reachable from its outputs:
 Signatures whose ops are identical (Keras 3 ``export()`` writes ``serve`` and
 ``serving_default`` over the same function) are kept once.  Each signature is
 one subgraph.  Op nodes carry ``source_op`` = the TF op (``Cumsum``) and
-``op_type`` = the TFLite builtin the probe saw the op lower to when the probed
-``tf_ops`` table says so (``CUMSUM``), else ``tf.<Op>`` (``tf.Conv2D``), the
-name the MLIR converter uses in its messages.  ``location`` is the signature
+``op_type`` = ``tf.<Op>`` (``tf.Conv2D``), the name the MLIR converter uses in its
+messages (`qlint.predict.patterns.lower` later names the TFLite builtin the probed
+converter lowered it to, ``CUMSUM``, where it saw exactly one).  ``location`` is the signature
 and the TF node path: ``serving_default/functional_1/lambda/Cumsum``.
 """
 
@@ -37,10 +37,9 @@ import os
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
-from qlint.errors import ModelLoadError
+from qlint.errors import ModelLoadError, one_line
 from qlint.graph import ModelGraph
 
 MAX_DEPTH = 32
@@ -66,32 +65,6 @@ BOOL_OUTPUT = frozenset({"Less", "LessEqual", "Greater", "GreaterEqual", "Equal"
                          "LogicalAnd", "LogicalOr", "LogicalNot", "IsNan", "IsFinite", "IsInf"})
 
 
-@cache
-def _tf_op_types() -> dict[str, str]:
-    """TF op name -> TFLite builtin, from the probed ``tf_ops`` table (one-op lowerings)."""
-    try:
-        from qlint.capabilities import latest_file, load_table
-
-        table = load_table(latest_file("tflite"), "int8")
-    except Exception:  # no table installed: keep TF names
-        return {}
-    out: dict[str, str] = {}
-    for cap in table.tf_ops():
-        if cap.keras or not cap.lowers_to or len(cap.lowers_to) != 1:
-            continue
-        names = {cap.name, *(cap.graphdef_ops or ())}
-        if cap.graphdef_ops is not None and len(cap.graphdef_ops) > 1:
-            names = {cap.name}
-        for n in names:
-            out.setdefault(n, cap.lowers_to[0])
-    return out
-
-
-def op_type_of(tf_op: str) -> str:
-    """The IR ``op_type`` of TF op ``tf_op``: its probed TFLite builtin or ``tf.<Op>``."""
-    return _tf_op_types().get(tf_op) or f"tf.{tf_op}"
-
-
 def savedmodel_dir(path: str) -> str:
     """The SavedModel directory of ``path`` (the directory itself or its saved_model.pb)."""
     if os.path.isdir(path):
@@ -106,6 +79,7 @@ class _Tensor:
     dtype: str = "unknown"
     shape: tuple[int | None, ...] | None = None
     constant: bool = False
+    value: float | None = None  # a scalar constant's value (prediction conditions)
 
 
 @dataclass
@@ -128,6 +102,7 @@ class _Signature:
     ops: list[_Op] = field(default_factory=list)
     tensors: dict[str, _Tensor] = field(default_factory=dict)
     elided: list[tuple[str, str]] = field(default_factory=list)  # (location, TF op)
+    folded: list[tuple[str, str]] = field(default_factory=list)  # constant-folded ops
 
 
 def load_savedmodel(path: str) -> ModelGraph:
@@ -155,9 +130,9 @@ def load_savedmodel(path: str) -> ModelGraph:
         raise ModelLoadError(path, f"cannot read: {exc.strerror or exc}") from None
     except pb_message.DecodeError as exc:
         raise ModelLoadError(path, "saved_model.pb is not a valid SavedModel protobuf: "
-                             f"{_one_line(exc)}") from None
+                             f"{one_line(exc)}") from None
     except (_text_parse_error(), UnicodeDecodeError) as exc:  # evaluated only on an error
-        raise ModelLoadError(path, f"saved_model.pbtxt cannot be parsed: {_one_line(exc)}"
+        raise ModelLoadError(path, f"saved_model.pbtxt cannot be parsed: {one_line(exc)}"
                              ) from None
     except RecursionError:  # the text parser recurses once per nested message
         raise ModelLoadError(path, "saved_model.pbtxt is nested too deeply to read") from None
@@ -245,6 +220,7 @@ class _Builder:
                     s_idx, len(ids), name=t.name, dtype=t.dtype, shape=t.shape,
                     constant=t.constant,
                     location=f"{sig.key}/{t.name}",
+                    **({"value": t.value} if t.value is not None else {}),
                 )
             return ids[key]
 
@@ -252,7 +228,7 @@ class _Builder:
             tensor(key)
         for i, op in enumerate(sig.ops):
             g.add_op(
-                s_idx, i, op_type=op_type_of(op.source_op), source_op=op.source_op,
+                s_idx, i, op_type=f"tf.{op.source_op}", source_op=op.source_op,
                 name=op.name, inputs=[tensor(k) for k in op.inputs],
                 outputs=[tensor(k) for k in op.outputs], attrs=op.attrs, location=op.location,
             )
@@ -267,6 +243,7 @@ class _Builder:
             "outputs": {n: ids[k] for n, k in sig.outputs.items()},
         }
         g.attrs.setdefault("elided_ops", []).extend(sig.elided)
+        g.attrs.setdefault("folded_ops", []).extend(sig.folded)
 
     def _signature(self, key: str, sdef: Any) -> _Signature:
         sig = _Signature(key)
@@ -311,12 +288,6 @@ def _text_parse_error() -> type[Exception]:
     from google.protobuf import text_format
 
     return text_format.ParseError
-
-
-def _one_line(exc: BaseException, limit: int = 200) -> str:
-    """An exception's message on one line, at most ``limit`` characters."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _top_node(ref: str) -> str:
@@ -404,6 +375,33 @@ class _Node:
                 funcs = [f.name for f in value.list.func] or [value.func.name]
                 self._flow.append((a, funcs))
         return self._flow
+
+
+# DataType enum values of the numeric scalars whose value is kept, and their fields.
+_SCALAR_FIELDS = {1: ("float_val", "<f"), 2: ("double_val", "<d"), 3: ("int_val", "<i"),
+                  9: ("int64_val", "<q")}
+
+
+def _scalar_value(node: _Node) -> float | None:
+    """The value of a one-element numeric ``Const`` (``tf.pow(x, 2.0)``'s exponent)."""
+    if "value" not in node.attr:
+        return None
+    t = node.attr["value"].tensor
+    if any(d.size != 1 for d in t.tensor_shape.dim):
+        return None
+    field_fmt = _SCALAR_FIELDS.get(int(t.dtype))
+    if field_fmt is None:
+        return None
+    vals = getattr(t, field_fmt[0])
+    if len(vals) == 1:
+        return float(vals[0])
+    if t.tensor_content:
+        import struct
+
+        size = struct.calcsize(field_fmt[1])
+        if len(t.tensor_content) == size:
+            return float(struct.unpack(field_fmt[1], t.tensor_content)[0])
+    return None
 
 
 def _output_dtype(node: _Node, idx: int) -> str:
@@ -553,7 +551,10 @@ class _Scope:
             return
         if op in VARIABLE_OPS or op in ("ReadVariableOp", "Const"):
             dtype = "resource" if op in VARIABLE_OPS else None
-            self._new_tensor(self._out_key(node, 0, top), node, 0, constant=True, dtype=dtype)
+            key = self._new_tensor(self._out_key(node, 0, top), node, 0, constant=True,
+                                   dtype=dtype)
+            if op == "Const":
+                self.sig.tensors[key].value = _scalar_value(node)
             return
         func = self._callee(node)
         if func is not None and self._can_inline(func):
@@ -731,6 +732,6 @@ def _prune(sig: _Signature) -> None:
             if i not in keep and op.anchor is not None and op.anchor in keep:
                 keep.add(i)
                 changed = True
-    sig.elided.extend((op.location, op.source_op) for i, op in enumerate(sig.ops)
+    sig.folded.extend((op.location, op.source_op) for i, op in enumerate(sig.ops)
                       if i in keep and op.folded)
     sig.ops = [op for i, op in enumerate(sig.ops) if i in keep and not op.folded]

@@ -35,6 +35,7 @@ def to_dict(report: Report) -> dict[str, Any]:
         "summary": {
             **report.counts(),
             "findings": len(report.findings),
+            "unknown_ops": report.unknown_ops(),
             "models": len(report.models),
             "unreadable": len(report.unreadable) + len(report.errors),
             "suppressed": report.suppressed,

@@ -24,7 +24,7 @@ from qlint import PROJECT_URL, __version__
 from qlint.finding import Finding, Severity
 from qlint.fingerprint import fingerprint, relative_path
 from qlint.knowledge import record
-from qlint.registry import Rule, discover_rules
+from qlint.registry import Rule
 from qlint.report import Report
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -143,7 +143,7 @@ def _result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
 
 def to_sarif(report: Report) -> dict[str, Any]:
     used = {f.rule for f in report.findings}
-    rules = [r for r in discover_rules() if r.id in used] or []
+    rules = [r for r in report.rules if r.id in used]
     index = {r.id: i for i, r in enumerate(rules)}
     levels = configured_levels(report)
     notifications = [

@@ -26,13 +26,16 @@ def use_colour(stream: TextIO) -> bool:
 
 
 def render(report: Report, stream: TextIO, colour: bool | None = None,
-           explain: bool = False, quiet: bool = False) -> None:
+           explain: bool = False, quiet: bool = False, statistics: bool = False) -> None:
     """Write ``path:location: ID [severity] message (record)`` lines and a summary line
-    (``quiet``: no summary line).
+    (``quiet``: no summary line; ``statistics``: `render_statistics` instead).
 
     With ``explain`` each finding is followed by its knowledge record: root cause, fix
     steps, dead ends and the documentation link.
     """
+    if statistics:
+        render_statistics(report, stream, colour=colour, quiet=quiet)
+        return
     colour = use_colour(stream) if colour is None else colour
 
     def paint(text: str, code: str) -> str:
@@ -127,6 +130,10 @@ def summary_line(report: Report) -> str:
         parts.append(f"Found {total} finding{'s' if total != 1 else ''} ({detail}) in {models}")
     else:
         parts.append(f"No findings in {models} (target {report.target})")
+    unknown = report.unknown_ops()
+    if unknown:
+        parts.append(f"{unknown} op{'s' if unknown != 1 else ''} with no probed verdict "
+                     "(QL190 unknown-op: not known to be fine)")
     if report.baseline_hidden is not None:
         parts.append(f"{report.baseline_hidden} known finding"
                      f"{'s' if report.baseline_hidden != 1 else ''} hidden by the baseline")

@@ -38,7 +38,7 @@ class LegacyUint8(Rule):
            "quantization or a TF2 QAT export).")
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
-        if not ctx.target.endswith("int8") or "int16" in ctx.target:
+        if ctx.target.mode != "int8":
             return
         if "uint8" not in graph.derived(_dtypes):
             return
@@ -61,7 +61,7 @@ class LegacyUint8(Rule):
             graph, first,
             f"{len(uint8_ops)} op{'s' if len(uint8_ops) != 1 else ''} compute on asymmetric "
             f"uint8 (TF1-style quantization; {weights} with uint8 weights), starting at "
-            f"{op_label(graph, first)}, but the target {ctx.target} is int8: the TFLite CPU "
+            f"{op_label(graph, first)}, but the target {ctx.target.name} is int8: the TFLite CPU "
             f"interpreter runs it (silent), int8-only runtimes (TFLite Micro, NPUs) do not",
             related=[*(t for t in graph.activations(first) if graph[t]["dtype"] == "uint8"),
                      *uint8_ops[1:]],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from qlint.analysis import compute_precision
 from qlint.finding import Finding, Severity
 from qlint.graph import ModelGraph, NodeId, Quant
 from qlint.npu_compiled import npu_compiled
@@ -103,7 +104,7 @@ class MissingQuantParams(ScreenedRule):
         if not ops or all(graph[o]["op_type"] in RAW_INTEGER_OPS for o in ops):
             return
         if graph[t]["dtype"] == "int16" and not any(
-            graph.compute_precision(o) == "int16" for o in ops
+            compute_precision(graph, o) == "int16" for o in ops
         ):
             return  # a plain int16 tensor in a model without int16 quantization
         op = anchor_op(graph, t)

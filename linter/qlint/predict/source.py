@@ -1,0 +1,420 @@
+"""Predict what strict int8 conversion does to a source graph, from the probed tables.
+
+Shared by the source rules (QL110, QL111).  Every fact comes from the
+``tf_ops`` table of the newest ``tflite`` capability file, which records, for a
+TF op or a Keras layer pattern, the GraphDef ops the probe observed, the TFLite
+ops it lowered to and its strict-int8 outcome.
+
+SavedModel graphs are judged the way the probe observed them, not op by op: an
+op that belongs to a multi-op pattern (Keras' exact GELU is ``Mul``, ``Neg``,
+``Erfc`` and becomes one int8 GELU kernel) takes the pattern's outcome when the
+ops of its name scope cover the pattern's ops and the op reaches them through
+ops of the pattern (a ``Cast`` feeding a ``ConcatV2``, not a ``Cast`` feeding a
+``MatMul`` whose result is concatenated).  Scopes broader than
+`MAX_SCOPE_OPS` ops are not considered a pattern instance.  Ops outside any
+pattern take the outcome of their one-op entry.  Keras graphs are judged per
+layer (the variant `qlint.predict.patterns.layer_key` matches) plus the ``activation`` it applies.
+
+Ops inside a control-flow body (a ``While`` loop of a Keras RNN, an ``If``
+branch) count as adjacent to their control-flow op, so a pattern the probe
+observed across a loop (Keras ``LSTM``: ``TensorListReserve``, ``While`` and the
+cell's ops in its body) is matched as one instance.
+
+A conversion error is only attributed to an op when the probed message names a
+TF op (``'tf.Erf' op is neither a custom op nor a flex op``, ``'tf.TensorListReserve'
+op requires element_shape to be static``); a probe failure of another kind (a
+crashed converter, a calibration error) says nothing about the op and is not used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from qlint.graph import ModelGraph, NodeId
+from qlint.predict.patterns import layer_key, match_pattern, source_table
+from qlint.predict.tables import (
+    CONVERSION_ERROR,
+    FLOAT_FALLBACK,
+    INTEGER,
+    CapabilityTable,
+    TfOpCapability,
+)
+
+MAX_SCOPE_OPS = 96
+HALF = frozenset({"float16", "bfloat16"})
+# An MLIR diagnostic about a TF op: ``'tf.Erf' op is neither ...``.
+OP_ERROR = re.compile(r"'tf\.(?P<op>\w+)' op \w")
+CONTROL_FLOW = frozenset({"While", "StatelessWhile", "If", "StatelessIf", "Case",
+                          "StatelessCase"})
+BODY_ATTRS = frozenset({"body", "cond", "then_branch", "else_branch", "branches"})
+
+
+@dataclass
+class Prediction:
+    """One predicted non-int8 outcome, anchored on an op of the source graph."""
+
+    op: NodeId
+    outcome: str
+    cap: TfOpCapability
+    tflite_ops: tuple[str, ...] = ()
+    related: list[NodeId] = field(default_factory=list)
+    via: str = "op"  # op | pattern | layer | activation
+
+    @property
+    def failing_tf_op(self) -> str | None:
+        """The TF op the probed converter message names, for conversion errors."""
+        m = OP_ERROR.search(self.cap.message or "")
+        return m.group("op") if m else None
+
+
+def usable(cap: TfOpCapability | None) -> bool:
+    """True when a probed entry says something about the op itself."""
+    if cap is None:
+        return False
+    if cap.outcome == CONVERSION_ERROR:
+        return bool(OP_ERROR.search(cap.message or ""))
+    return cap.outcome in (INTEGER, FLOAT_FALLBACK)
+
+
+def joined(tab: CapabilityTable, cap: TfOpCapability | None) -> TfOpCapability | None:
+    """An entry without a usable int8 outcome of its own, judged by what it becomes.
+
+    The probe's unquantized conversion recorded the builtins the op or layer lowers
+    to (``lowers_to``); the builtin table says what each does under int8.  The join
+    holds when every one of them has a probed ``integer`` or ``float_fallback``
+    outcome; otherwise the op stays unknown.
+    """
+    if cap is None or not cap.lowers_to:
+        return None
+    floats = []
+    for b in cap.lowers_to:
+        bcap = tab.op(b)
+        if bcap is None or bcap.outcome not in (INTEGER, FLOAT_FALLBACK):
+            return None
+        if bcap.outcome == FLOAT_FALLBACK:
+            floats.append(b)
+    return dataclasses.replace(
+        cap, outcome=FLOAT_FALLBACK if floats else INTEGER, float_ops=tuple(floats),
+        message=None, probe=f"{cap.probe or cap.name}, joined with the builtin table")
+
+
+def _known(tab: CapabilityTable, cap: TfOpCapability | None) -> TfOpCapability | None:
+    """``cap`` when it says something about the op, else its join, else ``None``."""
+    if usable(cap):
+        return cap
+    return joined(tab, cap)
+
+
+def _single(tab: CapabilityTable, tf_op: str) -> TfOpCapability | None:
+    cap = tab.tf_op(tf_op)
+    if cap is None:
+        return None
+    if cap.name == tf_op or (cap.graphdef_ops or ()) == (tf_op,):
+        return cap
+    return None
+
+
+def _scopes(location: str) -> list[str]:
+    """The name scopes enclosing ``location``, innermost first (``a/b/c``: ``a/b``, ``a``)."""
+    out = []
+    i = location.rfind("/")
+    while i >= 0:
+        out.append(location[:i])
+        i = location.rfind("/", 0, i)
+    return out
+
+
+@dataclass
+class Unknown:
+    """An op, layer or activation of a source graph with no probed verdict."""
+
+    op: NodeId
+    kind: str  # tf_op | layer | activation
+    name: str  # the TF op, the Keras class or the activation name
+
+
+@dataclass
+class Judgement:
+    """What the tables say about a source graph: predictions, and what they cannot judge."""
+
+    predictions: list[Prediction] = field(default_factory=list)
+    unknown: list[Unknown] = field(default_factory=list)
+
+
+def predict(graph: ModelGraph, tab: CapabilityTable | None = None) -> list[Prediction]:
+    """Every predicted float fallback and conversion error in a source graph.
+
+    With the shipped table (``tab`` left out) the prediction is computed once per graph
+    and shared by the rules that ask for it.
+    """
+    return list(judge(graph, tab).predictions)
+
+
+def unknown_ops(graph: ModelGraph, tab: CapabilityTable | None = None) -> list[Unknown]:
+    """The ops, layers and activations of a source graph no probed entry covers."""
+    return list(judge(graph, tab).unknown)
+
+
+def judge(graph: ModelGraph, tab: CapabilityTable | None = None) -> Judgement:
+    """Predictions and unknown ops of a source graph (computed once per graph)."""
+    if tab is None:
+        return graph.derived(_judge_shipped)
+    return _judge(graph, tab)
+
+
+def _judge_shipped(graph: ModelGraph) -> Judgement:
+    return _judge(graph, source_table())
+
+
+def _judge(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
+    if graph.stage != "source":
+        return Judgement()
+    if graph.format == "keras":
+        return _predict_keras(graph, tab)
+    return _predict_graphdef(graph, tab)
+
+
+#: Keras classes that are no computation of their own.
+KERAS_STRUCTURAL = frozenset({"InputLayer"})
+
+
+def _predict_keras(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
+    j = Judgement()
+    out = j.predictions
+    for op in graph.ops():
+        attrs = graph[op]["attrs"]
+        if attrs.get("opaque"):
+            continue
+        cls = graph[op]["source_op"]
+        key = layer_key(graph, op)
+        if cls == "Activation":
+            key = _activation_key(attrs.get("activation"), match_pattern)
+        cap = _known(tab, tab.tf_op(key) if key else None)
+        if cap is not None:
+            if cap.outcome != INTEGER:
+                out.append(Prediction(op, cap.outcome, cap, _tflite_ops(cap), via="layer"))
+        elif cls not in KERAS_STRUCTURAL:
+            j.unknown.append(Unknown(op, "layer", str(cls)))
+        act = attrs.get("activation")
+        if isinstance(act, str) and cls != "Activation":
+            akey = _activation_key(act, match_pattern)
+            acap = _known(tab, tab.tf_op(akey) if akey else None)
+            if acap is not None:
+                if acap.outcome != INTEGER:
+                    out.append(Prediction(op, acap.outcome, acap, _tflite_ops(acap),
+                                          via="activation"))
+            else:
+                j.unknown.append(Unknown(op, "activation", act))
+    return j
+
+
+def _activation_key(act: object, match: Callable[..., str | None]) -> str | None:
+    """The probed entry of a Keras activation: ``keras.Activation(<name>)``.
+
+    The plain ``keras.Activation`` entry was probed with the default, linear activation:
+    it speaks only for ``linear``, never for an activation without its own entry.
+    """
+    if act in (None, "linear"):
+        return "keras.Activation"
+    key = match("Activation", {"activation": act})
+    return None if key == "keras.Activation" else key
+
+
+def _tflite_ops(cap: TfOpCapability) -> tuple[str, ...]:
+    if cap.outcome == FLOAT_FALLBACK:
+        return cap.float_ops or cap.lowers_to or ()
+    return cap.lowers_to or ()
+
+
+def _innermost(found: set[str]) -> set[str]:
+    """The scopes of ``found`` with no other scope of ``found`` inside them."""
+    enclosing = {o[:i] for o in found for i, ch in enumerate(o) if ch == "/"}
+    return found - enclosing
+
+
+def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
+    ops = list(graph.ops())
+    locations = {op: graph[op]["location"] for op in ops}
+    source_ops = {op: graph[op]["source_op"] for op in ops}
+    # name scope -> TF ops under it (kept ops and the ones folded or looked through)
+    members: dict[str, list[NodeId]] = defaultdict(list)
+    kinds: dict[str, set[str]] = defaultdict(set)
+    sizes: dict[str, int] = defaultdict(int)
+    for op in ops:
+        tf_op = source_ops[op]
+        for sc in _scopes(locations[op]):
+            members[sc].append(op)
+            kinds[sc].add(tf_op)
+            sizes[sc] += 1
+    # Ops looked through (StopGradient) and constant-folded ops stand in for a pattern's
+    # ops, except that a folded op never stands in for an op the pattern leaves in float:
+    # folded away, it is no op at run time (a Cast of a constant is not the int -> float
+    # Cast of data that keeps Cast+ConcatV2 float).
+    elided: dict[str, set[str]] = defaultdict(set)
+    folded: dict[str, set[str]] = defaultdict(set)
+    for key, into in (("elided_ops", elided), ("folded_ops", folded)):
+        for loc, tf_op in graph.attrs.get(key, []):
+            for sc in _scopes(loc):
+                kinds[sc].add(tf_op)
+                into[sc].add(tf_op)
+                sizes[sc] += 1
+    links = _control_flow_links(graph, ops)
+    variants: dict[str, list[TfOpCapability]] = defaultdict(list)
+    for c in tab.tf_ops():
+        if c.variant_of and c.when:
+            variants[c.variant_of].append(c)
+    patterns = [c for c in tab.tf_ops()
+                if c.graphdef_ops and len(set(c.graphdef_ops)) > 1 and usable(c)
+                and not c.when]
+    needs = [frozenset(c.graphdef_ops or ()) for c in patterns]
+    # A pattern instance is a scope covering the pattern's ops with no smaller scope
+    # inside it that covers them too (the layer, not the model around it).
+    small = [(sc, k) for sc, k in kinds.items() if sizes[sc] <= MAX_SCOPE_OPS]
+    instances: dict[str, set[str]] = {}
+    for cap, need in zip(patterns, needs, strict=True):
+        instances[cap.name] = _innermost({sc for sc, k in small if need <= k})
+    # the patterns an op of each TF op may belong to, in table order
+    candidates: dict[str, list[tuple[TfOpCapability, frozenset[str]]]] = defaultdict(list)
+    for cap, need in zip(patterns, needs, strict=True):
+        for tf_op in need:
+            candidates[tf_op].append((cap, need))
+    j = Judgement()
+    out = j.predictions
+    done: set[tuple[str, str]] = set()
+    for op in ops:
+        tf_op = source_ops[op]
+        if any(graph[t]["dtype"] in HALF for t in graph.activations(op)):
+            continue  # float16 compute fails conversion as a whole (QL211)
+        best: tuple[int, str, TfOpCapability] | None = None
+        mine = candidates.get(tf_op, ())
+        if mine:
+            for sc in _scopes(locations[op]):
+                for cap, need in mine:
+                    if sc not in instances[cap.name]:
+                        continue
+                    if best is not None and len(need) <= best[0]:
+                        continue
+                    allowed = {o for o in members[sc] if source_ops[o] in need}
+                    near = _nearby(graph, op, allowed, len(need) + 1, links)
+                    if need <= near | elided[sc] | _stand_ins(tab, cap, folded[sc]):
+                        best = (len(need), sc, cap)
+                if best is not None:
+                    break
+        if best is not None:
+            _, sc, cap = best
+            if cap.outcome == INTEGER or (sc, cap.name) in done:
+                continue
+            done.add((sc, cap.name))
+            need = frozenset(cap.graphdef_ops or ())
+            group = [o for o in members[sc] if source_ops[o] in need]
+            out.append(Prediction(group[0] if group else op, cap.outcome, cap,
+                                  _tflite_ops(cap), related=group[1:], via="pattern"))
+            continue
+        cap = _known(tab, _conditioned(graph, op, variants.get(tf_op, ()))
+                     or _single(tab, tf_op))
+        if cap is None:
+            j.unknown.append(Unknown(op, "tf_op", tf_op))
+        elif cap.outcome == FLOAT_FALLBACK and _integer_only(graph, op):
+            continue  # int32 / bool shape arithmetic: no float kernel, as the probe classifies
+        elif cap.outcome != INTEGER:
+            out.append(Prediction(op, cap.outcome, cap, _tflite_ops(cap)))
+    return j
+
+
+INTEGER_DTYPES = frozenset({"int8", "int16", "int32", "int64", "uint8", "bool"})
+
+
+def _integer_only(graph: ModelGraph, op: NodeId) -> bool:
+    """True when every activation of ``op`` has a known integer or bool dtype."""
+    acts = graph.activations(op)
+    return bool(acts) and all(graph[t]["dtype"] in INTEGER_DTYPES for t in acts)
+
+
+def _stand_ins(tab: CapabilityTable, cap: TfOpCapability, folded: set[str]) -> set[str]:
+    """The folded TF ops that may fill a pattern: those whose own probed lowering is not
+    among the ops the pattern leaves in float."""
+    if not folded:
+        return folded
+    keep = set(cap.float_ops)
+    out = set()
+    for tf_op in folded:
+        own = tab.tf_op(tf_op)
+        if not (own is not None and own.lowers_to and keep & set(own.lowers_to)):
+            out.add(tf_op)
+    return out
+
+
+def _conditioned(graph: ModelGraph, op: NodeId,
+                 variants: Iterable[TfOpCapability]) -> TfOpCapability | None:
+    """The probed variant whose condition the op meets (a constant input of that value).
+
+    Conditions are data from the table (``"when": {"input": 1, "value": 2.0}``: the
+    probe swept the exponent of ``tf.pow``), not cases written here.
+    """
+    ins = graph.inputs(op)
+    for cap in variants:
+        w = cap.when or {}
+        i = w.get("input")
+        if not isinstance(i, int) or i >= len(ins) or ins[i] is None:
+            continue
+        value = graph[ins[i]].get("value")
+        want = w.get("value")
+        if isinstance(value, float) and isinstance(want, (int, float)) and \
+                abs(value - want) <= 1e-6 * max(1.0, abs(want)):
+            return cap
+    return None
+
+
+def _control_flow_links(graph: ModelGraph, ops: list[NodeId]) -> dict[NodeId, list[NodeId]]:
+    """Each op of a control-flow body linked to its control-flow op, both ways.
+
+    The SavedModel loader inlines a body beside its op at ``<op location>/<attr>/...``
+    (``.../lstm/while/body/...``) with fresh argument tensors, so no data edge joins them.
+    """
+    by_location = {graph[op]["location"]: op for op in ops
+                   if graph[op]["source_op"] in CONTROL_FLOW}
+    links: dict[NodeId, list[NodeId]] = defaultdict(list)
+    if not by_location:
+        return links
+    for op in ops:
+        for sc in _scopes(graph[op]["location"]):
+            head, _, attr = sc.rpartition("/")
+            parent = by_location.get(head) if attr in BODY_ATTRS else None
+            if parent is not None and parent != op:
+                links[op].append(parent)
+                links[parent].append(op)
+                break
+    return links
+
+
+def _nearby(graph: ModelGraph, start: NodeId, allowed: set[NodeId], depth: int,
+            links: dict[NodeId, list[NodeId]] | None = None) -> set[str]:
+    """TF ops of the ops within ``depth`` hops of ``start`` (inside ``allowed``).
+
+    A hop follows a data edge, or ``links`` (a control-flow op and its body's ops).
+    """
+    seen = {start}
+    frontier = [start]
+    for _ in range(depth):
+        nxt: list[NodeId] = []
+        for op in frontier:
+            neigh: list[NodeId] = []
+            for t in graph.inputs(op):
+                p = graph.producer(t) if t is not None else None
+                if p is not None:
+                    neigh.append(p)
+            for t in graph.outputs(op):
+                if t is not None:
+                    neigh.extend(graph.consumers(t))
+            if links:
+                neigh.extend(links.get(op, ()))
+            for n in neigh:
+                if n in allowed and n not in seen:
+                    seen.add(n)
+                    nxt.append(n)
+        frontier = nxt
+    return {graph[o]["source_op"] for o in seen}

@@ -1,0 +1,317 @@
+"""Probed op capability tables: what each op does under int8 on a runtime.
+
+The tables live in ``qlint_rules/capabilities/*.json`` (``rules/qlint_rules/capabilities/``
+in the source tree).  They are produced by ``python -m tools.probe`` with the real
+converter and interpreter, and stamped with the versions they were probed on.
+This module only reads them: no TensorFlow, loaded lazily and cached (`newest_table`
+is the one way the rest of qlint reads the newest table of a runtime).  A missing or
+malformed shipped table raises `CapabilityError`: it is a defect of the installation,
+never silently read as "no data".
+
+Outcomes:
+
+``integer``
+    the op runs with int8/int16 activations.
+``float_fallback``
+    the model converts, but the op runs in float32 between DEQUANTIZE/QUANTIZE.
+``conversion_error``
+    the converter fails (``message`` holds its text).
+``runtime_error``
+    the model converts but the interpreter cannot allocate or invoke it.
+``unprobed``
+    the probe could not build a model for the op; ``message`` says why.  Never a
+    guess about support.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+from importlib import resources
+from typing import Any
+
+from qlint.errors import QlintError
+
+PACKAGE = "qlint_rules"
+DIRECTORY = "capabilities"
+SCHEMA_VERSION = 1
+
+INTEGER = "integer"
+FLOAT_FALLBACK = "float_fallback"
+CONVERSION_ERROR = "conversion_error"
+RUNTIME_ERROR = "runtime_error"
+UNPROBED = "unprobed"
+OUTCOMES = (INTEGER, FLOAT_FALLBACK, CONVERSION_ERROR, RUNTIME_ERROR, UNPROBED)
+#: Outcomes meaning "this op does not get an integer kernel on the target".
+NOT_INTEGER = frozenset({FLOAT_FALLBACK, CONVERSION_ERROR, RUNTIME_ERROR})
+
+
+class CapabilityError(QlintError):
+    """A capability table is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class OpCapability:
+    """The probed outcome of one TFLite builtin in one mode of one runtime."""
+
+    op: str
+    mode: str
+    outcome: str
+    probe: str | None = None
+    message: str | None = None
+    io: str | None = None
+    lowers_to: tuple[str, ...] | None = None
+
+    @property
+    def integer(self) -> bool:
+        """True when the op was observed running on int8/int16 activations."""
+        return self.outcome == INTEGER
+
+    @property
+    def probed(self) -> bool:
+        """False when the probe could not build the op (no claim about support)."""
+        return self.outcome != UNPROBED
+
+    @property
+    def lacks_integer_kernel(self) -> bool:
+        """True for float fallback, conversion error or runtime error."""
+        return self.outcome in NOT_INTEGER
+
+
+@dataclass(frozen=True)
+class TfOpCapability:
+    """The probed strict-int8 behaviour of a TF op or Keras layer pattern."""
+
+    name: str
+    outcome: str
+    keras: str | None = None
+    probe: str | None = None
+    graphdef_ops: tuple[str, ...] | None = None
+    lowers_to: tuple[str, ...] | None = None
+    message: str | None = None
+    float_ops: tuple[str, ...] = ()
+    # A condition under which ``variant_of``'s op behaves as this entry says, e.g.
+    # ``{"input": 1, "value": 2.0}``: the op's second input is the constant 2.0.
+    variant_of: str | None = None
+    when: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a table came from: file, runtime, versions, date and command."""
+
+    file: str
+    runtime: str
+    versions: Mapping[str, str]
+    probed_on: str
+    command: str
+
+    def summary(self) -> str:
+        """One line, e.g. ``tflite-2.21.json (tensorflow 2.21.0, probed 2026-11-23)``."""
+        main = next(
+            (f"{k} {v}" for k, v in self.versions.items() if k in ("tensorflow", "tflite-micro")),
+            ", ".join(f"{k} {v}" for k, v in self.versions.items()),
+        )
+        return f"{self.file} ({main}, probed {self.probed_on})"
+
+    def describe(self) -> str:
+        """Versions, date and command, without the file name."""
+        vers = ", ".join(f"{k} {v}" for k, v in self.versions.items() if k != "platform")
+        return f"{vers}; probed {self.probed_on} with `{self.command}`"
+
+
+@dataclass(frozen=True)
+class CapabilityFile:
+    """One parsed table file with all its modes."""
+
+    name: str
+    data: Mapping[str, Any] = field(repr=False)
+
+    @property
+    def runtime(self) -> str:
+        return str(self.data["runtime"])
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        return tuple(self.data.get("modes", {}))
+
+    @property
+    def provenance(self) -> Provenance:
+        return Provenance(
+            file=self.name,
+            runtime=self.runtime,
+            versions=dict(self.data.get("versions", {})),
+            probed_on=str(self.data.get("probed_on", "")),
+            command=str(self.data.get("command", "")),
+        )
+
+
+class CapabilityTable:
+    """One mode of one probed runtime: ``op(op_type)`` answers what it does."""
+
+    def __init__(self, file: CapabilityFile, mode: str) -> None:
+        if mode not in file.modes:
+            raise CapabilityError(f"{file.name} has no mode {mode!r} (has {', '.join(file.modes)})")
+        self.file = file
+        self.mode = mode
+        self._ops: Mapping[str, Mapping[str, Any]] = file.data["modes"][mode]
+        self._tf_index: tuple[dict[str, str], dict[str, list[TfOpCapability]]] | None = None
+
+    def __repr__(self) -> str:
+        return f"CapabilityTable({self.file.name!r}, mode={self.mode!r})"
+
+    @property
+    def runtime(self) -> str:
+        return self.file.runtime
+
+    @property
+    def provenance(self) -> Provenance:
+        return self.file.provenance
+
+    def op(self, op_type: str) -> OpCapability | None:
+        """The probed capability of builtin ``op_type``, ``None`` when not in the table."""
+        raw = self._ops.get(op_type)
+        if raw is None:
+            return None
+        lowers = raw.get("lowers_to")
+        return OpCapability(
+            op=op_type,
+            mode=self.mode,
+            outcome=str(raw["outcome"]),
+            probe=raw.get("probe"),
+            message=raw.get("message"),
+            io=raw.get("io"),
+            lowers_to=tuple(lowers) if lowers else None,
+        )
+
+    def ops(self) -> Iterator[OpCapability]:
+        """Every builtin in the table, in table order."""
+        for name in self._ops:
+            cap = self.op(name)
+            if cap is not None:
+                yield cap
+
+    def __contains__(self, op_type: object) -> bool:
+        return op_type in self._ops
+
+    def counts(self) -> dict[str, int]:
+        """How many builtins have each outcome."""
+        out = dict.fromkeys(OUTCOMES, 0)
+        for raw in self._ops.values():
+            out[raw["outcome"]] = out.get(raw["outcome"], 0) + 1
+        return out
+
+    def tf_op(self, name: str) -> TfOpCapability | None:
+        """The probed strict-int8 behaviour of TF op ``name`` (GraphDef name or table key).
+
+        Looks up the table key first (``Cumsum``, ``keras.LayerNormalization``),
+        then any entry whose observed GraphDef ops are exactly ``[name]``.
+        Only int8 tables of the ``tflite`` runtime carry TF ops.
+        """
+        table: Mapping[str, Any] = self.file.data.get("tf_ops") or {}
+        raw = table.get(name)
+        key = name
+        if raw is None:
+            key = self._index()[0].get(name, "")
+            raw = table.get(key) if key else None
+        return None if raw is None else _tf_op(key, raw)
+
+    def _index(self) -> tuple[dict[str, str], dict[str, list[TfOpCapability]]]:
+        """(one GraphDef op -> first entry of exactly that op, Keras class -> entries),
+        built once per table: rules ask per layer and per op."""
+        if self._tf_index is None:
+            single: dict[str, str] = {}
+            keras: dict[str, list[TfOpCapability]] = {}
+            for k, v in (self.file.data.get("tf_ops") or {}).items():
+                gd = v.get("graphdef_ops") or []
+                if len(gd) == 1:
+                    single.setdefault(gd[0], k)
+                if v.get("keras"):
+                    keras.setdefault(v["keras"], []).append(_tf_op(k, v))
+            self._tf_index = (single, keras)
+        return self._tf_index
+
+    def tf_ops(self) -> Iterator[TfOpCapability]:
+        """Every TF op / Keras pattern entry."""
+        for key, raw in (self.file.data.get("tf_ops") or {}).items():
+            yield _tf_op(key, raw)
+
+    def keras_layer(self, class_name: str) -> list[TfOpCapability]:
+        """Entries probed from Keras class ``class_name`` (several variants possible)."""
+        return list(self._index()[1].get(class_name, ()))
+
+
+def _tf_op(key: str, raw: Mapping[str, Any]) -> TfOpCapability:
+    int8 = raw.get("int8") or {}
+    gd, low = raw.get("graphdef_ops"), raw.get("lowers_to")
+    return TfOpCapability(
+        name=key,
+        outcome=str(int8.get("outcome", UNPROBED)),
+        keras=raw.get("keras"),
+        probe=raw.get("probe"),
+        graphdef_ops=tuple(gd) if gd is not None else None,
+        lowers_to=tuple(low) if low is not None else None,
+        message=int8.get("message"),
+        float_ops=tuple(int8.get("float_ops") or ()),
+        variant_of=raw.get("variant_of"),
+        when=raw.get("when"),
+    )
+
+
+def _version_key(name: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"\d+", name))
+
+
+@lru_cache(maxsize=1)
+def available_files() -> tuple[str, ...]:
+    """Names of the shipped table files, sorted."""
+    root = resources.files(PACKAGE).joinpath(DIRECTORY)
+    if not root.is_dir():
+        return ()
+    return tuple(sorted(p.name for p in root.iterdir() if p.name.endswith(".json")))
+
+
+def latest_file(runtime: str) -> str:
+    """The newest shipped file for ``runtime`` (``tflite`` or ``tflm``) by version."""
+    names = [n for n in available_files() if n.startswith(f"{runtime}-")]
+    if not names:
+        raise CapabilityError(f"no capability table for runtime {runtime!r} is installed")
+    return max(names, key=_version_key)
+
+
+@cache
+def load_file(name: str) -> CapabilityFile:
+    """Parse and check one table file (cached)."""
+    try:
+        text = resources.files(PACKAGE).joinpath(DIRECTORY, name).read_text(encoding="utf-8")
+    except (FileNotFoundError, OSError) as exc:
+        raise CapabilityError(f"capability table {name} not found: {exc}") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CapabilityError(f"capability table {name} is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
+        raise CapabilityError(f"capability table {name} has an unsupported schema_version")
+    for key in ("runtime", "versions", "probed_on", "command", "modes"):
+        if key not in data:
+            raise CapabilityError(f"capability table {name} lacks {key!r}")
+    for mode, ops in data["modes"].items():
+        for op, entry in ops.items():
+            if entry.get("outcome") not in OUTCOMES:
+                raise CapabilityError(f"{name}: {mode}/{op} has unknown outcome {entry!r}")
+    return CapabilityFile(name, data)
+
+
+def load_table(name: str, mode: str) -> CapabilityTable:
+    """Mode ``mode`` of table file ``name``."""
+    return CapabilityTable(load_file(name), mode)
+
+
+@cache
+def newest_table(runtime: str, mode: str) -> CapabilityTable:
+    """Mode ``mode`` of the newest shipped table of ``runtime`` (cached);
+    `CapabilityError` when it is missing or malformed."""
+    return load_table(latest_file(runtime), mode)

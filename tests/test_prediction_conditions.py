@@ -1,0 +1,86 @@
+"""Conditions and joins in the source prediction, from the probed table (no TensorFlow)."""
+
+from __future__ import annotations
+
+from qlint.graph import ModelGraph
+from qlint.predict.patterns import source_table
+from qlint.predict.source import joined, predict, unknown_ops
+from qlint.predict.tables import FLOAT_FALLBACK, INTEGER
+
+
+def pow_graph(exponent: float | None) -> ModelGraph:
+    """``x ** exponent`` with a constant exponent (``None``: a second model input)."""
+    g = ModelGraph("savedmodel", "model", "source")
+    x = g.add_tensor(0, 0, name="x", dtype="float32", shape=(1, 4))
+    extra = {} if exponent is None else {"value": exponent}
+    y = g.add_tensor(0, 1, name="y", dtype="float32", shape=() if extra else (1, 4),
+                     constant=exponent is not None, **extra)
+    out = g.add_tensor(0, 2, name="out", dtype="float32", shape=(1, 4))
+    g.add_op(0, 0, op_type="POW", source_op="Pow", name="Pow", inputs=[x, y], outputs=[out],
+             location="serving_default/Pow")
+    ins = [x] if exponent is not None else [x, y]
+    g.attrs["subgraphs"] = [{"index": 0, "name": "serving_default", "inputs": ins,
+                             "outputs": [out]}]
+    return g
+
+
+def test_pow_exponent_is_a_probed_condition() -> None:
+    table = source_table()
+    variants = {c.name: c for c in table.tf_ops() if c.variant_of == "Pow"}
+    assert {c.when["value"] for c in variants.values() if c.when} == {0.5, 2.0, 3.0}
+    assert predict(pow_graph(2.0), table) == []  # becomes an int8 MUL
+    assert predict(pow_graph(0.5), table) == []  # becomes an int8 SQRT
+    (p,) = predict(pow_graph(3.0), table)
+    assert (p.outcome, p.tflite_ops, p.cap.name) == (FLOAT_FALLBACK, ("POW",), "Pow(y=3)")
+    (p,) = predict(pow_graph(None), table)  # a tensor exponent: the plain Pow entry
+    assert p.cap.name == "Pow"
+    assert unknown_ops(pow_graph(2.0), table) == []
+
+
+def test_an_entry_without_its_own_outcome_takes_its_builtins_verdict() -> None:
+    table = source_table()
+    cumsum = table.tf_op("Cumsum")
+    assert cumsum is not None and cumsum.lowers_to == ("CUMSUM",)
+    crashed = cumsum.__class__(name="X", outcome="unprobed", lowers_to=("CUMSUM",))
+    j = joined(table, crashed)
+    assert j is not None and (j.outcome, j.float_ops) == (FLOAT_FALLBACK, ("CUMSUM",))
+    conv = cumsum.__class__(name="Y", outcome="unprobed", lowers_to=("CONV_2D", "ADD"))
+    j = joined(table, conv)
+    assert j is not None and j.outcome == INTEGER
+    unknown = cumsum.__class__(name="Z", outcome="unprobed", lowers_to=("SVDF",))
+    assert joined(table, unknown) is None
+    assert joined(table, cumsum.__class__(name="W", outcome="unprobed")) is None
+
+
+def test_float_carried_to_a_neighbour_in_a_float_tflite() -> None:
+    from graph_builders import chain
+
+    from qlint.registry import Context
+    from qlint_rules.int8_readiness import Int8Readiness
+
+    def flagged(g: ModelGraph) -> list[str]:
+        return [f.node["op_type"] for f in Int8Readiness().check(g, Context())]
+
+    # the probed Cast+ConcatV2 pattern: an int32 -> float32 CAST keeps its CONCATENATION float
+    g = chain([("CAST", "float32"), ("CONCATENATION", "float32")], io_dtype="int32")
+    assert flagged(g) == ["CAST", "CONCATENATION"]
+    # a CONCATENATION fed by an integer-capable op, or by a float op outside any probed
+    # pattern, stays integer
+    assert flagged(chain([("ADD", "float32"), ("CONCATENATION", "float32")])) == []
+    assert flagged(chain([("NEG", "float32"), ("RESHAPE", "float32")])) == ["NEG"]
+
+
+def test_ops_on_integer_tensors_only_are_not_float() -> None:
+    from graph_builders import chain
+
+    from qlint.registry import Context
+    from qlint_rules.int8_readiness import Int8Readiness
+
+    rule = Int8Readiness()
+    # FLOOR_DIV has no int8 kernel on float data; on int32 shape arithmetic it is integer
+    assert [f.node["op_type"] for f in rule.check(
+        chain([("FLOOR_DIV", "float32")]), Context())] == ["FLOOR_DIV"]
+    g = chain([("CONV_2D", "float32"), ("FLOOR_DIV", "int32")], io_dtype="float32")
+    g2 = chain([("FLOOR_DIV", "int32")], io_dtype="int32")
+    assert [f.node["op_type"] for f in rule.check(g, Context())] == ["FLOOR_DIV"]  # float in
+    assert list(rule.check(g2, Context())) == []
