@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
+from qlint.analysis import compute_precision
 from qlint.finding import Finding, Severity
 from qlint.graph import ModelGraph, NodeId
 from qlint.npu_compiled import npu_compiled
@@ -59,7 +60,7 @@ class NpuCompiled(Rule):
         if cpu:
             types = Counter(graph[op]["source_op"] for op in cpu)
             listed = ", ".join(t if k == 1 else f"{t} x{k}" for t, k in types.items())
-            n_float = sum(graph.compute_precision(op) == "float" for op in cpu)
+            n_float = sum(compute_precision(graph, op) == "float" for op in cpu)
             floats = f", {n_float} of them in float" if n_float else ""
             cpu_text = (f"{len(cpu)} op{'s' if len(cpu) != 1 else ''} left for the CPU"
                         f"{floats}: {listed}")

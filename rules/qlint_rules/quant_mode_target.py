@@ -58,18 +58,6 @@ def measured() -> dict[str, Any]:
     return data
 
 
-def _target(name: str) -> tuple[str | None, str]:
-    """(runtime, mode) of a target; (None, "int8") for an int8 target this rule does not know."""
-    from qlint.errors import UsageError
-    from qlint.targets import get_target
-
-    try:
-        t = get_target(name)
-    except UsageError:
-        return None, "int16x8" if "int16" in name else "int8"
-    return t.runtime, t.mode
-
-
 class QuantModeTarget(Rule):
     """Flags a dynamic-range, weight-only, float16-weights or int16x8 model linted for int8.
 
@@ -105,9 +93,12 @@ class QuantModeTarget(Rule):
         what = describe(mode)
         if what is None:
             return
-        runtime, target_mode = _target(ctx.target)
-        if target_mode != "int8":
+        target = ctx.target
+        if target.mode != "int8":
             return
+        # An NPU target runs on its NPU what Vela places there: no measured runtime answers
+        # for it; the others are measured by tools/probe_quant_modes.py under their runtime.
+        runtime = None if target.npu else target.runtime
         ops = list(graph.ops())
         if not ops:
             return
@@ -115,19 +106,19 @@ class QuantModeTarget(Rule):
         result = probe.get(runtime or "")  # tools/probe_quant_modes.py runtime names
         if result is not None and not result["runs"]:
             severity = Severity.ERROR
-            effect = (f"{ctx.target} refuses it: the interpreter stops at allocation with "
+            effect = (f"{target.name} refuses it: the interpreter stops at allocation with "
                       f"'{result['message']}'")
         elif result is not None:
             severity = Severity.WARNING
-            effect = (f"{ctx.target} runs it, but on {'int16' if mode == 'int16x8' else 'float'}"
+            effect = (f"{target.name} runs it, but on {'int16' if mode == 'int16x8' else 'float'}"
                       f" kernels: no op uses an int8 kernel")
         elif runtime is None:
             severity = Severity.WARNING
-            effect = f"an int8-only target such as {ctx.target} runs none of it as int8"
+            effect = f"an int8-only NPU such as {target.name}'s runs none of it as int8"
         else:
             severity = Severity.WARNING
-            effect = (f"no op of it computes on an int8 kernel of {ctx.target} (whether "
-                      f"{ctx.target} loads this mode at all was not measured)")
+            effect = (f"no op of it computes on an int8 kernel of {target.name} (whether "
+                      f"{target.name} loads this mode at all was not measured)")
         yield self.finding(
             graph, ops[0],
             f"{what[0]}; {effect}. For full integer, convert with {what[1]}",

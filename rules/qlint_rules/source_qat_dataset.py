@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from qlint.finding import Finding, Severity
 from qlint.graph import ModelGraph, NodeId
 from qlint.registry import Context, Rule
+from qlint.targets import Target
 from qlint_rules.source_qat import FAKE_QUANT
 
 MESSAGE = ("ValueError: For full integer quantization, a `representative_dataset` must be "
@@ -20,14 +21,8 @@ def qat_nodes(graph: ModelGraph) -> list[NodeId]:
     return [op for op in graph.ops() if graph[op]["source_op"] in FAKE_QUANT]
 
 
-def _int8_target(name: str) -> bool:
-    from qlint.errors import UsageError
-    from qlint.targets import get_target
-
-    try:
-        return get_target(name).mode == "int8"
-    except UsageError:  # a target this module does not know: int8 unless it says int16
-        return "int16" not in name
+def _int8_target(target: Target) -> bool:
+    return target.mode == "int8"
 
 
 class QatNeedsDataset(Rule):
