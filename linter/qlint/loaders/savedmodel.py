@@ -140,9 +140,13 @@ def load_savedmodel(path: str) -> ModelGraph:
         raise ModelLoadError(path, "SavedModel has no meta graph")
     meta = next((m for m in sm.meta_graphs if "serve" in m.meta_info_def.tags), sm.meta_graphs[0])
     try:
-        return _Builder(path, meta).build()
+        graph = _Builder(path, meta).build()
     except RecursionError:
         raise ModelLoadError(path, "graph nesting too deep to analyse") from None
+    # tf_keras (Keras 2) writes keras_metadata.pb beside saved_model.pb; Keras 3 does not.
+    graph.attrs["metadata"]["keras_metadata"] = os.path.isfile(
+        os.path.join(root, "keras_metadata.pb"))
+    return graph
 
 
 class _Builder:
