@@ -63,8 +63,10 @@ def _find(graph: ModelGraph) -> NpuCompiled:
     blobs: set[NodeId] = set()
     for op in npu:
         for t in graph.inputs(op)[:ETHOS_U_BLOB_SLOTS]:
-            node = graph[t] if t is not None else None
-            if node is None or node["dtype"] not in BLOB_DTYPES or (
+            if t is None:
+                continue
+            node = graph[t]
+            if node["dtype"] not in BLOB_DTYPES or (
                     node["quant"] is not None and node["quant"].has_params):
                 continue  # an activation: it has quantization parameters
             # A blob is read by ethos-u ops only, at a blob slot, and no op writes it.

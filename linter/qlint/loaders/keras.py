@@ -429,7 +429,8 @@ class _Builder:
 
 def _opaque_reason(layer: dict[str, Any]) -> str | None:
     cls = str(layer.get("class_name"))
-    cfg = layer.get("config") if isinstance(layer.get("config"), dict) else {}
+    raw = layer.get("config")
+    cfg: dict[str, Any] = raw if isinstance(raw, dict) else {}
     if cls == "Lambda":
         fn = cfg.get("function")
         kind = fn.get("class_name") if isinstance(fn, dict) else type(fn).__name__

@@ -216,11 +216,10 @@ class _Builder:
         def tensor(key: str) -> str:
             if key not in ids:
                 t = sig.tensors.get(key) or _Tensor(key, key)
+                extra: dict[str, Any] = {} if t.value is None else {"value": t.value}
                 ids[key] = g.add_tensor(
                     s_idx, len(ids), name=t.name, dtype=t.dtype, shape=t.shape,
-                    constant=t.constant,
-                    location=f"{sig.key}/{t.name}",
-                    **({"value": t.value} if t.value is not None else {}),
+                    constant=t.constant, location=f"{sig.key}/{t.name}", **extra,
                 )
             return ids[key]
 
@@ -720,11 +719,11 @@ def _prune(sig: _Signature) -> None:
     queue = deque(sig.outputs.values())
     while queue:
         k = queue.popleft()
-        i = producer.get(k)
-        if i is None or i in keep:
+        at = producer.get(k)
+        if at is None or at in keep:
             continue
-        keep.add(i)
-        queue.extend(sig.ops[i].inputs)
+        keep.add(at)
+        queue.extend(sig.ops[at].inputs)
     changed = True
     while changed:
         changed = False
