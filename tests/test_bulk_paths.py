@@ -16,13 +16,13 @@ import numpy as np
 import pytest
 from conftest import FIXTURES
 from test_quant_screens import mutated_models
-from tools.fuzz import tflite_structure
 
 from qlint.analysis import bulk_precisions, each_precision
 from qlint.errors import ModelLoadError
 from qlint.graph import ModelGraph, Quant
 from qlint.loaders.tflite import load_tflite
 from qlint.quant_columns import quant_values, values_from_nodes
+from tools.fuzz import tflite_structure
 
 
 @pytest.fixture(scope="module")

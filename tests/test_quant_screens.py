@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXTURES
-from tools.fuzz import tflite_structure
 
 from qlint.api import lint_one
 from qlint.discover import ModelSource
@@ -28,6 +27,7 @@ from qlint.registry import Context, Rule, discover_rules
 from qlint.targets import get_target
 from qlint_rules.quant_params import screens
 from qlint_rules.quant_params.shared import ScreenedRule
+from tools.fuzz import tflite_structure
 
 SCREENED = ("QL301", "QL302", "QL303", "QL304", "QL305", "QL309")
 _SPECIAL_SCALES = (0.0, -0.0, -1.0, math.nan, math.inf, -math.inf, 1e-12, 1e-9, 7.8e-9,

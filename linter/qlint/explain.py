@@ -21,10 +21,13 @@ import sys
 import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from qlint.errors import UsageError
 from qlint.knowledge import all_records, record
+
+if TYPE_CHECKING:
+    from qlint.registry import Rule
 
 WIDTH = 92
 
@@ -72,13 +75,13 @@ _LABELS = {
 }
 
 
-def _rules() -> list[type]:
+def _rules() -> list[type[Rule]]:
     from qlint.registry import discover_rules
 
     return discover_rules()
 
 
-def resolve(key: str) -> tuple[dict[str, Any], list[type]]:
+def resolve(key: str) -> tuple[dict[str, Any], list[type[Rule]]]:
     """The record named by a rule id, rule name or record id, and the rules that use it.
 
     Raises `UsageError` when nothing has that name.
@@ -172,7 +175,7 @@ def format_record(rec: dict[str, Any], *, lang: str = "en", indent: str = "",
     return out
 
 
-def render_record(rec: dict[str, Any], rules: Iterable[type], lang: str = "en") -> str:
+def render_record(rec: dict[str, Any], rules: Iterable[type[Rule]], lang: str = "en") -> str:
     """What ``qlint explain ID`` prints for one record."""
     t = _LABELS[lang]
     head = [rec["id"]]

@@ -34,7 +34,7 @@ from functools import partial
 from itertools import chain, repeat
 from operator import is_not, itemgetter
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -160,7 +160,7 @@ class ModelGraph:
         if self._nx is None:
             import networkx as nx
 
-            g = nx.MultiDiGraph(**self._attrs)
+            g: nx.MultiDiGraph = nx.MultiDiGraph(**self._attrs)
             g.add_nodes_from(self._nodes.items())
             g.add_edges_from(
                 edge for op, (ins, outs) in zip(self._ops, self._op_slots, strict=True)
@@ -371,11 +371,11 @@ class ModelGraph:
         writers = list(chain.from_iterable(map(repeat, ops, map(len, outs_t))))
         written = dict(zip(reversed(list(chain.from_iterable(outs_t))), reversed(writers),
                            strict=True))
-        written.pop(None, None)
+        written.pop(None, None)  # an absent output slot
         producer = self._producer
         if producer:
             written = {t: op for t, op in written.items() if t not in producer}
-        producer.update(written)
+        producer.update(cast("dict[NodeId, NodeId]", written))
 
     def _readers(self) -> dict[NodeId, list[NodeId]]:
         """Tensor -> the ops reading it, in link order (indexed up to the last op)."""
@@ -567,4 +567,5 @@ def _tensor_positions(graph: ModelGraph) -> Mapping[NodeId, int]:
 
 
 def _used_tensors(graph: ModelGraph) -> frozenset[NodeId]:
-    return frozenset(chain.from_iterable(chain.from_iterable(graph._op_slots))) - {None}
+    slots = chain.from_iterable(chain.from_iterable(graph._op_slots))
+    return frozenset(t for t in slots if t is not None)

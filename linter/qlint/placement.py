@@ -275,7 +275,7 @@ def partitions(graph: ModelGraph, config: str) -> Partitions:
     placed = placements(graph, config)
     on_npu = {op for op, p in placed.items() if p.placement in (NPU, UNKNOWN)}
     g = graph.g
-    npu_graph = nx.Graph()
+    npu_graph: nx.Graph = nx.Graph()
     npu_graph.add_nodes_from(on_npu)
     transitions = 0
     for tensor in graph.tensors():

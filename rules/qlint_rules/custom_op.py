@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from qlint.analysis import compute_precision
 from qlint.finding import Finding, Severity
 from qlint.graph import ModelGraph
+from qlint.npu_compiled import npu_compiled
 from qlint.registry import Context, Rule
 
 
@@ -25,6 +26,9 @@ class CustomOp(Rule):
     **How to fix it.** Rewrite the computation with builtin ops, convert with
     ``SELECT_TF_OPS`` if a TensorFlow kernel is acceptable on the device, or ship
     and register an integer kernel for the custom op with the interpreter.
+
+    The ``ethos-u`` ops of a model compiled by Vela are NPU command streams, not kernels
+    to look for; QL105 describes them instead.
     """
 
     id = "QL104"
@@ -37,7 +41,10 @@ class CustomOp(Rule):
     stages = frozenset({"converted"})
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
+        compiled = npu_compiled(graph).nodes
         for op in graph.ops_of_type({"CUSTOM"}):
+            if op in compiled:
+                continue
             node = graph[op]
             code = node["attrs"].get("custom_code") or "?"
             precision = compute_precision(graph, op)

@@ -79,7 +79,7 @@ class Int8Readiness(Rule):
         target = ctx.target
         table = target.table()
         carried = _carried(table)
-        flagged = set()
+        flagged: set[NodeId] = set()
         for op in graph.ops():
             op_type = graph[op]["op_type"]
             if op_type in CONVERSION_OPS:
@@ -140,7 +140,7 @@ def _fed_by_float(graph: ModelGraph, op: NodeId, op_type: str,
     """The flagged producer and probed pattern that keep ``op`` float, if any."""
     for t in graph.inputs(op):
         p = graph.producer(t) if t is not None else None
-        if p is None or p not in flagged or graph[t]["dtype"] != "float32":
+        if t is None or p is None or p not in flagged or graph[t]["dtype"] != "float32":
             continue
         cap = carried.get((graph[p]["op_type"], op_type))
         if cap is not None:

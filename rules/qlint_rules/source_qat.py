@@ -15,6 +15,13 @@ FAKE_QUANT = frozenset({"FakeQuantWithMinMaxVars", "FakeQuantWithMinMaxArgs",
 FUSED_OR_SAME_SCALE = frozenset({"BiasAdd", "Relu", "Relu6", "Identity", "Reshape", "Squeeze",
                                  "ExpandDims", "MaxPool", "FusedBatchNormV3", "Transpose",
                                  "StridedSlice", "Pad", "ConcatV2"})
+# Keras layers that compute nothing a range is needed for: they keep their input's range or
+# vanish at inference (TFMOT's default registry leaves them unwrapped or no-op quantized).
+KERAS_PASS_THROUGH = frozenset({"InputLayer", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D",
+                                "Flatten", "Reshape", "Permute", "Dropout", "SpatialDropout1D",
+                                "SpatialDropout2D", "SpatialDropout3D", "ZeroPadding1D",
+                                "ZeroPadding2D", "ZeroPadding3D", "Cropping1D", "Cropping2D",
+                                "Cropping3D", "Identity"})
 
 
 class FakeQuantCoverage(Rule):
@@ -26,6 +33,9 @@ class FakeQuantCoverage(Rule):
     of being variables or constants; (2) ops downstream of a FakeQuant whose
     float output reaches another compute op without passing a FakeQuant and
     without being fused into it (a Conv2D followed by BiasAdd/Relu is fused).
+    In a ``.keras`` or ``.h5`` model trained with TFMOT (``QuantizeLayer`` and
+    ``QuantizeWrapperV2`` layers, whose wrapped layers are what qlint lints): a
+    computing layer downstream of the QAT layers that no ``QuantizeWrapperV2`` wraps.
 
     **Why it matters.** The converter takes a QAT graph's ranges from its
     FakeQuant ops.  A missing or empty range leaves a tensor without
@@ -48,9 +58,12 @@ class FakeQuantCoverage(Rule):
     fix = ("Quantize every layer in QAT (or annotate the missing ones), give FakeQuant ops "
            "constant/learned ranges, or calibrate the uncovered tensors.")
     stages = frozenset({"source"})
-    formats = frozenset({"savedmodel"})
+    formats = frozenset({"savedmodel", "keras"})
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
+        if graph.format == "keras":
+            yield from self._check_keras(graph)
+            return
         fq = [op for op in graph.ops() if graph[op]["source_op"] in FAKE_QUANT]
         if not fq:
             return
@@ -91,6 +104,24 @@ class FakeQuantCoverage(Rule):
                     f"QAT graph gives this tensor no range",
                     related=users[:5])
                 break
+
+    def _check_keras(self, graph: ModelGraph) -> Iterator[Finding]:
+        qat = [op for op in graph.ops() if graph[op]["attrs"].get("qat")]
+        if not qat:
+            return
+        for op in sorted(self._downstream(graph, qat), key=lambda o: graph[o]["index"]):
+            node = graph[op]
+            if node["attrs"].get("qat") or node["source_op"] in KERAS_PASS_THROUGH:
+                continue
+            yield self.finding(
+                graph, op,
+                f"{node['source_op']} layer '{node['name']}' follows quantization-aware-"
+                f"training layers but no QuantizeWrapperV2 wraps it: training gave its "
+                f"weights and output no range, so the converter needs a representative "
+                f"dataset for it or leaves it float",
+                fix="Annotate the layer (tfmot.quantization.keras.quantize_annotate_layer) "
+                    "before quantize_apply, or calibrate it with a representative dataset.",
+            )
 
     @staticmethod
     def _downstream(graph: ModelGraph, start: list[NodeId]) -> set[NodeId]:

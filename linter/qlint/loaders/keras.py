@@ -38,6 +38,7 @@ from typing import Any
 
 from qlint.errors import ModelLoadError, one_line
 from qlint.graph import ModelGraph
+from qlint.loaders.keras_classes import builtin_classes, unwrap_qat
 
 MAX_CONFIG_BYTES = 64 * 1024 * 1024
 MAX_JSON_ITEMS = 2_000_000
@@ -396,6 +397,7 @@ class _Builder:
 
     def _call(self, layer: dict[str, Any], prefix: str, name: str, n_idx: int,
               ins: list[str], depth: int) -> list[str]:
+        layer, qat = unwrap_qat(layer)
         cls = str(layer.get("class_name"))
         cfg = _obj(layer.get("config"))
         location = f"{prefix}{name}" if n_idx == 0 else f"{prefix}{name}@{n_idx}"
@@ -411,7 +413,9 @@ class _Builder:
             "policy": policy,
             "compute_dtype": compute_dtype(policy),
         }
-        opaque = _opaque_reason(layer)
+        if qat:
+            attrs["qat"] = qat
+        opaque = None if qat.get("role") == "quantize" else _opaque_reason(layer)
         if opaque:
             attrs["opaque"] = True
             attrs["opaque_reason"] = opaque
@@ -455,7 +459,8 @@ class _Builder:
 
 def _opaque_reason(layer: dict[str, Any]) -> str | None:
     cls = str(layer.get("class_name"))
-    cfg = layer.get("config") if isinstance(layer.get("config"), dict) else {}
+    raw = layer.get("config")
+    cfg: dict[str, Any] = raw if isinstance(raw, dict) else {}
     if cls == "Lambda":
         fn = cfg.get("function")
         kind = fn.get("class_name") if isinstance(fn, dict) else type(fn).__name__
@@ -470,7 +475,10 @@ def _opaque_reason(layer: dict[str, Any]) -> str | None:
     reg = layer.get("registered_name")
     if isinstance(reg, str) and reg and reg != cls and not reg.startswith("keras"):
         return f"custom class registered as {reg}"
-    if "module" not in layer and cls.startswith("Custom>"):
+    # Without a module (legacy .h5) or with module None (an unregistered class in .keras),
+    # only the class name tells: a class neither Keras 3 nor tf_keras exports is custom.
+    # Keras 3 op classes (GetItem, ...) always carry their keras.src.ops module.
+    if not isinstance(module, str) and cls not in builtin_classes():
         return f"custom class {cls}"
     return None
 

@@ -149,9 +149,13 @@ def load_savedmodel(path: str) -> ModelGraph:
         raise ModelLoadError(path, "SavedModel has no meta graph")
     meta = next((m for m in sm.meta_graphs if "serve" in m.meta_info_def.tags), sm.meta_graphs[0])
     try:
-        return _Builder(path, meta).build()
+        graph = _Builder(path, meta).build()
     except RecursionError:
         raise ModelLoadError(path, "graph nesting too deep to analyse") from None
+    # tf_keras (Keras 2) writes keras_metadata.pb beside saved_model.pb; Keras 3 does not.
+    graph.attrs["metadata"]["keras_metadata"] = os.path.isfile(
+        os.path.join(root, "keras_metadata.pb"))
+    return graph
 
 
 class _Builder:
@@ -221,11 +225,10 @@ class _Builder:
         def tensor(key: str) -> str:
             if key not in ids:
                 t = sig.tensors.get(key) or _Tensor(key, key)
+                extra: dict[str, Any] = {} if t.value is None else {"value": t.value}
                 ids[key] = g.add_tensor(
                     s_idx, len(ids), name=t.name, dtype=t.dtype, shape=t.shape,
-                    constant=t.constant,
-                    location=f"{sig.key}/{t.name}",
-                    **({"value": t.value} if t.value is not None else {}),
+                    constant=t.constant, location=f"{sig.key}/{t.name}", **extra,
                 )
             return ids[key]
 
@@ -733,11 +736,11 @@ def _prune(sig: _Signature) -> None:
     queue = deque(sig.outputs.values())
     while queue:
         k = queue.popleft()
-        i = producer.get(k)
-        if i is None or i in keep:
+        at = producer.get(k)
+        if at is None or at in keep:
             continue
-        keep.add(i)
-        queue.extend(sig.ops[i].inputs)
+        keep.add(at)
+        queue.extend(sig.ops[at].inputs)
     changed = True
     while changed:
         changed = False

@@ -314,14 +314,14 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
             out.append(Prediction(group[0] if group else op, cap.outcome, cap,
                                   _tflite_ops(cap), related=group[1:], via="pattern"))
             continue
-        cap = _known(tab, _conditioned(graph, op, variants.get(tf_op, ()))
-                     or _single(tab, tf_op))
-        if cap is None:
+        known = _known(tab, _conditioned(graph, op, variants.get(tf_op, ()))
+                       or _single(tab, tf_op))
+        if known is None:
             j.unknown.append(Unknown(op, "tf_op", tf_op))
-        elif cap.outcome == FLOAT_FALLBACK and _integer_only(graph, op):
+        elif known.outcome == FLOAT_FALLBACK and _integer_only(graph, op):
             continue  # int32 / bool shape arithmetic: no float kernel, as the probe classifies
-        elif cap.outcome != INTEGER:
-            out.append(Prediction(op, cap.outcome, cap, _tflite_ops(cap)))
+        elif known.outcome != INTEGER:
+            out.append(Prediction(op, known.outcome, known, _tflite_ops(known)))
     return j
 
 
@@ -359,9 +359,10 @@ def _conditioned(graph: ModelGraph, op: NodeId,
     for cap in variants:
         w = cap.when or {}
         i = w.get("input")
-        if not isinstance(i, int) or i >= len(ins) or ins[i] is None:
+        t = ins[i] if isinstance(i, int) and i < len(ins) else None
+        if t is None:
             continue
-        value = graph[ins[i]].get("value")
+        value = graph[t].get("value")
         want = w.get("value")
         if isinstance(value, float) and isinstance(want, (int, float)) and \
                 abs(value - want) <= 1e-6 * max(1.0, abs(want)):

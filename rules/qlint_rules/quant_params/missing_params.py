@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from qlint.analysis import compute_precision
 from qlint.finding import Finding, Severity
 from qlint.graph import ModelGraph, NodeId, Quant
+from qlint.npu_compiled import npu_compiled
 from qlint.registry import Context
 from qlint_rules.quant_params import tf_messages as tf
 from qlint_rules.quant_params.shared import (
@@ -61,6 +62,8 @@ class MissingQuantParams(ScreenedRule):
             yield from self.check_tensor(graph, t)
 
     def check_tensor(self, graph: ModelGraph, t: NodeId) -> Iterator[Finding]:
+        if t in npu_compiled(graph).blobs:
+            return  # Vela's command stream, read-only data or scratch: not quantized tensors
         node = graph[t]
         q: Quant | None = node["quant"]
         if q is not None and q.scale:
