@@ -2,8 +2,9 @@
 
 A config file or baseline comes from the repository, which an attacker may control as
 much as the models.  `read_limited` refuses a file over its size limit before reading it;
-`check_nesting` refuses text whose brackets nest deeper than a limit before a recursive
-parser (``tomllib``, ``json``) sees it, in one linear pass that skips strings and comments.
+`check_json_nesting` and `check_toml_nesting` refuse text whose brackets nest deeper than
+a limit before a recursive parser (``tomllib``, ``json``) sees it, in one linear pass that
+skips strings and comments; `check_model_file_size` refuses a model file over its limit.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 
-from qlint.errors import ConfigError
+from qlint.errors import ConfigError, ModelLoadError
 from qlint.escape import visible
 
 MAX_CONFIG_BYTES = 1024**2  # qlint.toml / pyproject.toml
@@ -36,6 +37,15 @@ def read_limited(path: str, limit: int, what: str) -> bytes:
     if len(data) > limit:
         raise ConfigError(f"{shown}: {what} is larger than {_size(limit)}")
     return data
+
+
+def check_model_file_size(path: str, name: str, limit: int, size: int | None = None) -> None:
+    """Refuse model file ``name`` (of the model ``path``) over ``limit`` bytes before it is
+    read (and after, if it grew)."""
+    size = os.path.getsize(name) if size is None else size
+    if size > limit:
+        raise ModelLoadError(path, f"{os.path.basename(name)} is larger than "
+                             f"{limit // 1024**2} MiB (the limit qlint reads)")
 
 
 def _size(n: int) -> str:

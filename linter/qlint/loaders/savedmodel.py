@@ -39,6 +39,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from qlint.bounded_read import check_model_file_size
 from qlint.errors import ModelLoadError
 from qlint.graph import ModelGraph
 
@@ -119,16 +120,16 @@ def load_savedmodel(path: str) -> ModelGraph:
     pbtxt = os.path.join(root, "saved_model.pbtxt")
     try:
         if os.path.isfile(pb):
-            _check_size(path, pb, MAX_PB_BYTES)
+            check_model_file_size(path, pb, MAX_PB_BYTES)
             with open(pb, "rb") as fh:
                 data = fh.read(MAX_PB_BYTES + 1)
-            _check_size(path, pb, MAX_PB_BYTES, len(data))
+            check_model_file_size(path, pb, MAX_PB_BYTES, len(data))
             sm = _tf_protos.parse_saved_model(data)
         elif os.path.isfile(pbtxt):
-            _check_size(path, pbtxt, MAX_PBTXT_BYTES)
+            check_model_file_size(path, pbtxt, MAX_PBTXT_BYTES)
             with open(pbtxt, "rb") as fh:
                 raw = fh.read(MAX_PBTXT_BYTES + 1)
-            _check_size(path, pbtxt, MAX_PBTXT_BYTES, len(raw))
+            check_model_file_size(path, pbtxt, MAX_PBTXT_BYTES, len(raw))
             sm = _tf_protos.parse_saved_model_text(raw.decode("utf-8"))
         else:
             raise ModelLoadError(path, "not a SavedModel: no saved_model.pb or saved_model.pbtxt")
@@ -291,15 +292,7 @@ class _Builder:
         return sig
 
 
-def _check_size(path: str, name: str, limit: int, size: int | None = None) -> None:
-    """Refuse a file over ``limit`` bytes before it is read (and after, if it grew)."""
-    size = os.path.getsize(name) if size is None else size
-    if size > limit:
-        raise ModelLoadError(path, f"{os.path.basename(name)} is larger than "
-                             f"{limit // 1024**2} MiB (the limit qlint reads)")
-
-
-def _text_parse_error() -> type[Exception]:
+def _text_parse_error() -> Any:
     """``google.protobuf.text_format.ParseError``, imported only when an error needs it."""
     from google.protobuf import text_format
 
