@@ -185,10 +185,14 @@ def _options(graph: ModelGraph, op: NodeId) -> dict[str, Any]:
 
 
 def _read_model(graph: ModelGraph) -> Any:
+    """The bindings' root table over a read-only map of the file (weights are not read
+    into memory; the loader has already verified the structure)."""
+    import mmap
+
     from tflite.Model import Model
 
     with open(graph.path, "rb") as fh:
-        data = fh.read()
+        data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
     return Model.GetRootAs(data, 0)
 
 
