@@ -16,6 +16,7 @@ import pytest
 from conftest import fixture_model, run_qlint
 
 from tools import fuzz
+from tools.fuzz.attacks import attack_mutators
 
 SEED = 20260523
 # Cases per format: a .h5 case starts the isolated HDF5 reader process, so fewer of them.
@@ -53,7 +54,7 @@ def test_cases_are_reproducible_by_number() -> None:
         assert a.case(k).description == b.case(k).description
     assert {fuzz.CaseFactory("tflite", 4).case(k).data for k in range(5)} != \
         {a.case(k).data for k in range(5)}
-    names = {m for m, _, _ in fuzz.MUTATORS}
+    names = {m for m, _, _ in (*fuzz.MUTATORS, *attack_mutators("tflite"))}
     assert {a.case(k).mutator for k in range(200)} == names
 
 
@@ -63,7 +64,7 @@ def test_cases_of_every_format_are_reproducible_and_use_every_mutation(fmt: str)
     for k in (0, 1, 57):
         ca, cb = a.case(k), b.case(k)
         assert (ca.data, ca.description, ca.layout) == (cb.data, cb.description, cb.layout)
-    names = {m for m, _, _ in fuzz.FORMATS[fmt].mutators}
+    names = {m for m, _, _ in (*fuzz.FORMATS[fmt].mutators, *attack_mutators(fmt))}
     assert {a.case(k).mutator for k in range(300)} == names
 
 
@@ -127,7 +128,7 @@ def test_supervisor_kills_a_silent_worker_and_carries_on(monkeypatch: pytest.Mon
         spawned.append(proc)
         return proc
 
-    monkeypatch.setattr(fuzz.runner, "_spawn", silent)
+    monkeypatch.setattr(getattr(fuzz, "runner", fuzz), "_spawn", silent)  # module or package
     start = time.perf_counter()
     summary = fuzz.fuzz("tflite", 2, 0, startup=0.5)
     assert summary.tried == 2 and summary.counts["hang"] == 2
@@ -170,4 +171,5 @@ def test_maintainer_command_prints_counts_per_format() -> None:
     assert sorted(lines) == sorted(fuzz.FORMATS)
     for fmt, line in lines.items():
         assert line.startswith(f"{fmt}: 20 files tried, 0 tracebacks, 0 internal errors, ")
-        assert "0 runs over 5 s" in line and "max time" in line
+        assert "0 runs over 5 s CPU" in line and "max CPU time" in line
+        assert "0 writes outside the output, 0 leaks, 0 escapes" in line

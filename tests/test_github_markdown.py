@@ -8,6 +8,7 @@ import re
 
 from conftest import REPO, run_qlint
 
+from qlint.escape import visible
 from qlint.finding import Finding, Severity
 from qlint.report import ModelResult, Report
 from qlint.reporters import github, markdown
@@ -74,9 +75,11 @@ def test_every_line_is_one_command_the_runner_reads_back_exactly() -> None:
     assert parsed is not None
     name, props, data = parsed
     assert name == "error"
-    assert props == {"file": hostile_report().models[0].path, "line": "1",
+    # read back exactly, as qlint.escape shows it: control characters (CR here) visible
+    assert props == {"file": visible(hostile_report().models[0].path), "line": "1",
                      "title": "QL103 float-island"}
-    assert data.startswith(f"subgraph[0]/op[0]:ADD({HOSTILE}): msg {HOSTILE}. Fix: fix it")
+    shown = visible(HOSTILE)
+    assert data.startswith(f"subgraph[0]/op[0]:ADD({shown}): msg {shown}. Fix: fix it")
 
 
 def test_more_findings_than_annotations_get_one_notice_first() -> None:

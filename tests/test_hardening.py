@@ -457,15 +457,17 @@ def test_fuzz_found_zip_version_is_a_load_error() -> None:
 
 @needs_h5py
 def test_fuzz_found_hdf5_library_loop_is_stopped() -> None:
-    """h5 fuzz case 328 of seed 3: two flipped bytes make libhdf5 loop forever in C."""
-    start = time.perf_counter()
+    """h5 fuzz case 328 of seed 3: two flipped bytes make libhdf5 loop forever in C.
+
+    The reader is stopped by its CPU-time limit, so the verdict (and the message) is the
+    same on an idle and on a loaded machine; only the wall time differs, so it is not
+    asserted."""
     res = run_qlint(str(CORRUPT / "found_hdf5_attribute_loop.h5"),
                     str(REPO / "fixtures" / "source" / "Erf" / "saved_model"))
-    assert time.perf_counter() - start < 10
     assert res.returncode == 2
     assert res.stderr.strip().splitlines() == [
-        f"qlint: error: {CORRUPT / 'found_hdf5_attribute_loop.h5'}: the HDF5 library did not "
-        "finish reading the file in 3 s (corrupt file?)"]
+        f"qlint: error: {CORRUPT / 'found_hdf5_attribute_loop.h5'}: the HDF5 library used "
+        "more than 2 s of CPU time reading the file (corrupt file?)"]
     assert "1 model" in res.stdout
 
 

@@ -13,6 +13,7 @@ from qlint.config import Config, resolve_config
 from qlint.discover import ModelSource, discover
 from qlint.errors import ModelLoadError
 from qlint.finding import Finding, Severity
+from qlint.finding_caps import cap_findings
 from qlint.graph import ModelGraph
 from qlint.loaders import loader_for
 from qlint.predict.patterns import lower
@@ -100,7 +101,8 @@ def lint(
         progress(len(sources), len(sources), "")
     ran = {rule_id for r in results for rule_id in r.rules_run}
     report = Report(models=results, target=ctx.target.name, fail_on=cfg.fail_on,
-                    errors=[f"{p.path}: {p.reason}" for p in problems],
+                    errors=[f"{p.path}: {p.reason}" for p in problems if not p.skipped],
+                    notes=[f"{p.path}: {p.reason}" for p in problems if p.skipped],
                     rules=sorted((r for r in available if r.id in ran), key=lambda r: r.id))
     baseline_path = baseline or cfg.baseline
     if baseline_path:
@@ -163,7 +165,7 @@ def _lint_configured(src: ModelSource, available: list[type[Rule]], ctx: Context
             result.suppressed += 1
         else:
             kept.append(f)
-    result.findings = kept
+    result.findings = cap_findings(kept)
     return result
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TextIO
 
 from qlint import __version__
+from qlint.bounded_read import MAX_BASELINE_BYTES, check_json_nesting, read_limited
 from qlint.errors import ConfigError, UsageError
+from qlint.escape import visible
 from qlint.finding import Finding
 
 BASELINE_VERSION = 1
@@ -32,9 +34,14 @@ def baseline_key(config_path: str | None, baseline_path: str) -> Callable[[Findi
     return lambda f: fingerprint(f, key_root(f.model, config_path, baseline_path))
 
 
-def write_baseline(findings: list[Finding], path: str, config_path: str | None = None) -> int:
-    """Write the fingerprints of ``findings`` to ``path``; return how many."""
+def write_baseline(findings: list[Finding], path: str, config_path: str | None = None,
+                   models: Iterable[tuple[str, str | None]] = ()) -> int:
+    """Write the fingerprints of ``findings`` to ``path``; return how many.
+
+    ``models`` (path, format) are never overwritten (`qlint.safe_output.write_text`).
+    """
     from qlint.fingerprint import relative_path
+    from qlint.safe_output import write_text
 
     key = baseline_key(config_path, path)
     entries = sorted(
@@ -45,24 +52,31 @@ def write_baseline(findings: list[Finding], path: str, config_path: str | None =
     )
     doc: dict[str, Any] = {"version": BASELINE_VERSION, "tool": f"qlint {__version__}",
                            "findings": entries}
-    try:
-        with open(path, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=2)
-            fh.write("\n")
-    except OSError as exc:
-        raise UsageError(f"cannot write baseline {path}: {exc.strerror or exc}") from None
+
+    def write(fh: TextIO) -> None:
+        json.dump(doc, fh, indent=2)
+        fh.write("\n")
+
+    write_text(path, write, models, what="baseline")
     return len(entries)
 
 
 def load_baseline(path: str) -> set[str]:
     """The fingerprints recorded in a baseline file."""
+    shown = visible(path)
     if not os.path.isfile(path):
-        raise UsageError(f"baseline {path} does not exist (create it with --write-baseline)")
+        raise UsageError(f"baseline {shown} does not exist (create it with --write-baseline)")
+    data = read_limited(path, MAX_BASELINE_BYTES, "the baseline")
+    check_json_nesting(data, path, "the baseline")
     try:
-        with open(path, encoding="utf-8") as fh:
-            doc = json.load(fh)
+        doc = json.loads(data)
         if doc.get("version") != BASELINE_VERSION:
-            raise ConfigError(f"{path}: unsupported baseline version {doc.get('version')!r}")
+            raise ConfigError(f"{shown}: unsupported baseline version (expected "
+                              f"{BASELINE_VERSION})")
         return {str(e["fingerprint"]) for e in doc["findings"]}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ConfigError(f"{path}: not a qlint baseline ({exc})") from None
+    except json.JSONDecodeError as exc:  # where, never what
+        raise ConfigError(f"{shown}: not a qlint baseline (invalid JSON at line {exc.lineno}, "
+                          f"column {exc.colno})") from None
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        raise ConfigError(f"{shown}: not a qlint baseline (expected {{\"version\": "
+                          f"{BASELINE_VERSION}, \"findings\": [...]}})") from None

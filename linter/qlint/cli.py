@@ -9,11 +9,12 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from qlint import __version__
 from qlint.errors import QlintError, UsageError
+from qlint.escape import error_line, visible
 
 if TYPE_CHECKING:
     import argparse
@@ -110,23 +111,12 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 def check_output_path(path: str, option: str = "--output") -> None:
     """A report file path must name a file in an existing directory: one line otherwise."""
-    if path.endswith(("/", os.sep)) or os.path.isdir(path):
-        raise UsageError(f"{option} {path}: is a directory; name a file")
+    shown = visible(path)
+    if path.endswith(("/", os.sep)) or (os.path.isdir(path) and not os.path.islink(path)):
+        raise UsageError(f"{option} {shown}: is a directory; name a file")
     parent = os.path.dirname(path)
     if parent and not os.path.isdir(parent):
-        raise UsageError(f"{option} {path}: directory {parent} does not exist")
-
-
-@contextlib.contextmanager
-def _open_output(path: str | None) -> Iterator[TextIO]:
-    if path is None:
-        yield sys.stdout
-        return
-    try:
-        with open(path, "w", encoding="utf-8") as fh:
-            yield fh
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise UsageError(f"{option} {shown}: directory {visible(parent)} does not exist")
 
 
 def _progress_bar(stream: TextIO) -> Callable[[int, int, str], None] | None:
@@ -144,7 +134,8 @@ def _progress_bar(stream: TextIO) -> Callable[[int, int, str], None] | None:
         else:
             width = 24
             filled = width * done // total
-            name = path if len(path) <= 50 else "..." + path[-47:]
+            shown = visible(path)
+            name = shown if len(shown) <= 50 else "..." + shown[-47:]
             stream.write(f"\r\033[K[{'#' * filled}{'.' * (width - filled)}] "
                          f"{done}/{total} {name}")
         stream.flush()
@@ -192,35 +183,46 @@ def cmd_lint(argv: Sequence[str], prog: str = "qlint") -> int:
                       exclude=[*(config.exclude if args.exclude is None else args.exclude),
                                *config.extend_exclude, *args.extend_exclude],
                       shard=args.shard)
+    for line in report.notes:
+        print(f"qlint: note: {visible(line)}", file=sys.stderr)
     for line in report.errors:
-        print(f"qlint: error: {line}", file=sys.stderr)
+        print(error_line(line), file=sys.stderr)
     for model in report.unreadable:
-        print(f"qlint: error: {model.path}: {model.error}", file=sys.stderr)
+        print(error_line(f"{model.path}: {model.error}"), file=sys.stderr)
     code = report.exit_code()
+    # What must never be overwritten: every linted model and every path named.
+    inputs = [(m.path, m.format) for m in report.models] + [(p, None) for p in paths]
     if args.write_baseline:
         if report.errors or report.unreadable:
-            raise UsageError(f"not writing the baseline {args.write_baseline}: fix the paths "
-                             "that could not be linted first")
+            raise UsageError(f"not writing the baseline {visible(args.write_baseline)}: fix "
+                             "the paths that could not be linted first")
         from qlint.baseline import write_baseline
 
-        n = write_baseline(report.findings, args.write_baseline, config.path)
+        n = write_baseline(report.findings, args.write_baseline, config.path, inputs)
         if not args.quiet:
             print(f"Wrote {n} finding{'s' if n != 1 else ''} to the baseline "
-                  f"{args.write_baseline}.")
+                  f"{visible(args.write_baseline)}.")
         return 0
     if reporter.writes is not None:  # the reporter writes its own file(s)
         if args.output and args.output.endswith(".json"):
             check_output_path(args.output)
-        written = reporter.write(report, args.output)
+        written = reporter.write(report, args.output, inputs)
         if not args.quiet:
             for path in written:
-                print(f"wrote {path}", file=sys.stderr)
+                print(f"wrote {visible(path)}", file=sys.stderr)
         return _final(code, args.exit_zero)
     colour = {"always": True, "never": False}.get(args.color)
     options = RenderOptions(colour=colour if args.output is None else False,
                             explain=args.explain, quiet=args.quiet, statistics=args.statistics)
-    with _open_output(args.output) as out:
-        reporter.render(report, out, options)
+    if args.output is None:
+        reporter.render(report, sys.stdout, options)
+    else:
+        from qlint.safe_output import write_text
+
+        def write(out: TextIO) -> None:
+            reporter.render(report, out, options)
+
+        write_text(args.output, write, inputs)
     return _final(code, args.exit_zero)
 
 
@@ -289,13 +291,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return explain_main(argv[1:])
         return cmd_lint(argv)
     except QlintError as exc:
-        print(f"qlint: error: {exc}", file=sys.stderr)
+        print(error_line(exc), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("qlint: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 1
+    except OSError as exc:  # standard output failed: a full disk, a closed terminal
+        print(error_line(f"cannot write the output: {exc.strerror or exc}"), file=sys.stderr)
+        return 2
 
 
 def run() -> None:
@@ -308,8 +313,15 @@ def run() -> None:
     try:
         sys.stdout.flush()
         sys.stderr.flush()
-    except BrokenPipeError:  # the reader went away (`qlint ... | head`)
-        code = code or 1
+    except OSError as exc:  # e.g. `qlint ... > /dev/full`
+        if isinstance(exc, BrokenPipeError):  # the reader went away (`qlint ... | head`)
+            code = code or 1
+        else:
+            with contextlib.suppress(OSError):
+                sys.stderr.write(error_line(f"cannot write the output: "
+                                            f"{exc.strerror or exc}") + "\n")
+                sys.stderr.flush()
+            code = 2
     os._exit(code)
 
 

@@ -21,24 +21,29 @@ QL401 = "error"
 [tool.qlint.per-path-overrides."legacy/**"]
 ignore = ["QL402"]
 
-[[tool.qlint.suppress]]          # rule plus a regex on the node location
+[[tool.qlint.suppress]]          # rule plus a glob on the node location
 rule = "QL103"
-location = "CUMSUM"
+location = "CUMSUM"               # a plain word matches anywhere; "*/head/*" the whole
 reason = "runs on the CPU by design"
 ```
+
+A config file is read only up to `qlint.bounded_read.MAX_CONFIG_BYTES` and refused when
+its arrays and tables nest deeper than `qlint.bounded_read.MAX_NESTING`, before parsing.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import os
-import re
 import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from qlint.bounded_read import MAX_CONFIG_BYTES, check_toml_nesting, read_limited
 from qlint.errors import ConfigError
+from qlint.escape import visible
 from qlint.finding import Finding, Severity
+from qlint.glob_match import REGEX_ONLY, Glob
 from qlint.registry import rule_matches
 
 TOP_KEYS = {"target", "select", "ignore", "extend-select", "fail-on", "severity",
@@ -49,15 +54,16 @@ SUPPRESS_KEYS = {"rule", "location", "reason"}
 
 @dataclass(frozen=True)
 class Suppression:
-    """Hide findings of ``rule`` (id, prefix or name) whose location matches ``location``."""
+    """Hide findings of ``rule`` (id, prefix or name) whose location matches the glob
+    ``location`` (`qlint.glob_match`: linear time on any name a model supplies)."""
 
     rule: str
-    location: re.Pattern[str]
+    location: Glob
     reason: str = ""
 
     def matches(self, finding: Finding) -> bool:
-        return rule_matches(finding.rule, finding.name, [self.rule]) and bool(
-            self.location.search(finding.location))
+        return rule_matches(finding.rule, finding.name, [self.rule]) and \
+            self.location.match(finding.location)
 
 
 @dataclass
@@ -135,13 +141,18 @@ def _read_toml(path: str) -> dict[str, Any]:
     else:  # pragma: no cover - exercised on Python 3.10 only
         import tomli as tomllib
 
+    data = read_limited(path, MAX_CONFIG_BYTES, "the config file")
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{visible(path)}: not valid UTF-8 (byte {exc.start})") from None
+    check_toml_nesting(text, path)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:  # "Invalid value (at line 3, column 9)"
+        raise ConfigError(f"{visible(path)}: invalid TOML: {visible(exc)}") from None
+    except RecursionError:  # a backstop: check_toml_nesting refuses deep nesting first
+        raise ConfigError(f"{visible(path)}: nested too deeply") from None
 
 
 def _has_qlint_table(path: str) -> bool:
@@ -229,12 +240,13 @@ def _parse(data: dict[str, Any], path: str) -> Config:
         if not isinstance(entry, dict) or "rule" not in entry or "location" not in entry:
             raise ConfigError(f"{path}: suppress[{i}] needs 'rule' and 'location'")
         _check_keys(entry, SUPPRESS_KEYS, f"suppress[{i}]", path)
-        try:
-            pattern = re.compile(str(entry["location"]))
-        except re.error as exc:
-            raise ConfigError(f"{path}: suppress[{i}].location is not a valid regex: {exc}") \
-                from None
-        cfg.suppress.append(Suppression(str(entry["rule"]), pattern, str(entry.get("reason", ""))))
+        location = str(entry["location"])
+        if REGEX_ONLY & set(location):
+            raise ConfigError(
+                f"{path}: suppress[{i}].location is a glob pattern (*, ?, [abc]); regular "
+                f"expressions are no longer accepted: found {visible(location)!r}")
+        cfg.suppress.append(Suppression(str(entry["rule"]), Glob(location),
+                                        str(entry.get("reason", ""))))
     return cfg
 
 
@@ -248,4 +260,16 @@ def resolve_config(paths: list[str], explicit: str | None = None,
             raise ConfigError(f"{explicit}: no such config file")
         return load_config(explicit)
     found = find_config(paths[0] if paths else ".")
+    if found and _links_away(found):
+        raise ConfigError(f"{visible(found)}: refusing a configuration file that is a "
+                          "symbolic link out of its directory (name it with --config)")
     return load_config(found) if found else Config()
+
+
+def _links_away(path: str) -> bool:
+    """True for a symbolic link whose target is outside the link's own directory: a
+    repository's config file must not make qlint read (and quote) a file elsewhere."""
+    if not os.path.islink(path):
+        return False
+    home = os.path.realpath(os.path.dirname(os.path.abspath(path)))
+    return not os.path.realpath(path).startswith(home.rstrip(os.sep) + os.sep)

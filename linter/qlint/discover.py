@@ -26,10 +26,12 @@ class ModelSource:
 
 @dataclass(frozen=True)
 class DiscoveryError:
-    """A named path that cannot be linted, with the reason."""
+    """A named path that cannot be linted, with the reason; ``skipped``: not an error, a
+    note that the walk left something out on purpose (a symlink leaving the tree)."""
 
     path: str
     reason: str
+    skipped: bool = False
 
 
 def format_of(path: str) -> str | None:
@@ -47,10 +49,11 @@ def directory_format(path: str) -> str | None:
 def discover(paths: Iterable[str]) -> tuple[list[ModelSource], list[DiscoveryError]]:
     """Models under ``paths`` in a stable order, and the paths that could not be used.
 
-    Files are taken as named (an unknown suffix is an error); directories are
-    walked recursively in sorted order, skipping hidden entries, following
-    symlinked directories at most once each so a link loop ends.  A model reached
-    twice is listed once.
+    Files are taken as named (an unknown suffix is an error, a symbolic link is followed);
+    directories are walked recursively in sorted order, skipping hidden entries, following
+    symlinked directories at most once each so a link loop ends, and never following a
+    symbolic link that leads outside the directory named (it is listed as ``skipped``).
+    A model reached twice (overlapping or repeated paths) is listed once.
     """
     found: dict[str, ModelSource] = {}
     errors: list[DiscoveryError] = []
@@ -60,10 +63,12 @@ def discover(paths: Iterable[str]) -> tuple[list[ModelSource], list[DiscoveryErr
         elif os.path.isdir(path) and (fmt := directory_format(path)):
             found.setdefault(os.path.realpath(path), ModelSource(fmt, path))
         elif os.path.isdir(path):
-            before, n_errors = len(found), len(errors)
-            for src in _walk(path, set(), errors):
+            n_errors = len(errors)
+            any_model = False
+            for src in _walk(path, _real_dir(path), set(), errors):
+                any_model = True
                 found.setdefault(os.path.realpath(src.path), src)
-            if len(found) == before and len(errors) == n_errors:
+            if not any_model and not any(not e.skipped for e in errors[n_errors:]):
                 errors.append(DiscoveryError(path, f"no model files found (looked for "
                                              f"{LOOKED_FOR})"))
         elif not os.path.exists(path):
@@ -81,9 +86,19 @@ def discover(paths: Iterable[str]) -> tuple[list[ModelSource], list[DiscoveryErr
     return list(found.values()), errors
 
 
-def _walk(top: str, seen: set[tuple[int, int]],
+def _real_dir(path: str) -> str:
+    return os.path.realpath(path).rstrip(os.sep) + os.sep
+
+
+def _leaves(path: str, root: str) -> bool:
+    """True when ``path`` resolves outside the directory ``root`` (a realpath ending in /)."""
+    return not (os.path.realpath(path) + os.sep).startswith(root)
+
+
+def _walk(top: str, root: str, seen: set[tuple[int, int]],
           errors: list[DiscoveryError]) -> Iterator[ModelSource]:
-    """Models under directory ``top``; a directory that cannot be listed goes to ``errors``."""
+    """Models under directory ``top`` inside the tree ``root``; a directory that cannot be
+    listed goes to ``errors``, a symbolic link leading outside ``root`` is skipped."""
     try:
         st = os.stat(top)
     except OSError:
@@ -104,12 +119,24 @@ def _walk(top: str, seen: set[tuple[int, int]],
         child = os.path.join(top, entry.name)
         try:
             is_dir = entry.is_dir(follow_symlinks=True)
+            is_link = entry.is_symlink()
         except OSError:
             continue
+        if is_link and _leaves(child, root):
+            if is_dir or format_of(entry.name) is not None:
+                errors.append(DiscoveryError(child, "skipped: a symbolic link leading outside "
+                                             "the directory named", skipped=True))
+            continue
         if is_dir and (fmt := directory_format(child)):
+            if any(os.path.lexists(f) and _leaves(f, root)
+                   for f in (os.path.join(child, n) for n in DIRECTORY_FILES)):
+                errors.append(DiscoveryError(child, "skipped: its saved_model file is a "
+                                             "symbolic link leading outside the directory "
+                                             "named", skipped=True))
+                continue
             yield ModelSource(fmt, child)
         elif is_dir:
-            yield from _walk(child, seen, errors)
+            yield from _walk(child, root, seen, errors)
         else:
             fmt = format_of(entry.name)
             if entry.name in DIRECTORY_FILES or entry.name.lower().endswith(WEIGHTS_ONLY_SUFFIX):

@@ -54,4 +54,4 @@ def fingerprint(finding: Finding, root: str | None = None) -> str:
     """A 32-hex-digit identity of ``finding`` that survives unrelated edits to the model;
     the model path is taken relative to ``root`` (default: its project root)."""
     key = "|".join((finding.rule, relative_path(finding.model, root), node_identity(finding)))
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32]

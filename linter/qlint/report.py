@@ -41,6 +41,7 @@ class Report:
     target: str
     fail_on: Severity = Severity.ERROR
     errors: list[str] = field(default_factory=list)  # named paths that were not models
+    notes: list[str] = field(default_factory=list)  # paths the walk skipped on purpose
     baseline_hidden: int | None = None  # None: no baseline in use
     rules: list[type[Rule]] = field(default_factory=list)  # those that ran, by id
 

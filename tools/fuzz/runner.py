@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import hashlib
 import io
 import json
@@ -34,7 +35,9 @@ from tools.fuzz.savedmodel import savedmodel_spec
 from tools.fuzz.tflite import tflite_spec
 
 TIME_LIMIT = 5.0
-PROBLEMS = ("traceback", "internal", "exit_code", "stderr", "slow", "hang")
+STALL_SECONDS = 60.0  # wall-clock seconds without output before a worker counts as hung
+PROBLEMS = ("traceback", "internal", "exit_code", "stderr", "slow", "hang", "written", "leak",
+            "escape")  # the last three: tools.fuzz.attacks's detectors
 
 FORMATS: dict[str, FormatSpec] = {
     "tflite": tflite_spec(),
@@ -55,7 +58,9 @@ class CaseFactory:
         self.seeds = self.spec.seeds()
         self.fields = [self.spec.structure(d) if self.spec.structure else []
                        for _, d in self.seeds]
-        self.mutators = self.spec.mutators or MUTATORS
+        from tools.fuzz.attacks import attack_mutators
+
+        self.mutators = (*(self.spec.mutators or MUTATORS), *attack_mutators(fmt))
         self.weights = [w for _, _, w in self.mutators]
 
     def case(self, k: int) -> Case:
@@ -144,19 +149,25 @@ def judge(path: str, code: int | None, stdout: str, stderr: str) -> tuple[str | 
 
 # -- worker and supervisor --------------------------------------------------------------
 
+def _materialize(spec: FormatSpec, case: Case, directory: str) -> str:
+    return spec.materialize(case, directory, f"case{case.index}")
+
+
 def worker(fmt: str, seed: int, start: int, stop: int, limit: float) -> int:
-    """Run cases ``start``..``stop-1``, one JSON line per case on stdout."""
+    """Run cases ``start``..``stop-1``, one JSON line per case on stdout; each is linted
+    and judged by `tools.fuzz.attacks.run_case` (sandbox, planted links, every detector)."""
+    from tools.fuzz.attacks import run_case
+
     factory = CaseFactory(fmt, seed)
     spec = factory.spec
     real_stdout = sys.stdout
     with tempfile.TemporaryDirectory(prefix="qlint-fuzz-") as tmp:
         for k in range(start, stop):
             case = factory.case(k)
-            path = spec.materialize(case, tmp, f"case{k}")
-            res = lint_in_process(path, limit)
-            _remove(path)
-            row = {"index": k, "exit_code": res.exit_code, "seconds": round(res.seconds, 4),
-                   "problem": res.problem, "detail": res.detail,
+            code, seconds, problem, detail = run_case(
+                functools.partial(_materialize, spec, case), k, tmp, limit)
+            row = {"index": k, "exit_code": code, "seconds": round(seconds, 4),
+                   "problem": problem, "detail": detail,
                    "mutation": f"{case.mutator}: {case.description}", "seed": case.seed_name}
             real_stdout.write(json.dumps(row) + "\n")
             real_stdout.flush()
@@ -190,8 +201,9 @@ class Summary:
         c = self.counts
         return (f"{self.fmt}: {self.tried} files tried, {c['traceback']} tracebacks, "
                 f"{c['internal']} internal errors, {c['exit_code']} bad exit codes, "
-                f"{c['stderr']} bad error output, {c['slow']} runs over {TIME_LIMIT:.0f} s, "
-                f"{c['hang']} hangs, max time {self.max_seconds:.3f} s")
+                f"{c['stderr']} bad error output, {c['slow']} runs over {TIME_LIMIT:.0f} s CPU, "
+                f"{c['hang']} hangs, {c['written']} writes outside the output, "
+                f"{c['leak']} leaks, {c['escape']} escapes, max CPU time {self.max_seconds:.3f} s")
 
 
 def _spawn(fmt: str, seed: int, start: int, stop: int, limit: float) -> subprocess.Popen[str]:
@@ -232,8 +244,9 @@ def fuzz(fmt: str = "tflite", iterations: int = 300, seed: int = 0, *,
          startup: float = 60.0) -> Summary:
     """Run ``iterations`` cases of ``fmt`` in worker processes and count the problems.
 
-    A worker that prints nothing for ``startup`` seconds (at start) or ``3 * limit``
-    seconds (between cases) is killed; its current case counts as a hang.
+    A worker that prints nothing for ``startup`` seconds (at start) or ``3 * limit`` (at
+    least `STALL_SECONDS`) seconds (between cases) is killed; its current case counts as
+    a hang.  Time limits inside a worker are CPU time (`tools.fuzz.attacks.run_case`).
     """
     summary = Summary(fmt)
     factory: CaseFactory | None = None
@@ -241,7 +254,7 @@ def fuzz(fmt: str = "tflite", iterations: int = 300, seed: int = 0, *,
     while nxt < iterations:
         proc = _spawn(fmt, seed, nxt, iterations, limit)
         try:
-            for line in _lines(proc, startup, 3 * limit):
+            for line in _lines(proc, startup, max(3 * limit, STALL_SECONDS)):
                 if line is None:
                     break
                 row = json.loads(line)

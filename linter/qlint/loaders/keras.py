@@ -27,6 +27,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -123,7 +124,7 @@ def parse_json(data: bytes | str, name: str, path: str) -> Any:
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
     except UnicodeDecodeError as exc:
-        raise ModelLoadError(path, f"{name} is not valid UTF-8: {one_line(exc)}") from None
+        raise ModelLoadError(path, f"{name} is not valid UTF-8 (byte {exc.start})") from None
     items = text.count(",") + text.count("{") + text.count("[")
     if items > MAX_JSON_ITEMS:
         raise ModelLoadError(path, f"{name} has {items} JSON items (commas, objects and "
@@ -136,7 +137,12 @@ def parse_json(data: bytes | str, name: str, path: str) -> Any:
         raise ModelLoadError(path, f"{name} is not valid JSON: {one_line(exc)}") from None
 
 
-H5_TIMEOUT = 3.0  # seconds the HDF5 reader may take
+# The HDF5 reader's limits.  Its verdict must not depend on the machine's load, so what
+# the file holds is judged first, inside the reader, by size and item count (the same
+# limits as a .keras config); the reader then gets `H5_CPU_SECONDS` of CPU time, which
+# load does not shorten, and the wall clock only stops a reader that is blocked.
+H5_CPU_SECONDS = 2
+H5_TIMEOUT = 30.0  # wall-clock backstop, seconds
 H5_MEMORY = 1 << 31  # address-space limit of the HDF5 reader, bytes
 
 # The HDF5 reader, run as ``python -I -c``: it prints one JSON line, either
@@ -146,18 +152,33 @@ import json, sys
 try:
     import resource
     resource.setrlimit(resource.RLIMIT_AS, (int(sys.argv[2]), int(sys.argv[2])))
+    cpu = int(sys.argv[3])
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
 except (ImportError, ValueError, OSError):
     pass
 import h5py
+MAX_BYTES, MAX_ITEMS = int(sys.argv[4]), int(sys.argv[5])
 
 def text(v):
     return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
 
 try:
     with h5py.File(sys.argv[1], "r") as f:
+        if "model_config" in f.attrs and \
+                f.attrs.get_id("model_config").get_storage_size() > MAX_BYTES:
+            raise OverflowError("size")
         raw = f.attrs.get("model_config")
         meta = {k: text(f.attrs[k]) for k in ("keras_version", "backend") if k in f.attrs}
-        out = {"config": None if raw is None else text(raw), "meta": meta}
+        config = None if raw is None else text(raw)
+        if config is not None and len(config) > MAX_BYTES:
+            raise OverflowError("size")
+        items = 0 if config is None else \
+            config.count(",") + config.count("{") + config.count("[")
+        if items > MAX_ITEMS:
+            raise OverflowError(f"{items} items")
+        out = {"config": config, "meta": meta}
+except OverflowError as exc:
+    out = {"error": "limit", "message": str(exc)}
 except FileNotFoundError:
     out = {"error": "missing", "message": ""}
 except OSError as exc:
@@ -181,7 +202,8 @@ def _read_h5(path: str) -> tuple[Any, dict[str, Any]]:
     _require_regular_file(path)
     try:
         res = subprocess.run([sys.executable, "-I", "-c", _H5_READER, os.path.abspath(path),
-                              str(H5_MEMORY)],
+                              str(H5_MEMORY), str(H5_CPU_SECONDS), str(MAX_CONFIG_BYTES),
+                              str(MAX_JSON_ITEMS)],
                              capture_output=True, timeout=H5_TIMEOUT, cwd=os.sep,
                              stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
@@ -194,11 +216,19 @@ def _read_h5(path: str) -> tuple[Any, dict[str, Any]]:
     except ValueError:
         out = None
     if not isinstance(out, dict):
-        why = (f"was killed by signal {-res.returncode}" if res.returncode < 0
+        why = (f"used more than {H5_CPU_SECONDS} s of CPU time"
+               if res.returncode == -signal.SIGXCPU
+               else f"was killed by signal {-res.returncode}" if res.returncode < 0
                else f"failed (exit code {res.returncode})")
         raise ModelLoadError(path, f"the HDF5 library {why} reading the file (corrupt file?)")
     if out.get("error") == "missing":
         raise ModelLoadError(path, "no such file")
+    if out.get("error") == "limit":
+        msg = str(out.get("message", ""))
+        if msg == "size":
+            raise ModelLoadError(path, f"model_config is larger than {MAX_CONFIG_BYTES} bytes")
+        raise ModelLoadError(path, f"model_config has {one_line(msg)} (commas, objects and "
+                             f"arrays; limit {MAX_JSON_ITEMS})")
     if out.get("error") == "not-hdf5":
         raise ModelLoadError(path, f"not an HDF5 file: {one_line(out.get('message', ''))}")
     if out.get("error"):

@@ -39,7 +39,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from qlint.errors import ModelLoadError, one_line
+from qlint.bounded_read import check_model_file_size
+from qlint.errors import ModelLoadError
 from qlint.graph import ModelGraph
 
 MAX_DEPTH = 32
@@ -50,7 +51,10 @@ MAX_OPS = 200_000
 # exponentially.
 MAX_NODE_VISITS = 1_000_000
 VISITS_BASE, VISITS_PER_NODE = 1_000, 4
-MAX_FILE_BYTES = 2 * 1024**3  # protobuf cannot parse messages of 2 GiB or more
+# Largest files read (checked before reading; docs/hardening.md).  Weights live in
+# variables/, so a real saved_model.pb is the graph alone: tens of MB even for large models.
+MAX_PB_BYTES = 256 * 1024**2
+MAX_PBTXT_BYTES = 32 * 1024**2
 
 CALL_OPS = frozenset({"StatefulPartitionedCall", "PartitionedCall"})
 CONTROL_FLOW_FUNC_ATTRS = ("cond", "body", "then_branch", "else_branch", "branches")
@@ -116,24 +120,30 @@ def load_savedmodel(path: str) -> ModelGraph:
     pbtxt = os.path.join(root, "saved_model.pbtxt")
     try:
         if os.path.isfile(pb):
-            if os.path.getsize(pb) >= MAX_FILE_BYTES:
-                raise ModelLoadError(path, "saved_model.pb is 2 GiB or larger")
+            check_model_file_size(path, pb, MAX_PB_BYTES)
             with open(pb, "rb") as fh:
-                data = fh.read()
+                data = fh.read(MAX_PB_BYTES + 1)
+            check_model_file_size(path, pb, MAX_PB_BYTES, len(data))
             sm = _tf_protos.parse_saved_model(data)
         elif os.path.isfile(pbtxt):
-            with open(pbtxt, encoding="utf-8") as fh:
-                sm = _tf_protos.parse_saved_model_text(fh.read())
+            check_model_file_size(path, pbtxt, MAX_PBTXT_BYTES)
+            with open(pbtxt, "rb") as fh:
+                raw = fh.read(MAX_PBTXT_BYTES + 1)
+            check_model_file_size(path, pbtxt, MAX_PBTXT_BYTES, len(raw))
+            sm = _tf_protos.parse_saved_model_text(raw.decode("utf-8"))
         else:
             raise ModelLoadError(path, "not a SavedModel: no saved_model.pb or saved_model.pbtxt")
     except OSError as exc:
         raise ModelLoadError(path, f"cannot read: {exc.strerror or exc}") from None
-    except pb_message.DecodeError as exc:
-        raise ModelLoadError(path, "saved_model.pb is not a valid SavedModel protobuf: "
-                             f"{one_line(exc)}") from None
-    except (_text_parse_error(), UnicodeDecodeError) as exc:  # evaluated only on an error
-        raise ModelLoadError(path, f"saved_model.pbtxt cannot be parsed: {one_line(exc)}"
+    except pb_message.DecodeError:
+        raise ModelLoadError(path, "saved_model.pb is not a valid SavedModel protobuf"
                              ) from None
+    except UnicodeDecodeError as exc:  # where, never what: no byte of the file is quoted
+        raise ModelLoadError(path, f"saved_model.pbtxt is not valid UTF-8 (byte {exc.start})"
+                             ) from None
+    except _text_parse_error() as exc:  # evaluated only on an error
+        raise ModelLoadError(path, "saved_model.pbtxt cannot be parsed at line "
+                             f"{exc.GetLine()}, column {exc.GetColumn()}") from None
     except RecursionError:  # the text parser recurses once per nested message
         raise ModelLoadError(path, "saved_model.pbtxt is nested too deeply to read") from None
     if not sm.meta_graphs:
@@ -282,7 +292,7 @@ class _Builder:
         return sig
 
 
-def _text_parse_error() -> type[Exception]:
+def _text_parse_error() -> Any:
     """``google.protobuf.text_format.ParseError``, imported only when an error needs it."""
     from google.protobuf import text_format
 

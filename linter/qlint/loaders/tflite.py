@@ -108,8 +108,8 @@ def load_tflite(path: str) -> ModelGraph:
     try:
         if buf[4:8] != FILE_IDENTIFIER:
             raise ModelLoadError(
-                path, f"not a TFLite flatbuffer: file identifier is {bytes(buf[4:8])!r}, "
-                f"expected {FILE_IDENTIFIER!r}"
+                path, "not a TFLite flatbuffer: no file identifier "  # never quote the file
+                f"{FILE_IDENTIFIER.decode()!r} at byte 4"
             )
         try:
             return _Walker(path, buf, size).walk()

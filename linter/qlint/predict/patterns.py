@@ -82,17 +82,35 @@ def match_pattern(class_name: str, config: Any, keys: list[str] | None = None) -
     variant with most matching tokens wins, then the plain ``keras.<Class>`` key.
     """
     if keys is None:
-        keys = [k for k, (cls, _) in keras_patterns().items() if cls == class_name]
+        variants = _variants(class_name)
+        if len(variants) == 1 and not variants[0][1]:  # only keras.<Class>: no config needed
+            return variants[0][0]
+    else:
+        variants = tuple(v for key in keys if (v := _parse_key(key, class_name)) is not None)
+    if not variants:
+        return None
     values = _scalar_strings(config, set())
     best: tuple[int, str] | None = None
-    for key in keys:
-        m = KERAS_KEY.fullmatch(key)
-        if not m or m.group(1) != class_name:
-            continue
-        tokens = [t.strip().strip("'\"") for t in (m.group(2) or "").split(",") if t.strip()]
+    for key, tokens in variants:
         if all(t in values for t in tokens) and (best is None or len(tokens) > best[0]):
             best = (len(tokens), key)
     return best[1] if best else None
+
+
+@cache
+def _variants(class_name: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The probed keys of a Keras class with their variant tokens, parsed once a class (a
+    100,000-layer model asks once a layer)."""
+    keys = [k for k, (cls, _) in keras_patterns().items() if cls == class_name]
+    return tuple(v for key in keys if (v := _parse_key(key, class_name)) is not None)
+
+
+def _parse_key(key: str, class_name: str) -> tuple[str, tuple[str, ...]] | None:
+    m = KERAS_KEY.fullmatch(key)
+    if not m or m.group(1) != class_name:
+        return None
+    return key, tuple(t.strip().strip("'\"") for t in (m.group(2) or "").split(",")
+                      if t.strip())
 
 
 def layer_key(graph: ModelGraph, op: NodeId) -> str | None:

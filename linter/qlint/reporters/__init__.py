@@ -9,6 +9,7 @@ entry here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import import_module
 from typing import TYPE_CHECKING, TextIO
@@ -44,12 +45,14 @@ class Reporter:
         kwargs = {name: getattr(options, name) for name in self.options}
         import_module(self.module).render(report, stream, **kwargs)
 
-    def write(self, report: Report, output: str | None) -> list[str]:
-        """Write ``report`` where ``output`` says (`writes`); the paths written."""
+    def write(self, report: Report, output: str | None,
+              inputs: Iterable[tuple[str, str | None]] = ()) -> list[str]:
+        """Write ``report`` where ``output`` says (`writes`); the paths written.  ``inputs``
+        (the linted models and named paths) are never overwritten (`qlint.safe_output`)."""
         if self.writes is None:
             raise ValueError(f"the {self.name} reporter renders to a stream")
         return getattr(import_module(self.module), self.writes)(  # type: ignore[no-any-return]
-            report, output)
+            report, output, inputs)
 
 
 REPORTERS: dict[str, Reporter] = {r.name: r for r in (

@@ -14,6 +14,8 @@ import os
 from collections import Counter
 from typing import TextIO
 
+from qlint.escape import github_data as escape_data
+from qlint.escape import github_property as escape_property
 from qlint.finding import Severity
 from qlint.fingerprint import relative_path
 from qlint.report import Report
@@ -22,14 +24,6 @@ COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO:
 # Annotations the runner shows per step, by command; and per job.
 PER_STEP = {"error": 10, "warning": 10, "notice": 10}
 PER_JOB = 50
-
-
-def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(text: str) -> str:
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def command(name: str, message: str, **props: str) -> str:

@@ -16,6 +16,7 @@ from collections import Counter
 from typing import TextIO
 
 from qlint import PROJECT_URL
+from qlint.escape import visible
 from qlint.finding import Finding
 from qlint.report import Report
 from qlint.reporters.text import summary_line
@@ -28,7 +29,7 @@ SEVERITY_MARK = {"error": "🔴 error", "warning": "🟠 warning", "info": "🔵
 
 def escape(text: str) -> str:
     """``text`` as literal Markdown inline content (one line, no HTML, no mentions)."""
-    text = " ".join(str(text).split())
+    text = " ".join(visible(text).split())  # controls, ESC, bidi: qlint.escape
     text = "".join(_ENTITIES.get(ch, ch) for ch in text)
     return _PUNCT.sub(r"\\\1", text)
 

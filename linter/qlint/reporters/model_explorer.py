@@ -25,14 +25,17 @@ get no overlay and a note (export them to a SavedModel to see one).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from qlint import __version__
 from qlint.errors import UsageError
+from qlint.escape import visible
 from qlint.finding import Finding, Severity
 from qlint.graph import ModelGraph
 from qlint.report import ModelResult, Report
@@ -95,11 +98,11 @@ def model_node_data(model: ModelResult, target: str,
 def _node_data(entries: dict[Key, tuple[list[str], Severity | None]]) -> dict[str, Any]:
     graphs: dict[str, dict[str, Any]] = {}
     for (gid, key), (texts, severity) in sorted(entries.items()):
-        value = " | ".join(texts)
+        value = visible(" | ".join(texts))  # names come from the model
         if len(value) > MAX_VALUE_CHARS:
             value = value[:MAX_VALUE_CHARS - 3] + "..."
-        results = graphs.setdefault(gid, {"results": {}})["results"]
-        results[key] = {"value": value,
+        results = graphs.setdefault(visible(gid), {"results": {}})["results"]
+        results[visible(key)] = {"value": value,
                         "bgColor": COLOURS[severity] if severity else CLEAN_COLOUR}
     return graphs
 
@@ -209,6 +212,8 @@ def overlay_names(paths: list[str]) -> dict[str, str]:
     """A unique overlay file name for each model path: its path below the models'
     common directory, plus ``.qlint.json`` (just the file name for a single model)."""
     absolute = [os.path.abspath(p) for p in paths]
+    if not absolute:  # every model was unreadable: nothing to write
+        return {}
     if len(absolute) == 1:
         return {paths[0]: os.path.basename(absolute[0]) + ".qlint.json"}
     common = os.path.commonpath(absolute)
@@ -222,7 +227,7 @@ def _overlaid(report: Report) -> list[ModelResult]:
         if m.error is not None or m.format is None:
             continue
         if m.format not in SUPPORTED:
-            print(f"qlint: note: {m.path}: Model Explorer has no adapter for {m.format} "
+            print(f"qlint: note: {visible(m.path)}: Model Explorer has no adapter for {m.format} "
                   "models; no overlay written (export the model to a SavedModel and lint "
                   "that)", file=sys.stderr)
             continue
@@ -244,9 +249,16 @@ def _render_one(models: list[ModelResult], target: str, stream: TextIO) -> None:
         stream.write("\n")
 
 
-def write_overlays(report: Report, output: str | None) -> list[str]:
+def write_overlays(report: Report, output: str | None,
+                   inputs: Iterable[tuple[str, str | None]] = ()) -> list[str]:
     """Write the overlays: to standard output (one model), to ``output`` when it names a
-    ``.json`` file (one model), else one file per model below directory ``output``."""
+    ``.json`` file (one model), else one file per model below directory ``output``.
+
+    Every file goes through `qlint.safe_output.write_text`: never over one of ``inputs``
+    (the linted models and named paths), a link or a directory, and atomically."""
+    from qlint.safe_output import check_directory, write_text
+
+    inputs = list(inputs)
     models = _overlaid(report)
     if output is None:
         _render_one(models, report.target, sys.stdout)
@@ -254,26 +266,29 @@ def write_overlays(report: Report, output: str | None) -> list[str]:
     if output.endswith(".json"):
         if len(models) > 1:
             _render_one(models, report.target, sys.stdout)  # raises: one file per model
-        try:
-            with open(output, "w", encoding="utf-8") as fh:
-                _render_one(models, report.target, fh)
-        except OSError as exc:
-            raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+        write_text(output, functools.partial(_render_one, models, report.target), inputs,
+                   what="overlay")
         return [output]
     if os.path.exists(output) and not os.path.isdir(output):
-        raise UsageError(f"--output {output}: not a directory (model-explorer writes one "
-                         "overlay per model into a directory, or one model's to a .json file)")
-    models = _overlaid(report)
+        raise UsageError(f"--output {visible(output)}: not a directory (model-explorer writes "
+                         "one overlay per model into a directory, or one model's to a .json "
+                         "file)")
+    check_directory(output, inputs)
     written = []
     for m, name in overlay_names([m.path for m in models]).items():
         out = os.path.join(output, name)
         model = next(r for r in models if r.path == m)
+        check_directory(os.path.dirname(out), inputs)
         try:
             os.makedirs(os.path.dirname(out), exist_ok=True)
-            with open(out, "w", encoding="utf-8") as fh:
-                json.dump(model_node_data(model, report.target), fh, indent=2)
-                fh.write("\n")
         except OSError as exc:
-            raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
+            raise UsageError(f"cannot write {visible(out)}: {exc.strerror or exc}") from None
+        data = model_node_data(model, report.target)
+        write_text(out, functools.partial(_dump, data), inputs, what="overlay")
         written.append(out)
     return written
+
+
+def _dump(data: dict[str, Any], fh: TextIO) -> None:
+    json.dump(data, fh, indent=2)
+    fh.write("\n")

@@ -21,6 +21,7 @@ import urllib.parse
 from typing import Any, TextIO
 
 from qlint import PROJECT_URL, __version__
+from qlint.escape import visible
 from qlint.finding import Finding, Severity
 from qlint.fingerprint import fingerprint, relative_path
 from qlint.knowledge import record
@@ -29,6 +30,7 @@ from qlint.report import Report
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+MAX_RESULTS = 25_000  # GitHub code scanning rejects runs with more results
 
 
 def rule_help(rule: type[Rule]) -> tuple[str, str]:
@@ -101,7 +103,8 @@ def artifact_location(path: str) -> dict[str, Any]:
     rel = relative_path(path)
     if os.path.isabs(rel):
         return {"uri": pathlib.Path(rel).as_uri()}
-    return {"uri": urllib.parse.quote(rel, safe="/"), "uriBaseId": "%SRCROOT%"}
+    # the file name's bytes, percent-encoded: a non-UTF-8 name becomes %FF, not an error
+    return {"uri": urllib.parse.quote(os.fsencode(rel), safe="/"), "uriBaseId": "%SRCROOT%"}
 
 
 def _location(finding: Finding, node: dict[str, Any],
@@ -151,6 +154,12 @@ def to_sarif(report: Report) -> dict[str, Any]:
          "locations": [{"physicalLocation": {"artifactLocation": artifact_location(m.path)}}]}
         for m in report.unreadable
     ] + [{"level": "error", "message": {"text": e}} for e in report.errors]
+    findings = report.findings
+    cut = max(0, len(findings) - MAX_RESULTS)
+    if cut:
+        notifications.append({"level": "warning", "message": {"text": (
+            f"{cut} of {len(findings)} results were left out: GitHub code scanning accepts "
+            f"at most {MAX_RESULTS} results per run (see the text or JSON output for all)")}})
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
@@ -163,15 +172,28 @@ def to_sarif(report: Report) -> dict[str, Any]:
                 "rules": [_descriptor(r, levels.get(r.id)) for r in rules],
             }},
             "invocations": [{
-                "executionSuccessful": not notifications,
-                "toolExecutionNotifications": notifications,
+                "executionSuccessful": not (report.unreadable or report.errors),
+                "toolExecutionNotifications": _visible(notifications),
             }],
-            "results": [_result(f, index) for f in report.findings],
+            "results": [_visible(_result(f, index)) for f in findings[:MAX_RESULTS]],
             "properties": {"target": report.target,
                            "baselineHidden": report.baseline_hidden,
-                           "suppressed": report.suppressed},
+                           "suppressed": report.suppressed,
+                           "resultsLeftOut": cut},
         }],
     }
+
+
+def _visible(obj: Any) -> Any:
+    """``obj`` with every string escaped (`qlint.escape.visible`): names and paths come
+    from the model, and GitHub shows messages and locations as they are."""
+    if isinstance(obj, str):
+        return visible(obj)
+    if isinstance(obj, dict):
+        return {k: _visible(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_visible(v) for v in obj]
+    return obj
 
 
 def render(report: Report, stream: TextIO) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import TextIO
 
+from qlint.escape import visible
 from qlint.finding import Severity
 from qlint.report import Report
 
@@ -51,10 +52,10 @@ def render(report: Report, stream: TextIO, colour: bool | None = None,
         for f in model.findings:
             sev = paint(f"[{f.severity.value}]", _COLOURS[f.severity])
             stream.write(
-                f"{paint(f.model, _BOLD)}:{f.location}: {paint(f.rule, _BOLD)} {sev} "
-                f"{f.message} ({f.record})\n"
+                f"{paint(visible(f.model), _BOLD)}:{visible(f.location)}: "
+                f"{paint(f.rule, _BOLD)} {sev} {visible(f.message)} ({f.record})\n"
             )
-            stream.write(f"    {paint('fix:', _DIM)} {f.fix}\n")
+            stream.write(f"    {paint('fix:', _DIM)} {visible(f.fix)}\n")
             if explain:
                 stream.write(_explained(f.record))
     if quiet:
