@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -102,3 +103,19 @@ def validate(tool: str, sarif: Path, verdict: Path) -> list[tuple[str, str, Any]
     (run,) = json.loads(verdict.read_text(encoding="utf-8-sig"))["runs"]
     return [(r["ruleId"], r.get("level", "warning"), r["message"])
             for r in run.get("results", []) if r.get("level", "warning") in ("error", "warning")]
+
+
+def test_rule_levels_follow_the_configuration_without_findings(tmp_path: Path) -> None:
+    """A rule the configuration sets to info is a 'note' in the SARIF rule table even when it
+    found nothing in this run (GitHub shows the rule's level in its alert filters)."""
+    (tmp_path / "qlint.toml").write_text('[severity]\nQL103 = "info"\n', encoding="utf-8")
+    model = Path(__file__).resolve().parent.parent / "fixtures" / "int8_cnn" / "int8_cnn.tflite"
+    res = subprocess.run([sys.executable, "-m", "qlint", "--no-progress", "--format", "sarif",
+                          "--config", str(tmp_path / "qlint.toml"), str(model)],
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    (run,) = json.loads(res.stdout)["runs"]
+    assert not [r for r in run["results"] if r["ruleId"] == "QL103"]
+    levels = {r["id"]: r["defaultConfiguration"]["level"] for r in run["tool"]["driver"]["rules"]}
+    assert levels["QL103"] == "note"
+    assert levels["QL104"] == "warning"  # a rule the table does not name keeps its own

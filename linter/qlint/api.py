@@ -100,10 +100,11 @@ def lint(
     if progress is not None:
         progress(len(sources), len(sources), "")
     ran = {rule_id for r in results for rule_id in r.rules_run}
+    rules = sorted((r for r in available if r.id in ran), key=lambda r: r.id)
     report = Report(models=results, target=ctx.target.name, fail_on=cfg.fail_on,
                     errors=[f"{p.path}: {p.reason}" for p in problems if not p.skipped],
                     notes=[f"{p.path}: {p.reason}" for p in problems if p.skipped],
-                    rules=sorted((r for r in available if r.id in ran), key=lambda r: r.id))
+                    rules=rules, levels=_configured_levels(rules, cfg))
     baseline_path = baseline or cfg.baseline
     if baseline_path:
         report.apply_baseline(load_baseline(baseline_path),
@@ -144,6 +145,17 @@ def _lint_parallel(sources: list[ModelSource], available: list[type[Rule]], ctx:
             if progress is not None:
                 progress(done, len(sources), batches[i][-1].path)
     return [r for batch in results for r in batch]
+
+
+def _configured_levels(rules: Sequence[type[Rule]], cfg: Config) -> dict[str, Severity]:
+    """Rule id -> the severity the configuration's table gives it (the last key that
+    matches wins, as for each finding)."""
+    levels: dict[str, Severity] = {}
+    for rule in rules:
+        for key, sev in cfg.severity.items():
+            if rule_matches(rule.id, rule.name, [key]):
+                levels[rule.id] = sev
+    return levels
 
 
 def _lint_batch(batch: list[ModelSource], available: list[type[Rule]], ctx: Context,

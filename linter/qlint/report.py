@@ -44,6 +44,9 @@ class Report:
     notes: list[str] = field(default_factory=list)  # paths the walk skipped on purpose
     baseline_hidden: int | None = None  # None: no baseline in use
     rules: list[type[Rule]] = field(default_factory=list)  # those that ran, by id
+    # rule id -> the severity the configuration's ``severity`` table gives it (rules the
+    # table does not name keep their default)
+    levels: dict[str, Severity] = field(default_factory=dict)
 
     @property
     def suppressed(self) -> int:

@@ -66,12 +66,15 @@ def help_uri(rule: type[Rule]) -> str:
 
 
 def configured_levels(report: Report) -> dict[str, Severity]:
-    """The severity each rule's findings carry in this run, where they all agree: the
-    configuration's ``severity`` table (or a per-path override) applied to the rule."""
+    """Each rule's level in this run: the configuration's ``severity`` table applied to the
+    rule, or, where all its findings agree on another severity (a per-path override), that
+    one."""
+    levels = dict(report.levels)
     seen: dict[str, set[Severity]] = {}
     for f in report.findings:
         seen.setdefault(f.rule, set()).add(f.severity)
-    return {rule: next(iter(sevs)) for rule, sevs in seen.items() if len(sevs) == 1}
+    levels.update({rule: next(iter(s)) for rule, s in seen.items() if len(s) == 1})
+    return levels
 
 
 def _descriptor(rule: type[Rule], level: Severity | None = None) -> dict[str, Any]:
@@ -145,8 +148,9 @@ def _result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
 
 
 def to_sarif(report: Report) -> dict[str, Any]:
-    used = {f.rule for f in report.findings}
-    rules = [r for r in report.rules if r.id in used]
+    # Every rule that ran, found something or not: its level shows what the configuration
+    # made of it, and GitHub keeps the rule's description for alerts it closes.
+    rules = list(report.rules)
     index = {r.id: i for i, r in enumerate(rules)}
     levels = configured_levels(report)
     notifications = [
