@@ -134,3 +134,15 @@ def test_h5_missing_model_config_and_real_h5(tmp_path: Path) -> None:
         f.attrs["model_config"] = json.dumps(cfg)
     g = load_keras(str(q))
     assert [g[o]["source_op"] for o in g.ops()] == ["Conv2D", "Lambda", "Conv2D"]
+
+
+@pytest.mark.parametrize("hostile", [[], {"a": [1]}, 7])
+def test_a_class_name_that_is_not_a_string_is_no_internal_error(
+        tmp_path: Path, hostile: object) -> None:
+    """Found by the fuzzer: a layer whose ``class_name`` is a list or an object."""
+    cfg = json.loads(zipfile.ZipFile(SRC / "hand_concat_int" / "model.keras")
+                     .read("config.json"))
+    cfg["config"]["layers"][-1]["class_name"] = hostile
+    r = run_qlint("--isolated", "--no-progress", str(_keras_with(tmp_path, cfg)))
+    assert "internal error" not in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode in (0, 1, 2) and len(r.stderr.strip().splitlines()) <= 1

@@ -41,6 +41,8 @@ def unwrap_qat(layer: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     ``{"role": "quantize", "quantizer": ...}``, or empty for any other layer.
     """
     cls = layer.get("class_name")
+    if not isinstance(cls, str):  # a hostile config: the loader reports the layer as it is
+        return layer, {}
     cfg = _obj(layer.get("config"))
     if cls in QAT_QUANTIZE:
         return layer, {"role": "quantize", "quantizer": _class_of(cfg.get("quantizer"))}
