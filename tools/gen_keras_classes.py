@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
+from tools.generated import write_or_check
+
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "linter" / "qlint" / "loaders" / "keras_classes.json"
 
@@ -61,13 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--check", action="store_true")
     args = p.parse_args(argv)
     text = json.dumps(collect(), indent=1) + "\n"
-    if args.check:
-        same = OUT.exists() and OUT.read_text(encoding="utf-8") == text
-        print("up to date" if same else f"{OUT} is stale: python -m tools.gen_keras_classes")
-        return 0 if same else 1
-    OUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUT}")
-    return 0
+    return write_or_check(OUT, text, "python -m tools.gen_keras_classes", args.check)
 
 
 if __name__ == "__main__":

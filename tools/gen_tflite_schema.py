@@ -28,6 +28,8 @@ import re
 import sys
 from pathlib import Path
 
+from tools.generated import write_or_check
+
 REPO = Path(__file__).resolve().parent.parent
 OUTPUT = REPO / "linter" / "qlint" / "loaders" / "tflite_schema.py"
 
@@ -221,17 +223,7 @@ def main(argv: list[str] | None = None) -> int:
                                 .splitlines()[0])
     p.add_argument("--check", action="store_true", help="exit 1 if the file is out of date")
     args = p.parse_args(argv)
-    text = render()
-    if args.check:
-        current = OUTPUT.read_text("utf-8") if OUTPUT.exists() else ""
-        if current != text:
-            print(f"{OUTPUT.relative_to(REPO)} is out of date: run python -m "
-                  "tools.gen_tflite_schema")
-            return 1
-        return 0
-    OUTPUT.write_text(text, "utf-8")
-    print(f"wrote {OUTPUT.relative_to(REPO)}")
-    return 0
+    return write_or_check(OUTPUT, render(), "python -m tools.gen_tflite_schema", args.check)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from tools.generated import write_or_check
+
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "rules" / "qlint_rules" / "measured" / "quant-modes.json"
 MODELS = {"float": "float_cnn/float_cnn", "fp16-weights": "fp16_cnn/fp16_cnn",
@@ -106,13 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--check", action="store_true")
     args = p.parse_args(argv)
     text = json.dumps(measure(), indent=2, sort_keys=True) + "\n"
-    if args.check:
-        same = OUT.exists() and OUT.read_text(encoding="utf-8") == text
-        print("up to date" if same else f"{OUT} differs: python -m tools.probe_quant_modes")
-        return 0 if same else 1
-    OUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUT}")
-    return 0
+    return write_or_check(OUT, text, "python -m tools.probe_quant_modes", args.check)
 
 
 if __name__ == "__main__":
