@@ -368,15 +368,10 @@ def _hostile_config(rng: random.Random, config: Any) -> tuple[Any, str]:
 
 def keras_hostile(rng: random.Random, data: bytes, fields: list[Any],
                   others: Sequence[bytes]) -> tuple[bytes, str]:
-    from tools.fuzz.keras import ZipMember, _zip_members, write_zip
+    from tools.fuzz.keras import ZipMember, config_and_others, write_zip
 
-    members = _zip_members(data)
-    try:
-        config = json.loads(members.get("config.json", b"{}"))
-    except ValueError:
-        config = {}
+    config, out = config_and_others(data)
     config, what = _hostile_config(rng, config)
-    out = [ZipMember(n.encode(), d) for n, d in members.items() if n != "config.json"]
     out.append(ZipMember(b"config.json", json.dumps(config).encode()))
     return write_zip(out), what
 

@@ -107,6 +107,17 @@ def _zip_members(data: bytes) -> dict[str, bytes]:
         return {n: zf.read(n) for n in zf.namelist()}
 
 
+def config_and_others(data: bytes) -> tuple[Any, list[ZipMember]]:
+    """A seed archive's parsed ``config.json`` (``{}`` if it is not JSON) and its other
+    members, for mutators that rewrite the config."""
+    members = _zip_members(data)
+    try:
+        config = json.loads(members.get("config.json", b"{}"))
+    except ValueError:
+        config = {}
+    return config, [ZipMember(n.encode(), d) for n, d in members.items() if n != "config.json"]
+
+
 # -- hostile JSON (Keras configs) -------------------------------------------------------
 
 def _deep_json(levels: int, open_: str = "[", close: str = "]") -> str:
@@ -406,13 +417,8 @@ def _keras_archive_mutator(rng: random.Random, data: bytes, fields: list[Field],
 def _keras_config_mutator(rng: random.Random, data: bytes, fields: list[Field],
                           others: Sequence[bytes]) -> tuple[bytes, str]:
     """The seed with a hostile ``config.json`` (types, nesting, cycles, custom classes)."""
-    members = _zip_members(data)
-    try:
-        config = json.loads(members.get("config.json", b"{}"))
-    except ValueError:
-        config = {}
+    config, out = config_and_others(data)
     text, desc = _keras_json(rng, config)
-    out = [ZipMember(n.encode(), d) for n, d in members.items() if n != "config.json"]
     out.insert(rng.randrange(len(out) + 1), ZipMember(b"config.json",
                                                       text.encode("utf-8", "surrogatepass")))
     return write_zip(out), desc
