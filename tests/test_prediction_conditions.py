@@ -68,6 +68,41 @@ def test_float_carried_to_a_neighbour_in_a_float_tflite() -> None:
     # pattern, stays integer
     assert flagged(chain([("ADD", "float32"), ("CONCATENATION", "float32")])) == []
     assert flagged(chain([("NEG", "float32"), ("RESHAPE", "float32")])) == ["NEG"]
+    # the probed tf.signal.stft with an unknown batch dimension: the complex64 SQUEEZE
+    # after RFFT2D stays float (complex counts as float, as the probe classifies it)
+    g = chain([("RFFT2D", "complex64"), ("SQUEEZE", "complex64"), ("COMPLEX_ABS", "float32")],
+              io_dtype="float32")
+    assert flagged(g) == ["RFFT2D", "SQUEEZE", "COMPLEX_ABS"]
+    # the probed chains: a shape op after a float NEG is quantized
+    table = source_table()
+    for shape_op in ("Reshape", "Squeeze", "ExpandDims", "Transpose", "StridedSlice"):
+        cap = table.tf_op(f"Neg+{shape_op}")
+        assert cap is not None and cap.float_ops == ("NEG",), shape_op
+
+
+def one_op_graph(tf_op: str) -> ModelGraph:
+    g = ModelGraph("savedmodel", "model", "source")
+    x = g.add_tensor(0, 0, name="x", dtype="float32", shape=(1, 8, 8))
+    out = g.add_tensor(0, 1, name="out", dtype="float32", shape=(1, 8, 8))
+    g.add_op(0, 0, op_type=tf_op, source_op=tf_op, name=tf_op, inputs=[x], outputs=[out],
+             location=f"serving_default/{tf_op}")
+    g.attrs["subgraphs"] = [{"index": 0, "name": "serving_default", "inputs": [x],
+                             "outputs": [out]}]
+    return g
+
+
+def test_matrix_band_part_is_probed() -> None:
+    table = source_table()
+    (p,) = predict(one_op_graph("MatrixBandPart"), table)
+    assert (p.outcome, set(p.tflite_ops)) == (FLOAT_FALLBACK, {"ZEROS_LIKE", "SELECT_V2"})
+    assert unknown_ops(one_op_graph("MatrixBandPart"), table) == []
+
+
+def test_keras_application_layers_are_probed() -> None:
+    table = source_table()
+    for cls in ("LayerScale", "StochasticDepth", "CustomScaleLayer"):
+        cap = table.tf_op(f"keras.{cls}")
+        assert cap is not None and cap.keras == cls and cap.outcome == INTEGER, cls
 
 
 def test_ops_on_integer_tensors_only_are_not_float() -> None:

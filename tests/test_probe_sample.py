@@ -35,7 +35,8 @@ SAMPLE = {
 }
 # Entries of every kind: raw ops, a swept condition, legalized ops, generic Keras builders.
 TF_SAMPLE = ["Erf", "Cumsum", "Pow(y=2)", "Pow(y=3)", "MatMul", "AddN", "keras.ELU",
-             "keras.Conv3D", "keras.Activation(mish)"]
+             "keras.Conv3D", "keras.Activation(mish)", "MatrixBandPart", "STFT(1024 dynamic)",
+             "RFFT+Squeeze", "keras.LayerScale"]
 TIMEOUT = 120.0
 
 

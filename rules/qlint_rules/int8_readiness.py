@@ -109,7 +109,10 @@ class Int8Readiness(Rule):
             )
 
 
-FLOAT_DTYPES = frozenset({"float32", "float16", "float64", "bfloat16"})
+#: Floating-point dtypes, complex included, as the probe classifies float ops
+#: (``tools/probe/classify.py``: an RFFT2D output is complex64).
+FLOAT_DTYPES = frozenset({"float32", "float16", "float64", "bfloat16", "complex64",
+                          "complex128"})
 
 
 def _computes_in_float(graph: ModelGraph, op: NodeId) -> bool:
@@ -134,13 +137,17 @@ def _carried(table: CapabilityTable) -> dict[tuple[str, str], TfOpCapability]:
     return out
 
 
+#: Tensor dtypes on which a probed pattern carries float from op to op.
+CARRIED = frozenset({"float32", "complex64"})
+
+
 def _fed_by_float(graph: ModelGraph, op: NodeId, op_type: str,
                   carried: dict[tuple[str, str], TfOpCapability],
                   flagged: set[NodeId]) -> tuple[str, TfOpCapability] | None:
     """The flagged producer and probed pattern that keep ``op`` float, if any."""
     for t in graph.inputs(op):
         p = graph.producer(t) if t is not None else None
-        if t is None or p is None or p not in flagged or graph[t]["dtype"] != "float32":
+        if t is None or p is None or p not in flagged or graph[t]["dtype"] not in CARRIED:
             continue
         cap = carried.get((graph[p]["op_type"], op_type))
         if cap is not None:

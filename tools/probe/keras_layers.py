@@ -2,7 +2,9 @@
 
 The layer classes are enumerated from ``keras.layers`` (and the activations from
 ``keras.activations``) of the installed Keras, at probe time, by `enumerate_keras`
-(run in a worker: it imports Keras).  `layer_builder` wraps one layer class in a
+(run in a worker: it imports Keras), together with the layer classes that
+``keras.applications`` models define for themselves (ConvNeXt's ``LayerScale``: the
+``Layer`` subclasses of the ``keras.src.applications`` modules, `application_layers`).  `layer_builder` wraps one layer class in a
 functional model: the constructor gets a small value for each argument it requires
 (`REQUIRED`), and the input shape is the first of `SHAPES` the layer accepts.  This
 says how to build the model, never what the probe will find; a layer that builds with
@@ -33,6 +35,9 @@ REQUIRED: dict[str, Any] = {
     "mask_value": 0.0, "data_format": "channels_last", "fft_length": 32,
     "sequence_length": 16, "sequence_stride": 8, "num_mel_bins": 8, "sampling_rate": 8000,
     "output_size": 2, "max_number": 4, "height_factor": 0.2,
+    # keras.applications' own layers (ConvNeXt LayerScale, StochasticDepth); projection_dim
+    # is the channel count of the first input shape tried
+    "init_values": 1e-6, "projection_dim": 4, "drop_path_rate": 0.1,
 }
 # Classes whose construction needs another layer or a cell (probed through their users).
 WRAPS = {
@@ -60,18 +65,44 @@ SHAPES: tuple[tuple[int, ...], ...] = ((1, 8, 8, 4), (1, 16), (1, 6, 8), (1, 4, 
                                        (1, 8, 8, 3), (1, 1024), (1, 1024, 1), (1, 4096),
                                        (1, 2, 4, 4, 4, 2))
 MERGE = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
-         "Attention", "AdditiveAttention", "MultiHeadAttention", "GroupQueryAttention"}
+         "Attention", "AdditiveAttention", "MultiHeadAttention", "GroupQueryAttention",
+         "CustomScaleLayer"}
 INT_INPUT = {"Embedding": 16, "ReversibleEmbedding": 16, "CategoryEncoding": 8,
              "IntegerLookup": 8, "Hashing": 8}
 
 
+def application_layers(keras: Any) -> dict[str, Any]:
+    """Layer classes defined by the ``keras.src.applications`` modules (not in
+    ``keras.layers``), by class name: the layers of saved keras.applications models."""
+    import importlib
+    import pkgutil
+
+    pkg = importlib.import_module("keras.src.applications")
+    out: dict[str, Any] = {}
+    for info in pkgutil.iter_modules(pkg.__path__):
+        mod = importlib.import_module(f"{pkg.__name__}.{info.name}")
+        for name, obj in vars(mod).items():
+            if (inspect.isclass(obj) and issubclass(obj, keras.layers.Layer)
+                    and obj.__module__ == mod.__name__ and not hasattr(keras.layers, name)):
+                out[name] = obj
+    return dict(sorted(out.items()))
+
+
+def _layer_class(keras: Any, cls_name: str) -> Any:
+    if hasattr(keras.layers, cls_name):
+        return getattr(keras.layers, cls_name)
+    return application_layers(keras)[cls_name]
+
+
 def enumerate_keras(keras: Any) -> tuple[list[str], list[str]]:
-    """Canonical public layer class names and activation names of the installed Keras."""
+    """Canonical layer class names (public ones and those of keras.applications) and
+    activation names of the installed Keras."""
     classes: dict[str, None] = {}
     for name in dir(keras.layers):
         obj = getattr(keras.layers, name)
         if inspect.isclass(obj) and issubclass(obj, keras.layers.Layer):
             classes[obj.__name__ if hasattr(keras.layers, obj.__name__) else name] = None
+    classes.update(dict.fromkeys(application_layers(keras)))
     acts = [n for n in dir(keras.activations)
             if not n.startswith("_") and n not in ("get", "serialize", "deserialize")
             and callable(getattr(keras.activations, n))]
@@ -81,7 +112,7 @@ def enumerate_keras(keras: Any) -> tuple[list[str], list[str]]:
 def _ctor(keras: Any, cls_name: str) -> Any:
     if cls_name in WRAPS:
         return WRAPS[cls_name](keras)
-    cls = getattr(keras.layers, cls_name)
+    cls = _layer_class(keras, cls_name)
     kwargs = {}
     for p in inspect.signature(cls.__init__).parameters.values():
         if p.name == "self" or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):

@@ -8,7 +8,9 @@
   ``tensorflow/compiler/mlir/lite/transforms/legalize_tf.cc`` (``ConcatV2``, ``MatMul``,
   ``Pack``, ``Split``, ``SplitV``, ``Unpack``, ``Reciprocal``, ``MatrixDiagV2/V3``, ...);
 * the ops ``prepare_tf.cc`` rewrites before legalization (``Conv2D``,
-  ``DepthwiseConv2dNative``, ``Conv3D``, ``FusedBatchNormV3``, ``Einsum``, ``BatchMatMulV2``).
+  ``DepthwiseConv2dNative``, ``Conv3D``, ``FusedBatchNormV3``, ``Einsum``, ``BatchMatMulV2``),
+  and those TensorFlow's own lowering patterns (``PopulateLoweringTFPatterns``, which
+  ``prepare_tf.cc`` applies) decompose into legalized ops (``MatrixBandPart``).
 
 Ops TensorFlow 2.21 cannot build in an inference graph from a public API
 (training-only gradients, ops of removed TF1 APIs) are in `NOT_BUILDABLE` with the
@@ -55,6 +57,8 @@ LEGALIZED_TF_OPS: tuple[str, ...] = (
     # prepare_tf.cc
     "Conv2D", "DepthwiseConv2dNative", "Conv3D", "Conv3DBackpropInputV2", "FusedBatchNormV3",
     "Einsum",
+    # TF lowering patterns applied by prepare_tf.cc
+    "MatrixBandPart",
 )
 # fmt: on
 
@@ -180,6 +184,8 @@ _OWN: dict[str, Builder] = {
                  Arg((1, 6, 8)), Arg((1, 6, 8))),
     "ArgMax": _u("tf.math.argmax(int32)", lambda tf: lambda x: tf.math.argmax(x, -1, tf.int32)),
     "Range": _u("tf.range", lambda tf: lambda n: tf.range(n[0]), Arg((1,), "int32", 2, 8)),
+    "MatrixBandPart": _u("tf.linalg.band_part(x, 1, 1)",
+                         lambda tf: lambda x: tf.linalg.band_part(x, 1, 1), Arg((1, 8, 8))),
     "Any": _u("tf.math.reduce_any", lambda tf: lambda x: tf.math.reduce_any(x, 1), BOOL),
 }
 

@@ -271,6 +271,33 @@ for _m in ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5", "ga
     TF_OP_BUILDERS.setdefault(f"keras.Resizing({_m})", layer(
         "Resizing", (lambda m: lambda k: k.layers.Resizing(16, 16, interpolation=m))(_m),
         name=f"keras.layers.Resizing(interpolation={_m!r})"))
+# tf.signal.stft as a whole, swept over a known and an unknown batch dimension (a
+# SavedModel exported from Keras has the latter): the frames then get a run-time shape
+# and the converter wraps RFFT2D in EXPAND_DIMS / SQUEEZE instead of RESHAPEs.
+for _shape in ((1, 1024), (None, 1024)):
+    _dyn = " dynamic" if None in _shape else ""
+    TF_OP_BUILDERS[f"STFT({_shape[1]}{_dyn})"] = raw(
+        f"tf.math.abs(tf.signal.stft(x, 256, 128)) on a {_shape} input",
+        lambda tf: lambda x: tf.math.abs(tf.signal.stft(x, 256, 128, 256)),
+        Arg(_shape, sample=(1, 1024)))
+# Chains: does a shape op fed by an op the converter keeps in float stay float too?
+# Producers: NEG (float32 out) and RFFT (complex64 out; the chain ends in tf.math.abs),
+# on an input with an unknown batch dimension (the SavedModel of a Keras model).
+_SHAPE_OPS: dict[str, tuple[tuple[int | None, ...], Callable[[Any], Callable[[Any], Any]]]] = {
+    "Reshape": ((None, 4, 16), lambda tf: lambda x: tf.reshape(x, [-1, x.shape[-1]])),
+    "Squeeze": ((None, 1, 16), lambda tf: lambda x: tf.squeeze(x, 1)),
+    "ExpandDims": ((None, 4, 16), lambda tf: lambda x: tf.expand_dims(x, 1)),
+    "Transpose": ((None, 4, 16), lambda tf: lambda x: tf.transpose(x, [0, 2, 1])),
+    "StridedSlice": ((None, 4, 16), lambda tf: lambda x: x[:, :, 1:5]),
+}
+for _shape_op, (_in, _fn) in _SHAPE_OPS.items():
+    _arg = Arg(_in, sample=tuple(d or 1 for d in _in))
+    TF_OP_BUILDERS[f"Neg+{_shape_op}"] = raw(
+        f"tf.math.negative -> {_shape_op}",
+        (lambda f: lambda tf: lambda x: f(tf)(tf.math.negative(x)))(_fn), _arg)
+    TF_OP_BUILDERS[f"RFFT+{_shape_op}"] = raw(
+        f"tf.signal.rfft -> {_shape_op} -> tf.math.abs",
+        (lambda f: lambda tf: lambda x: tf.math.abs(f(tf)(tf.signal.rfft(x))))(_fn), _arg)
 # Every other TF op the converter legalizes (tools/probe/legalized.py).
 for _key, _builder in legalized_builders().items():
     TF_OP_BUILDERS.setdefault(_key, _builder)
