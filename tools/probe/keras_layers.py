@@ -4,11 +4,12 @@ The layer classes are enumerated from ``keras.layers`` (and the activations from
 ``keras.activations``) of the installed Keras, at probe time, by `enumerate_keras`
 (run in a worker: it imports Keras), together with the layer classes that
 ``keras.applications`` models define for themselves (ConvNeXt's ``LayerScale``: the
-``Layer`` subclasses of the ``keras.src.applications`` modules, `application_layers`).  `layer_builder` wraps one layer class in a
-functional model: the constructor gets a small value for each argument it requires
-(`REQUIRED`), and the input shape is the first of `SHAPES` the layer accepts.  This
-says how to build the model, never what the probe will find; a layer that builds with
-none of them is recorded ``unprobed`` with Keras' own error.
+``Layer`` subclasses of the ``keras.src.applications`` modules, `application_layers`).
+`layer_builder` wraps one layer class in a functional model: the constructor gets a
+small value for each argument it requires (`REQUIRED`), and the input shape is the
+first of `SHAPES` the layer accepts.  This says how to build the model, never what the
+probe will find; a layer that builds with none of them is recorded ``unprobed`` with
+Keras' own error.
 
 Keys: ``keras.<Class>`` (canonical class name; aliases such as ``AvgPool2D`` share their
 class's entry) and ``keras.Activation(<name>)``.
