@@ -126,8 +126,13 @@ def _prelu(tf: Any, keras: Any, rng: np.random.Generator) -> Any:
 
 
 def _lstm(tf: Any, keras: Any, rng: np.random.Generator) -> Any:
-    inp = keras.Input(shape=(4, 8), batch_size=1)
-    return keras.Model(inp, keras.layers.LSTM(8, return_sequences=True)(inp))
+    """A Keras 2 (tf_keras) LSTM: its cell function carries the ``api_implements``
+    attribute the converter fuses into UNIDIRECTIONAL_SEQUENCE_LSTM (Keras 3's LSTM
+    has none and becomes a WHILE loop)."""
+    import tf_keras
+
+    inp = tf_keras.Input(shape=(4, 8), batch_size=1)
+    return tf_keras.Model(inp, tf_keras.layers.LSTM(8, return_sequences=True)(inp))
 
 
 def _simple_rnn(tf: Any, keras: Any, rng: np.random.Generator) -> Any:
@@ -494,8 +499,8 @@ BUILTIN_BUILDERS: dict[str, Builder] = {
     "TOPK_V2": unary("tf.math.top_k", lambda tf: lambda x: tf.math.top_k(x, 4), X2),
     "TRANSPOSE": unary("tf.transpose", lambda tf: lambda x: tf.transpose(x, [0, 3, 1, 2])),
     "TRANSPOSE_CONV": Builder("tf.nn.conv2d_transpose", _transpose_conv, (X4,)),
-    "UNIDIRECTIONAL_SEQUENCE_LSTM": Builder("keras.layers.LSTM", _lstm, (Arg((1, 4, 8)),),
-                                            keras="LSTM"),
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": Builder("tf_keras.layers.LSTM (Keras 2)", _lstm,
+                                            (Arg((1, 4, 8)),), keep_variables=True),
     "UNIDIRECTIONAL_SEQUENCE_RNN": Builder("keras.layers.SimpleRNN", _simple_rnn,
                                            (Arg((1, 4, 8)),), keras="SimpleRNN"),
     "UNIQUE": unary("tf.unique", lambda tf: lambda x: tf.unique(x)[0], Arg((16,))),
