@@ -68,6 +68,9 @@ SHAPES: tuple[tuple[int, ...], ...] = ((1, 8, 8, 4), (1, 16), (1, 6, 8), (1, 4, 
 MERGE = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
          "Attention", "AdditiveAttention", "MultiHeadAttention", "GroupQueryAttention",
          "CustomScaleLayer"}
+# Layers holding a recurrent loop: converting their frozen concrete function kills the
+# converter (SIGSEGV), so they are probed through the SavedModel users convert.
+RECURRENT = {"Bidirectional", "RNN"}
 INT_INPUT = {"Embedding": 16, "ReversibleEmbedding": 16, "CategoryEncoding": 8,
              "IntegerLookup": 8, "Hashing": 8}
 
@@ -161,7 +164,7 @@ def layer_builder(cls_name: str) -> Builder:
         raise ValueError(" | ".join(errors[-2:]))
 
     b = Builder(f"keras.layers.{cls_name}", make, (Arg((1, 8, 8, 4), dtype, lo, hi),),
-                keras=cls_name)
+                keras=cls_name, saved_model=cls_name in RECURRENT)
     b.extra["shape_search"] = True
     b.extra["chosen"] = chosen
     return b

@@ -167,6 +167,20 @@ TF_OP_BUILDERS: dict[str, Builder] = {
     "UnsortedSegmentSum": raw("tf.math.unsorted_segment_sum", lambda tf: lambda x:
                               tf.math.unsorted_segment_sum(x, tf.constant([0, 0, 1, 1]), 2),
                               Arg((4, 4))),
+    # TF ops with no TFLite lowering, found in held-out set 2 after its blind score
+    "AdjustContrastv2": raw("tf.image.adjust_contrast(x, 2.0)",
+                            lambda tf: lambda x: tf.image.adjust_contrast(x, 2.0), X4),
+    "CropAndResize": raw("tf.image.crop_and_resize (constant boxes)", lambda tf: lambda x:
+                         tf.image.crop_and_resize(x, [[0.0, 0.0, 0.5, 0.5]], [0], [4, 4]), X4),
+    "IRFFT": raw("tf.signal.irfft(tf.signal.rfft(x))",
+                 lambda tf: lambda x: tf.signal.irfft(tf.signal.rfft(x))),
+    "RGBToHSV": raw("tf.image.rgb_to_hsv", lambda tf: tf.image.rgb_to_hsv,
+                    Arg((1, 8, 8, 3), lo=0.0, hi=1.0)),
+    "TensorScatterUpdate": raw("tf.tensor_scatter_nd_update", lambda tf: lambda x:
+                               tf.tensor_scatter_nd_update(x, [[0], [2]], tf.zeros((2, 4))),
+                               Arg((4, 4))),
+    "SegmentMean": raw("tf.math.segment_mean", lambda tf: lambda x:
+                       tf.math.segment_mean(x, tf.constant([0, 0, 1, 2])), Arg((4, 4))),
     # Keras layers (keras.applications building blocks first)
     "keras.Conv2D": layer("Conv2D", lambda k: k.layers.Conv2D(8, 3, padding="same")),
     "keras.Conv2D+BatchNormalization+ReLU6": Builder(
