@@ -286,6 +286,12 @@ class _Builder:
     inputs: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
     policies: dict[str, int] = field(default_factory=dict)
+    # Sequential layers (not InputLayer) whose config carries batch_input_shape, by where
+    # they are: "first" (the first entry of the top model, no InputLayer before it: the
+    # older Keras 2 layout) or "nested" (inside a Sequential nested in a top Sequential);
+    # QL122 names them.
+    input_shape_layers: dict[str, list[str]] = field(default_factory=dict)
+    top_class: str | None = None
 
     def resolve(self, key: str) -> str:
         n = 0
@@ -312,6 +318,8 @@ class _Builder:
         if not isinstance(layers, list):
             raise ModelLoadError(self.path, f"{cls} config has no layer list")
         top = depth == 0
+        if top:
+            self.top_class = str(cls)
         if cls == "Sequential":
             return self._sequential(layers, prefix, inputs, depth, top)
         return self._functional(cfg, layers, prefix, inputs, depth, top)
@@ -324,6 +332,10 @@ class _Builder:
                 raise ModelLoadError(self.path, f"layer {i} of a Sequential is not an object")
             cfg = _obj(layer.get("config"))
             name = str(layer.get("name") or cfg.get("name") or f"layer_{i}")
+            if layer.get("class_name") != "InputLayer" and "batch_input_shape" in cfg and (
+                    i == 0 if top else self.top_class == "Sequential"):
+                where = "nested" if not top else "first"
+                self.input_shape_layers.setdefault(where, []).append(name)
             if layer.get("class_name") == "InputLayer" or not cur:
                 key = f"{prefix}{name}:in"
                 self._input_tensor(key, name, layer if layer.get("class_name") == "InputLayer"
@@ -436,7 +448,8 @@ class _Builder:
         policies = sorted(self.policies)
         g = ModelGraph("keras", self.path, "source", signatures={}, subgraphs=[],
                        metadata={"keras_version": _str_or_none(meta.get("keras_version")),
-                                 "file_kind": detail, "dtype_policies": policies})
+                                 "file_kind": detail, "dtype_policies": policies,
+                                 "input_shape_layers": self.input_shape_layers})
         ids: dict[str, str] = {}
 
         def tid(key: str) -> str:
