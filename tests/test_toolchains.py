@@ -173,9 +173,18 @@ def test_qat_dataset_finding_quotes_the_measured_error() -> None:
 @pytest.mark.parametrize("name", ["qat_cnn.keras", "qat_cnn.h5", "qat_cnn_savedmodel",
                                   "custom_layers_tfk.h5"])
 def test_keras2_files_get_a_note(name: str) -> None:
-    notes = [f for f in findings(QAT / name) if f.rule == "QL122"]
+    notes = [f for f in findings(QAT / name) if f.rule == "QL122"
+             and f.record != "tensorflow/keras3-legacy-h5-training-config"]
     assert len(notes) == 1 and notes[0].severity.value == "info"
     assert "tf_keras" in notes[0].message
+
+
+def test_qat_h5_compiled_with_mse_gets_the_loss_note() -> None:
+    """fixtures/qat models are compiled with loss="mse" (fixtures/build_toolchains.py)."""
+    notes = [f for f in findings(QAT / "qat_cnn.h5")
+             if f.record == "tensorflow/keras3-legacy-h5-training-config"]
+    assert len(notes) == 1 and "the loss 'mse'" in notes[0].message
+    assert "compile=False" in notes[0].fix
 
 
 @pytest.mark.parametrize("path", ["qat/custom_layers_k3.keras", "qat/custom_layers_k3.h5",
@@ -469,14 +478,18 @@ def test_aeq_int8_blockwise_recipes_leave_the_weights_float(recipe: str) -> None
     assert load_tflite(str(path)).quant_mode == "float"
 
 
-def _h5(tmp_path: Path, model: dict[str, Any], version: str = "2.21.0") -> Path:
-    """A legacy .h5 holding only a model config, as a Keras 2 save writes its attributes."""
+def _h5(tmp_path: Path, model: dict[str, Any], version: str = "2.21.0",
+        training: dict[str, Any] | None = None) -> Path:
+    """A legacy .h5 holding only a model config (and a training config), as a Keras 2 save
+    writes its attributes."""
     h5py = pytest.importorskip("h5py")
     path = tmp_path / "m.h5"
     with h5py.File(path, "w") as f:
         f.attrs["model_config"] = json.dumps(model)
         f.attrs["keras_version"] = version
         f.attrs["backend"] = "tensorflow"
+        if training is not None:
+            f.attrs["training_config"] = json.dumps(training)
     return path
 
 
@@ -538,3 +551,20 @@ def test_separable_and_depthwise_conv1d_arguments_are_named(tmp_path: Path) -> N
                                                       "groups": 1}}
     (note,) = _keras2_notes(_h5(tmp_path, _sequential([INPUT, sep, dw])))
     assert "sep (groups), sep (kernel_initializer), dw (groups)" in note.message
+
+
+@pytest.mark.parametrize(("loss", "named"), [
+    ("mae", "the loss 'mae'"),
+    ({"class_name": "MeanSquaredError", "config": {"name": "mean_squared_error"}},
+     "a loss object"),
+    ({"out": "kld"}, "the loss 'kld'"),
+    ("mean_squared_error", None),  # read by Keras 3 (fixtures/logs/keras3_loads_keras2_compiled)
+    ({"class_name": 7}, "a loss object"),
+    ("x" * 10_000, None),
+])
+def test_compiled_loss_note(tmp_path: Path, loss: Any, named: str | None) -> None:
+    model = _sequential([INPUT, _conv1d("conv")])
+    path = _h5(tmp_path, model, training={"loss": loss, "metrics": None})
+    notes = [f for f in _keras2_notes(path)
+             if f.record == "tensorflow/keras3-legacy-h5-training-config"]
+    assert [named in f.message for f in notes] == ([True] if named else [])

@@ -18,6 +18,10 @@ REFUSED_ARGUMENTS = ((None, "time_major"), ("Conv1DTranspose", "groups"),
                      ("DepthwiseConv1D", "groups"), ("SeparableConv1D", "groups"),
                      ("SeparableConv1D", "kernel_initializer"))
 WRAPPERS = frozenset({"TimeDistributed", "Bidirectional"})
+TRAINING_RECORD = "tensorflow/keras3-legacy-h5-training-config"
+# Compiled losses of a Keras-2 .h5 that Keras 3.15's load_model (compile=True) refused, as
+# captured by fixtures/build_logs.py::keras3_loads_keras2_compiled ("object": a loss object).
+REFUSED_LOSSES = ("mse", "mae", "mape", "msle", "kld", "object")
 
 
 def _refused(cls: str, config: dict[str, object]) -> list[str]:
@@ -44,7 +48,9 @@ class Keras2Model(Rule):
     to refuse (``time_major`` of the recurrent layers; ``groups`` of ``Conv1DTranspose``,
     ``DepthwiseConv1D`` and ``SeparableConv1D``, and ``kernel_initializer`` of the latter;
     ``batch_input_shape`` of a layer in a nested Sequential or inside ``TimeDistributed``
-    or ``Bidirectional``).  A second ``info`` finding when the file is a Sequential in the
+    or ``Bidirectional``).  An ``info`` finding for a ``.h5`` compiled with a loss Keras 3
+    refuses to compile again (the aliases ``mse``, ``mae``, ``mape``, ``msle``, ``kld``, or
+    a loss object).  A second ``info`` finding when the file is a Sequential in the
     older Keras 2 layout (no InputLayer entry, the first layer carrying
     ``batch_input_shape``), which Keras 3 rebuilds with one axis too many.
 
@@ -97,6 +103,19 @@ class Keras2Model(Rule):
         legacy = [f"{graph[op]['name']} ({arg})" for op in ops
                   for arg in _refused(graph[op]["source_op"],
                                       graph[op]["attrs"].get("config") or {})]
+        losses = [v for v in REFUSED_LOSSES if v in (meta.get("training_losses") or [])]
+        if losses:
+            named = ", ".join("a loss object" if v == "object" else f"the loss '{v}'"
+                              for v in losses)
+            yield self.finding(
+                graph, ops[0],
+                f"compiled by Keras 2 with {named}: Keras 3's load_model, which "
+                f"compiles the model again by default, refuses it ('Could not deserialize "
+                f"'keras.metrics.mse' because it is not a KerasSaveable subclass' or '... "
+                f"could not be deserialized properly')",
+                fix="Load it with keras.models.load_model(path, compile=False) (the converter "
+                    "needs no training configuration), or with tf_keras.",
+                record=TRAINING_RECORD)
         shaped = meta.get("input_shape_layers") or {}
         legacy += [f"{name} (batch_input_shape)" for name in shaped.get("nested", [])]
         if shaped.get("first"):

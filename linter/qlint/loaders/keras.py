@@ -162,6 +162,21 @@ MAX_BYTES, MAX_ITEMS = int(sys.argv[4]), int(sys.argv[5])
 def text(v):
     return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
 
+def losses(raw):
+    # the compiled losses: names as strings, a serialized loss object as "object"
+    try:
+        loss = json.loads(raw).get("loss")
+    except (ValueError, AttributeError, RecursionError):
+        return []
+    if isinstance(loss, dict) and "class_name" in loss:
+        loss = [loss]
+    elif isinstance(loss, dict):
+        loss = list(loss.values())
+    elif not isinstance(loss, list):
+        loss = [loss]
+    return ["object" if isinstance(v, dict) else v[:100] for v in loss[:50]
+            if isinstance(v, (str, dict))]
+
 try:
     with h5py.File(sys.argv[1], "r") as f:
         if "model_config" in f.attrs and \
@@ -176,6 +191,10 @@ try:
             config.count(",") + config.count("{") + config.count("[")
         if items > MAX_ITEMS:
             raise OverflowError(f"{items} items")
+        tc = f.attrs.get("training_config")
+        if tc is not None and \
+                f.attrs.get_id("training_config").get_storage_size() <= MAX_BYTES:
+            meta["training_losses"] = losses(text(tc))
         out = {"config": config, "meta": meta}
 except OverflowError as exc:
     out = {"error": "limit", "message": str(exc)}
@@ -187,6 +206,12 @@ except (KeyError, RuntimeError, ValueError, TypeError, MemoryError) as exc:
     out = {"error": "corrupt", "message": f"{type(exc).__name__}: {exc}"}
 sys.stdout.write(json.dumps(out))
 """
+
+
+def _losses(meta: dict[str, Any], detail: str) -> list[str]:
+    """The compiled losses the ``.h5`` reader found (names; ``object`` for a loss object)."""
+    found = meta.get("training_losses") if detail == "h5" else None
+    return [v for v in found if isinstance(v, str)][:50] if isinstance(found, list) else []
 
 
 def _read_h5(path: str) -> tuple[Any, dict[str, Any]]:
@@ -449,7 +474,8 @@ class _Builder:
         g = ModelGraph("keras", self.path, "source", signatures={}, subgraphs=[],
                        metadata={"keras_version": _str_or_none(meta.get("keras_version")),
                                  "file_kind": detail, "dtype_policies": policies,
-                                 "input_shape_layers": self.input_shape_layers})
+                                 "input_shape_layers": self.input_shape_layers,
+                                 "training_losses": _losses(meta, detail)})
         ids: dict[str, str] = {}
 
         def tid(key: str) -> str:
