@@ -23,8 +23,8 @@ AEQ = FIXTURES / "quantizer_recipes"
 REPO = FIXTURES.parent
 
 
-def ql106(path: Path) -> list[Finding]:
-    report = lint([str(path)])
+def ql106(path: Path, target: str | None = None) -> list[Finding]:
+    report = lint([str(path)], target=target)
     assert not report.unreadable
     return [f for f in report.findings if f.rule == "QL106"]
 
@@ -118,3 +118,9 @@ def test_probe_reproduces_the_table() -> None:
                           cwd=REPO, capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
     assert json.loads((REPO / "rules/qlint_rules/measured/xnnpack-types.json").read_text())
+
+
+@pytest.mark.parametrize("target", ["tflm-int8", "ethos-u55-128"])
+def test_targets_without_xnnpack_get_no_finding(target: str) -> None:
+    assert ql106(AEQ / "aeq_dynamic_wi2b32_afp32.tflite", target) == []
+    assert len(ql106(AEQ / "aeq_dynamic_wi2b32_afp32.tflite", "tflite-int16x8")) == 2

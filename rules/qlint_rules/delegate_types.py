@@ -60,7 +60,8 @@ def _describe(key: str) -> str:
 class DelegateUnsupportedType(Rule):
     """Flags the ops whose tensor types XNNPACK, the default CPU delegate, does not take.
 
-    **What it flags.** In a converted model, each op whose activation type, weight type and
+    **What it flags.** In a converted model linted for a TensorFlow Lite / LiteRT target
+    (``tflite-int8``, ``tflite-int16x8``), each op whose activation type, weight type and
     weight granularity (per-tensor, per-channel, blockwise) is one that XNNPACK was measured
     not to take: the probe ``tools/probe/xnnpack_types.py`` runs one-op models quantized by
     ai-edge-quantizer in the TF 2.21 and LiteRT 2.3 interpreters with their default
@@ -93,6 +94,8 @@ class DelegateUnsupportedType(Rule):
     formats = frozenset({"tflite"})
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
+        if ctx.target.npu is not None or ctx.target.runtime != "tflite":
+            return  # XNNPACK is the TensorFlow Lite / LiteRT interpreter's delegate only
         data = measured()
         table: dict[str, Any] = data["by_weight_type"]
         versions = ", ".join(f"{k} {v}" for k, v in sorted(data["versions"].items())
