@@ -4,6 +4,7 @@ Usage::
 
     nice -n 10 python -m tools.probe.float_outputs           write the measurement
     nice -n 10 python -m tools.probe.float_outputs --check   exit 1 when it differs
+    python -m tools.probe.float_outputs --only neg,dense     print two models' measurement
 
 (to ``rules/qlint_rules/measured/float-outputs.json``; converted files go to ``--cache``)
 
@@ -307,7 +308,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                    default=Path(os.environ.get("QLINT_PROBE_CACHE", "/work/cache/qlint"))
                    / "float_outputs",
                    help="where the SavedModels and converted files go (outside the repo)")
+    p.add_argument("--only", default="",
+                   help="comma-separated model names: print their measurement, write nothing")
     args = p.parse_args(argv)
+    if args.only:
+        only = args.only.split(",")
+        unknown = sorted(set(only) - {c.name for c in MODELS})
+        if unknown:
+            p.error(f"unknown model(s): {', '.join(unknown)}")
+        print(json.dumps(measure(args.cache, only)["models"], indent=1, sort_keys=True))
+        return 0
     text = json.dumps(measure(args.cache), indent=1, sort_keys=True) + "\n"
     return write_or_check(OUT, text, COMMAND, args.check)
 
