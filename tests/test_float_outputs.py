@@ -21,6 +21,9 @@ from conftest import REPO, fixture_model
 
 from qlint import lint
 
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
 MEASURED = REPO / "rules" / "qlint_rules" / "measured" / "float-outputs.json"
 RECORD = REPO / "rules" / "qlint_rules" / "records" / "tensorflow" / "tflite-float-model-io.json"
 SETTINGS = [f"{ops}/{io}" for ops in ("default", "int8", "int8+builtins")
@@ -153,14 +156,40 @@ def test_record_quotes_the_measured_counts() -> None:
     assert f"{per_setting['integer']} of {per_setting['integer']} per setting" in text
 
 
+SAMPLE = ("dense_neg", "neg_reshape", "multi_dense_argmax")
+
+
 @pytest.mark.tensorflow
-def test_reprobe_a_sample_matches_the_measurement() -> None:
+def test_reprobe_a_sample_matches_the_measurement_and_ql401_flags_it() -> None:
+    """Re-measure three models with the installed converter; QL401 on the files it converts
+    flags every float32 input and output of an integer model and nothing else."""
+    from tools.probe.float_outputs import float_io, score
+
     with tempfile.TemporaryDirectory() as tmp:
         res = subprocess.run(
-            [sys.executable, "-m", "tools.probe.float_outputs", "--only",
-             "dense_neg,multi_dense_argmax", "--cache", tmp],
+            [sys.executable, "-m", "tools.probe.float_outputs", "--only", ",".join(SAMPLE),
+             "--cache", tmp],
             cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert res.returncode == 0, res.stderr[-2000:]
-    got = json.loads(res.stdout)
-    want = _measured()["models"]
-    assert got == {k: want[k] for k in ("dense_neg", "multi_dense_argmax")}
+        assert res.returncode == 0, res.stderr[-2000:]
+        got = json.loads(res.stdout)
+        assert got == {k: _measured()["models"][k] for k in SAMPLE}
+        scored = score(got, Path(tmp))
+    expected = sum(len(float_io(r)) for m in got.values() for r in m["conversions"].values())
+    edges = {edge for m in got.values() for r in m["conversions"].values()
+             for _, edge in float_io(r)}
+    assert {"NEG", "DEQUANTIZE", "QUANTIZE"} <= edges  # float ops at both edges are sampled
+    assert (scored["found"], scored["missed"], scored["extra"]) == (expected, 0, 0), scored
+
+
+def test_float_io_truth_counts_float_op_edges() -> None:
+    """What the score expects QL401 to flag includes the float-op edges, per setting."""
+    from tools.probe.float_outputs import float_io
+
+    models = _measured()["models"]
+    for setting in SETTINGS:
+        edges = Counter(f"{role}:{edge}" for m in models.values()
+                        for role, edge in float_io(m["conversions"][setting]))
+        if setting.endswith("/int8"):
+            assert not edges, (setting, edges)
+        else:
+            assert edges["output:NEG"] and edges["output:POW"] and edges["input:NEG"], edges

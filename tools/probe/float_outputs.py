@@ -5,6 +5,7 @@ Usage::
     nice -n 10 python -m tools.probe.float_outputs           write the measurement
     nice -n 10 python -m tools.probe.float_outputs --check   exit 1 when it differs
     python -m tools.probe.float_outputs --only neg,dense     print two models' measurement
+    python -m tools.probe.float_outputs --score              QL401 on the converted files
 
 (to ``rules/qlint_rules/measured/float-outputs.json``; converted files go to ``--cache``)
 
@@ -125,6 +126,10 @@ MODELS: tuple[Case, ...] = (
          "dense(x), tf.argmax(dense(x), axis=-1, output_type=tf.int32)", "multi-output",
          lambda tf, w, x: {"out0": (d := _dense(tf, w, x)),
                            "out1": tf.argmax(d, axis=-1, output_type=tf.int32)}),
+    Case("multi_conv_argmax", "conv2d(x), tf.argmax(conv2d(x), axis=-1)", "multi-output",
+         lambda tf, w, x: {"out0": (c := _conv(tf, w, x)), "out1": tf.argmax(c, axis=-1)}),
+    Case("multi_dense_greater", "dense(x), dense(x) > 0.5", "multi-output",
+         lambda tf, w, x: {"out0": (d := _dense(tf, w, x)), "out1": tf.greater(d, 0.5)}),
     # two outputs, one feeding an op with an int8 kernel that makes the other
     Case("multi_dense_reshape", "dense(x), tf.reshape(dense(x), (1, 2, 4))", "multi-output",
          lambda tf, w, x: {"out0": (d := _dense(tf, w, x)),
@@ -174,7 +179,8 @@ def _convert(tf: Any, case: Case, saved: Path, ops: str, io: str) -> bytes:
 def _io(tf: Any, buf: bytes) -> dict[str, Any]:
     """Each signature input's dtype and consuming builtins; each signature output's dtype,
     producing builtin (``(constant)`` for a folded output) and that builtin's input dtypes;
-    the model's op counts."""
+    the model's op counts and how many ops (QUANTIZE/DEQUANTIZE aside) read or write an
+    int8/int16 activation."""
     from tensorflow.lite.python import schema_py_generated as schema
 
     names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
@@ -184,6 +190,7 @@ def _io(tf: Any, buf: bytes) -> dict[str, Any]:
     produced: dict[int, tuple[str, list[str]]] = {}
     consumed: dict[int, list[str]] = {}
     counts: dict[str, int] = {}
+    integer_ops = 0
     for op in sg.operators or []:
         code = model.operatorCodes[op.opcodeIndex]
         name = names.get(max(code.builtinCode, code.deprecatedBuiltinCode), "UNKNOWN")
@@ -191,6 +198,10 @@ def _io(tf: Any, buf: bytes) -> dict[str, Any]:
         ins = [tnames[sg.tensors[i].type] for i in (op.inputs if op.inputs is not None else [])
                if i >= 0 and sg.tensors[i].buffer is not None
                and not (model.buffers[sg.tensors[i].buffer].data is not None)]
+        outs = [tnames[sg.tensors[i].type]
+                for i in (op.outputs if op.outputs is not None else [])]
+        if name not in ("QUANTIZE", "DEQUANTIZE") and {"int8", "int16"} & {*ins, *outs}:
+            integer_ops += 1
         for o in op.outputs if op.outputs is not None else []:
             produced[int(o)] = (name, ins)
         for i in op.inputs if op.inputs is not None else []:
@@ -209,8 +220,8 @@ def _io(tf: Any, buf: bytes) -> dict[str, Any]:
                 idx, ("(model input)" if idx in graph_inputs else "(constant)", []))
             outputs[_name(t.name)] = {"dtype": tnames[sg.tensors[idx].type],
                                       "produced_by": op, "producer_inputs": ins}
-    return {"ops": dict(sorted(counts.items())), "inputs": dict(sorted(inputs.items())),
-            "outputs": dict(sorted(outputs.items()))}
+    return {"ops": dict(sorted(counts.items())), "integer_ops": integer_ops,
+            "inputs": dict(sorted(inputs.items())), "outputs": dict(sorted(outputs.items()))}
 
 
 def _name(raw: bytes | str) -> str:
@@ -301,6 +312,45 @@ def summarize(models: dict[str, Any]) -> dict[str, Any]:
     return dict(sorted(out.items()))
 
 
+def float_io(conversion: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (role, builtin at the edge) of each float32 input or output of a converted model
+    that computes on integers: what QL401 is meant to flag."""
+    if not conversion.get("converted") or not conversion["integer_ops"]:
+        return []
+    out = [("input", ",".join(i["consumed_by"])) for i in conversion["inputs"].values()
+           if i["dtype"] == "float32" and i["consumed_by"]]
+    out += [("output", o["produced_by"]) for o in conversion["outputs"].values()
+            if o["dtype"] == "float32" and not o["produced_by"].startswith("(")]
+    return out
+
+
+def score(models: dict[str, Any], cache: Path) -> dict[str, Any]:
+    """QL401 on every converted file under ``cache`` against `float_io` of the measurement:
+    per role, found / missed / extra, and the misses."""
+    from qlint import lint
+
+    counts = {"expected": 0, "found": 0, "missed": 0, "extra": 0}
+    misses: list[str] = []
+    for name, m in models.items():
+        for setting, r in m["conversions"].items():
+            if not r["converted"]:
+                continue
+            path = cache / name / f"{name}.{setting.replace('/', '.')}.tflite"
+            found = [f.message.split()[1] for f in
+                     lint([str(path)], select=["QL401"]).models[0].findings]
+            for role, edge in float_io(r):
+                counts["expected"] += 1
+                if role in found:
+                    found.remove(role)
+                    counts["found"] += 1
+                else:
+                    counts["missed"] += 1
+                    misses.append(f"{name} {setting}: {role} at {edge}")
+            counts["extra"] += len(found)
+            misses += [f"{name} {setting}: extra {role}" for role in found]
+    return {**counts, "misses": misses}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 when stale")
@@ -310,7 +360,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="where the SavedModels and converted files go (outside the repo)")
     p.add_argument("--only", default="",
                    help="comma-separated model names: print their measurement, write nothing")
+    p.add_argument("--score", action="store_true",
+                   help="lint the converted files in --cache with QL401 and compare")
     args = p.parse_args(argv)
+    if args.score:
+        print(json.dumps(score(json.loads(OUT.read_text(encoding="utf-8"))["models"],
+                               args.cache), indent=1))
+        return 0
     if args.only:
         only = args.only.split(",")
         unknown = sorted(set(only) - {c.name for c in MODELS})
