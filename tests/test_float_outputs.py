@@ -50,7 +50,10 @@ def test_float_op_at_each_edge_is_flagged() -> None:
     assert "written by float NEG at the edge" in found[1].message
     assert all(f.related and "NEG" in f.related[0]["location"] for f in found), found
     assert all(f.record == "tensorflow/tflite-float-model-io" for f in found)
-    assert all("inference_output_type" in (f.fix or "") for f in found)
+    assert "inference_input_type = tf.int8" in found[0].fix
+    assert "DEQUANTIZE before NEG" in found[0].fix
+    assert "inference_output_type = tf.int8" in found[1].fix
+    assert "QUANTIZE after NEG" in found[1].fix
 
 
 def test_int8_io_version_of_the_same_model_is_not_flagged() -> None:

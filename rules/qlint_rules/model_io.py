@@ -77,6 +77,7 @@ class FloatModelIO(Rule):
             if op is None:
                 continue
             op_type = graph[op]["op_type"]
+            fix = None
             if op_type in ("QUANTIZE", "DEQUANTIZE"):
                 verb = "quantized" if role == "input" else "dequantized"
                 how = f"{verb} by {op_type} at the edge"
@@ -84,10 +85,16 @@ class FloatModelIO(Rule):
                 verb = "read" if role == "input" else "written"
                 kind = " float" if precision[op] == "float" else ""
                 how = f"{verb} by{kind} {op_type} at the edge, with no QUANTIZE/DEQUANTIZE"
+                setting, fence = (("inference_input_type", f"a DEQUANTIZE before {op_type}")
+                                  if role == "input" else
+                                  ("inference_output_type", f"a QUANTIZE after {op_type}"))
+                fix = (f"Set converter.{setting} = tf.int8: the converter then puts {fence} and "
+                       f"the {role} is int8; {op_type} itself stays float unless it is replaced "
+                       "with ops that have int8 kernels.")
             yield self.finding(
                 graph, t,
                 f"model {role} '{node['name']}' is {node['dtype']} on an integer model ({how})",
-                related=[op],
+                related=[op], fix=fix,
             )
 
 
