@@ -196,3 +196,20 @@ def test_float_io_truth_counts_float_op_edges() -> None:
             assert not edges, (setting, edges)
         else:
             assert edges["output:NEG"] and edges["output:POW"] and edges["input:NEG"], edges
+
+
+def test_index_ops_reading_a_model_output_run_in_float() -> None:
+    """Measured, not predicted yet: ARG_MAX, ARG_MIN and TOPK_V2 whose int8 input is also a
+    model output read it through a DEQUANTIZE under every setting, while the same ops on a
+    tensor that is no model output, and GREATER, RESHAPE or MAX_POOL_2D on one, stay int8."""
+    models = _measured()["models"]
+    float_index = ("multi_dense_argmax", "multi_dense_argmax_i32", "multi_conv_argmax",
+                   "multi_dense_argmin", "multi_dense_topk")
+    int8_after_output = ("multi_dense_greater", "multi_dense_reshape", "multi_conv_maxpool")
+    for name in (*float_index, *int8_after_output):
+        for setting, r in models[name]["conversions"].items():
+            want = ["float32"] if name in float_index else ["int8"]
+            assert r["outputs"]["out1"]["producer_inputs"] == want, (name, setting)
+    for name in ("dense_argmax_i32", "argmax_i64"):
+        for r in models[name]["conversions"].values():
+            assert r["outputs"]["out0"]["producer_inputs"] == ["int8"], name

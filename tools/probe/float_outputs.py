@@ -128,6 +128,11 @@ MODELS: tuple[Case, ...] = (
                            "out1": tf.argmax(d, axis=-1, output_type=tf.int32)}),
     Case("multi_conv_argmax", "conv2d(x), tf.argmax(conv2d(x), axis=-1)", "multi-output",
          lambda tf, w, x: {"out0": (c := _conv(tf, w, x)), "out1": tf.argmax(c, axis=-1)}),
+    Case("multi_dense_argmin", "dense(x), tf.argmin(dense(x), axis=-1)", "multi-output",
+         lambda tf, w, x: {"out0": (d := _dense(tf, w, x)), "out1": tf.argmin(d, axis=-1)}),
+    Case("multi_dense_topk", "dense(x), tf.math.top_k(dense(x), 2).indices", "multi-output",
+         lambda tf, w, x: {"out0": (d := _dense(tf, w, x)),
+                           "out1": tf.math.top_k(d, 2).indices}),
     Case("multi_dense_greater", "dense(x), dense(x) > 0.5", "multi-output",
          lambda tf, w, x: {"out0": (d := _dense(tf, w, x)), "out1": tf.greater(d, 0.5)}),
     # two outputs, one feeding an op with an int8 kernel that makes the other
