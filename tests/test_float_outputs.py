@@ -140,7 +140,7 @@ def test_record_quotes_the_measured_counts() -> None:
     """The numbers in the record's root cause are the measurement's, per setting."""
     models = _measured()["models"]
     text = json.loads(RECORD.read_text(encoding="utf-8"))["root_cause"]
-    per_setting = Counter()
+    per_setting: Counter[str] = Counter()
     for m in models.values():
         r = m["conversions"]["int8/unset"]
         for o in r["outputs"].values():

@@ -27,7 +27,8 @@ def _edge(graph: ModelGraph, role: str, t: NodeId) -> NodeId | None:
     if role == "input":
         users = graph.consumers(t)
         fence = [c for c in users if graph[c]["op_type"] == "QUANTIZE"]
-        return (fence or users or [None])[0]
+        first = fence or users
+        return first[0] if first else None
     return graph.producer(t)
 
 
