@@ -20,7 +20,7 @@ A fact that cannot be computed is absent from the returned mapping.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from qlint.graph import ModelGraph, NodeId
@@ -122,7 +122,7 @@ QUANTIZED_DTYPES = frozenset({"int8", "uint8", "int16"})
 _ZP_RANGE = {"int8": (-128, 127), "uint8": (0, 255), "int16": (0, 0)}
 
 
-def _quant_facts(activations: list[Mapping[str, Any]],
+def _quant_facts(activations: Sequence[Mapping[str, Any]],
                  weights: Mapping[str, Any] | None) -> dict[str, Any]:
     """Facts on the quantization parameters of the op's activations and weights.
 
@@ -132,7 +132,7 @@ def _quant_facts(activations: list[Mapping[str, Any]],
     any non-zero).  Int32/bool tensors (shape arithmetic, indices) are not looked at.
     """
     missing = per_axis = out_of_range = False
-    for t in activations + ([weights] if weights is not None else []):
+    for t in [*activations, *([weights] if weights is not None else [])]:
         dtype = str(t.get("dtype"))
         if dtype not in QUANTIZED_DTYPES:
             continue

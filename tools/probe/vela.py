@@ -34,6 +34,9 @@ KEPT_FACTS = ("ifm_batch", "rank", "ifm_dtype", "float_tensors", "per_axis", "pa
               "half_pixel_centers", "io_quant_match", "dynamic_non_batch",
               "ofm_is_model_output", "io_elements_match", "only_feeds_npu_reshape_shape",
               "quant_missing", "io_per_axis", "zero_point_out_of_range", "scalar_tensors")
+#: Kept facts stored only where they hold (false at almost every point).
+SPARSE_FACTS = frozenset({"quant_missing", "io_per_axis", "zero_point_out_of_range",
+                          "scalar_tensors", "only_feeds_npu_reshape_shape"})
 
 
 def _slug(text: str) -> str:
@@ -213,7 +216,9 @@ def observe(point: Point, path: Path, vela: str, log: Any,
         observed[config] = entry
     print(f"  {point.label}: " + ", ".join(f"{c}={o['placement']}" for c, o in observed.items()),
           file=log)
-    return {"label": point.label, "facts": {k: facts[k] for k in KEPT_FACTS if k in facts},
+    return {"label": point.label,
+            "facts": {k: facts[k] for k in KEPT_FACTS
+                      if k in facts and (facts[k] or k not in SPARSE_FACTS)},
             "all_facts": facts, "observed": observed}
 
 
