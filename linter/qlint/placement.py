@@ -242,14 +242,13 @@ def shape_operand_only(graph: ModelGraph, reshape_on_npu: Callable[[NodeId], boo
     is used only as input 1 of RESHAPEs ``reshape_on_npu`` says are on the NPU, or by
     ops for which this holds; None when a RESHAPE's placement is unknown.
     """
-    g = graph.g
     model_outputs = {t for sg in graph.attrs.get("subgraphs", []) for t in sg.get("outputs", ())}
     out: dict[NodeId, bool | None] = {}
     for op in reversed(list(graph.ops())):
         outs = [t for t in graph.outputs(op) if t is not None]
         verdict: bool | None = bool(outs) and not any(t in model_outputs for t in outs)
         for t in outs if verdict else ():
-            for user in g.successors(t):
+            for user in graph.consumers(t):
                 if graph[user]["op_type"] == "RESHAPE" and list(graph.inputs(user))[1:2] == [t] \
                         and t not in list(graph.inputs(user))[:1]:
                     here = reshape_on_npu(user)
