@@ -120,12 +120,56 @@ def _cpu_types(name: str, config: str) -> list[str]:
 
 
 @pytest.mark.parametrize("config", ETHOS_U_CONFIGS)
-@pytest.mark.parametrize("name", ["npu_pool_k9", "npu_dw_stride4", "npu_clean"])
+@pytest.mark.parametrize("name", ["npu_pool_k9", "npu_dw_stride4", "npu_clean",
+                                  "npu_shape_chains"])
 def test_ql502_names_the_ops_vela_put_on_the_cpu(name: str, config: str) -> None:
     found = findings(TARGETS / f"{name}.tflite", config, "QL502")
     assert sorted(f.node["op_type"] for f in found) == _cpu_types(name, config)
     for f in found:
         assert "Vela places" in f.message and "vela-5.2.0.json" in f.message
+
+
+def test_shape_arithmetic_follows_its_consumer() -> None:
+    """The chain computing a TRANSPOSE_CONV output shape stays (CPU); the one computing an
+    NPU RESHAPE's new shape is removed with it (neither CPU nor a finding)."""
+    g = graph("npu_shape_chains")
+    placed = placements(g, "ethos-u55-128")
+    by_consumer: dict[str, list[str]] = {"TRANSPOSE_CONV": [], "RESHAPE": []}
+    for op in g.ops():
+        if g[op]["op_type"] in ("SHAPE", "STRIDED_SLICE", "PACK"):
+            consumer = op
+            while g[consumer]["op_type"] not in by_consumer:
+                (t,) = [t for t in g.outputs(consumer) if t is not None]
+                (consumer,) = list(g.g.successors(t))
+            by_consumer[g[consumer]["op_type"]].append(placed[op].placement)
+    assert by_consumer == {"TRANSPOSE_CONV": [CPU] * 3, "RESHAPE": [NPU] * 3}
+
+
+def test_broken_quantization_is_placed_as_vela_places_it() -> None:
+    """The QL3xx fixtures with edited quantization: the ops Vela put on the CPU (measured
+    for the table by editing one-op models the same way)."""
+    qp = FIXTURES / "quant_params"
+    cases = {("missing_weight_params", "ethos-u55-128"): ["CONV_2D"],
+             ("zero_point_count", "ethos-u55-128"): ["MAX_POOL_2D"],
+             ("activation_zero_point", "ethos-u55-128"): [],
+             ("activation_zero_point", "ethos-u85-256"): ["CONV_2D", "CONV_2D",
+                                                          "DEPTHWISE_CONV_2D"]}
+    for (name, config), expected in cases.items():
+        g = loader_for("tflite")(str(qp / f"{name}.tflite"))
+        cpu = sorted(g[op]["op_type"] for op, p in placements(g, config).items()
+                     if p.placement == CPU)
+        assert cpu == expected, (name, config)
+
+
+def test_ql307_severity_follows_the_target() -> None:
+    """A RESHAPE mismatch runs silently wrong on TFLite (warning); Vela refuses it (error)."""
+    path = TARGETS / "npu_reshape_mismatch.tflite"
+    (cpu,) = findings(path, "tflite-int8", "QL307")
+    assert cpu.severity.value == "warning"
+    for config in ETHOS_U_CONFIGS:
+        (npu,) = findings(path, config, "QL307")
+        assert npu.severity.value == "error"
+        assert "Input and output quantisation must match" in npu.message
 
 
 def test_ql502_quotes_vela_reason_for_the_9_wide_pool() -> None:
@@ -311,10 +355,15 @@ def test_ops_never_probed_get_the_rules_every_op_shares() -> None:
     assert by_type["QUANTIZE"].placement == CPU
     assert by_type["FULLY_CONNECTED"].placement == NPU
     table = load_placement_table()
-    custom = table.predict("CUSTOM", {"float_tensors": True, "op_type": "CUSTOM"}, "ethos-u55-128")
+    # the facts every op has (its data flow, its quantization parameters)
+    base = {"only_feeds_npu_reshape_shape": False, "quant_missing": False}
+    custom = table.predict("CUSTOM", {**base, "float_tensors": True, "op_type": "CUSTOM"},
+                           "ethos-u55-128")
     assert custom.placement == CPU
-    unknown = table.predict("CUSTOM", {"float_tensors": False, "op_type": "CUSTOM",
-                                       "dynamic_non_batch": False}, "ethos-u55-128")
+    unknown = table.predict("CUSTOM", {**base, "float_tensors": False, "op_type": "CUSTOM",
+                                       "dynamic_non_batch": False, "io_per_axis": False,
+                                       "zero_point_out_of_range": False, "ifm_dtype": "int8"},
+                            "ethos-u55-128")
     assert unknown.placement == "unknown" and "not probed" in (unknown.why_unknown or "")
 
 
@@ -333,6 +382,9 @@ def test_dynamic_dimensions_are_facts_and_shapes_are_read_as_vela_reads_them() -
     assert facts["ifm_batch"] == 1 and facts["io_elements_match"] is False
     assert "padding" not in facts
     table = load_placement_table()
+    assert facts["quant_missing"] is True  # these hand-built int8 tensors have no parameters
+    facts["quant_missing"] = False  # as in a converted model
+    facts["only_feeds_npu_reshape_shape"] = False  # data flow: computed by qlint.placement
     assert table.predict("RESHAPE", facts, "ethos-u55-128").placement == "refused"
 
 

@@ -29,6 +29,9 @@ MODELS = [
     FIXTURES / "island_sin_floor" / "island_sin_floor.tflite",
     FIXTURES / "targets" / "npu_pool_k9.tflite",
     FIXTURES / "targets" / "npu_dw_stride4.tflite",
+    FIXTURES / "targets" / "npu_shape_chains.tflite",
+    FIXTURES / "quant_params" / "missing_weight_params.tflite",
+    FIXTURES / "quant_params" / "activation_zero_point.tflite",
 ]
 
 

@@ -20,7 +20,7 @@ A fact that cannot be computed is absent from the returned mapping.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from qlint.graph import ModelGraph, NodeId
@@ -46,9 +46,16 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
+#: Input slots that hold a shape, not a feature map (computed at run time on a dynamic
+#: batch): TRANSPOSE_CONV's output shape, RESHAPE's new shape.
+SHAPE_OPERANDS = {"TRANSPOSE_CONV": frozenset({0}), "RESHAPE": frozenset({1})}
+
+
 def activation_inputs(graph: ModelGraph, op: NodeId) -> list[NodeId]:
-    """The op's non-constant inputs, in slot order."""
-    return [t for t in graph.inputs(op) if t is not None and not graph[t].get("constant")]
+    """The op's non-constant feature-map inputs, in slot order (shape operands left out)."""
+    skip = SHAPE_OPERANDS.get(graph[op]["op_type"], frozenset())
+    return [t for i, t in enumerate(graph.inputs(op))
+            if t is not None and i not in skip and not graph[t].get("constant")]
 
 
 def op_facts(graph: ModelGraph, op: NodeId) -> dict[str, Any]:
@@ -95,6 +102,7 @@ def op_facts(graph: ModelGraph, op: NodeId) -> dict[str, Any]:
         a, b = (_static(graph[t]) for t in ins[:2])
         facts["broadcast"] = a != b
     weights = _weights(graph, op, op_type)
+    facts.update(_quant_facts(tensors, graph[weights] if weights is not None else None))
     if weights is not None:
         w = graph[weights]
         quant = w.get("quant")
@@ -106,6 +114,40 @@ def op_facts(graph: ModelGraph, op: NodeId) -> dict[str, Any]:
     facts.update(_options(graph, op))
     _derive(facts, op_type)
     return facts
+
+
+#: Integer dtypes whose tensors carry quantization parameters in a quantized model.
+QUANTIZED_DTYPES = frozenset({"int8", "uint8", "int16"})
+#: Zero points each activation dtype can hold.
+_ZP_RANGE = {"int8": (-128, 127), "uint8": (0, 255), "int16": (0, 0)}
+
+
+def _quant_facts(activations: Sequence[Mapping[str, Any]],
+                 weights: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Facts on the quantization parameters of the op's activations and weights.
+
+    ``quant_missing``: an 8/16-bit activation or weight tensor without scale or zero
+    point; ``io_per_axis``: an activation with more than one scale or zero point;
+    ``zero_point_out_of_range``: an activation zero point its dtype cannot hold (int16:
+    any non-zero).  Int32/bool tensors (shape arithmetic, indices) are not looked at.
+    """
+    missing = per_axis = out_of_range = False
+    for t in [*activations, *([weights] if weights is not None else [])]:
+        dtype = str(t.get("dtype"))
+        if dtype not in QUANTIZED_DTYPES:
+            continue
+        q = t.get("quant")
+        if q is None or not q.has_params or not q.zero_point:
+            missing = True
+            continue
+        if t is weights:
+            continue
+        per_axis = per_axis or len(q.scale) > 1 or len(q.zero_point) > 1
+        lo, hi = _ZP_RANGE[dtype]
+        out_of_range = out_of_range or any(not lo <= int(z) <= hi for z in q.zero_point)
+    return {"quant_missing": missing, "io_per_axis": per_axis,
+            "zero_point_out_of_range": out_of_range,
+            "scalar_tensors": any(t.get("shape") == () for t in activations)}
 
 
 def _static(tensor: Mapping[str, Any]) -> tuple[int, ...]:

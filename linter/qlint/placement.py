@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -72,9 +72,10 @@ class PlacementTable:
     def predict(self, op_type: str, facts: Mapping[str, Any], config: str) -> OpPlacement:
         """Where Vela places an ``op_type`` op with ``facts`` on ``config``.
 
-        The op's own rules first, then the rules every op shares (``any_op``: float
-        tensors, ...), then the op's default; an op type never probed gets only the
-        shared rules.
+        Rules every op shares that come first (``"first": true``: an op Vela removes
+        from the graph), then the op's own rules, then the rules every op shares
+        (``any_op``: float tensors, ...), then the op's default; an op type never probed
+        gets only the shared rules.
         """
         entry = self._ops.get(op_type)
         for pred in (entry or {}).get("source_predicates", ()):
@@ -82,7 +83,16 @@ class PlacementTable:
                 return OpPlacement(pred["placement"], pred.get("reason"),
                                    describe(pred["when"]), pred.get("source"), from_source=True)
         own = entry["rules"][:-1] if entry else []
-        shared = self.data.get("any_op", {}).get("rules", [])[:-1]
+        shared_all = self.data.get("any_op", {}).get("rules", [])[:-1]
+        first = [r for r in shared_all if r.get("first")]
+        shared = [r for r in shared_all if not r.get("first")]
+        own_first = [r for r in own if r.get("first")]
+        found = self._match(entry or {}, own_first, facts, config)
+        if found is None:
+            found = self._match(self.data.get("any_op", {}), first, facts, config)
+        if found is not None:
+            return found
+        own = [r for r in own if not r.get("first")]
         found = self._match(entry or {}, own, facts, config)
         if found is not None:
             return found
@@ -197,12 +207,61 @@ def _compute(config: str, graph: ModelGraph) -> dict[NodeId, OpPlacement]:
 
     table = load_placement_table()
     float_model = graph.quant_mode in FLOAT_MODES
-    out = {}
+    all_facts = {}
     for op in graph.ops():
         facts = op_facts(graph, op)
         if float_model:
             facts = as_quantized(graph[op]["op_type"], facts)
+        all_facts[op] = facts
+    reshapes = {op: table.predict("RESHAPE", {**f, SHAPE_FACT: False}, config).placement
+                for op, f in all_facts.items() if f["op_type"] == "RESHAPE"}
+    chain = shape_operand_only(graph, lambda op: None if reshapes[op] == UNKNOWN
+                               else reshapes[op] == NPU)
+    out = {}
+    for op, facts in all_facts.items():
+        if chain.get(op) is not None:
+            facts[SHAPE_FACT] = chain[op]
         out[op] = table.predict(graph[op]["op_type"], facts, config)
+    return out
+
+
+#: The data-flow fact of shape arithmetic (see `shape_operand_only`).
+SHAPE_FACT = "only_feeds_npu_reshape_shape"
+
+
+def shape_operand_only(graph: ModelGraph, reshape_on_npu: Callable[[NodeId], bool | None],
+                       ) -> dict[NodeId, bool | None]:
+    """Per op: whether everything it computes ends as the shape operand of NPU RESHAPEs.
+
+    Vela's RESHAPE takes its new shape from its output tensor, not from its second
+    input (Vela's ``fixup_reshape``/regor's reshape lowering); once the RESHAPE is on
+    the NPU, the shape operand and the ops that only compute it (``SHAPE ->
+    STRIDED_SLICE -> PACK`` on a dynamic batch) are dead and removed.  The same chain
+    feeding a TRANSPOSE_CONV's output shape, a CPU-placed RESHAPE or a model output
+    stays, and Vela places its int32 ops on the CPU.  True when every output of the op
+    is used only as input 1 of RESHAPEs ``reshape_on_npu`` says are on the NPU, or by
+    ops for which this holds; None when a RESHAPE's placement is unknown.
+    """
+    model_outputs = {t for sg in graph.attrs.get("subgraphs", []) for t in sg.get("outputs", ())}
+    out: dict[NodeId, bool | None] = {}
+    for op in reversed(list(graph.ops())):
+        outs = [t for t in graph.outputs(op) if t is not None]
+        verdict: bool | None = bool(outs) and not any(t in model_outputs for t in outs)
+        for t in outs if verdict else ():
+            for user in graph.consumers(t):
+                if graph[user]["op_type"] == "RESHAPE" and list(graph.inputs(user))[1:2] == [t] \
+                        and t not in list(graph.inputs(user))[:1]:
+                    here = reshape_on_npu(user)
+                else:
+                    here = out.get(user, False)
+                if here is False:
+                    verdict = False
+                    break
+                if here is None:
+                    verdict = None
+            if verdict is False:
+                break
+        out[op] = verdict
     return out
 
 
@@ -222,6 +281,7 @@ def as_quantized(op_type: str, facts: dict[str, Any]) -> dict[str, Any]:
         return out
     for key in ("io_quant_match", "weights_abs_sum_max"):
         out.pop(key, None)
+    out.update(quant_missing=False, io_per_axis=False, zero_point_out_of_range=False)
     out["float_tensors"] = False
     for key in ("ifm_dtype", "ofm_dtype"):
         if out.get(key) in ("float32", "float16"):

@@ -14,7 +14,8 @@ from qlint.errors import UsageError
 from qlint.predict.tables import CapabilityTable, Provenance, latest_file, newest_table
 
 if TYPE_CHECKING:
-    from qlint.placement import PlacementTable
+    from qlint.graph import ModelGraph, NodeId
+    from qlint.placement import OpPlacement, PlacementTable
 
 DEFAULT_TARGET = "tflite-int8"
 
@@ -53,6 +54,21 @@ class Target:
         from qlint.placement import load_placement_table
 
         return load_placement_table()
+
+    def refusal(self, graph: ModelGraph, op: NodeId) -> OpPlacement | None:
+        """What this target's compiler does with ``op`` when it refuses the model.
+
+        For an NPU target, the op's predicted placement when the placement table
+        (probed with the real Vela) says ``refused``, with Vela's message; ``None``
+        otherwise and for CPU targets.  Rules whose severity depends on what the target
+        does (QL3xx) read it here rather than naming targets themselves.
+        """
+        if self.npu is None:
+            return None
+        from qlint.placement import REFUSED, placements
+
+        placed = placements(graph, self.npu).get(op)
+        return placed if placed is not None and placed.placement == REFUSED else None
 
     def info(self) -> TargetInfo:
         """Name, description, source file and provenance of this target."""

@@ -20,19 +20,23 @@ import platform
 import re
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from tools.probe.vela_run import CONFIGS, VelaResult, run_vela, vela_command
-from tools.probe.vela_sweep import SOURCE_PREDICATES, Point, hypotheses
+from tools.probe.vela_sweep import DEFAULT_TOO, SOURCE_PREDICATES, Point, hypotheses
 
 #: Facts kept with each point in the table (the rest can be recomputed from the model).
 KEPT_FACTS = ("ifm_batch", "rank", "ifm_dtype", "float_tensors", "per_axis", "padding",
               "stride_max", "filter_w", "filter_h", "filter_max", "dilation_max",
               "depth_multiplier", "ifm_c", "axes", "reduces_depth", "scale_max", "align_corners",
               "half_pixel_centers", "io_quant_match", "dynamic_non_batch",
-              "ofm_is_model_output", "io_elements_match")
+              "ofm_is_model_output", "io_elements_match", "only_feeds_npu_reshape_shape",
+              "quant_missing", "io_per_axis", "zero_point_out_of_range", "scalar_tensors")
+#: Kept facts stored only where they hold (false at almost every point).
+SPARSE_FACTS = frozenset({"quant_missing", "io_per_axis", "zero_point_out_of_range",
+                          "scalar_tensors", "only_feeds_npu_reshape_shape"})
 
 
 def _slug(text: str) -> str:
@@ -82,28 +86,58 @@ def convert_point(point: Point) -> bytes:
     return buf
 
 
-def _reshape_output_scale(buf: bytes) -> bytes:
-    """Double the output scale of the first RESHAPE (input and output quantization differ)."""
+def _edit_first(buf: bytes, op_types: tuple[str, ...],
+                edit: Callable[[Any, Any], None]) -> bytes:
+    """Apply ``edit(subgraph, operator)`` to the first op of one of ``op_types`` and
+    re-serialize the model (the quantization edits of the sweep)."""
     import flatbuffers
     from tensorflow.lite.python import schema_py_generated as schema
 
     model = schema.ModelT.InitFromPackedBuf(buf, 0)
     codes = model.operatorCodes
+    wanted = {getattr(schema.BuiltinOperator, t) for t in op_types}
     sg = model.subgraphs[0]
     for op in sg.operators:
         code = codes[op.opcodeIndex]
-        if max(code.builtinCode, code.deprecatedBuiltinCode) == schema.BuiltinOperator.RESHAPE:
-            q = sg.tensors[op.outputs[0]].quantization
-            q.scale = [float(s) * 2.0 for s in q.scale]
+        if max(code.builtinCode, code.deprecatedBuiltinCode) in wanted:
+            edit(sg, op)
             break
     else:
-        raise ValueError("no RESHAPE to edit")
+        raise ValueError(f"no {'/'.join(op_types)} to edit")
     b = flatbuffers.Builder(1024)
     b.Finish(model.Pack(b), file_identifier=b"TFL3")
     return bytes(b.Output())
 
 
-EDITS = {"reshape_output_scale": _reshape_output_scale}
+def _scale_output(sg: Any, op: Any) -> None:
+    q = sg.tensors[op.outputs[0]].quantization
+    q.scale = [float(s) * 2.0 for s in q.scale]
+
+
+def _drop_weight_quant(sg: Any, op: Any) -> None:
+    sg.tensors[op.inputs[1]].quantization = None
+
+
+def _two_zero_points(sg: Any, op: Any) -> None:
+    q = sg.tensors[op.outputs[0]].quantization
+    q.zeroPoint = [int(q.zeroPoint[0])] * 2
+
+
+def _zero_point(slot: str) -> Callable[[Any, Any], None]:
+    def edit(sg: Any, op: Any) -> None:
+        index = op.inputs[0] if slot == "input" else op.outputs[0]
+        sg.tensors[index].quantization.zeroPoint = [200]
+    return edit
+
+
+_CONVS = ("CONV_2D", "DEPTHWISE_CONV_2D")
+EDITS: dict[str, Callable[[bytes], bytes]] = {
+    "reshape_output_scale": lambda b: _edit_first(b, ("RESHAPE",), _scale_output),
+    "weights_no_quant": lambda b: _edit_first(b, _CONVS, _drop_weight_quant),
+    "output_two_zero_points": lambda b: _edit_first(b, ("MAX_POOL_2D",), _two_zero_points),
+    "input_zero_point_200": lambda b: _edit_first(b, _CONVS, _zero_point("input")),
+    "output_zero_point_200": lambda b: _edit_first(b, (*_CONVS, "ADD"), _zero_point("output")),
+}
 
 
 def build_models(points: Iterable[Point], cache: Path, log: Any) -> dict[str, Path | str]:
@@ -126,16 +160,31 @@ def build_models(points: Iterable[Point], cache: Path, log: Any) -> dict[str, Pa
 # -- observing ----------------------------------------------------------------------------
 
 
-def target_op(path: Path, op_type: str) -> tuple[str, dict[str, Any]] | None:
-    """Output tensor name and qlint facts of the first ``op_type`` op in the model."""
+def target_op(path: Path, op_type: str, vela: str = "vela") -> tuple[str, dict[str, Any]] | None:
+    """Output tensor name and qlint facts of the first ``op_type`` op in the model.
+
+    The data-flow fact ``only_feeds_npu_reshape_shape`` is computed with the real Vela's
+    placement (first config) of the RESHAPEs the op's outputs reach.
+    """
     from qlint.loaders import loader_for
     from qlint.op_facts import op_facts
+    from qlint.placement import SHAPE_FACT, shape_operand_only
 
     graph = loader_for("tflite")(str(path))
+    seen: dict[str, VelaResult] = {}
+
+    def reshape_on_npu(op: Any) -> bool:
+        if "res" not in seen:
+            seen["res"] = run_vela(str(path), CONFIGS[0], vela=vela)
+        ofm = next(t for t in graph.outputs(op) if t is not None)
+        return seen["res"].placement(graph[ofm]["name"]) == "npu"
+
     for op in graph.ops():
         if graph[op]["op_type"] == op_type:
             outs = [t for t in graph.outputs(op) if t is not None]
-            return (graph[outs[0]]["name"] if outs else "", op_facts(graph, op))
+            facts = op_facts(graph, op)
+            facts[SHAPE_FACT] = shape_operand_only(graph, reshape_on_npu)[op]
+            return (graph[outs[0]]["name"] if outs else "", facts)
     return None
 
 
@@ -146,7 +195,7 @@ def observe(point: Point, path: Path, vela: str, log: Any,
     ``reused``: observations of this point from an earlier table of the same Vela
     version (``--reuse``); the facts are always recomputed from the model.
     """
-    found = target_op(path, point.op)
+    found = target_op(path, point.op, vela)
     if found is None:
         print(f"  {point.label}: the converted model has no {point.op}", file=log)
         return None
@@ -167,7 +216,9 @@ def observe(point: Point, path: Path, vela: str, log: Any,
         observed[config] = entry
     print(f"  {point.label}: " + ", ".join(f"{c}={o['placement']}" for c, o in observed.items()),
           file=log)
-    return {"label": point.label, "facts": {k: facts[k] for k in KEPT_FACTS if k in facts},
+    return {"label": point.label,
+            "facts": {k: facts[k] for k in KEPT_FACTS
+                      if k in facts and (facts[k] or k not in SPARSE_FACTS)},
             "all_facts": facts, "observed": observed}
 
 
@@ -185,7 +236,8 @@ def fold(op: str, points: list[dict[str, Any]]) -> dict[str, Any]:
 
     hyps = HYPOTHESES["*"] if op == "*" else hypotheses(op)
     rules: list[dict[str, Any]] = [
-        {"when": list(h.when), "source": h.source} for h in hyps
+        {"when": list(h.when), "source": h.source, **({"first": True} if h.first else {})}
+        for h in hyps
     ] + [{"when": [], "source": "default (no condition above holds)"}]
     members: list[list[dict[str, Any]]] = [[] for _ in rules]
     for pt in points:
@@ -277,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     tflite_table = max(args.out.glob("tflite-*.json"))
     points = list(SWEEP)
     if not args.no_defaults:
-        swept = {p.op for p in SWEEP}
+        swept = {p.op for p in SWEEP} - DEFAULT_TOO
         points += [p for p in default_points(tflite_table) if p.op not in swept]
     if args.ops:
         wanted = set(args.ops.split(","))

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from tools.probe.vela_run import CONFIGS, VelaResult, run_vela
+from tools.probe.vela_set3 import apps_third
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -216,15 +217,17 @@ def main(argv: list[str] | None = None) -> int:
         "QLINT_PROBE_CACHE", str(Path.home() / ".cache" / "qlint-probe"))) / "heldout")
     ap.add_argument("--models", nargs="*", type=Path, default=[], help="more int8 .tflite files")
     ap.add_argument("--build-only", action="store_true")
-    ap.add_argument("--set", type=int, default=1, choices=(1, 2),
+    ap.add_argument("--compile-only", action="store_true",
+                    help="build and compile with Vela (results cached), score nothing")
+    ap.add_argument("--set", type=int, default=1, choices=(1, 2, 3),
                     help="1: the first held-out architectures and the fixtures; 2: the second "
-                         "held-out architectures only")
+                         "held-out architectures only; 3: the third (tools.probe.vela_set3)")
     ap.add_argument("--vela", default="vela")
     ap.add_argument("--out", type=Path, help="write the rows and scores as JSON here")
     args = ap.parse_args(argv)
     args.cache.mkdir(parents=True, exist_ok=True)
     paths = []
-    apps = _apps() if args.set == 1 else _apps_second()
+    apps = {1: _apps, 2: _apps_second, 3: apps_third}[args.set]()
     for name, make in apps.items():
         path = args.cache / f"{name}.tflite"
         if not path.exists():
@@ -240,6 +243,12 @@ def main(argv: list[str] | None = None) -> int:
     paths += (fixture_models() if args.set == 1 else []) + list(args.models)
     vela_cache = args.cache / "vela-results"
     vela_cache.mkdir(exist_ok=True)
+    if args.compile_only:
+        for path in paths:
+            for config in CONFIGS:
+                res = vela_result(path, config, args.vela, vela_cache)
+                print(f"{path.name} {config}: compiled, exit {res.returncode}", file=sys.stderr)
+        return 0
     rows = []
     for path in paths:
         for config in CONFIGS:

@@ -97,7 +97,10 @@ def parse_output(config: str, returncode: int, text: str) -> VelaResult:
              else res.npu.add(s.group(2)))
         i += 1
     for name in res.cpu:
-        res.cpu[name] = reasons.get(name)
+        # an op with a fused activation is named after its activation's tensor (``_act``)
+        res.cpu[name] = reasons.get(name) or reasons.get(f"{name}_act")
+        if name not in res.logs and f"{name}_act" in res.logs:
+            res.logs[name] = res.logs[f"{name}_act"]
     if returncode != 0:
         res.message = refusal_message(lines) or f"vela exited {returncode}"
         m = _REFUSED_OP.search(res.message)

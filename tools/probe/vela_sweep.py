@@ -48,6 +48,7 @@ class Hypothesis:
 
     when: tuple[dict[str, Any], ...]
     source: str
+    first: bool = False  # checked before the op's own rules (Vela's generic constraints)
 
 
 def _w(rng: np.random.Generator, *shape: int) -> np.ndarray:
@@ -110,12 +111,30 @@ def fn1(body: Callable[[Any], Callable[[Any], Any]]) -> Callable[[Any, Any, np.r
     return lambda tf, keras, rng: body(tf)
 
 
+def tconv_chain(how: str) -> Callable[[Any, Any, np.random.Generator], Any]:
+    """A stride-2 TRANSPOSE_CONV whose output shape is computed from the dynamic batch:
+    ``stack``: SHAPE -> STRIDED_SLICE (scalar) -> PACK; ``concat``: SHAPE ->
+    STRIDED_SLICE (1-D) -> CONCATENATION."""
+    def make(tf: Any, keras: Any, rng: np.random.Generator) -> Any:
+        w = tf.constant(_w(rng, 3, 3, 8, 8))
+
+        def f(x: Any) -> Any:
+            if how == "stack":
+                shape = tf.stack([tf.shape(x)[0], 16, 16, 8])
+            else:
+                shape = tf.concat([tf.shape(x)[:1], tf.constant([16, 16, 8])], 0)
+            return tf.nn.conv2d_transpose(x, w, shape, 2, "SAME")
+        return f
+    return make
+
+
 def _p(op: str, label: str, make: Callable[..., Any], args: tuple[Arg, ...] = (X,),
        **kw: Any) -> Point:
     return Point(op, label, Builder(label, make, args), **kw)
 
 
 X8 = Arg((1, 8, 8, 8))
+XN = Arg((None, 8, 8, 8), sample=(1, 8, 8, 8))
 XB2_8 = Arg((2, 8, 8, 8))
 SWEEP: tuple[Point, ...] = (
     # CONV_2D: stride, padding, kernel, dilation, batch, per-axis, int16
@@ -216,6 +235,25 @@ SWEEP: tuple[Point, ...] = (
     _p("EXPAND_DIMS", "expand_dims static", fn1(lambda tf: lambda x: tf.expand_dims(x, 1))),
     _p("EXPAND_DIMS", "expand_dims dynamic batch", fn1(lambda tf: lambda x: tf.expand_dims(x, 1)),
        args=(Arg((None, 8, 8, 4), sample=(1, 8, 8, 4)),)),
+    # run-time shape arithmetic on a dynamic batch: removed when it only feeds a RESHAPE's
+    # shape operand ("shape dynamic batch" above), kept when it computes a TRANSPOSE_CONV
+    # output shape (scalar STRIDED_SLICE -> PACK, or 1-D STRIDED_SLICE -> CONCATENATION)
+    _p("STRIDED_SLICE", "strided slice in reshape shape chain", fn1(lambda tf: lambda x: tf.reshape(
+        x, tf.stack([tf.shape(x)[0], 256]))), args=(Arg((None, 8, 8, 4), sample=(1, 8, 8, 4)),)),
+    _p("PACK", "pack in reshape shape chain", fn1(lambda tf: lambda x: tf.reshape(
+        x, tf.stack([tf.shape(x)[0], 256]))), args=(Arg((None, 8, 8, 4), sample=(1, 8, 8, 4)),)),
+    *(_p(op, f"{op.lower()} in transpose_conv shape chain", tconv_chain("stack"), args=(XN,))
+      for op in ("SHAPE", "STRIDED_SLICE", "PACK")),
+    *(_p(op, f"{op.lower()} in transpose_conv shape concat", tconv_chain("concat"), args=(XN,))
+      for op in ("SHAPE", "STRIDED_SLICE", "CONCATENATION")),
+    # quantization broken by editing the converted flatbuffer (as in the QL3xx fixtures)
+    _p("CONV_2D", "conv weights without quantization", conv(), edit="weights_no_quant"),
+    _p("MAX_POOL_2D", "maxpool output 2 zero points", pool("max", 2, 2, "VALID"),
+       edit="output_two_zero_points"),
+    _p("CONV_2D", "conv input zero point 200", conv(), edit="input_zero_point_200"),
+    _p("DEPTHWISE_CONV_2D", "dw output zero point 200", depthwise(), edit="output_zero_point_200"),
+    _p("ADD", "add output zero point 200", binary("add"), args=(X, X),
+       edit="output_zero_point_200"),
     # dynamic dimensions other than the batch; a RESHAPE flattening a dynamic batch
     _p("ADD", "add dynamic h w", binary("add"),
        args=(Arg((1, None, None, 8), sample=(1, 8, 8, 8)),) * 2),
@@ -248,8 +286,32 @@ _FLOAT = Hypothesis(({"fact": "float_tensors", "eq": True},), f"{SRC}: constrain
 _STRIDE = Hypothesis(({"fact": "stride_max", "gt": 3},), f"{SRC}: stride_range (1, 3)")
 _DYNAMIC = Hypothesis(({"fact": "dynamic_non_batch", "eq": True},),
                       "Vela: 'Dynamic non-batch dimension ... Only the first dimension' (regor)")
+REGOR = "regor TfLiteSupportedOperators"
+#: Data flow (`qlint.placement.shape_operand_only`): ops that only compute the shape operand
+#: of RESHAPEs on the NPU are removed with it.
+_SHAPE_DEAD = Hypothesis(
+    ({"fact": "only_feeds_npu_reshape_shape", "eq": True},),
+    "ethosu/vela/tflite_graph_optimiser.py: fixup_reshape (the shape operand of an NPU "
+    "RESHAPE is replaced by a constant of its output shape; ops computing only it are dead)",
+    first=True)
+_QUANT_MISSING = Hypothesis(({"fact": "quant_missing", "eq": True},),
+                            f"{REGOR}::ConstraintTensQuantized (a generic constraint)",
+                            first=True)
+_IO_PER_AXIS = Hypothesis(
+    ({"fact": "io_per_axis", "eq": True},
+     {"fact": "op_type", "not_in": ["CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV", "CONV_3D",
+                                    "FULLY_CONNECTED"]}),
+    f"{REGOR}::ConstraintPerAxisQuant (convolutions and FULLY_CONNECTED are exempt)")
+_ZP = Hypothesis(({"fact": "zero_point_out_of_range", "eq": True},),
+                 f"{REGOR}::ConstraintZeroPoints (SupportedZeroPoint of each architecture)")
+_SCALAR = Hypothesis(({"fact": "scalar_tensors", "eq": True},),
+                     f"{REGOR}::ConstraintTensMustHaveShape")
+_INT32 = Hypothesis(({"fact": "ifm_dtype", "eq": "int32"},),
+                    f"{REGOR}: int32 feature maps ('32-bit feature-maps are not supported')")
 HYPOTHESES: dict[str, tuple[Hypothesis, ...]] = {
-    "*": (_CONTROL, _FLOAT, _DYNAMIC),
+    "*": (_SHAPE_DEAD, _QUANT_MISSING, _CONTROL, _FLOAT, _DYNAMIC, _IO_PER_AXIS, _ZP, _INT32),
+    "STRIDED_SLICE": (_SCALAR, _INT32),
+    "PACK": (_SCALAR, _INT32),
     "CONV_2D": (
         _BATCH, _INT16,
         Hypothesis(({"fact": "per_axis", "eq": False},), f"{SRC}: constraint_tens_quant_per_axis"),
@@ -305,9 +367,9 @@ HYPOTHESES: dict[str, tuple[Hypothesis, ...]] = {
     "MUL": (_BATCH,),
     "SUB": (_BATCH,),
     "SOFTMAX": (_BATCH,),
-    "CONCATENATION": (_BATCH,),
-    "SHAPE": (_DYNAMIC, Hypothesis(({"fact": "ofm_is_model_output", "eq": True},),
-                                   "Vela folds SHAPE into the constant its readers use")),
+    "CONCATENATION": (_INT32, _BATCH),
+    "SHAPE": (_DYNAMIC, Hypothesis(({"fact": "only_feeds_npu_reshape_shape", "eq": False},),
+                                   f"{REGOR}::ConstraintOpType (SHAPE is no NPU op type)")),
     "EXPAND_DIMS": (_DYNAMIC,),
     "RESHAPE": (
         _DYNAMIC,
@@ -333,6 +395,13 @@ SOURCE_PREDICATES: dict[str, tuple[dict[str, Any], ...]] = {
 }
 
 
+#: Swept ops whose default one-op model is probed too (their sweep points are chains).
+DEFAULT_TOO = frozenset({"PACK"})
+
+
 def hypotheses(op: str) -> tuple[Hypothesis, ...]:
-    """The hypotheses tested for ``op``: the op's own, then those of every op."""
-    return HYPOTHESES.get(op, ()) + HYPOTHESES["*"]
+    """The hypotheses tested for ``op``: the first ones of every op, the op's own, then the
+    rest of those of every op."""
+    shared = HYPOTHESES["*"]
+    return (tuple(h for h in shared if h.first) + HYPOTHESES.get(op, ())
+            + tuple(h for h in shared if not h.first))

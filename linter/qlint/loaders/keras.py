@@ -162,6 +162,21 @@ MAX_BYTES, MAX_ITEMS = int(sys.argv[4]), int(sys.argv[5])
 def text(v):
     return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
 
+def losses(raw):
+    # the compiled losses: names as strings, a serialized loss object as "object"
+    try:
+        loss = json.loads(raw).get("loss")
+    except (ValueError, AttributeError, RecursionError):
+        return []
+    if isinstance(loss, dict) and "class_name" in loss:
+        loss = [loss]
+    elif isinstance(loss, dict):
+        loss = list(loss.values())
+    elif not isinstance(loss, list):
+        loss = [loss]
+    return ["object" if isinstance(v, dict) else v[:100] for v in loss[:50]
+            if isinstance(v, (str, dict))]
+
 try:
     with h5py.File(sys.argv[1], "r") as f:
         if "model_config" in f.attrs and \
@@ -176,6 +191,10 @@ try:
             config.count(",") + config.count("{") + config.count("[")
         if items > MAX_ITEMS:
             raise OverflowError(f"{items} items")
+        tc = f.attrs.get("training_config")
+        if tc is not None and \
+                f.attrs.get_id("training_config").get_storage_size() <= MAX_BYTES:
+            meta["training_losses"] = losses(text(tc))
         out = {"config": config, "meta": meta}
 except OverflowError as exc:
     out = {"error": "limit", "message": str(exc)}
@@ -187,6 +206,12 @@ except (KeyError, RuntimeError, ValueError, TypeError, MemoryError) as exc:
     out = {"error": "corrupt", "message": f"{type(exc).__name__}: {exc}"}
 sys.stdout.write(json.dumps(out))
 """
+
+
+def _losses(meta: dict[str, Any], detail: str) -> list[str]:
+    """The compiled losses the ``.h5`` reader found (names; ``object`` for a loss object)."""
+    found = meta.get("training_losses") if detail == "h5" else None
+    return [v for v in found if isinstance(v, str)][:50] if isinstance(found, list) else []
 
 
 def _read_h5(path: str) -> tuple[Any, dict[str, Any]]:
@@ -286,6 +311,12 @@ class _Builder:
     inputs: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
     policies: dict[str, int] = field(default_factory=dict)
+    # Sequential layers (not InputLayer) whose config carries batch_input_shape, by where
+    # they are: "first" (the first entry of the top model, no InputLayer before it: the
+    # older Keras 2 layout) or "nested" (inside a Sequential nested in a top Sequential);
+    # QL122 names them.
+    input_shape_layers: dict[str, list[str]] = field(default_factory=dict)
+    top_class: str | None = None
 
     def resolve(self, key: str) -> str:
         n = 0
@@ -312,6 +343,8 @@ class _Builder:
         if not isinstance(layers, list):
             raise ModelLoadError(self.path, f"{cls} config has no layer list")
         top = depth == 0
+        if top:
+            self.top_class = str(cls)
         if cls == "Sequential":
             return self._sequential(layers, prefix, inputs, depth, top)
         return self._functional(cfg, layers, prefix, inputs, depth, top)
@@ -324,6 +357,10 @@ class _Builder:
                 raise ModelLoadError(self.path, f"layer {i} of a Sequential is not an object")
             cfg = _obj(layer.get("config"))
             name = str(layer.get("name") or cfg.get("name") or f"layer_{i}")
+            if layer.get("class_name") != "InputLayer" and "batch_input_shape" in cfg and (
+                    i == 0 if top else self.top_class == "Sequential"):
+                where = "nested" if not top else "first"
+                self.input_shape_layers.setdefault(where, []).append(name)
             if layer.get("class_name") == "InputLayer" or not cur:
                 key = f"{prefix}{name}:in"
                 self._input_tensor(key, name, layer if layer.get("class_name") == "InputLayer"
@@ -436,7 +473,9 @@ class _Builder:
         policies = sorted(self.policies)
         g = ModelGraph("keras", self.path, "source", signatures={}, subgraphs=[],
                        metadata={"keras_version": _str_or_none(meta.get("keras_version")),
-                                 "file_kind": detail, "dtype_policies": policies})
+                                 "file_kind": detail, "dtype_policies": policies,
+                                 "input_shape_layers": self.input_shape_layers,
+                                 "training_losses": _losses(meta, detail)})
         ids: dict[str, str] = {}
 
         def tid(key: str) -> str:

@@ -17,6 +17,7 @@ from qlint_rules.quant_params.shared import (
     op_label,
     qparams,
     span,
+    target_effect,
     tensor_label,
 )
 
@@ -37,7 +38,10 @@ class SameScaleOps(Rule):
     default XNNPACK delegate with ``failed to delegate MAX_POOL_2D node #1``; RESHAPE and the
     rest run silently with wrong values.  A clean TF 2.21 conversion gives these ops equal
     parameters (it puts a requantizing QUANTIZE in front of a CONCATENATION input when it
-    must), so a mismatch comes from graph surgery or a third-party exporter.
+    must), so a mismatch comes from graph surgery or a third-party exporter.  The
+    severity follows the target: on an Ethos-U target whose probed Vela table says Vela
+    refuses the op (RESHAPE: ``Input and output quantisation must match``), the
+    finding is an error quoting Vela.
 
     **How to fix it.** Give the op's inputs and output the same scale and zero point; for
     a CONCATENATION of differently ranged inputs, requantize each input to the output's
@@ -55,9 +59,9 @@ class SameScaleOps(Rule):
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
         for op in graph.ops_of_type(SAME_SCALE_OPS):
-            yield from self.check_op(graph, op)
+            yield from self.check_op(graph, op, ctx)
 
-    def check_op(self, graph: ModelGraph, op: NodeId) -> Iterator[Finding]:
+    def check_op(self, graph: ModelGraph, op: NodeId, ctx: Context) -> Iterator[Finding]:
         op_type = graph[op]["op_type"]
         outs = [t for t in graph.outputs(op) if t is not None]
         if not outs:
@@ -83,6 +87,7 @@ class SameScaleOps(Rule):
         if not differing:
             return
         effect, severity = _effect(op_type, graph[op]["index"])
+        effect, severity = target_effect(graph, op, ctx, effect, severity)
         out_p = f"({fmt(qy.scale[0])}, {qy.zero_point[0]})"
         if op_type in ("CONCATENATION", "PACK"):
             params = [(t, qparams(graph, t)) for t in data]

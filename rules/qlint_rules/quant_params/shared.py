@@ -8,8 +8,9 @@ import math
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from qlint.finding import Severity
 from qlint.graph import ModelGraph, NodeId, Quant
-from qlint.registry import Rule
+from qlint.registry import Context, Rule
 
 # -- the spec ---------------------------------------------------------------------------------
 
@@ -240,3 +241,16 @@ def op_label(graph: ModelGraph, op: NodeId | None) -> str:
 def tensor_label(graph: ModelGraph, t: NodeId) -> str:
     node = graph[t]
     return f"tensor {node['index']} '{node['name']}' ({node['dtype']})"
+
+
+def target_effect(graph: ModelGraph, op: NodeId, ctx: Context, effect: str,
+                  severity: Severity) -> tuple[str, Severity]:
+    """``effect`` and ``severity`` as the chosen target makes them: when the target's
+    compiler refuses the op (`qlint.targets.Target.refusal`, from its probed table), the
+    finding is an error that quotes the compiler."""
+    refused = ctx.target.refusal(graph, op)
+    if refused is None:
+        return effect, severity
+    said = f' (its message on the probed model: "{refused.reason}")' if refused.reason else ""
+    return (f"{effect}; on {ctx.target.name} the Vela compiler refuses such an op{said}",
+            Severity.ERROR)
