@@ -312,6 +312,47 @@ for _shape_op, (_in, _fn) in _SHAPE_OPS.items():
     TF_OP_BUILDERS[f"RFFT+{_shape_op}"] = raw(
         f"tf.signal.rfft -> {_shape_op} -> tf.math.abs",
         (lambda f: lambda tf: lambda x: tf.math.abs(f(tf)(tf.signal.rfft(x))))(_fn), _arg)
+# A neighbour condition, swept both ways: does an op whose input tensor is also a model
+# output stay int8?  Each model is conv2d(x) -> op; "(input is model output)" returns the
+# conv2d result too.  ``when`` holds `qlint.conditions` conditions on the op's facts.
+# TOPK_V2 is swept over which of its outputs (values, indices) the model uses.
+_READERS: dict[tuple[str, str], Callable[[Any], Callable[[Any], Any]]] = {
+    ("ArgMax", ""): lambda tf: lambda c: tf.math.argmax(c, -1),
+    ("ArgMin", ""): lambda tf: lambda c: tf.math.argmin(c, -1),
+    ("TopKV2", ""): lambda tf: lambda c: tuple(tf.math.top_k(c, 2)),
+    ("TopKV2", "indices only"): lambda tf: lambda c: tf.math.top_k(c, 2).indices,
+    ("TopKV2", "values only"): lambda tf: lambda c: tf.math.top_k(c, 2).values,
+    ("Greater", ""): lambda tf: lambda c: tf.math.greater(c, 0.5),
+    ("Reshape", ""): lambda tf: lambda c: tf.reshape(c, [1, -1]),
+    ("MaxPool", ""): lambda tf: lambda c: tf.nn.max_pool2d(c, 2, 2, "VALID"),
+}
+
+
+def _conv_then(op: str, label: str, also_output: bool) -> Builder:
+    read = _READERS[(op, label)]
+
+    def make(tf: Any, keras: Any, rng: np.random.Generator) -> Any:
+        w = tf.constant((rng.standard_normal((3, 3, 4, 4)) * 0.3).astype(np.float32))
+
+        def f(x: Any) -> Any:
+            c = tf.nn.conv2d(x, w, 1, "SAME")
+            out = read(tf)(c)
+            return (c, *(out if isinstance(out, tuple) else (out,))) if also_output else out
+        return f
+    when: list[dict[str, Any]] = [{"fact": "ifm_is_model_output", "eq": also_output}]
+    if op == "TopKV2":
+        slots = {"": [0, 1], "indices only": [1], "values only": [0]}[label]
+        when.append({"fact": "used_output_slots", "eq": slots})
+    name = f"conv2d -> {op}{f' ({label})' if label else ''}"
+    return Builder(name + (", both model outputs" if also_output else ""), make, (X4,),
+                   extra={"variant_of": op, "when": when})
+
+
+for (_op, _label), _ in _READERS.items():
+    for _also in (True, False):
+        _cond = f"{_label}; " if _label else ""
+        TF_OP_BUILDERS[f"{_op}({_cond}input {'is' if _also else 'not'} model output)"] = \
+            _conv_then(_op, _label, _also)
 # Every other TF op the converter legalizes (tools/probe/legalized.py).
 for _key, _builder in legalized_builders().items():
     TF_OP_BUILDERS.setdefault(_key, _builder)
