@@ -119,3 +119,48 @@ def test_ops_on_integer_tensors_only_are_not_float() -> None:
     g2 = chain([("FLOOR_DIV", "int32")], io_dtype="int32")
     assert [f.node["op_type"] for f in rule.check(g, Context())] == ["FLOOR_DIV"]  # float in
     assert list(rule.check(g2, Context())) == []
+
+
+def reader_graph(tf_op: str, also_output: bool, used: tuple[str, ...] = ("output",)
+                 ) -> ModelGraph:
+    """``conv2d(x) -> tf_op`` whose conv2d result is (or is not) a model output too;
+    ``used`` names the op's outputs the model uses (a SavedModel body op's output args)."""
+    g = ModelGraph("savedmodel", "model", "source")
+    x = g.add_tensor(0, 0, name="x", dtype="float32", shape=(1, 8, 8, 4))
+    w = g.add_tensor(0, 1, name="w", dtype="float32", shape=(3, 3, 4, 4), constant=True)
+    c = g.add_tensor(0, 2, name="conv", dtype="float32", shape=(1, 8, 8, 4))
+    k = g.add_tensor(0, 3, name="k", dtype="int32", shape=(), constant=True)
+    outs = [g.add_tensor(0, 4 + i, name=f"{tf_op}:{a}", dtype="int32", shape=(1, 8, 8, 2),
+                         output_arg=a) for i, a in enumerate(used)]
+    g.add_op(0, 0, op_type="CONV_2D", source_op="Conv2D", name="Conv2D", inputs=[x, w],
+             outputs=[c], location="serving_default/Conv2D")
+    g.add_op(0, 1, op_type=tf_op, source_op=tf_op, name=tf_op, inputs=[c, k], outputs=outs,
+             location=f"serving_default/{tf_op}")
+    g.attrs["subgraphs"] = [{"index": 0, "name": "serving_default", "inputs": [x],
+                             "outputs": ([c] if also_output else []) + outs}]
+    return g
+
+
+def test_reading_a_model_output_is_a_probed_condition() -> None:
+    table = source_table()
+    # ARG_MAX / ARG_MIN reading a tensor that is also a model output compute in float
+    for tf_op, builtin in (("ArgMax", "ARG_MAX"), ("ArgMin", "ARG_MIN")):
+        (p,) = predict(reader_graph(tf_op, True), table)
+        assert (p.outcome, p.tflite_ops) == (FLOAT_FALLBACK, (builtin,))
+        assert p.cap.name == f"{tf_op}(input is model output)"
+        assert p.cap.when == [{"fact": "ifm_is_model_output", "eq": True}]
+        assert predict(reader_graph(tf_op, False), table) == []
+    # the boundary the probe swept: these stay int8 either way
+    for tf_op in ("Greater", "Reshape", "MaxPool"):
+        for also in (True, False):
+            assert predict(reader_graph(tf_op, also), table) == [], (tf_op, also)
+    assert unknown_ops(reader_graph("ArgMax", True), table) == []
+
+
+def test_topk_outcome_depends_on_the_outputs_used() -> None:
+    table = source_table()
+    for also in (True, False):
+        (p,) = predict(reader_graph("TopKV2", also, ("indices",)), table)
+        assert (p.outcome, p.tflite_ops) == (FLOAT_FALLBACK, ("TOPK_V2",))
+        assert predict(reader_graph("TopKV2", also, ("values", "indices")), table) == []
+        assert predict(reader_graph("TopKV2", also, ("values",)), table) == []

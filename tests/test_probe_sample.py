@@ -33,10 +33,11 @@ SAMPLE = {
              "RFFT2D"],
     "int16x8": ["CONV_2D", "CUMSUM"],
 }
-# Entries of every kind: raw ops, a swept condition, legalized ops, generic Keras builders.
-TF_SAMPLE = ["Erf", "Cumsum", "Pow(y=2)", "Pow(y=3)", "MatMul", "AddN", "keras.ELU",
-             "keras.Conv3D", "keras.Activation(mish)", "MatrixBandPart", "STFT(1024 dynamic)",
-             "RFFT+Squeeze", "keras.LayerScale"]
+# Entries of every kind: raw ops, swept conditions (a constant operand, a model output
+# read), legalized ops, generic Keras builders.
+TF_SAMPLE = ["Erf", "Cumsum", "Pow(y=2)", "Pow(y=3)", "ArgMax(input is model output)",
+             "MatMul", "AddN", "keras.ELU", "keras.Conv3D", "keras.Activation(mish)",
+             "MatrixBandPart", "STFT(1024 dynamic)", "RFFT+Squeeze", "keras.LayerScale"]
 TIMEOUT = 120.0
 
 

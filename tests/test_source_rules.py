@@ -89,3 +89,16 @@ def _qat(with_range: bool, covered: bool) -> ModelGraph:
     (True, True, []), (False, True, ["s/fq_in"]), (True, False, ["s/mm"])])
 def test_fake_quant_coverage(with_range: bool, covered: bool, expected: list[str]) -> None:
     assert ids(FakeQuantCoverage, _qat(with_range, covered)) == expected
+
+
+def test_float_fallback_of_an_op_reading_a_model_output() -> None:
+    # real SavedModels (fixtures/build_source.py): the converter keeps ARG_MAX float when
+    # its input is also a model output, and TOPK_V2 when only its indices are used
+    (loc,) = ids(SourceFloatFallback, sm("hand_argmax_model_output"))
+    assert loc.endswith("/ArgMax")
+    assert ids(SourceFloatFallback, sm("hand_argmax")) == []
+    g = sm("hand_topk_indices")
+    (loc,) = ids(SourceFloatFallback, g)
+    assert loc.endswith("/TopKV2")
+    (topk,) = [op for op in g.ops() if g[op]["source_op"] == "TopKV2"]
+    assert [g[t]["output_arg"] for t in g.outputs(topk) if t is not None] == ["indices"]

@@ -6,7 +6,9 @@ with a value.  This module computes those facts for one IR op:
 
 * from the IR itself: activation shapes, ranks, dtypes, per-axis quantization, whether
   the input and output quantization match, the filter size of a convolution (its
-  weight shape), the resize factors (output over input size);
+  weight shape), the resize factors (output over input size), whether the op's first
+  input or output is also a model output, and which named outputs of a SavedModel op
+  are used (``used_outputs``: ``["indices"]`` for a ``TopKV2`` whose values are dropped);
 * from the op's builtin options in a ``.tflite`` file (strides, padding, dilation,
   pool filter size, depth multiplier, ``align_corners``, ...) and the values of small
   constant inputs (the axes of a MEAN), read with the ``tflite`` flatbuffer bindings
@@ -86,9 +88,14 @@ def op_facts(graph: ModelGraph, op: NodeId) -> dict[str, Any]:
             facts["ifm_rank"] = len(ishape)
             if len(ishape) == 4:
                 facts["ifm_h"], facts["ifm_w"], facts["ifm_c"] = ishape[1:]
+    model_outputs = {t for sg in graph.attrs.get("subgraphs", []) for t in sg.get("outputs", ())}
+    if ins:
+        facts["ifm_is_model_output"] = ins[0] in model_outputs
+    used = [t for t in outs if t in model_outputs or graph.consumers(t)]
+    args = [graph[t].get("output_arg") for t in used]
+    if all(isinstance(a, str) for a in args):  # a SavedModel's function-body op
+        facts["used_outputs"] = sorted(set(args))
     if outs:
-        sub = graph.attrs.get("subgraphs", [])
-        model_outputs = {t for sg in sub for t in sg.get("outputs", ())}
         facts["ofm_is_model_output"] = outs[0] in model_outputs
         ofm = graph[outs[0]]
         oshape = _static(ofm)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from qlint.conditions import describe
 from qlint.finding import Finding, Severity
 from qlint.graph import ModelGraph
 from qlint.knowledge import all_records
@@ -61,11 +62,13 @@ class SourceFloatFallback(Rule):
             if p.outcome != FLOAT_FALLBACK:
                 continue
             ops = ", ".join(p.tflite_ops) or "its TFLite op"
+            when = p.cap.when
+            cond = f"; {describe(when)}" if isinstance(when, list) else ""
             yield self.finding(
                 graph, p.op,
                 f"{_what(graph, p)} will run in float32 after strict int8 conversion: "
                 f"{ops} {'stays' if len(p.tflite_ops) == 1 else 'stay'} float between "
-                f"DEQUANTIZE/QUANTIZE (probed with {p.cap.probe or p.cap.name})",
+                f"DEQUANTIZE/QUANTIZE (probed with {p.cap.probe or p.cap.name}{cond})",
                 related=p.related,
             )
 

@@ -341,8 +341,9 @@ def _conv_then(op: str, label: str, also_output: bool) -> Builder:
         return f
     when: list[dict[str, Any]] = [{"fact": "ifm_is_model_output", "eq": also_output}]
     if op == "TopKV2":
-        slots = {"": [0, 1], "indices only": [1], "values only": [0]}[label]
-        when.append({"fact": "used_output_slots", "eq": slots})
+        used = {"": ["indices", "values"], "indices only": ["indices"],
+                "values only": ["values"]}[label]
+        when.append({"fact": "used_outputs", "eq": used})
     name = f"conv2d -> {op}{f' ({label})' if label else ''}"
     return Builder(name + (", both model outputs" if also_output else ""), make, (X4,),
                    extra={"variant_of": op, "when": when})

@@ -84,6 +84,7 @@ class _Tensor:
     shape: tuple[int | None, ...] | None = None
     constant: bool = False
     value: float | None = None  # a scalar constant's value (prediction conditions)
+    output_arg: str | None = None  # the op's output argument (``indices`` of TopKV2)
 
 
 @dataclass
@@ -227,6 +228,8 @@ class _Builder:
             if key not in ids:
                 t = sig.tensors.get(key) or _Tensor(key, key)
                 extra: dict[str, Any] = {} if t.value is None else {"value": t.value}
+                if t.output_arg is not None:
+                    extra["output_arg"] = t.output_arg
                 ids[key] = g.add_tensor(
                     s_idx, len(ids), name=t.name, dtype=t.dtype, shape=t.shape,
                     constant=t.constant, location=f"{sig.key}/{t.name}", **extra,
@@ -474,6 +477,7 @@ class _Scope:
             flat = int(idx) if seen_args[0] == arg and idx.isdigit() else -1
             self._new_tensor(key, body_node, flat, dtype=_arg_dtype(body_node, arg),
                              constant=self.sig.ops[op_index].folded)
+            self.sig.tensors[key].output_arg = arg
             self.sig.ops[op_index].outputs.append(key)
         return key
 

@@ -31,10 +31,13 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from qlint.conditions import all_hold
 from qlint.graph import ModelGraph, NodeId
+from qlint.op_facts import op_facts
 from qlint.predict.patterns import layer_key, match_pattern, source_table
 from qlint.predict.tables import (
     CONVERSION_ERROR,
@@ -350,24 +353,38 @@ def _stand_ins(tab: CapabilityTable, cap: TfOpCapability, folded: set[str]) -> s
 
 def _conditioned(graph: ModelGraph, op: NodeId,
                  variants: Iterable[TfOpCapability]) -> TfOpCapability | None:
-    """The probed variant whose condition the op meets (a constant input of that value).
+    """The probed variant whose condition the op meets.
 
-    Conditions are data from the table (``"when": {"input": 1, "value": 2.0}``: the
-    probe swept the exponent of ``tf.pow``), not cases written here.
+    Conditions are data from the table, swept by the probe, not cases written here:
+    a constant operand (``"when": {"input": 1, "value": 2.0}``: the exponent of
+    ``tf.pow``), or a list of `qlint.conditions` over the op's facts
+    (``[{"fact": "ifm_is_model_output", "eq": true}]``: an ``ArgMax`` reading a tensor
+    that is also a model output).  A condition on a fact unknown for the op never holds.
     """
-    ins = graph.inputs(op)
+    facts: dict[str, Any] | None = None
     for cap in variants:
-        w = cap.when or {}
-        i = w.get("input")
-        t = ins[i] if isinstance(i, int) and i < len(ins) else None
-        if t is None:
-            continue
-        value = graph[t].get("value")
-        want = w.get("value")
-        if isinstance(value, float) and isinstance(want, (int, float)) and \
-                abs(value - want) <= 1e-6 * max(1.0, abs(want)):
+        w = cap.when
+        if isinstance(w, Sequence) and not isinstance(w, str):
+            if facts is None:
+                facts = op_facts(graph, op)
+            if all_hold(w, facts):
+                return cap
+        elif isinstance(w, Mapping) and _constant_operand(graph, op, w):
             return cap
     return None
+
+
+def _constant_operand(graph: ModelGraph, op: NodeId, w: Mapping[str, Any]) -> bool:
+    """True when input ``w["input"]`` of ``op`` is a constant equal to ``w["value"]``."""
+    ins = graph.inputs(op)
+    i = w.get("input")
+    t = ins[i] if isinstance(i, int) and i < len(ins) else None
+    if t is None:
+        return False
+    value = graph[t].get("value")
+    want = w.get("value")
+    return isinstance(value, float) and isinstance(want, (int, float)) and \
+        abs(value - want) <= 1e-6 * max(1.0, abs(want))
 
 
 def _control_flow_links(graph: ModelGraph, ops: list[NodeId]) -> dict[NodeId, list[NodeId]]:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib import resources
@@ -93,10 +93,12 @@ class TfOpCapability:
     lowers_to: tuple[str, ...] | None = None
     message: str | None = None
     float_ops: tuple[str, ...] = ()
-    # A condition under which ``variant_of``'s op behaves as this entry says, e.g.
-    # ``{"input": 1, "value": 2.0}``: the op's second input is the constant 2.0.
+    # A condition under which ``variant_of``'s op behaves as this entry says: a constant
+    # operand, ``{"input": 1, "value": 2.0}`` (the op's second input is the constant 2.0),
+    # or `qlint.conditions` over the op's facts, ``[{"fact": "ifm_is_model_output",
+    # "eq": true}]`` (its first input is also a model output).
     variant_of: str | None = None
-    when: Mapping[str, Any] | None = None
+    when: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
