@@ -36,6 +36,15 @@ def test_every_rule_has_a_complete_page(pages: dict, rule: type) -> None:
     assert f"[{rule.id}](rules/{rule.id}.md)" in index
 
 
+def test_readme_lists_every_rule_as_registered() -> None:
+    """The README's rule table names each rule with its registered name and severity."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:4]]
+            for line in readme.splitlines() if line.startswith("| QL")}
+    expected = {r.id: [r.name, r.severity.value] for r in discover_rules()}
+    assert rows == expected
+
+
 def test_examples_are_real_findings(pages: dict) -> None:
     examples = gen_docs.example_findings(discover_rules())
     assert "QL103" in examples and "QL104" in examples
