@@ -123,3 +123,37 @@ def test_real_float_model_cli_tflite_vs_tflm(tmp_path: Path) -> None:
     micro = run_qlint("--select", "QL101", "--target", "tflm-int8", str(path))
     assert "CUMSUM" in lite.stdout and "TOPK_V2" not in lite.stdout, lite.stdout + lite.stderr
     assert "TOPK_V2" in micro.stdout and "Didn't find op for builtin opcode" in micro.stdout
+
+
+def test_argmax_reading_a_model_output_stays_float() -> None:
+    """A probed neighbour condition: ARG_MAX reading a tensor that is also a model output."""
+    from conftest import fixture_model
+
+    from qlint.api import lint
+
+    found = [f for f in lint([str(fixture_model("float_argmax_of_output"))]).findings
+             if f.rule == "QL101"]
+    assert [(f.severity, f.node["op_type"], f.node["index"]) for f in found] == [
+        (Severity.WARNING, "ARG_MAX", 1)], [f.message for f in found]
+    assert "ifm_is_model_output == True" in found[0].message
+    assert "ArgMax" in found[0].message
+
+
+def test_argmax_reading_an_inner_tensor_is_integer() -> None:
+    from conftest import fixture_model
+
+    from qlint.api import lint
+
+    found = lint([str(fixture_model("float_argmax"))]).findings
+    assert [f for f in found if f.rule == "QL101"] == []
+
+
+def test_conditioned_variant_needs_every_fact_known() -> None:
+    """TOPK_V2 with only its indices used is float, but a .tflite op has no output names:
+    the fact is unknown there and the condition does not hold (no guess)."""
+    from qlint_rules.int8_readiness import _conditioned_variants, _met_variant
+
+    variants = _conditioned_variants(get_target("tflite-int8").table())
+    assert {"ARG_MAX", "ARG_MIN", "TOPK_V2"} <= set(variants)
+    g = _float_graph(["TOPK_V2"])
+    assert _met_variant(g, next(iter(g.ops())), variants["TOPK_V2"]) is None

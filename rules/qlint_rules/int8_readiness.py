@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 from qlint.analysis import CONVERSION_OPS
+from qlint.conditions import all_hold, describe
 from qlint.finding import Finding, Severity
 from qlint.graph import ModelGraph, NodeId
+from qlint.op_facts import op_facts
 from qlint.predict.tables import (
     CONVERSION_ERROR,
     FLOAT_FALLBACK,
@@ -36,7 +39,10 @@ class Int8Readiness(Rule):
       Lite Micro has no kernel for);
     * an op the probe saw stay float together with the flagged op that feeds it (a
       ``tf_ops`` pattern of the table: an int32 -> float32 CAST keeps the
-      CONCATENATION it feeds in float32).
+      CONCATENATION it feeds in float32);
+    * an op integer on its own that the probe saw stay float under a condition on its
+      neighbours the op meets (a ``tf_ops`` variant with ``when`` conditions over the
+      op's facts: an ARG_MAX reading a tensor that is also a model output).
 
     Ops computing on int32 or bool tensors only (shape arithmetic) are integer
     whatever their builtin, as the probe classifies them.  The verdict comes from
@@ -79,6 +85,7 @@ class Int8Readiness(Rule):
         target = ctx.target
         table = target.table()
         carried = _carried(table)
+        conditioned = _conditioned_variants(table)
         flagged: set[NodeId] = set()
         for op in graph.ops():
             op_type = graph[op]["op_type"]
@@ -88,6 +95,16 @@ class Int8Readiness(Rule):
             if not _computes_in_float(graph, op):
                 continue  # on int32 / bool tensors only: integer, as the probe classifies
             if cap is None or not cap.lacks_integer_kernel:
+                variant = _met_variant(graph, op, conditioned.get(op_type, ()))
+                if variant is not None:
+                    flagged.add(op)
+                    yield self.finding(
+                        graph, op,
+                        f"{op_type} stays in float32 after full-integer conversion when "
+                        f"{describe(_when(variant))} (probed: {variant.probe or variant.name}; "
+                        f"{table.provenance.summary()})",
+                        severity=Severity.WARNING)
+                    continue
                 carrier = _fed_by_float(graph, op, op_type, carried, flagged)
                 if carrier is not None:
                     flagged.add(op)
@@ -135,6 +152,33 @@ def _carried(table: CapabilityTable) -> dict[tuple[str, str], TfOpCapability]:
         for a, b in zip(cap.float_ops, cap.float_ops[1:], strict=False):
             out.setdefault((a, b), cap)
     return out
+
+
+def _when(cap: TfOpCapability) -> list[Mapping[str, Any]]:
+    """The entry's conditions over op facts (empty for a constant-operand condition)."""
+    w = cap.when
+    if isinstance(w, Sequence) and not isinstance(w, str):
+        return list(w)
+    return []
+
+
+def _conditioned_variants(table: CapabilityTable) -> dict[str, list[TfOpCapability]]:
+    """Builtin -> probed variants that keep it float under conditions over its facts."""
+    out: dict[str, list[TfOpCapability]] = {}
+    for cap in table.tf_ops():
+        if cap.variant_of and _when(cap) and cap.outcome == FLOAT_FALLBACK:
+            for builtin in cap.float_ops:
+                out.setdefault(builtin, []).append(cap)
+    return out
+
+
+def _met_variant(graph: ModelGraph, op: NodeId,
+                 variants: Sequence[TfOpCapability]) -> TfOpCapability | None:
+    """The first variant whose every condition holds on the op (an unknown fact: no)."""
+    if not variants:
+        return None
+    facts = op_facts(graph, op)
+    return next((v for v in variants if all_hold(_when(v), facts) is True), None)
 
 
 #: Tensor dtypes on which a probed pattern carries float from op to op.
