@@ -60,8 +60,11 @@ def activation_inputs(graph: ModelGraph, op: NodeId) -> list[NodeId]:
             if t is not None and i not in skip and not graph[t].get("constant")]
 
 
-def op_facts(graph: ModelGraph, op: NodeId) -> dict[str, Any]:
-    """Every fact about ``op`` that can be computed (see the module docstring)."""
+def op_facts(graph: ModelGraph, op: NodeId, *, options: bool = True) -> dict[str, Any]:
+    """Every fact about ``op`` that can be computed (see the module docstring).
+
+    ``options=False`` leaves out the facts read from the op's builtin options and
+    constants in the file (the ones that need the ``tflite`` bindings)."""
     node = graph[op]
     op_type = node["op_type"]
     facts: dict[str, Any] = {"op_type": op_type}
@@ -118,7 +121,8 @@ def op_facts(graph: ModelGraph, op: NodeId) -> dict[str, Any]:
         wshape = tuple(w.get("shape") or ())
         if op_type in CONV_OPS and len(wshape) == 4:
             facts["filter_h"], facts["filter_w"] = wshape[1], wshape[2]
-    facts.update(_options(graph, op))
+    if options:
+        facts.update(_options(graph, op))
     _derive(facts, op_type)
     return facts
 

@@ -177,7 +177,9 @@ def _met_variant(graph: ModelGraph, op: NodeId,
     """The first variant whose every condition holds on the op (an unknown fact: no)."""
     if not variants:
         return None
-    facts = op_facts(graph, op)
+    facts = op_facts(graph, op, options=False)  # graph facts first: no bindings import
+    if any(c.get("fact") not in facts for v in variants for c in _when(v)):
+        facts = op_facts(graph, op)
     return next((v for v in variants if all_hold(_when(v), facts) is True), None)
 
 
