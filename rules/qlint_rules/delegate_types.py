@@ -100,7 +100,11 @@ class DelegateUnsupportedType(Rule):
         table: dict[str, Any] = data["by_weight_type"]
         versions = ", ".join(f"{k} {v}" for k, v in sorted(data["versions"].items())
                              if k != "ai-edge-quantizer")
+        # only op types the probe saw XNNPACK refuse or leave need their key computed
+        refused = {k.split(":", 1)[0] for k, e in table.items() if not e["delegated"]}
         for op in graph.ops():
+            if graph[op]["op_type"] not in refused:
+                continue
             key = weight_key(graph, op)
             entry = table.get(key) if key else None
             if key is None or entry is None or entry["delegated"]:
