@@ -388,6 +388,10 @@ def _keras_zip(tmp_path: Path, layers: list[dict[str, Any]], version: str = "3.1
     ("keras.src.ops.numpy", None, "GetItem", False),  # a Keras 3 op, not a layer class
     ("absent", "absent", "Dense", False),  # built-in class without a module (.h5)
     ("keras.layers", None, "Dense", False),
+    # a package whose name starts with "keras" is not Keras: a keras-hub backbone saves
+    # its constructor arguments, not the layers it builds
+    ("keras_hub.src.models.bert.bert_backbone", "keras_hub>BertBackbone", "BertBackbone", True),
+    ("keras.layers", "keras_hub>BertBackbone", "BertBackbone", True),
 ])
 def test_custom_class_whatever_its_module(tmp_path: Path, module: str | None,
                                           registered: str | None, cls: str,

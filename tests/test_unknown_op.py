@@ -63,26 +63,6 @@ def test_keras_fixture_layers_are_known() -> None:
     assert [f.message for f in report.findings] == []
 
 
-def keras_graph(module: str) -> ModelGraph:
-    g = ModelGraph("keras", "model.keras", "source")
-    x = g.add_tensor(0, 0, name="x", dtype="float32", shape=(1, 4))
-    y = g.add_tensor(0, 1, name="y", dtype="float32", shape=(1, 4))
-    g.add_op(0, 0, op_type="BertBackbone", source_op="BertBackbone", name="bert_backbone",
-             inputs=[x], outputs=[y], attrs={"class_name": "BertBackbone", "module": module})
-    g.attrs["subgraphs"] = [{"index": 0, "name": "model", "inputs": [x], "outputs": [y]}]
-    return g
-
-
-def test_layer_class_from_outside_keras_points_to_the_savedmodel() -> None:
-    (msg,) = findings(keras_graph("keras_hub.src.models.bert.bert_backbone"))
-    assert msg.startswith("Keras layer BertBackbone has no probed int8 verdict")
-    assert "arguments of a keras_hub class" in msg and "model.export(path)" in msg
-    (msg,) = findings(keras_graph("<b>evil</b>.x"))
-    assert "<b>" not in msg and "non-Keras class" in msg
-    (msg,) = findings(keras_graph("keras.src.layers.custom"))
-    assert "--tf-ops keras.BertBackbone" in msg
-
-
 def test_summary_counts_unknown_ops() -> None:
     from qlint.reporters.json import to_dict
     from qlint.reporters.text import summary_line

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterator
 
@@ -18,7 +17,6 @@ FLOAT_MODES = frozenset({"float", "fp16-weights"})
 #: Builtins other rules speak for (QL104 custom-op).
 NOT_HERE = frozenset({"CUSTOM"})
 TABLES = "rules/qlint_rules/capabilities/"
-_PACKAGE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _TF_OPS = f"python -m tools.probe --out {TABLES} --ops '' --modes int8 --no-tflm --update --tf-ops"
 
 
@@ -42,9 +40,7 @@ class UnknownOp(Rule):
     a probed pattern; each Keras layer class and activation with no probed entry.
     One finding per op type (the other ops of the type are listed as related); the
     message names the op and the ``python -m tools.probe`` command that would
-    measure it; for a layer class defined outside Keras (a keras-hub backbone), whose
-    file lists its constructor arguments and not the layers it builds, it points to
-    the model's SavedModel instead.
+    measure it.
 
     **Why it matters.** qlint's predictions come only from what the real converter
     and interpreter were seen to do.  Without this finding an op nobody measured
@@ -106,29 +102,12 @@ class UnknownOp(Rule):
         where = source_table().provenance.file
         what = {"tf_op": "TF op", "layer": "Keras layer", "activation": "Keras activation"}
         for (kind, name), ops in groups.items():
-            package = _outside_keras(graph, ops[0]) if kind == "layer" else None
-            how = (f"its file lists the arguments of a {package} class, not the layers it "
-                   "builds: lint the model's SavedModel (model.export(path)) to see its ops"
-                   if package else
-                   f"probe it with `{probe_command(kind, name)}{'' if kind == 'tf_op' else '`'}")
             yield self.finding(
                 graph, ops[0],
                 f"{what[kind]} {name} has no probed int8 verdict in {where}: qlint cannot tell "
-                f"whether it quantizes; {_count(ops)}{how}",
+                f"whether it quantizes; {_count(ops)}probe it with "
+                f"`{probe_command(kind, name)}{'' if kind == 'tf_op' else '`'}",
                 related=ops[1:])
-
-
-def _outside_keras(graph: ModelGraph, op: NodeId) -> str | None:
-    """The top-level package of a Keras layer class defined outside Keras (``keras_hub``),
-    from the ``module`` the file records; ``None`` for Keras' own classes."""
-    module = graph[op]["attrs"].get("module")
-    if not isinstance(module, str) or not module:
-        return None
-    package = module.split(".", 1)[0]
-    if package == "keras":
-        return None
-    # model-supplied text: only a plain package name is quoted
-    return package if _PACKAGE.fullmatch(package) else "non-Keras"
 
 
 def _count(ops: list[NodeId]) -> str:

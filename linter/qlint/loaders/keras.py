@@ -509,10 +509,10 @@ def _opaque_reason(layer: dict[str, Any]) -> str | None:
     if cls in ("TFOpLambda", "SlicingOpLambda"):
         return f"{cls} wrapping {cfg.get('function')!s}"
     module = layer.get("module")
-    if isinstance(module, str) and not module.startswith("keras"):
+    if isinstance(module, str) and not _keras_own(module):
         return f"custom class {cls} from module {module}"
     reg = layer.get("registered_name")
-    if isinstance(reg, str) and reg and reg != cls and not reg.startswith("keras"):
+    if isinstance(reg, str) and reg and reg != cls and not _keras_own(reg):
         return f"custom class registered as {reg}"
     # Without a module (legacy .h5) or with module None (an unregistered class in .keras),
     # only the class name tells: a class neither Keras 3 nor tf_keras exports is custom.
@@ -520,6 +520,13 @@ def _opaque_reason(layer: dict[str, Any]) -> str | None:
     if not isinstance(module, str) and cls not in builtin_classes():
         return f"custom class {cls}"
     return None
+
+
+def _keras_own(name: str) -> bool:
+    """True for a module or registered name of Keras itself (``keras.layers``,
+    ``keras.src.ops.numpy``), not of a package whose name merely starts with "keras"
+    (``keras_hub.src.models...``, ``keras_hub>BertBackbone``)."""
+    return name == "keras" or name.startswith(("keras.", "keras>"))
 
 
 def _refs(spec: Any) -> list[tuple[str, int, int]]:
