@@ -30,11 +30,11 @@ from fixtures.heldout import build, score
 # (QL112), not scored, like a Lambda; their SavedModels are scored.  Set 3 (25 small
 # models, none of their ops or architectures in sets 1-2) was converted and scored once
 # with no table, rule or loader change in between (blind: QL101 1.0/1.0, QL110
-# 1.0/0.818, QL111 1.0/0.833).
+# 1.0/0.818, QL111 1.0/0.833); MaxPoolWithArgmax was probed after it (QL111 1.0/1.0).
 FLOORS: dict[int, dict[str, tuple[float, float]]] = {
     1: {"QL101": (1.0, 1.0), "QL110": (1.0, 1.0), "QL111": (1.0, 1.0)},
     2: {"QL101": (1.0, 1.0), "QL110": (1.0, 1.0), "QL111": (1.0, 1.0)},
-    3: {"QL101": (1.0, 1.0), "QL110": (1.0, 0.818), "QL111": (1.0, 0.833)},
+    3: {"QL101": (1.0, 1.0), "QL110": (1.0, 0.818), "QL111": (1.0, 1.0)},
 }
 SIZES = {1: 71, 2: 42, 3: 25}
 GOAL = 0.98
