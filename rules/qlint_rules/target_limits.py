@@ -14,6 +14,7 @@ QL501 covers integer ``.tflite`` models and source graphs, so no op is reported 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from qlint.analysis import CONVERSION_OPS, compute_precision
 from qlint.finding import Finding, Severity
@@ -21,6 +22,9 @@ from qlint.graph import ModelGraph, NodeId
 from qlint.predict.tables import RUNTIME_ERROR, CapabilityTable, OpCapability
 from qlint.registry import Context, Rule
 from qlint.targets import Target
+
+if TYPE_CHECKING:
+    from qlint.placement import OpPlacement
 
 #: Quantization modes of a ``.tflite`` model that runs on integer kernels.
 INTEGER_MODES = frozenset({"full-int8", "int16x8", "mixed"})
@@ -166,6 +170,19 @@ def _npu_target(ctx: Context, graph: ModelGraph) -> Target | None:
     return target
 
 
+def _npu_placements(ctx: Context, graph: ModelGraph
+                    ) -> tuple[Target, str, dict[NodeId, OpPlacement]] | None:
+    """The Ethos-U target, its placement table's provenance and each op's placement."""
+    target = _npu_target(ctx, graph)
+    if target is None:
+        return None
+    from qlint.placement import placements
+
+    table = target.placement_table()
+    assert table is not None and target.npu is not None
+    return target, table.summary(), placements(graph, target.npu)
+
+
 def _once(graph: ModelGraph) -> str:
     """`` once quantized`` for a float model (the prediction is for its int8 conversion)."""
     return " once quantized" if graph.quant_mode in FLOAT_MODES else ""
@@ -202,15 +219,13 @@ class NpuCpuFallback(Rule):
            "int8, or accept the CPU op.")
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
-        target = _npu_target(ctx, graph)
-        if target is None:
+        placed = _npu_placements(ctx, graph)
+        if placed is None:
             return
-        from qlint.placement import CPU, placements
+        from qlint.placement import CPU
 
-        table = target.placement_table()
-        assert table is not None and target.npu is not None
-        where = table.summary()
-        for op, p in placements(graph, target.npu).items():
+        target, where, ops = placed
+        for op, p in ops.items():
             if p.placement != CPU:
                 continue
             op_type = graph[op]["op_type"]
@@ -251,21 +266,20 @@ class NpuRefused(Rule):
            "output scale and zero point) by reconverting, or remove the op.")
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
-        target = _npu_target(ctx, graph)
-        if target is None:
+        placed = _npu_placements(ctx, graph)
+        if placed is None:
             return
-        from qlint.placement import REFUSED, placements
+        from qlint.placement import REFUSED
 
-        table = target.placement_table()
-        assert table is not None and target.npu is not None
-        for op, p in placements(graph, target.npu).items():
+        target, where, ops = placed
+        for op, p in ops.items():
             if p.placement == REFUSED:
                 why = f': "{p.reason}"' if p.reason else ""
                 yield self.finding(
                     graph, op,
                     f"Vela refuses the model{_once(graph)} on {target.name} because of "
                     f"{graph[op]['op_type']}"
-                    f"{why} (when {p.conditions}; {table.summary()})")
+                    f"{why} (when {p.conditions}; {where})")
 
 
 class NpuPartitions(Rule):
