@@ -21,7 +21,12 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from tools.probe.builders import BUILTIN_BUILDERS, builtin_plan  # noqa: E402
-from tools.probe.classify import OpInfo, classify_target, float_ops  # noqa: E402
+from tools.probe.classify import (  # noqa: E402
+    OpInfo,
+    classify_target,
+    float_op_counts,
+    float_ops,
+)
 from tools.probe.cli import probe_builtins, probe_tf_ops, probe_tflm  # noqa: E402
 from tools.probe.messages import condense  # noqa: E402
 from tools.probe.runner import GuardedWorker  # noqa: E402
@@ -121,6 +126,9 @@ def test_classification_from_op_dtypes() -> None:
     assert classify_target(ops, "QUANTIZE") == ("integer", "float32->int8")
     assert classify_target(ops, "SIN") == ("missing", None)
     assert float_ops(ops) == ["CUMSUM"]
+    twice = [*ops, OpInfo("NEG", ("float32",), ("float32",)), ops[1]]
+    assert float_ops(twice) == ["CUMSUM", "NEG"]
+    assert float_op_counts(twice) == {"CUMSUM": 2, "NEG": 1}
 
 
 def test_condense_keeps_the_key_line() -> None:

@@ -66,3 +66,12 @@ def classify_target(ops: list[OpInfo], target: str) -> tuple[str, str | None]:
 def float_ops(ops: Iterable[OpInfo]) -> list[str]:
     """Names of the non-conversion ops that compute in float, in model order."""
     return op_names(op for op in ops if op.computes_in_float and op.name not in CONVERSION_OPS)
+
+
+def float_op_counts(ops: Iterable[OpInfo]) -> dict[str, int]:
+    """How many instances of each non-conversion op compute in float, in model order."""
+    counts: dict[str, int] = {}
+    for op in ops:
+        if op.computes_in_float and op.name not in CONVERSION_OPS:
+            counts[op.name] = counts.get(op.name, 0) + 1
+    return counts

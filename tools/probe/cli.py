@@ -96,18 +96,23 @@ def probe_tf_ops(worker: GuardedWorker, keys: Iterable[str]) -> dict[str, dict[s
     return out
 
 
-def expand_keys(worker: GuardedWorker, keys: list[str]) -> list[str]:
+def expand_keys(worker: GuardedWorker, keys: list[str],
+                table: dict[str, Any] | None = None) -> list[str]:
     """Expand ``@keras`` (every public Keras layer and activation without an entry yet,
     enumerated from the installed Keras), ``@functions`` (every public function of
     ``tf.math``, ``tf.nn``, ``tf.linalg``, ``tf.image`` and ``tf.signal``, applied to one
-    or two float tensors) and ``@legalized`` (the TF ops of `tools.probe.legalized`) in a
-    list of tf_ops keys."""
+    or two float tensors), ``@legalized`` (the TF ops of `tools.probe.legalized`) and
+    ``@float_fallback`` (every entry of ``table``, the table being updated, whose int8
+    outcome is ``float_fallback``) in a list of tf_ops keys."""
     from tools.probe.keras_layers import NOT_A_MODEL_LAYER
     from tools.probe.legalized import legalized_builders
 
     out: list[str] = []
     for key in keys:
-        if key == "@legalized":
+        if key == "@float_fallback":
+            out.extend(k for k, e in ((table or {}).get("tf_ops") or {}).items()
+                       if (e.get("int8") or {}).get("outcome") == "float_fallback")
+        elif key == "@legalized":
             out.extend(legalized_builders())
         elif key == "@functions":
             got = worker.run({"kind": "keras_list"})
@@ -191,6 +196,13 @@ def dump_table(doc: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _existing(out: str, info: dict[str, Any]) -> dict[str, Any] | None:
+    """The table an ``--update`` run merges into, if it exists."""
+    major_minor = ".".join(str(info["versions"].get("tensorflow", "")).split(".")[:2])
+    path = Path(out) / f"tflite-{major_minor}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m tools.probe",
@@ -270,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             keys = list(TF_OP_BUILDERS) if args.tf_ops is None else [
                 k for k in args.tf_ops.split(",") if k
             ]
-            keys = expand_keys(w, keys)
+            keys = expand_keys(w, keys, _existing(args.out, info) if args.update else None)
             t0 = time.monotonic()
             tf_ops = probe_tf_ops(w, keys)
             t_tf_ops = time.monotonic() - t0

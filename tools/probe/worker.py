@@ -24,7 +24,14 @@ from typing import Any
 import numpy as np
 
 from tools.probe.builders import Arg, Builder, builtin_plan
-from tools.probe.classify import CONVERSION_OPS, OpInfo, classify_target, float_ops, op_names
+from tools.probe.classify import (
+    CONVERSION_OPS,
+    OpInfo,
+    classify_target,
+    float_op_counts,
+    float_ops,
+    op_names,
+)
 from tools.probe.messages import condense
 from tools.probe.tf_ops import builder_for
 
@@ -488,7 +495,11 @@ def _probe_tf_op(builder: Builder, phase: _Phase, saved_model: str | None) -> di
         entry.update(outcome="float_fallback" if bad else "integer", message=None)
         if bad:
             entry["float_ops"] = bad
-    res["int8"] = {k: entry[k] for k in ("outcome", "message", "float_ops", "ops") if k in entry}
+            counts = float_op_counts(ops)
+            if any(n > 1 for n in counts.values()):
+                entry["float_counts"] = counts
+    res["int8"] = {k: entry[k] for k in ("outcome", "message", "float_ops", "float_counts", "ops")
+                   if k in entry}
     return res
 
 
