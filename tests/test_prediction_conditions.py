@@ -164,3 +164,33 @@ def test_topk_outcome_depends_on_the_outputs_used() -> None:
         assert (p.outcome, p.tflite_ops) == (FLOAT_FALLBACK, ("TOPK_V2",))
         assert predict(reader_graph("TopKV2", also, ("values", "indices")), table) == []
         assert predict(reader_graph("TopKV2", also, ("values",)), table) == []
+
+
+def log_sigmoid_graph() -> ModelGraph:
+    """``tf.math.log_sigmoid`` as TF writes it: ``LogSigmoid/Neg``, ``LogSigmoid/Softplus``
+    and the scope's result, a ``Neg`` named ``LogSigmoid`` after the scope itself."""
+    g = ModelGraph("savedmodel", "model", "source")
+    x, a, b, out = (g.add_tensor(0, i, name=n, dtype="float32", shape=(1, 4))
+                    for i, n in enumerate(("x", "neg", "softplus", "out")))
+    for i, (name, tf_op, ins, outs) in enumerate((
+            ("LogSigmoid/Neg", "Neg", [x], [a]),
+            ("LogSigmoid/Softplus", "Softplus", [a], [b]),
+            ("LogSigmoid", "Neg", [b], [out]))):
+        g.add_op(0, i, op_type=tf_op.upper(), source_op=tf_op, name=name, inputs=ins,
+                 outputs=outs, location=f"serving_default/{name}")
+    g.attrs["subgraphs"] = [{"index": 0, "name": "serving_default", "inputs": [x],
+                             "outputs": [out]}]
+    return g
+
+
+def test_a_pattern_counts_each_float_op_and_owns_the_op_named_after_its_scope() -> None:
+    from qlint.registry import Context
+    from qlint_rules.source_kernels import SourceFloatFallback
+
+    table = source_table()
+    cap = table.tf_op("tf.math.log_sigmoid")
+    assert cap is not None and cap.float_ops == ("NEG",) and cap.float_count("NEG") == 2
+    (p,) = predict(log_sigmoid_graph(), table)  # one pattern, not a pattern and a Neg
+    assert p.via == "pattern" and p.tflite_ops == ("NEG",) and len(p.related) == 2
+    (f,) = SourceFloatFallback().check(log_sigmoid_graph(), Context())
+    assert "NEG x2 stay float" in f.message

@@ -35,7 +35,8 @@ class SourceFloatFallback(Rule):
     Keras layer whose probed strict-int8 conversion (``TFLITE_BUILTINS_INT8``)
     by the real TensorFlow converter kept a TFLite op in float32: ``Cumsum``
     becomes a float ``CUMSUM``, ``Sin`` a float ``SIN``, ``LayerNormalization`` a
-    float ``NEG``.  The finding names the TFLite op(s) that stay float.
+    float ``NEG``.  The finding names the TFLite op(s) that stay float, with how many
+    of each when the probe saw one stay float more than once (``NEG x2``).
 
     **Why it matters.** The converter does not fail: it wraps the op in
     DEQUANTIZE/QUANTIZE and the converted model has a float island (QL103).  An
@@ -61,13 +62,15 @@ class SourceFloatFallback(Rule):
         for p in predict(graph):
             if p.outcome != FLOAT_FALLBACK:
                 continue
-            ops = ", ".join(p.tflite_ops) or "its TFLite op"
+            counts = [max(p.cap.float_count(o), 1) for o in p.tflite_ops]
+            ops = ", ".join(o if n == 1 else f"{o} x{n}"
+                            for o, n in zip(p.tflite_ops, counts, strict=True))
             when = p.cap.when
             cond = f"; {describe(when)}" if isinstance(when, list) else ""
             yield self.finding(
                 graph, p.op,
                 f"{_what(graph, p)} will run in float32 after strict int8 conversion: "
-                f"{ops} {'stays' if len(p.tflite_ops) == 1 else 'stay'} float between "
+                f"{ops or 'its TFLite op'} {'stays' if sum(counts) == 1 else 'stay'} float between "
                 f"DEQUANTIZE/QUANTIZE (probed with {p.cap.probe or p.cap.name}{cond})",
                 related=p.related,
             )

@@ -121,6 +121,16 @@ def _single(tab: CapabilityTable, tf_op: str) -> TfOpCapability | None:
     return None
 
 
+def _member_scopes(location: str) -> list[str]:
+    """The name scopes an op at ``location`` belongs to, innermost first: its own name
+    and the scopes enclosing it.
+
+    TF names the op that returns a name scope's result after the scope itself
+    (``tf.math.log_sigmoid`` opens ``LogSigmoid/`` and returns its last ``Neg`` as
+    ``LogSigmoid``), so that op is a member of the scope of its own name."""
+    return [location, *_scopes(location)]
+
+
 def _scopes(location: str) -> list[str]:
     """The name scopes enclosing ``location``, innermost first (``a/b/c``: ``a/b``, ``a``)."""
     out = []
@@ -249,7 +259,7 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
     sizes: dict[str, int] = defaultdict(int)
     for op in ops:
         tf_op = source_ops[op]
-        for sc in _scopes(locations[op]):
+        for sc in _member_scopes(locations[op]):
             members[sc].append(op)
             kinds[sc].add(tf_op)
             sizes[sc] += 1
@@ -261,7 +271,7 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
     folded: dict[str, set[str]] = defaultdict(set)
     for key, into in (("elided_ops", elided), ("folded_ops", folded)):
         for loc, tf_op in graph.attrs.get(key, []):
-            for sc in _scopes(loc):
+            for sc in _member_scopes(loc):
                 kinds[sc].add(tf_op)
                 into[sc].add(tf_op)
                 sizes[sc] += 1
@@ -295,7 +305,7 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
         best: tuple[int, str, TfOpCapability] | None = None
         mine = candidates.get(tf_op, ())
         if mine:
-            for sc in _scopes(locations[op]):
+            for sc in _member_scopes(locations[op]):
                 for cap, need in mine:
                     if sc not in instances[cap.name]:
                         continue

@@ -93,12 +93,22 @@ class TfOpCapability:
     lowers_to: tuple[str, ...] | None = None
     message: str | None = None
     float_ops: tuple[str, ...] = ()
+    # How many instances of each float op one probed instance of the pattern left in
+    # float, when some op stayed float more than once (``tf.math.lgamma``: two NEG);
+    # an op absent here stayed float once.
+    float_counts: tuple[tuple[str, int], ...] = ()
     # A condition under which ``variant_of``'s op behaves as this entry says: a constant
     # operand, ``{"input": 1, "value": 2.0}`` (the op's second input is the constant 2.0),
     # or `qlint.conditions` over the op's facts, ``[{"fact": "ifm_is_model_output",
     # "eq": true}]`` (its first input is also a model output).
     variant_of: str | None = None
     when: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None
+
+    def float_count(self, builtin: str) -> int:
+        """How many instances of ``builtin`` one instance of the pattern leaves in float."""
+        if builtin not in self.float_ops:
+            return 0
+        return dict(self.float_counts).get(builtin, 1)
 
 
 @dataclass(frozen=True)
@@ -258,9 +268,18 @@ def _tf_op(key: str, raw: Mapping[str, Any]) -> TfOpCapability:
         lowers_to=tuple(low) if low is not None else None,
         message=int8.get("message"),
         float_ops=tuple(int8.get("float_ops") or ()),
+        float_counts=_counts(int8.get("float_counts")),
         variant_of=raw.get("variant_of"),
         when=raw.get("when"),
     )
+
+
+def _counts(raw: object) -> tuple[tuple[str, int], ...]:
+    """``{"NEG": 2, ...}`` as pairs; anything else (an older table) as none."""
+    if not isinstance(raw, Mapping):
+        return ()
+    return tuple((str(k), int(v)) for k, v in raw.items()
+                 if isinstance(v, int) and not isinstance(v, bool) and v > 0)
 
 
 def _version_key(name: str) -> tuple[int, ...]:
