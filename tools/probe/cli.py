@@ -88,7 +88,7 @@ def probe_tf_ops(worker: GuardedWorker, keys: Iterable[str]) -> dict[str, dict[s
         res.update({k: extra[k] for k in ("variant_of", "when") if k in extra})
         out[key] = {
             k: res[k]
-            for k in ("keras", "probe", "via", "variant_of", "when", "graphdef_ops",
+            for k in ("keras", "probe", "via", "variant_of", "when", "when_builtin", "graphdef_ops",
                       "lowers_to", "float_message", "int8")
             if k in res
         }

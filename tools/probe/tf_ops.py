@@ -278,6 +278,21 @@ for _exp in (0.5, 2.0, 3.0):
         f"tf.math.pow(x, {_exp:g})",
         (lambda e: lambda tf, keras, rng: lambda x: tf.math.pow(x, e))(_exp), (POS2,),
         extra={"variant_of": "Pow", "when": {"input": 1, "value": _exp}})
+# A dtype swept: Cast between each integer or bool dtype a model feeds it and float32,
+# both ways (the plain ``Cast`` entry was probed float32 -> int32 only).  A cast between
+# two integer types is shape arithmetic, integer whatever the table says.
+_CAST_ARG = {"int64": Arg((1, 4), "int64", 0, 8), "int32": Arg((1, 4), "int32", 0, 8),
+             "uint8": Arg((1, 4), "uint8", 0, 255), "bool": Arg((1, 4), "bool")}
+for _src, _dst in (("int64", "float32"), ("int32", "float32"), ("uint8", "float32"),
+                   ("bool", "float32"), ("float32", "int64"), ("float32", "uint8"),
+                   ("float32", "bool")):
+    TF_OP_BUILDERS[f"Cast({_src}->{_dst})"] = Builder(
+        f"tf.cast({_src}->{_dst})",
+        (lambda d: lambda tf, keras, rng: lambda x: tf.cast(
+            x * 10.0 if x.dtype == tf.float32 else x, getattr(tf, d)))(_dst),
+        (_CAST_ARG.get(_src, X2),),
+        extra={"variant_of": "Cast", "when": [{"fact": "ifm_dtype", "eq": _src},
+                                              {"fact": "ofm_dtype", "eq": _dst}]})
 # An attribute swept: every interpolation of tf.image.resize and keras.layers.Resizing
 # (each method is its own TF op: ResizeBicubic, ResizeArea, ScaleAndTranslate, ...).
 for _m in ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5", "gaussian",

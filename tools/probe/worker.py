@@ -284,6 +284,45 @@ def _model_ops(buf: bytes) -> list[OpInfo]:
     return ops + _flatbuffer_ops(buf, skip_subgraph0=True)
 
 
+def _used_output_slots(buf: bytes) -> dict[str, set[tuple[int, ...]]]:
+    """For each op with more than one output in subgraph 0 of a converted model: the
+    output slots read by another op or returned by the model, per instance."""
+    interp = _interpreter(buf)
+    details = interp._get_ops_details()
+    read = {int(i) for d in details for i in d["inputs"]}
+    read.update(int(d["index"]) for d in interp.get_output_details())
+    out: dict[str, set[tuple[int, ...]]] = {}
+    for d in details:
+        outs = [int(i) for i in d["outputs"]]
+        if len(outs) > 1:
+            used = tuple(slot for slot, t in enumerate(outs) if t >= 0 and t in read)
+            out.setdefault(d["op_name"], set()).add(used)
+    return out
+
+
+def _builtin_when(builder: Builder, ref_buf: bytes) -> list[dict[str, Any]] | None:
+    """A variant's ``when`` as it reads on the TFLite builtin the op lowers to.
+
+    A condition on the SavedModel op's named outputs (``used_outputs``, e.g.
+    ``["indices"]`` of a TopKV2) becomes one on the builtin's output slots
+    (``used_output_slots``), as the unquantized conversion of the probe model wires
+    them; ``None`` when the entry has no such condition or the slots are not one
+    measured value."""
+    when = builder.extra.get("when")
+    if not isinstance(when, list) or not any(c.get("fact") == "used_outputs" for c in when):
+        return None
+    try:
+        slots = _used_output_slots(ref_buf)
+    except Exception:
+        return None
+    seen = {u for per_op in slots.values() for u in per_op}
+    if len(slots) != 1 or len(seen) != 1:
+        return None
+    (used,) = seen
+    return [{"fact": "used_output_slots", "eq": list(used)} if c.get("fact") == "used_outputs"
+            else dict(c) for c in when]
+
+
 def _inputs_for(interp: Any, builder: Builder) -> list[tuple[int, np.ndarray]]:
     """Input arrays in interpreter input order, quantized where the input is."""
     rng = np.random.default_rng(2)
@@ -466,8 +505,12 @@ def _probe_tf_op(builder: Builder, phase: _Phase, saved_model: str | None) -> di
         return res
     phase("reference", res)
     try:
-        ref_ops: list[OpInfo] | None = _model_ops(_convert(builder, "float", saved_model))
+        ref_buf = _convert(builder, "float", saved_model)
+        ref_ops: list[OpInfo] | None = _model_ops(ref_buf)
         res["lowers_to"] = op_names(ref_ops or [])
+        when_builtin = _builtin_when(builder, ref_buf)
+        if when_builtin is not None:
+            res["when_builtin"] = when_builtin
     except Exception as exc:
         ref_ops = None
         res["lowers_to"] = None
