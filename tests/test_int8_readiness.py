@@ -149,11 +149,56 @@ def test_argmax_reading_an_inner_tensor_is_integer() -> None:
 
 
 def test_conditioned_variant_needs_every_fact_known() -> None:
-    """TOPK_V2 with only its indices used is float, but a .tflite op has no output names:
-    the fact is unknown there and the condition does not hold (no guess)."""
+    """A condition on a fact unknown for the op does not hold (no guess): a graph that is
+    not a ``.tflite`` has no output slots, a SavedModel op without output names none."""
     from qlint_rules.int8_readiness import _conditioned_variants, _met_variant
 
     variants = _conditioned_variants(get_target("tflite-int8").table())
     assert {"ARG_MAX", "ARG_MIN", "TOPK_V2"} <= set(variants)
     g = _float_graph(["TOPK_V2"])
+    g.attrs["format"] = "savedmodel"
     assert _met_variant(g, next(iter(g.ops())), variants["TOPK_V2"]) is None
+
+
+def test_topk_variant_reads_the_probed_output_slots() -> None:
+    """The probe measured which TOPK_V2 output slot holds the indices (``when_builtin``)."""
+    from qlint_rules.int8_readiness import _conditioned_variants, _met_variant
+
+    variants = _conditioned_variants(get_target("tflite-int8").table())["TOPK_V2"]
+    assert all(v.when_builtin for v in variants)
+
+    def topk(returned: list[int]) -> ModelGraph:
+        g = ModelGraph("tflite", "hand.tflite", "converted")
+        x = g.add_tensor(0, 0, name="x", dtype="float32", shape=(1, 16))
+        k = g.add_tensor(0, 1, name="k", dtype="int32", shape=(), constant=True)
+        outs = [g.add_tensor(0, 2, name="values", dtype="float32", shape=(1, 2)),
+                g.add_tensor(0, 3, name="indices", dtype="int32", shape=(1, 2))]
+        g.add_op(0, 0, op_type="TOPK_V2", source_op="TOPK_V2", name="topk",
+                 inputs=[x, k], outputs=outs)
+        g.attrs["subgraphs"] = [{"index": 0, "inputs": [x],
+                                 "outputs": [outs[i] for i in returned]}]
+        return g
+
+    def met(returned: list[int]) -> str | None:
+        g = topk(returned)
+        v = _met_variant(g, next(iter(g.ops())), variants)
+        return None if v is None else v.name
+
+    assert met([1]) == "TopKV2(indices only; input not model output)"
+    assert met([0, 1]) is None and met([0]) is None
+
+
+@pytest.mark.parametrize(("fixture", "expected"), [
+    ("float_topk_indices", [(Severity.WARNING, "TOPK_V2", 1)]), ("float_topk", [])])
+def test_topk_with_only_its_indices_used_stays_float(fixture: str, expected: list) -> None:
+    """Converted by TF 2.21 with full-integer settings, the indices-only head keeps TOPK_V2
+    float32 and the head returning both outputs is int8 (fixtures/README.md)."""
+    from conftest import fixture_model
+
+    from qlint.api import lint
+
+    found = [f for f in lint([str(fixture_model(fixture))]).findings if f.rule == "QL101"]
+    assert [(f.severity, f.node["op_type"], f.node["index"]) for f in found] == expected, [
+        f.message for f in found]
+    if found:
+        assert "used_output_slots == [1]" in found[0].message

@@ -194,3 +194,18 @@ def test_a_pattern_counts_each_float_op_and_owns_the_op_named_after_its_scope() 
     assert p.via == "pattern" and p.tflite_ops == ("NEG",) and len(p.related) == 2
     (f,) = SourceFloatFallback().check(log_sigmoid_graph(), Context())
     assert "NEG x2 stay float" in f.message
+
+
+def test_cast_direction_is_a_probed_condition() -> None:
+    """A Cast of int64 argmax indices to float32 is judged by the probed int64 -> float32
+    entry, not by the plain Cast entry (float32 -> int32)."""
+    g = ModelGraph("savedmodel", "model", "source")
+    x = g.add_tensor(0, 0, name="idx", dtype="int64", shape=(1, 4))
+    out = g.add_tensor(0, 1, name="out", dtype="float32", shape=(1, 4))
+    g.add_op(0, 0, op_type="CAST", source_op="Cast", name="Cast", inputs=[x], outputs=[out],
+             location="serving_default/Cast", attrs={"SrcT": "int64", "DstT": "float32"})
+    g.attrs["subgraphs"] = [{"index": 0, "name": "serving_default", "inputs": [x],
+                             "outputs": [out]}]
+    (p,) = predict(g, source_table())
+    assert (p.outcome, p.cap.name, p.tflite_ops) == (
+        FLOAT_FALLBACK, "Cast(int64->float32)", ("CAST",))

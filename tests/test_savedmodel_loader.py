@@ -37,6 +37,17 @@ def test_keras_export_inlines_calls_with_layer_locations() -> None:
     assert "StatefulPartitionedCall" not in {g[o]["source_op"] for o in g.ops()}
 
 
+def test_max_pool_argmax_indices_are_int64() -> None:
+    """``tf.nn.max_pool_with_argmax`` (held-out set 3): its ``argmax`` output has the
+    ``Targmax`` type, so the Cast reading it is int64 -> float32."""
+    g = load_savedmodel(str(FIXTURES / "heldout" / "models" / "op3.max_pool_argmax"
+                            / "saved_model"))
+    cast = next(o for o in g.ops() if g[o]["source_op"] == "Cast")
+    (src,) = g.inputs(cast)
+    assert src is not None and g[src]["dtype"] == "int64"
+    assert g[g.producer(src)]["source_op"] == "MaxPoolWithArgmax"
+
+
 def test_tf_module_save_and_saved_model_pb_named() -> None:
     pb = SRC / "Erf" / "saved_model" / "saved_model.pb"
     sources, errors = discover([str(pb)])

@@ -81,7 +81,8 @@ def test_cast_feeding_a_concat_is_the_probed_pattern() -> None:
     via_dense = _graph([("Cast", "s/m/cast/Cast", [0], [1]),
                         ("MatMul", "s/m/dense/MatMul", [1, 4], [5]),
                         ("ConcatV2", "s/m/concat/concat", [5, 2], [3])], ints)
-    assert [(p.cap.name, p.tflite_ops) for p in predict(via_dense)] == [("Cast", ("CAST",))]
+    assert [(p.cap.name, p.tflite_ops) for p in predict(via_dense)] == [
+        ("Cast(int32->float32)", ("CAST",))]  # the probed int32 -> float32 variant
 
 
 def test_boolean_options_select_probed_variants() -> None:

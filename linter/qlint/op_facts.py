@@ -8,7 +8,8 @@ with a value.  This module computes those facts for one IR op:
   the input and output quantization match, the filter size of a convolution (its
   weight shape), the resize factors (output over input size), whether the op's first
   input or output is also a model output, and which named outputs of a SavedModel op
-  are used (``used_outputs``: ``["indices"]`` for a ``TopKV2`` whose values are dropped);
+  are used (``used_outputs``: ``["indices"]`` for a ``TopKV2`` whose values are dropped)
+  or, in a ``.tflite`` file, which output slots (``used_output_slots``: ``[1]``);
 * from the op's builtin options in a ``.tflite`` file (strides, padding, dilation,
   pool filter size, depth multiplier, ``align_corners``, ...) and the values of small
   constant inputs (the axes of a MEAN), read with the ``tflite`` flatbuffer bindings
@@ -98,6 +99,10 @@ def op_facts(graph: ModelGraph, op: NodeId, *, options: bool = True) -> dict[str
     args = [graph[t].get("output_arg") for t in used]
     if all(isinstance(a, str) for a in args):  # a SavedModel's function-body op
         facts["used_outputs"] = sorted(set(args))
+    if graph.format == "tflite":  # a builtin's outputs are listed slot by slot
+        facts["used_output_slots"] = [
+            slot for slot, t in enumerate(graph.outputs(op))
+            if t is not None and (t in model_outputs or graph.consumers(t))]
     if outs:
         facts["ofm_is_model_output"] = outs[0] in model_outputs
         ofm = graph[outs[0]]

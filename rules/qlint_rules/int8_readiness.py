@@ -155,8 +155,10 @@ def _carried(table: CapabilityTable) -> dict[tuple[str, str], TfOpCapability]:
 
 
 def _when(cap: TfOpCapability) -> list[Mapping[str, Any]]:
-    """The entry's conditions over op facts (empty for a constant-operand condition)."""
-    w = cap.when
+    """The entry's conditions over the facts of the builtin it lowers to (empty for a
+    constant-operand condition): the probed ``when_builtin`` where the conditions read
+    differently on a builtin, else ``when``."""
+    w = cap.when_builtin or cap.when
     if isinstance(w, Sequence) and not isinstance(w, str):
         return list(w)
     return []

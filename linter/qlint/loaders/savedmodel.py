@@ -424,6 +424,8 @@ def _output_dtype(node: _Node, idx: int) -> str:
         return _attr_dtype(node, ("DstT",)) or "unknown"
     if op in ("ArgMax", "ArgMin"):
         return _attr_dtype(node, ("output_type",)) or "int64"
+    if op == "MaxPoolWithArgmax" and idx == 1:
+        return _attr_dtype(node, ("Targmax",)) or "int64"
     if op in ("Shape", "Size", "Rank"):
         return _attr_dtype(node, ("out_type",)) or "int32"
     if "Tout" in node.attr and node.attr["Tout"].list.type:
@@ -659,6 +661,8 @@ def _arg_dtype(node: Any, arg: str) -> str | None:
     """Dtype of output ``arg`` of a body op when it differs from the op's ``T``."""
     if node.op == "TopKV2" and arg == "indices":
         return "int32"
+    if node.op == "MaxPoolWithArgmax" and arg == "argmax":
+        return _attr_dtype(node, ("Targmax",)) or "int64"
     if node.op.startswith("Unique") and arg in ("idx", "count"):
         return _attr_dtype(node, ("out_idx",)) or "int32"
     if node.op.startswith("FusedBatchNorm") and arg != "y":

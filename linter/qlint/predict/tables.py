@@ -103,6 +103,9 @@ class TfOpCapability:
     # "eq": true}]`` (its first input is also a model output).
     variant_of: str | None = None
     when: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None
+    # ``when`` as it reads on the TFLite builtin the op lowers to, where the probe
+    # measured a difference (``used_outputs`` names become ``used_output_slots``).
+    when_builtin: Sequence[Mapping[str, Any]] | None = None
 
     def float_count(self, builtin: str) -> int:
         """How many instances of ``builtin`` one instance of the pattern leaves in float."""
@@ -271,6 +274,7 @@ def _tf_op(key: str, raw: Mapping[str, Any]) -> TfOpCapability:
         float_counts=_counts(int8.get("float_counts")),
         variant_of=raw.get("variant_of"),
         when=raw.get("when"),
+        when_builtin=raw.get("when_builtin"),
     )
 
 
