@@ -23,8 +23,8 @@ def _what(graph: ModelGraph, p: Prediction) -> str:
         kind = "activation" if p.via == "activation" else "layer"
         extra = f" activation={node['attrs'].get('activation')!r}" if p.via == "activation" else ""
         return f"{node['source_op']} {kind} '{node['name']}'{extra}"
-    if p.via == "pattern":
-        return f"TF pattern {p.cap.name} ({', '.join(p.cap.graphdef_ops or ())})"
+    if p.via == "pattern":  # named by its ops: the probe's name may be another API's
+        return f"TF op pattern ({', '.join(p.cap.graphdef_ops or ())})"
     return f"TF op {node['source_op']}"
 
 
@@ -134,7 +134,8 @@ class SourceNoBuiltin(Rule):
                 fix = steps[0].get("how") if steps and isinstance(steps[0], dict) else None
             yield self.finding(
                 graph, p.op,
-                f"{_what(graph, p)} {what}: strict int8 conversion fails with "
+                f"{_what(graph, p)} {what} (probed with {p.cap.probe or p.cap.name}): "
+                f"strict int8 conversion fails with "
                 f"\"{msg.removeprefix('error: ')}\" (tf.{failing})",
                 related=p.related, record=record, fix=fix,
             )
