@@ -27,7 +27,12 @@ from tools.probe.classify import (  # noqa: E402
     float_op_counts,
     float_ops,
 )
-from tools.probe.cli import probe_builtins, probe_tf_ops, probe_tflm  # noqa: E402
+from tools.probe.cli import (  # noqa: E402
+    drop_flags_like_base,
+    probe_builtins,
+    probe_tf_ops,
+    probe_tflm,
+)
 from tools.probe.messages import condense  # noqa: E402
 from tools.probe.runner import GuardedWorker  # noqa: E402
 from tools.probe.tf_ops import TF_OP_BUILDERS  # noqa: E402
@@ -42,7 +47,10 @@ SAMPLE = {
 # read), legalized ops, generic Keras builders.
 TF_SAMPLE = ["Erf", "Cumsum", "Pow(y=2)", "Pow(y=3)", "ArgMax(input is model output)",
              "MatMul", "AddN", "keras.ELU", "keras.Conv3D", "keras.Activation(mish)",
-             "MatrixBandPart", "STFT(1024 dynamic)", "RFFT+Squeeze", "keras.LayerScale"]
+             "MatrixBandPart", "STFT(1024 dynamic)", "RFFT+Squeeze", "keras.LayerScale",
+             "tf.math.lgamma", "Cast(int64->float32)",
+             "TopKV2(indices only; input not model output)", "keras.Dot(normalize=True)",
+             "StatelessIf(constant predicate)"]
 TIMEOUT = 120.0
 
 
@@ -94,6 +102,7 @@ def test_tf_op_matches_table(table: dict[str, Any], reprobed: dict[str, Any], ke
     assert got["lowers_to"] == want["lowers_to"]
     assert got["int8"] == want["int8"]
     assert got.get("when") == want.get("when")
+    assert got.get("when_builtin") == want.get("when_builtin")
 
 
 @pytest.mark.tensorflow
@@ -171,3 +180,28 @@ def test_coverage_counts_the_table() -> None:
     assert "keras.NoSuchLayer" in cov["keras"]["left"]
     assert cov["keras"]["left"]["keras.InputLayer"].startswith("not probed")
     assert cov["tf_ops"]["probed"] + len(cov["tf_ops"]["left"]) == cov["tf_ops"]["of"]
+
+
+def test_a_flag_variant_is_kept_only_where_it_differs_from_its_class() -> None:
+    def entry(outcome: str, *float_ops: str) -> dict[str, Any]:
+        return {"int8": {"outcome": outcome, "float_ops": list(float_ops)}}
+
+    probed = {"keras.Dot(normalize=True)": entry("float_fallback", "SQUARE"),
+              "keras.Dense(use_bias=False)": entry("integer"),
+              "keras.Conv2D(use_bias=False)": entry("integer"),
+              "keras.Conv2D": entry("integer"),
+              "keras.Nope(flag=True)": entry("integer")}
+    base = {"keras.Dot": entry("integer"), "keras.Dense": entry("integer")}
+    kept, same = drop_flags_like_base(probed, base)
+    assert sorted(same) == ["keras.Conv2D(use_bias=False)", "keras.Dense(use_bias=False)"]
+    assert sorted(kept) == ["keras.Conv2D", "keras.Dot(normalize=True)", "keras.Nope(flag=True)"]
+
+
+def test_flag_variants_name_each_boolean_argument_against_its_default() -> None:
+    keras = pytest.importorskip("keras")
+    from tools.probe.keras_layers import flag_variants
+    from tools.probe.tf_ops import builder_for
+
+    assert flag_variants(keras, ["Dot"]) == ["keras.Dot(normalize=True)"]
+    assert "keras.LSTM(unroll=True)" in flag_variants(keras, ["LSTM"])
+    assert builder_for("keras.Dot(normalize=True)").name == "keras.layers.Dot(normalize=True)"

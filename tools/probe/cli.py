@@ -6,6 +6,7 @@ import argparse
 import datetime as _dt
 import json
 import os
+import re
 import shlex
 import sys
 import tempfile
@@ -103,13 +104,18 @@ def expand_keys(worker: GuardedWorker, keys: list[str],
     ``tf.math``, ``tf.nn``, ``tf.linalg``, ``tf.image`` and ``tf.signal``, applied to one
     or two float tensors), ``@legalized`` (the TF ops of `tools.probe.legalized`) and
     ``@float_fallback`` (every entry of ``table``, the table being updated, whose int8
-    outcome is ``float_fallback``) in a list of tf_ops keys."""
+    outcome is ``float_fallback``) and ``@keras_flags`` (each boolean constructor argument
+    of every Keras layer set against its default, `keras_layers.flag_variants`) in a list
+    of tf_ops keys."""
     from tools.probe.keras_layers import NOT_A_MODEL_LAYER
     from tools.probe.legalized import legalized_builders
 
     out: list[str] = []
     for key in keys:
-        if key == "@float_fallback":
+        if key == "@keras_flags":
+            got = worker.run({"kind": "keras_list"})
+            out.extend(f for f in got.get("flags", []) if f not in TF_OP_BUILDERS)
+        elif key == "@float_fallback":
             out.extend(k for k, e in ((table or {}).get("tf_ops") or {}).items()
                        if (e.get("int8") or {}).get("outcome") == "float_fallback")
         elif key == "@legalized":
@@ -127,6 +133,33 @@ def expand_keys(worker: GuardedWorker, keys: list[str],
         else:
             out.append(key)
     return list(dict.fromkeys(out))
+
+
+FLAG_KEY = re.compile(r"keras\.(?P<cls>\w+)\(\w+=(True|False)\)")
+
+
+def drop_flags_like_base(tf_ops: dict[str, dict[str, Any]],
+                         base: dict[str, dict[str, Any]]) -> tuple[dict[str, dict[str, Any]],
+                                                                   list[str]]:
+    """``tf_ops`` without the boolean-argument variants (``keras.Dot(normalize=True)``)
+    whose int8 outcome and float ops are those of their class's entry in ``tf_ops`` or
+    ``base``: the class entry already says it.  Returns the kept entries and the keys
+    dropped."""
+    kept: dict[str, dict[str, Any]] = {}
+    same: list[str] = []
+    for key, entry in tf_ops.items():
+        m = FLAG_KEY.fullmatch(key)
+        plain = (tf_ops.get(f"keras.{m['cls']}") or base.get(f"keras.{m['cls']}")) if m else None
+        if plain is not None and _verdict(plain) == _verdict(entry):
+            same.append(key)
+        else:
+            kept[key] = entry
+    return kept, same
+
+
+def _verdict(entry: dict[str, Any]) -> tuple[Any, ...]:
+    i8 = entry.get("int8") or {}
+    return i8.get("outcome"), tuple(i8.get("float_ops") or ()), i8.get("float_counts")
 
 
 def probe_tflm(
@@ -251,6 +284,9 @@ def merge(old: dict[str, Any], new: dict[str, Any], command: str) -> dict[str, A
         order = [k for k in TF_OP_BUILDERS if k in tf_ops]
         out["tf_ops"] = {k: tf_ops[k] for k in order + [k for k in tf_ops if k not in order]}
         note["tf_ops"] = list(new.get("tf_ops") or {})
+    if new.get("flags_like_base"):
+        note["flags_like_base"] = new["flags_like_base"]
+    out.pop("flags_like_base", None)
     out["updates"] = [*old.get("updates", []), note]
     if "tf_ops" in out:  # keep tf_ops last, as a full run writes it
         out["tf_ops"] = out.pop("tf_ops")
@@ -282,9 +318,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             keys = list(TF_OP_BUILDERS) if args.tf_ops is None else [
                 k for k in args.tf_ops.split(",") if k
             ]
-            keys = expand_keys(w, keys, _existing(args.out, info) if args.update else None)
+            existing = _existing(args.out, info) if args.update else None
+            keys = expand_keys(w, keys, existing)
             t0 = time.monotonic()
-            tf_ops = probe_tf_ops(w, keys)
+            tf_ops, like_base = drop_flags_like_base(probe_tf_ops(w, keys),
+                                                     (existing or {}).get("tf_ops") or {})
             t_tf_ops = time.monotonic() - t0
         tflm_doc: dict[str, Any] | None = None
         tflm_status: dict[str, Any] = {"probed": False}
@@ -342,6 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "counts": {m: counts(modes_out[m]) for m in modes},
         "tflm": tflm_status,
         "modes": modes_out,
+        **({"flags_like_base": like_base} if like_base else {}),
         "tf_ops": tf_ops,
     }
     major_minor = ".".join(tf_version.split(".")[:2])

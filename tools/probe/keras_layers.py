@@ -12,7 +12,8 @@ probe will find; a layer that builds with none of them is recorded ``unprobed`` 
 Keras' own error.
 
 Keys: ``keras.<Class>`` (canonical class name; aliases such as ``AvgPool2D`` share their
-class's entry) and ``keras.Activation(<name>)``.
+class's entry), ``keras.<Class>(<arg>=<value>)`` (a boolean constructor argument set
+against its default, `flag_variants`) and ``keras.Activation(<name>)``.
 """
 
 from __future__ import annotations
@@ -113,15 +114,35 @@ def enumerate_keras(keras: Any) -> tuple[list[str], list[str]]:
     return sorted(classes), sorted(acts)
 
 
-def _ctor(keras: Any, cls_name: str) -> Any:
+#: Boolean constructor arguments not swept: they do not change the computation.
+NOT_SWEPT_FLAGS = frozenset({"trainable", "autocast"})
+
+
+def flag_variants(keras: Any, classes: list[str]) -> list[str]:
+    """``keras.<Class>(<arg>=<value>)`` for every boolean constructor argument of each
+    layer class, set to the opposite of its default (``keras.Dot(normalize=True)``)."""
+    out = []
+    for cls_name in classes:
+        if cls_name in NOT_A_MODEL_LAYER or cls_name in WRAPS:
+            continue
+        try:
+            params = inspect.signature(_layer_class(keras, cls_name).__init__).parameters
+        except (KeyError, AttributeError, TypeError, ValueError):
+            continue
+        out.extend(f"keras.{cls_name}({p.name}={not p.default})" for p in params.values()
+                   if isinstance(p.default, bool) and p.name not in NOT_SWEPT_FLAGS)
+    return out
+
+
+def _ctor(keras: Any, cls_name: str, flags: dict[str, bool] | None = None) -> Any:
     if cls_name in WRAPS:
         return WRAPS[cls_name](keras)
     cls = _layer_class(keras, cls_name)
-    kwargs = {}
+    kwargs: dict[str, Any] = dict(flags or {})
     for p in inspect.signature(cls.__init__).parameters.values():
         if p.name == "self" or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
             continue
-        if p.default is inspect.Parameter.empty:
+        if p.default is inspect.Parameter.empty and p.name not in kwargs:
             if p.name not in REQUIRED:
                 raise TypeError(f"no value for required argument {p.name!r} of {cls_name}")
             kwargs[p.name] = REQUIRED[p.name]
@@ -142,8 +163,9 @@ def _model(keras: Any, layer: Any, cls_name: str, shape: tuple[int, ...], dtype:
     return keras.Model(x, layer(x))
 
 
-def layer_builder(cls_name: str) -> Builder:
-    """A builder for ``keras.layers.<cls_name>``; the input shape is found at build time."""
+def layer_builder(cls_name: str, flags: dict[str, bool] | None = None) -> Builder:
+    """A builder for ``keras.layers.<cls_name>`` (constructed with the boolean arguments
+    ``flags``); the input shape is found at build time."""
     dtype = "int32" if cls_name in INT_INPUT else "float32"
     hi = float(INT_INPUT.get(cls_name, 1))
     lo = 0.0 if dtype == "int32" else -1.0
@@ -153,7 +175,7 @@ def layer_builder(cls_name: str) -> Builder:
         errors = []
         for shape in SHAPES if dtype == "float32" else ((1, 4),):
             try:
-                model = _model(keras, _ctor(keras, cls_name), cls_name, shape, dtype)
+                model = _model(keras, _ctor(keras, cls_name, flags), cls_name, shape, dtype)
                 n = len(model.inputs)
                 model([np.zeros(shape, dtype)] * n if n > 1 else np.zeros(shape, dtype))
             except Exception as exc:  # try the next shape; keep Keras' reason
@@ -163,7 +185,9 @@ def layer_builder(cls_name: str) -> Builder:
             return model
         raise ValueError(" | ".join(errors[-2:]))
 
-    b = Builder(f"keras.layers.{cls_name}", make, (Arg((1, 8, 8, 4), dtype, lo, hi),),
+    args = ", ".join(f"{k}={v}" for k, v in (flags or {}).items())
+    b = Builder(f"keras.layers.{cls_name}({args})" if args else f"keras.layers.{cls_name}",
+                make, (Arg((1, 8, 8, 4), dtype, lo, hi),),
                 keras=cls_name, saved_model=cls_name in RECURRENT)
     b.extra["shape_search"] = True
     b.extra["chosen"] = chosen

@@ -170,6 +170,20 @@ TF_OP_BUILDERS: dict[str, Builder] = {
     # TF ops with no TFLite lowering, found in held-out set 2 after its blind score
     "AdjustContrastv2": raw("tf.image.adjust_contrast(x, 2.0)",
                             lambda tf: lambda x: tf.image.adjust_contrast(x, 2.0), X4),
+    # TF ops found in held-out set 4 after its blind score (no entry, or QL190 named them)
+    "AdjustSaturation": raw("tf.image.adjust_saturation(x, 1.5)", lambda tf: lambda x:
+                            tf.image.adjust_saturation(x, 1.5), Arg((1, 8, 8, 3), lo=0.0)),
+    "AdjustHue": raw("tf.image.adjust_hue(x, 0.2)", lambda tf: lambda x:
+                     tf.image.adjust_hue(x, 0.2), Arg((1, 8, 8, 3), lo=0.0)),
+    "NonMaxSuppressionV3": raw("tf.image.non_max_suppression(boxes, scores, 4, 0.5)",
+                               lambda tf: lambda b, s: tf.image.non_max_suppression(b, s, 4, 0.5),
+                               Arg((6, 4), lo=0.0), Arg((6,), lo=0.0)),
+    # through the SavedModel users convert; with int8 I/O only the IF stays float (with
+    # the I/O types unset, the converter also left the else branch's SUB float)
+    "StatelessIf": Builder("tf.cond(reduce_mean(x) > 0, x * 2, x - 1)",
+                           lambda tf, keras, rng: lambda x: tf.cond(
+                               tf.reduce_mean(x) > 0.0, lambda: x * 2.0, lambda: x - 1.0),
+                           (X2,), saved_model=True),
     "CropAndResize": raw("tf.image.crop_and_resize (constant boxes)", lambda tf: lambda x:
                          tf.image.crop_and_resize(x, [[0.0, 0.0, 0.5, 0.5]], [0], [4, 4]), X4),
     "IRFFT": raw("tf.signal.irfft(tf.signal.rfft(x))",
@@ -293,6 +307,14 @@ for _src, _dst in (("int64", "float32"), ("int32", "float32"), ("uint8", "float3
         (_CAST_ARG.get(_src, X2),),
         extra={"variant_of": "Cast", "when": [{"fact": "ifm_dtype", "eq": _src},
                                               {"fact": "ofm_dtype", "eq": _dst}]})
+# A constant predicate (tf.image.rot90's k % 4 == 1): the converter folds the StatelessIf
+# and keeps the ops of the branch taken.
+TF_OP_BUILDERS["StatelessIf(constant predicate)"] = Builder(
+    "tf.cond(tf.constant(1) % 4 == 1, x * 2, x - 1)",
+    lambda tf, keras, rng: lambda x: tf.cond(
+        tf.math.equal(tf.math.floormod(tf.constant(1), 4), 1), lambda: x * 2.0, lambda: x - 1.0),
+    (X2,), extra={"variant_of": "StatelessIf",
+                  "when": [{"fact": "first_input_constant", "eq": True}]})
 # An attribute swept: every interpolation of tf.image.resize and keras.layers.Resizing
 # (each method is its own TF op: ResizeBicubic, ResizeArea, ScaleAndTranslate, ...).
 for _m in ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5", "gaussian",
@@ -390,4 +412,7 @@ def builder_for(key: str) -> Builder:
     m = re.fullmatch(r"keras\.(\w+)", key)
     if m:
         return layer_builder(m.group(1))
+    m = re.fullmatch(r"keras\.(\w+)\((\w+)=(True|False)\)", key)
+    if m:
+        return layer_builder(m.group(1), {m.group(2): m.group(3) == "True"})
     raise KeyError(key)

@@ -463,9 +463,10 @@ def keras_list(job: dict[str, Any], phase: _Phase) -> dict[str, Any]:
 
     tf, keras = _tf()
     layers, acts = enumerate_keras(keras)
-    from tools.probe.keras_layers import enumerate_tf_functions
+    from tools.probe.keras_layers import enumerate_tf_functions, flag_variants
 
-    return {"layers": layers, "activations": acts, "functions": enumerate_tf_functions(tf)}
+    return {"layers": layers, "activations": acts, "functions": enumerate_tf_functions(tf),
+            "flags": flag_variants(keras, layers)}
 
 
 def probe_tf_op(job: dict[str, Any], phase: _Phase) -> dict[str, Any]:
