@@ -209,3 +209,48 @@ def test_cast_direction_is_a_probed_condition() -> None:
     (p,) = predict(g, source_table())
     assert (p.outcome, p.cap.name, p.tflite_ops) == (
         FLOAT_FALLBACK, "Cast(int64->float32)", ("CAST",))
+
+
+def test_a_scope_holding_a_pattern_twice_gives_two_instances() -> None:
+    """Keras 3's ``Dot(normalize=True)`` normalizes both inputs in the layer's own scope:
+    two unit-normalization patterns, each leaving a SQUARE in float."""
+    from qlint.predict.source import _instances
+
+    g = ModelGraph("savedmodel", "model", "source")
+    chain = ("Square", "Sum", "Minimum", "Rsqrt", "Mul")
+    ops = []
+    for side in ("", "_1"):
+        prev = g.add_tensor(0, len(ops) * 2, name=f"in{side}", dtype="float32", shape=(1, 16))
+        for tf_op in chain:
+            out = g.add_tensor(0, len(ops) * 2 + 1, name=f"{tf_op}{side}:0", dtype="float32",
+                               shape=(1, 16))
+            ops.append(g.add_op(0, len(ops), op_type=tf_op.upper(), source_op=tf_op,
+                                name=f"{tf_op}{side}", inputs=[prev], outputs=[out],
+                                location=f"serving_default/m/dot/{tf_op}{side}"))
+            prev = out
+    source_ops = {o: g[o]["source_op"] for o in ops}
+    # ops interleaved as TF lists them: the i-th of each TF op is the i-th instance's
+    mixed = [o for pair in zip(ops[:5], ops[5:], strict=True) for o in pair]
+    assert _instances(mixed, source_ops) == [ops[:5], ops[5:]]
+    found = predict(g, source_table())
+    squares = [p for p in found if p.via == "pattern"]
+    assert len(squares) == 2 and {g[p.op]["source_op"] for p in squares} == {"Square"}
+    assert all(p.tflite_ops == ("SQUARE",) for p in squares)
+
+
+def test_a_folded_if_predicate_reaches_the_branches() -> None:
+    """``tf.image.rot90`` (held-out set 4): nested StatelessIf on ``k % 4`` of a constant
+    ``k``. Branch arguments bound to constants are constant, so every If takes the probed
+    constant-predicate variant (folded by the converter, integer), not the float IF."""
+    from pathlib import Path
+
+    from qlint.loaders.savedmodel import load_savedmodel
+
+    path = Path(__file__).resolve().parent.parent / "fixtures" / "heldout" / "models"
+    g = load_savedmodel(str(path / "op4.rot90" / "saved_model"))
+    ifs = [o for o in g.ops() if g[o]["source_op"] == "StatelessIf"]
+    assert len(ifs) == 3
+    assert all(g[g.inputs(o)[0]]["constant"] for o in ifs)
+    assert predict(g, source_table()) == []
+    data_if = source_table().tf_op("StatelessIf")
+    assert data_if is not None and data_if.float_ops == ("IF",)  # a data-dependent cond

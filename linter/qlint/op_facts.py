@@ -7,7 +7,8 @@ with a value.  This module computes those facts for one IR op:
 * from the IR itself: activation shapes, ranks, dtypes, per-axis quantization, whether
   the input and output quantization match, the filter size of a convolution (its
   weight shape), the resize factors (output over input size), whether the op's first
-  input or output is also a model output, and which named outputs of a SavedModel op
+  input is a constant (``first_input_constant``: a folded ``If`` predicate), whether its
+  first input or output is also a model output, and which named outputs of a SavedModel op
   are used (``used_outputs``: ``["indices"]`` for a ``TopKV2`` whose values are dropped)
   or, in a ``.tflite`` file, which output slots (``used_output_slots``: ``[1]``);
 * from the op's builtin options in a ``.tflite`` file (strides, padding, dilation,
@@ -92,6 +93,9 @@ def op_facts(graph: ModelGraph, op: NodeId, *, options: bool = True) -> dict[str
             facts["ifm_rank"] = len(ishape)
             if len(ishape) == 4:
                 facts["ifm_h"], facts["ifm_w"], facts["ifm_c"] = ishape[1:]
+    first = next(iter(graph.inputs(op)), None)
+    if first is not None:  # a constant (or constant-folded) first operand: an If's predicate
+        facts["first_input_constant"] = bool(graph[first].get("constant"))
     model_outputs = {t for sg in graph.attrs.get("subgraphs", []) for t in sg.get("outputs", ())}
     if ins:
         facts["ifm_is_model_output"] = ins[0] in model_outputs

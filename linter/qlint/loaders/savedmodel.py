@@ -644,12 +644,17 @@ class _Scope:
         fdef = self.b.functions[func]
         prefix = f"{self.prefix}{node.name}/{func}/"
         args = {}
+        # a branch of If/Case sees its operands once, as they are: a constant operand is a
+        # constant argument (a loop body's arguments change from iteration to iteration)
+        branch = attr in ("then_branch", "else_branch", "branches")
         for i, arg in enumerate(fdef.signature.input_arg):
             key = f"{prefix}{arg.name}:arg"
             src = self.sig.tensors.get(ins[i]) if i < len(ins) else None
             self.sig.tensors[key] = _Tensor(key, f"{node.name}/{attr}/{arg.name}",
                                             src.dtype if src else "unknown",
-                                            src.shape if src else None)
+                                            src.shape if src else None,
+                                            constant=bool(branch and src and src.constant),
+                                            value=src.value if branch and src else None)
             args[arg.name] = key
         child = _Scope(self.b, self.sig, prefix=prefix, path=f"{self.path}/{node.name}/{attr}",
                        depth=self.depth + 1, stack=(*self.stack, func), args=args,

@@ -324,8 +324,9 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
             done.add((sc, cap.name))
             need = frozenset(cap.graphdef_ops or ())
             group = [o for o in members[sc] if source_ops[o] in need]
-            out.append(Prediction(group[0] if group else op, cap.outcome, cap,
-                                  _tflite_ops(cap), related=group[1:], via="pattern"))
+            for inst in _instances(group, source_ops) if group else [[op]]:
+                out.append(Prediction(inst[0], cap.outcome, cap, _tflite_ops(cap),
+                                      related=inst[1:], via="pattern"))
             continue
         known = _known(tab, _conditioned(graph, op, variants.get(tf_op, ()))
                        or _single(tab, tf_op))
@@ -395,6 +396,25 @@ def _constant_operand(graph: ModelGraph, op: NodeId, w: Mapping[str, Any]) -> bo
     want = w.get("value")
     return isinstance(value, float) and isinstance(want, (int, float)) and \
         abs(value - want) <= 1e-6 * max(1.0, abs(want))
+
+
+def _instances(group: list[NodeId], source_ops: Mapping[NodeId, str]) -> list[list[NodeId]]:
+    """The pattern instances in one scope's ``group`` of ops, in model order.
+
+    A scope may hold one pattern more than once (Keras' ``Dot(normalize=True)``
+    normalizes both inputs in the layer's scope, without a scope of their own): as many
+    instances as the TF op of the pattern found least often there has ops; the i-th op of
+    each TF op is the i-th instance's, and any more are the last instance's."""
+    by_type: dict[str, list[NodeId]] = defaultdict(list)
+    for o in group:
+        by_type[source_ops[o]].append(o)
+    k = min(len(v) for v in by_type.values())
+    insts: list[list[NodeId]] = [[] for _ in range(k)]
+    for ops in by_type.values():
+        for i, o in enumerate(ops):
+            insts[min(i, k - 1)].append(o)
+    order = {o: i for i, o in enumerate(group)}
+    return [sorted(inst, key=order.__getitem__) for inst in insts]
 
 
 def _control_flow_links(graph: ModelGraph, ops: list[NodeId]) -> dict[NodeId, list[NodeId]]:
