@@ -32,6 +32,7 @@ from tools.probe.cli import (  # noqa: E402
     probe_builtins,
     probe_tf_ops,
     probe_tflm,
+    split_keys,
 )
 from tools.probe.messages import condense  # noqa: E402
 from tools.probe.runner import GuardedWorker  # noqa: E402
@@ -50,7 +51,8 @@ TF_SAMPLE = ["Erf", "Cumsum", "Pow(y=2)", "Pow(y=3)", "ArgMax(input is model out
              "MatrixBandPart", "STFT(1024 dynamic)", "RFFT+Squeeze", "keras.LayerScale",
              "tf.math.lgamma", "Cast(int64->float32)",
              "TopKV2(indices only; input not model output)", "keras.Dot(normalize=True)",
-             "StatelessIf(constant predicate)"]
+             "StatelessIf(constant predicate)", "tf.image.rgb_to_hsv", "RFFT2D+ComplexAbs",
+             "keras.CategoryEncoding(one_hot)"]
 TIMEOUT = 120.0
 
 
@@ -205,3 +207,8 @@ def test_flag_variants_name_each_boolean_argument_against_its_default() -> None:
     assert flag_variants(keras, ["Dot"]) == ["keras.Dot(normalize=True)"]
     assert "keras.LSTM(unroll=True)" in flag_variants(keras, ["LSTM"])
     assert builder_for("keras.Dot(normalize=True)").name == "keras.layers.Dot(normalize=True)"
+
+
+def test_tf_ops_keys_split_on_commas_outside_parentheses() -> None:
+    assert split_keys("Cumsum, keras.Activation(gelu,approximate),,@functions") == [
+        "Cumsum", "keras.Activation(gelu,approximate)", "@functions"]

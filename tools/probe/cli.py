@@ -135,6 +135,21 @@ def expand_keys(worker: GuardedWorker, keys: list[str],
     return list(dict.fromkeys(out))
 
 
+def split_keys(text: str) -> list[str]:
+    """``--tf-ops`` keys: comma-separated, a comma inside parentheses belonging to its key
+    (``keras.Activation(gelu,approximate)``)."""
+    keys, depth, cur = [], 0, []
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        if ch == "," and depth == 0:
+            keys.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    keys.append("".join(cur))
+    return [k.strip() for k in keys if k.strip()]
+
+
 FLAG_KEY = re.compile(r"keras\.(?P<cls>\w+)\(\w+=(True|False)\)")
 
 
@@ -315,9 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             t0 = time.monotonic()
             raw = probe_builtins(w, ops, modes, save_dir=tmp)
             t_builtins = time.monotonic() - t0
-            keys = list(TF_OP_BUILDERS) if args.tf_ops is None else [
-                k for k in args.tf_ops.split(",") if k
-            ]
+            keys = list(TF_OP_BUILDERS) if args.tf_ops is None else split_keys(args.tf_ops)
             existing = _existing(args.out, info) if args.update else None
             keys = expand_keys(w, keys, existing)
             t0 = time.monotonic()

@@ -71,7 +71,7 @@ MERGE = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concat
          "CustomScaleLayer"}
 # Layers holding a recurrent loop: converting their frozen concrete function kills the
 # converter (SIGSEGV), so they are probed through the SavedModel users convert.
-RECURRENT = {"Bidirectional", "RNN"}
+RECURRENT = {"Bidirectional", "RNN", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"}
 INT_INPUT = {"Embedding": 16, "ReversibleEmbedding": 16, "CategoryEncoding": 8,
              "IntegerLookup": 8, "Hashing": 8}
 
@@ -225,27 +225,35 @@ def enumerate_tf_functions(tf: Any) -> list[str]:
     return sorted(out)
 
 
+#: Input shapes a function is tried on, in order: a vector batch, then an RGB image batch
+#: (``tf.image`` colour-space functions need three channels).
+FUNCTION_SHAPES: tuple[tuple[int, ...], ...] = ((1, 16), (1, 4, 4, 3))
+
+
 def function_builder(path: str) -> Builder:
-    """``tf.<module>.<fn>`` applied to one float input, else to two (found at build time)."""
+    """``tf.<module>.<fn>`` applied to one float input, else to two, of the first of
+    `FUNCTION_SHAPES` it accepts (found at build time)."""
     chosen: dict[str, Any] = {}
 
     def make(tf: Any, keras: Any, rng: np.random.Generator) -> Any:
         _, mod, name = path.split(".")
         fn = getattr(getattr(tf, mod), name)
-        x = tf.constant(np.linspace(0.1, 0.9, 16, dtype="float32").reshape(1, 16))
         errors = []
-        for n in (1, 2):
-            try:
-                out = fn(*[x] * n)
-                if not tf.is_tensor(out) or out.dtype not in (tf.float32, tf.int32, tf.int64,
-                                                              tf.bool):
-                    raise TypeError(f"returns {type(out).__name__}, not one tensor")
-            except Exception as exc:
-                errors.append(f"{n} input(s): {type(exc).__name__}: {exc}")
-                continue
-            chosen["arity"] = n
-            return lambda *xs: fn(*xs)
-        raise ValueError(" | ".join(errors))
+        for shape in FUNCTION_SHAPES:
+            size = int(np.prod(shape))
+            x = tf.constant(np.linspace(0.1, 0.9, size, dtype="float32").reshape(shape))
+            for n in (1, 2):
+                try:
+                    out = fn(*[x] * n)
+                    if not tf.is_tensor(out) or out.dtype not in (tf.float32, tf.int32,
+                                                                  tf.int64, tf.bool):
+                        raise TypeError(f"returns {type(out).__name__}, not one tensor")
+                except Exception as exc:
+                    errors.append(f"{shape} x{n}: {type(exc).__name__}: {exc}")
+                    continue
+                chosen.update(arity=n, shape=shape)
+                return lambda *xs: fn(*xs)
+        raise ValueError(" | ".join(errors[-2:]))
 
     b = Builder(path, make, (UNIT,))
     b.extra["arity_search"] = True

@@ -447,9 +447,11 @@ def _resolve_shape(builder: Builder) -> Builder:
     keras.utils.set_random_seed(0)
     model = builder.make(tf, keras, np.random.default_rng(0))
     if builder.extra.get("arity_search"):
-        n = builder.extra["chosen"]["arity"]
-        return dataclasses.replace(builder, args=builder.args[:1] * n,
-                                   make=lambda tf, keras, rng: model)
+        n, shape = builder.extra["chosen"]["arity"], builder.extra["chosen"]["shape"]
+        a = builder.args[0]
+        name = builder.name if shape == a.shape else f"{builder.name} on {shape}"
+        return dataclasses.replace(builder, args=(Arg(shape, a.dtype, a.lo, a.hi),) * n,
+                                   make=lambda tf, keras, rng: model, name=name)
     shape = builder.extra["chosen"]["shape"]
     a = builder.args[0]
     args = tuple(Arg(shape, a.dtype, a.lo, a.hi) for _ in model.inputs)
