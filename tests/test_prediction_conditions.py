@@ -254,3 +254,24 @@ def test_a_folded_if_predicate_reaches_the_branches() -> None:
     assert predict(g, source_table()) == []
     data_if = source_table().tf_op("StatelessIf")
     assert data_if is not None and data_if.float_ops == ("IF",)  # a data-dependent cond
+
+
+def test_a_cast_names_the_type_it_reads_and_a_pattern_counts_what_it_holds() -> None:
+    """Held-out set 5's tabular model: a Bucketize (int32 out, though its ``T`` is float)
+    feeds an int32 -> float32 Cast outside the one-hot CategoryEncoding, whose own scope
+    keeps one Cast (float32 -> int64); the probe's CategoryEncoding kept two CAST float."""
+    from pathlib import Path
+
+    from qlint.loaders.savedmodel import load_savedmodel
+
+    path = Path(__file__).resolve().parent.parent / "fixtures" / "heldout" / "models"
+    g = load_savedmodel(str(path / "arch5.tabular" / "saved_model"))
+    bucketize = next(o for o in g.ops() if g[o]["source_op"] == "Bucketize")
+    (out,) = g.outputs(bucketize)
+    assert out is not None and g[out]["dtype"] == "int32"
+    found = predict(g, source_table())
+    casts = sum(p.count("CAST") for p in found if "CAST" in p.tflite_ops)
+    assert casts == 4  # what the converter kept float (verdicts/arch5.tabular.json)
+    pattern = [p for p in found if p.via == "pattern"]
+    assert len(pattern) == 2 and all(p.cap.float_count("CAST") == 2 for p in pattern)
+    assert all(p.count("CAST") == 1 for p in pattern)

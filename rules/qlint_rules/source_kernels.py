@@ -62,7 +62,7 @@ class SourceFloatFallback(Rule):
         for p in predict(graph):
             if p.outcome != FLOAT_FALLBACK:
                 continue
-            counts = [max(p.cap.float_count(o), 1) for o in p.tflite_ops]
+            counts = [p.count(o) for o in p.tflite_ops]
             ops = ", ".join(o if n == 1 else f"{o} x{n}"
                             for o, n in zip(p.tflite_ops, counts, strict=True))
             when = p.cap.when

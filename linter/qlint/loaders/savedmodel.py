@@ -223,6 +223,7 @@ class _Builder:
 
     def _emit(self, g: ModelGraph, s_idx: int, sig: _Signature) -> None:
         ids: dict[str, str] = {}
+        _input_types_from_casts(sig)
 
         def tensor(key: str) -> str:
             if key not in ids:
@@ -660,6 +661,17 @@ class _Scope:
                        depth=self.depth + 1, stack=(*self.stack, func), args=args,
                        anchor=index if self.anchor is None else self.anchor)
         child.instantiate_function(fdef)
+
+
+def _input_types_from_casts(sig: _Signature) -> None:
+    """A Cast names the type of what it reads (``SrcT``): that is the dtype of its input
+    tensor, whatever the producer's generic ``T`` attribute suggested (a ``Bucketize``
+    of floats returns int32)."""
+    for op in sig.ops:
+        src = op.attrs.get("SrcT") if op.source_op == "Cast" else None
+        t = sig.tensors.get(op.inputs[0]) if src and op.inputs else None
+        if t is not None and isinstance(src, str):
+            t.dtype = src
 
 
 def _arg_dtype(node: Any, arg: str) -> str | None:

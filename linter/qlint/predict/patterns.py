@@ -33,10 +33,10 @@ def keras_patterns() -> dict[str, tuple[str | None, tuple[str, ...] | None]]:
 
 
 @cache
-def tf_op_lowerings() -> dict[str, str]:
+def tf_op_lowerings(table: CapabilityTable | None = None) -> dict[str, str]:
     """TF op name -> TFLite builtin, from the probed ``tf_ops`` table (one-op lowerings)."""
     out: dict[str, str] = {}
-    for cap in source_table().tf_ops():
+    for cap in (table or source_table()).tf_ops():
         if cap.keras or not cap.lowers_to or len(cap.lowers_to) != 1:
             continue
         names = {cap.name, *(cap.graphdef_ops or ())}

@@ -38,7 +38,7 @@ from typing import Any
 from qlint.conditions import all_hold
 from qlint.graph import ModelGraph, NodeId
 from qlint.op_facts import op_facts
-from qlint.predict.patterns import layer_key, match_pattern, source_table
+from qlint.predict.patterns import layer_key, match_pattern, source_table, tf_op_lowerings
 from qlint.predict.tables import (
     CONVERSION_ERROR,
     FLOAT_FALLBACK,
@@ -66,6 +66,15 @@ class Prediction:
     tflite_ops: tuple[str, ...] = ()
     related: list[NodeId] = field(default_factory=list)
     via: str = "op"  # op | pattern | layer | activation
+    # how many of each of ``tflite_ops`` stay float here, when known (else the entry's
+    # probed counts, `TfOpCapability.float_count`)
+    counts: tuple[int, ...] = ()
+
+    def count(self, builtin: str) -> int:
+        """How many instances of ``builtin`` this prediction says stay float."""
+        if builtin in self.tflite_ops and self.counts:
+            return self.counts[self.tflite_ops.index(builtin)]
+        return max(self.cap.float_count(builtin), 1)
 
     @property
     def failing_tf_op(self) -> str | None:
@@ -324,9 +333,13 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
             done.add((sc, cap.name))
             need = frozenset(cap.graphdef_ops or ())
             group = [o for o in members[sc] if source_ops[o] in need]
+            lowered = tf_op_lowerings(tab)
             for inst in _instances(group, source_ops) if group else [[op]]:
-                out.append(Prediction(inst[0], cap.outcome, cap, _tflite_ops(cap),
-                                      related=inst[1:], via="pattern"))
+                tfl = _tflite_ops(cap)
+                out.append(Prediction(inst[0], cap.outcome, cap, tfl, related=inst[1:],
+                                      via="pattern",
+                                      counts=_present_counts(cap, tfl, inst, source_ops,
+                                                             lowered)))
             continue
         known = _known(tab, _conditioned(graph, op, variants.get(tf_op, ()))
                        or _single(tab, tf_op))
@@ -396,6 +409,21 @@ def _constant_operand(graph: ModelGraph, op: NodeId, w: Mapping[str, Any]) -> bo
     want = w.get("value")
     return isinstance(value, float) and isinstance(want, (int, float)) and \
         abs(value - want) <= 1e-6 * max(1.0, abs(want))
+
+
+def _present_counts(cap: TfOpCapability, tflite_ops: tuple[str, ...], inst: list[NodeId],
+                    source_ops: Mapping[NodeId, str],
+                    lowered: Mapping[str, str]) -> tuple[int, ...]:
+    """The probed count of each float builtin, but no more than the instance has TF ops
+    that lower to it (a Keras ``CategoryEncoding`` whose int -> float Cast sits outside
+    its scope keeps one CAST there, not the probe's two).  A builtin no TF op of the
+    instance is known to lower to keeps the probed count."""
+    out = []
+    for b in tflite_ops:
+        n = max(cap.float_count(b), 1)
+        present = sum(1 for o in inst if lowered.get(source_ops[o]) == b)
+        out.append(min(n, present) if present else n)
+    return tuple(out)
 
 
 def _instances(group: list[NodeId], source_ops: Mapping[NodeId, str]) -> list[list[NodeId]]:
