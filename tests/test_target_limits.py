@@ -280,6 +280,17 @@ def test_ql501_from_source() -> None:
     assert [f.node["source_op"] for f in gru] == ["Fill"]
 
 
+def test_ql501_from_a_source_op_whose_int8_kernel_the_interpreter_refuses() -> None:
+    """``tf.reverse_sequence`` (held-out set 5) converts to an int8 REVERSE_SEQUENCE that
+    TF 2.21's interpreter refuses to prepare: the probed runtime error is a verdict, not an
+    unknown op."""
+    sm = FIXTURES / "heldout" / "models" / "op5.reverse_sequence" / "saved_model"
+    (f,) = findings(sm, "tflite-int8", "QL501")
+    assert f.node["source_op"] == "ReverseSequence"
+    assert "REVERSE_SEQUENCE" in f.message and "failed to prepare" in f.message
+    assert not findings(sm, "tflite-int8", "QL190")
+
+
 # -- the real tools -------------------------------------------------------------------------
 
 

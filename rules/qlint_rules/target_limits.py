@@ -132,7 +132,7 @@ class TargetNoKernel(Rule):
                 cap = entries[0] if entries else None
             else:
                 cap = tf_table.tf_op(source_op)
-            if cap is None or cap.outcome != "integer" or not cap.lowers_to:
+            if cap is None or cap.outcome not in ("integer", RUNTIME_ERROR) or not cap.lowers_to:
                 continue  # conversion problems are QL110/QL111's
             if not any(graph[t].get("dtype") in FLOAT_DTYPES
                        for t in graph.outputs(op) if t is not None):

@@ -43,6 +43,7 @@ from qlint.predict.tables import (
     CONVERSION_ERROR,
     FLOAT_FALLBACK,
     INTEGER,
+    RUNTIME_ERROR,
     CapabilityTable,
     TfOpCapability,
 )
@@ -89,7 +90,9 @@ def usable(cap: TfOpCapability | None) -> bool:
         return False
     if cap.outcome == CONVERSION_ERROR:
         return bool(OP_ERROR.search(cap.message or ""))
-    return cap.outcome in (INTEGER, FLOAT_FALLBACK)
+    # a runtime error is known too: the op converts and the interpreter refuses its
+    # kernel (QL501 reports it from the builtin it lowers to)
+    return cap.outcome in (INTEGER, FLOAT_FALLBACK, RUNTIME_ERROR)
 
 
 def joined(tab: CapabilityTable, cap: TfOpCapability | None) -> TfOpCapability | None:
