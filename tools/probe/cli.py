@@ -83,8 +83,8 @@ def probe_tf_ops(worker: GuardedWorker, keys: Iterable[str]) -> dict[str, dict[s
             }
         res.pop("seconds", None)
         if key.startswith("tf.") and res.get("graphdef_ops") is None:
-            _log(f"[tf_ops] {key}: not built from one or two float tensors, left out")
-            continue  # @functions: a function that needs other arguments is no entry
+            _log(f"[tf_ops] {key}: not built by the generic function builder, left out")
+            continue  # @functions: a function the builder cannot call is no entry
         extra = builder_for(key).extra
         res.update({k: extra[k] for k in ("variant_of", "when") if k in extra})
         out[key] = {
@@ -101,8 +101,8 @@ def expand_keys(worker: GuardedWorker, keys: list[str],
                 table: dict[str, Any] | None = None) -> list[str]:
     """Expand ``@keras`` (every public Keras layer and activation without an entry yet,
     enumerated from the installed Keras), ``@functions`` (every public function of
-    ``tf.math``, ``tf.nn``, ``tf.linalg``, ``tf.image`` and ``tf.signal``, applied to one
-    or two float tensors), ``@legalized`` (the TF ops of `tools.probe.legalized`) and
+    ``tf.math``, ``tf.nn``, ``tf.linalg``, ``tf.image``, ``tf.signal`` and top-level ``tf``,
+    `tools.probe.tf_functions`), ``@legalized`` (the TF ops of `tools.probe.legalized`) and
     ``@float_fallback`` (every entry of ``table``, the table being updated, whose int8
     outcome is ``float_fallback``) and ``@keras_flags`` (each boolean constructor argument
     of every Keras layer set against its default, `keras_layers.flag_variants`) in a list
@@ -278,7 +278,8 @@ def merge(old: dict[str, Any], new: dict[str, Any], command: str) -> dict[str, A
     """``old`` with the entries probed in ``new`` replaced (`--update`).
 
     Refuses tables probed on other versions: a table carries one toolchain.  The
-    update is recorded in ``updates`` (date, command, what was re-probed).
+    update is recorded in ``updates`` (date, command, the tf_ops keys it added or changed
+    and how many re-probed entries it left as they were).
     """
     drop = ("probed_on", "command", "run_seconds", "platform")
     old_v = {k: v for k, v in old["versions"].items() if k not in drop}
@@ -298,7 +299,13 @@ def merge(old: dict[str, Any], new: dict[str, Any], command: str) -> dict[str, A
         tf_ops.update(new.get("tf_ops") or {})
         order = [k for k in TF_OP_BUILDERS if k in tf_ops]
         out["tf_ops"] = {k: tf_ops[k] for k in order + [k for k in tf_ops if k not in order]}
-        note["tf_ops"] = list(new.get("tf_ops") or {})
+        # the keys whose entry is new or changed; re-probed entries that did not change
+        # are only counted (a sweep such as @functions re-probes hundreds)
+        probed = new.get("tf_ops") or {}
+        old_tf = old.get("tf_ops") or {}
+        note["tf_ops"] = [k for k, e in probed.items() if old_tf.get(k) != e]
+        if len(note["tf_ops"]) < len(probed):
+            note["tf_ops_unchanged"] = len(probed) - len(note["tf_ops"])
     if new.get("flags_like_base"):
         note["flags_like_base"] = new["flags_like_base"]
     out.pop("flags_like_base", None)

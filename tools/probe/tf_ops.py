@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 
 from tools.probe.builders import X2, X4, Arg, Builder
-from tools.probe.keras_layers import activation_builder, function_builder, layer_builder
+from tools.probe.keras_layers import activation_builder, layer_builder
 from tools.probe.legalized import legalized_builders
+from tools.probe.tf_functions import function_builder
 
 POS2 = Arg((1, 16), lo=0.1, hi=2.0)
 DIVISOR = Arg((1, 16), lo=1.2, hi=2.0)  # see builders.DIVISOR
@@ -455,7 +456,7 @@ def builder_for(key: str) -> Builder:
     without an entry above get the generic Keras builders of `tools.probe.keras_layers`."""
     if key in TF_OP_BUILDERS:
         return TF_OP_BUILDERS[key]
-    if re.fullmatch(r"tf\.\w+\.\w+", key):
+    if re.fullmatch(r"tf(\.\w+){1,2}", key):
         return function_builder(key)
     m = re.fullmatch(r"keras\.Activation\((\w+)\)", key)
     if m:

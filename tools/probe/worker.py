@@ -449,7 +449,8 @@ def _resolve_shape(builder: Builder) -> Builder:
     if builder.extra.get("arity_search"):
         n, shape = builder.extra["chosen"]["arity"], builder.extra["chosen"]["shape"]
         a = builder.args[0]
-        name = builder.name if shape == a.shape else f"{builder.name} on {shape}"
+        label = builder.extra["chosen"].get("name", builder.name)
+        name = label if shape == a.shape else f"{label} on {shape}"
         return dataclasses.replace(builder, args=(Arg(shape, a.dtype, a.lo, a.hi),) * n,
                                    make=lambda tf, keras, rng: model, name=name)
     shape = builder.extra["chosen"]["shape"]
@@ -465,7 +466,8 @@ def keras_list(job: dict[str, Any], phase: _Phase) -> dict[str, Any]:
 
     tf, keras = _tf()
     layers, acts = enumerate_keras(keras)
-    from tools.probe.keras_layers import enumerate_tf_functions, flag_variants
+    from tools.probe.keras_layers import flag_variants
+    from tools.probe.tf_functions import enumerate_tf_functions
 
     return {"layers": layers, "activations": acts, "functions": enumerate_tf_functions(tf),
             "flags": flag_variants(keras, layers)}
