@@ -212,3 +212,76 @@ def test_flag_variants_name_each_boolean_argument_against_its_default() -> None:
 def test_tf_ops_keys_split_on_commas_outside_parentheses() -> None:
     assert split_keys("Cumsum, keras.Activation(gelu,approximate),,@functions") == [
         "Cumsum", "keras.Activation(gelu,approximate)", "@functions"]
+
+
+def test_function_enumeration_skips_aliases_and_non_model_functions() -> None:
+    from types import SimpleNamespace
+
+    from tools.probe.tf_functions import (
+        NOT_A_MODEL_FUNCTION,
+        enumerate_tf_functions,
+        skip_reason,
+    )
+
+    def add(x: Any, y: Any) -> Any:
+        return x
+
+    def fn(x: Any) -> Any:
+        return x
+
+    mods = {m: SimpleNamespace() for m in ("nn", "linalg", "image", "signal")}
+    tf = SimpleNamespace(math=SimpleNamespace(add=add, _hidden=fn), **mods, add=add,
+                         searchsorted=fn, roll=fn, print=fn, py_function=fn,
+                         assert_equal=fn, get_logger=fn, is_tensor=fn, make_ndarray=fn,
+                         as_dtype=fn, TensorSpec=SimpleNamespace, config=mods["nn"])
+    assert enumerate_tf_functions(tf) == ["tf.math.add", "tf.roll", "tf.searchsorted"]
+    assert skip_reason("assert_rank") and skip_reason("timestamp") and not skip_reason("roll")
+    assert all(isinstance(why, str) and why for why in NOT_A_MODEL_FUNCTION.values())
+
+
+def test_required_parameters_are_filled_by_name_after_the_float_tensors() -> None:
+    from tools.probe.tf_functions import BUILD_VALUES, placements
+    from tools.probe.tf_ops import builder_for
+
+    values = {"k": 1, "indices": [[0]], "values": 0.5, "sorted_sequence": [0.0]}
+    # the tensor takes the first parameter, the others come from the build values
+    assert placements(["sorted_sequence", "values"], 1, values) == [
+        (["sorted_sequence"], ["values"])]
+    # else the first parameter without a build value (polyval(coeffs, x))
+    assert placements(["coeffs", "x"], 1, {"coeffs": [1.0]}) == [(["x"], ["coeffs"])]
+    # a second tensor never takes a parameter that has a build value
+    assert placements(["input", "indices"], 2, values) == []
+    assert placements(["x", "y"], 2, values) == [(["x", "y"], [])]
+    assert placements(["x", "depth_unknown"], 1, values) == []
+    assert callable(BUILD_VALUES["filters"]) and BUILD_VALUES["filters"]((1, 4, 4, 3)).shape == (
+        2, 2, 3, 4)
+    for key in ("tf.searchsorted", "tf.math.top_k", "tf.nn.avg_pool3d"):
+        b = builder_for(key)
+        assert b.name == key and b.extra["arity_search"]
+
+
+def test_generic_function_builder_fills_arguments_and_picks_a_tuple_element() -> None:
+    tf = pytest.importorskip("tensorflow")
+    import numpy as np
+
+    from tools.probe.tf_ops import builder_for
+
+    def build(key: str) -> tuple[dict[str, Any], Any]:
+        b = builder_for(key)
+        fn = b.make(tf, None, np.random.default_rng(0))
+        chosen = b.extra["chosen"]
+        x = tf.constant(np.full(chosen["shape"], 0.5, "float32"))
+        return chosen, fn(*[x] * chosen["arity"])
+
+    chosen, out = build("tf.searchsorted")  # two sorted float tensors
+    assert chosen["name"] == "tf.searchsorted" and out.dtype == tf.int32
+    chosen, out = build("tf.histogram_fixed_width")
+    assert chosen["name"] == "tf.histogram_fixed_width(value_range)" and out.dtype == tf.int32
+    chosen, out = build("tf.math.top_k")
+    assert chosen["name"] == "tf.math.top_k [0]" and out.dtype == tf.float32
+    chosen, out = build("tf.nn.avg_pool3d")
+    assert chosen["shape"] == (1, 2, 4, 4, 3) and tuple(out.shape) == (1, 2, 4, 4, 3)
+    chosen, _ = build("tf.reverse_sequence")
+    assert chosen["name"] == "tf.reverse_sequence(seq_lengths, seq_axis)"
+    with pytest.raises(ValueError):
+        build("tf.image.decode_png")  # takes a string, never a float tensor
