@@ -52,7 +52,7 @@ TF_SAMPLE = ["Erf", "Cumsum", "Pow(y=2)", "Pow(y=3)", "ArgMax(input is model out
              "tf.math.lgamma", "Cast(int64->float32)",
              "TopKV2(indices only; input not model output)", "keras.Dot(normalize=True)",
              "StatelessIf(constant predicate)", "tf.image.rgb_to_hsv", "RFFT2D+ComplexAbs",
-             "keras.CategoryEncoding(one_hot)"]
+             "keras.CategoryEncoding(one_hot)", "tf.tensor_scatter_nd_max", "tf.nn.moments"]
 TIMEOUT = 120.0
 
 
@@ -285,3 +285,29 @@ def test_generic_function_builder_fills_arguments_and_picks_a_tuple_element() ->
     assert chosen["name"] == "tf.reverse_sequence(seq_lengths, seq_axis)"
     with pytest.raises(ValueError):
         build("tf.image.decode_png")  # takes a string, never a float tensor
+
+
+def test_a_new_function_entry_is_kept_only_where_it_differs_from_the_table() -> None:
+    from tools.probe.cli import drop_functions_like_existing, drop_repeated_messages
+
+    def entry(ops: list[str], outcome: str, **more: Any) -> dict[str, Any]:
+        return {"graphdef_ops": ops, "lowers_to": ["X"],
+                "int8": {"outcome": outcome, "float_counts": {"X": 1}, **more}}
+
+    base = {"MaxPool": entry(["MaxPool"], "integer"), "tf.math.abs": entry(["Abs"], "integer")}
+    probed = {"tf.nn.max_pool2d": entry(["MaxPool"], "integer"),
+              "tf.nn.max_pool3d": entry(["MaxPool3D"], "integer"),
+              "tf.max_pool3d_alias": entry(["MaxPool3D"], "integer"),
+              "tf.nn.odd": entry(["MaxPool"], "float_fallback"),
+              "tf.math.abs": entry(["Abs"], "integer"),
+              "keras.MaxPooling2D": entry(["MaxPool"], "integer")}
+    kept, same = drop_functions_like_existing(probed, base)
+    assert same == {"tf.nn.max_pool2d": "MaxPool", "tf.max_pool3d_alias": "tf.nn.max_pool3d"}
+    assert sorted(kept) == ["keras.MaxPooling2D", "tf.math.abs", "tf.nn.max_pool3d",
+                            "tf.nn.odd"]
+    tf_ops = {"a": {"float_message": "m", "int8": {"outcome": "conversion_error",
+                                                   "message": "m"}},
+              "b": {"float_message": "m", "int8": {"outcome": "conversion_error",
+                                                   "message": "n"}}}
+    drop_repeated_messages(tf_ops)
+    assert "float_message" not in tf_ops["a"] and tf_ops["b"]["float_message"] == "m"

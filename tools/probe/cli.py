@@ -172,6 +172,43 @@ def drop_flags_like_base(tf_ops: dict[str, dict[str, Any]],
     return kept, same
 
 
+def drop_functions_like_existing(tf_ops: dict[str, dict[str, Any]],
+                                 base: dict[str, dict[str, Any]]) -> tuple[
+                                     dict[str, dict[str, Any]], dict[str, str]]:
+    """``tf_ops`` without the new ``tf.*`` function entries (keys not in ``base``) whose
+    traced GraphDef ops, TFLite lowering and int8 verdict equal those of an entry of
+    ``base`` or of one kept before it: qlint matches source ops by their GraphDef ops, so
+    such an entry adds nothing (``tf.nn.max_pool2d`` is ``keras.MaxPooling2D``).  Returns
+    the kept entries and, for each key dropped, the key of the entry it equals."""
+    seen: dict[str, str] = {}
+    for key, entry in base.items():
+        seen.setdefault(_trace(entry), key)
+    kept: dict[str, dict[str, Any]] = {}
+    same: dict[str, str] = {}
+    for key, entry in tf_ops.items():
+        if key.startswith("tf.") and key not in base and _trace(entry) in seen:
+            same[key] = seen[_trace(entry)]
+            continue
+        kept[key] = entry
+        seen.setdefault(_trace(entry), key)
+    return kept, same
+
+
+def _trace(entry: dict[str, Any]) -> str:
+    return json.dumps([sorted(entry.get("graphdef_ops") or ()), entry.get("via"),
+                       entry.get("when_builtin") is not None,
+                       sorted(entry.get("lowers_to") or ()), _verdict(entry)], sort_keys=True)
+
+
+def drop_repeated_messages(tf_ops: dict[str, dict[str, Any]]) -> None:
+    """Drop each entry's ``float_message`` that repeats its ``int8`` message (the
+    unquantized conversion failed the same way); the table keeps it where it differs."""
+    for entry in tf_ops.values():
+        if "float_message" in entry and entry["float_message"] == (
+                entry.get("int8") or {}).get("message"):
+            del entry["float_message"]
+
+
 def _verdict(entry: dict[str, Any]) -> tuple[Any, ...]:
     i8 = entry.get("int8") or {}
     return i8.get("outcome"), tuple(i8.get("float_ops") or ()), i8.get("float_counts")
@@ -306,9 +343,12 @@ def merge(old: dict[str, Any], new: dict[str, Any], command: str) -> dict[str, A
         note["tf_ops"] = [k for k, e in probed.items() if old_tf.get(k) != e]
         if len(note["tf_ops"]) < len(probed):
             note["tf_ops_unchanged"] = len(probed) - len(note["tf_ops"])
-    if new.get("flags_like_base"):
-        note["flags_like_base"] = new["flags_like_base"]
-    out.pop("flags_like_base", None)
+    for k in ("flags_like_base", "functions_like_existing"):
+        if new.get(k):
+            note[k] = new[k]
+        out.pop(k, None)
+    if "tf_ops" in out:
+        drop_repeated_messages(out["tf_ops"])
     out["updates"] = [*old.get("updates", []), note]
     if "tf_ops" in out:  # keep tf_ops last, as a full run writes it
         out["tf_ops"] = out.pop("tf_ops")
@@ -341,8 +381,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             existing = _existing(args.out, info) if args.update else None
             keys = expand_keys(w, keys, existing)
             t0 = time.monotonic()
-            tf_ops, like_base = drop_flags_like_base(probe_tf_ops(w, keys),
-                                                     (existing or {}).get("tf_ops") or {})
+            base = (existing or {}).get("tf_ops") or {}
+            tf_ops, like_base = drop_flags_like_base(probe_tf_ops(w, keys), base)
+            tf_ops, like_existing = drop_functions_like_existing(tf_ops, base)
+            drop_repeated_messages(tf_ops)
             t_tf_ops = time.monotonic() - t0
         tflm_doc: dict[str, Any] | None = None
         tflm_status: dict[str, Any] = {"probed": False}
@@ -401,6 +443,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "tflm": tflm_status,
         "modes": modes_out,
         **({"flags_like_base": like_base} if like_base else {}),
+        **({"functions_like_existing": like_existing} if like_existing else {}),
         "tf_ops": tf_ops,
     }
     major_minor = ".".join(tf_version.split(".")[:2])
