@@ -52,7 +52,7 @@ TF_SAMPLE = ["Erf", "Cumsum", "Pow(y=2)", "Pow(y=3)", "ArgMax(input is model out
              "tf.math.lgamma", "Cast(int64->float32)",
              "TopKV2(indices only; input not model output)", "keras.Dot(normalize=True)",
              "StatelessIf(constant predicate)", "tf.image.rgb_to_hsv", "RFFT2D+ComplexAbs",
-             "keras.CategoryEncoding(one_hot)", "tf.tensor_scatter_nd_max", "tf.nn.moments"]
+             "keras.CategoryEncoding(one_hot)", "tf.tensor_scatter_nd_max", "tf.linalg.eigh"]
 TIMEOUT = 120.0
 
 
@@ -311,3 +311,23 @@ def test_a_new_function_entry_is_kept_only_where_it_differs_from_the_table() -> 
                                                    "message": "n"}}}
     drop_repeated_messages(tf_ops)
     assert "float_message" not in tf_ops["a"] and tf_ops["b"]["float_message"] == "m"
+
+
+def test_a_new_composite_function_entry_needs_an_op_the_table_does_not_know() -> None:
+    from tools.probe.cli import drop_functions_of_known_ops
+
+    def entry(*ops: str) -> dict[str, Any]:
+        return {"graphdef_ops": list(ops), "int8": {"outcome": "integer"}}
+
+    base = {"Mean": entry("Mean"), "tf.math.square": entry("Square"),
+            "keras.LayerNormalization": entry("Mean", "SquaredDifference", "Rsqrt")}
+    probed = {"tf.nn.moments": entry("Mean", "SquaredDifference", "StopGradient"),
+              "tf.stop_gradient": entry("StopGradient"),
+              "tf.nn.sufficient_statistics": entry("Square", "Sum"),
+              "tf.math.reduce_sum": entry("Sum"),
+              "tf.image.random_crop": entry("Slice", "RandomUniformInt"),
+              "keras.Thing": entry("Mean", "Square")}
+    kept, dropped = drop_functions_of_known_ops(probed, base)
+    # SquaredDifference is only inside a composite: not known on its own
+    assert dropped == ["tf.nn.sufficient_statistics"]
+    assert "tf.nn.moments" in kept and "keras.Thing" in kept and "tf.image.random_crop" in kept

@@ -194,6 +194,32 @@ def drop_functions_like_existing(tf_ops: dict[str, dict[str, Any]],
     return kept, same
 
 
+def drop_functions_of_known_ops(tf_ops: dict[str, dict[str, Any]],
+                                base: dict[str, dict[str, Any]]) -> tuple[
+                                    dict[str, dict[str, Any]], list[str]]:
+    """``tf_ops`` without the new ``tf.*`` function entries (keys not in ``base``) all of
+    whose GraphDef ops the table already knows on their own: as a key or as the one op of
+    an entry, of ``base`` or of this run.  qlint looks a lone op up by exactly that, and
+    matches an entry of several ops wherever they meet in one name scope, so a composite
+    of known ops (``tf.nn.moments``: Mean, SquaredDifference, ...) would stand in for
+    their own entries in users' layers without naming any op qlint did not know.  Returns
+    the kept entries and the keys dropped."""
+    known = set(base)
+    for entry in [*base.values(), *tf_ops.values()]:
+        ops = entry.get("graphdef_ops") or []
+        if len(set(ops)) == 1:
+            known.add(ops[0])
+    kept: dict[str, dict[str, Any]] = {}
+    dropped: list[str] = []
+    for key, entry in tf_ops.items():
+        ops = set(entry.get("graphdef_ops") or ())
+        if key.startswith("tf.") and key not in base and len(ops) > 1 and ops <= known:
+            dropped.append(key)
+        else:
+            kept[key] = entry
+    return kept, dropped
+
+
 def _trace(entry: dict[str, Any]) -> str:
     return json.dumps([sorted(entry.get("graphdef_ops") or ()), entry.get("via"),
                        entry.get("when_builtin") is not None,
@@ -343,7 +369,7 @@ def merge(old: dict[str, Any], new: dict[str, Any], command: str) -> dict[str, A
         note["tf_ops"] = [k for k, e in probed.items() if old_tf.get(k) != e]
         if len(note["tf_ops"]) < len(probed):
             note["tf_ops_unchanged"] = len(probed) - len(note["tf_ops"])
-    for k in ("flags_like_base", "functions_like_existing"):
+    for k in ("flags_like_base", "functions_like_existing", "functions_of_known_ops"):
         if new.get(k):
             note[k] = new[k]
         out.pop(k, None)
@@ -384,6 +410,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             base = (existing or {}).get("tf_ops") or {}
             tf_ops, like_base = drop_flags_like_base(probe_tf_ops(w, keys), base)
             tf_ops, like_existing = drop_functions_like_existing(tf_ops, base)
+            tf_ops, of_known_ops = drop_functions_of_known_ops(tf_ops, base)
             drop_repeated_messages(tf_ops)
             t_tf_ops = time.monotonic() - t0
         tflm_doc: dict[str, Any] | None = None
@@ -444,6 +471,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "modes": modes_out,
         **({"flags_like_base": like_base} if like_base else {}),
         **({"functions_like_existing": like_existing} if like_existing else {}),
+        **({"functions_of_known_ops": of_known_ops} if of_known_ops else {}),
         "tf_ops": tf_ops,
     }
     major_minor = ".".join(tf_version.split(".")[:2])
