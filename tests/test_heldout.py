@@ -38,8 +38,11 @@ from fixtures.heldout import build, score
 FLOORS: dict[int, dict[str, tuple[float, float]]] = {
     n: {"QL101": (1.0, 1.0), "QL110": (1.0, 1.0), "QL111": (1.0, 1.0)} for n in (1, 2, 3, 4, 5)
 }
-# Set 6 (32 models, none of their ops or architectures in sets 1-5): set after its blind score.
-FLOORS[6] = {"QL101": (0.0, 0.0), "QL110": (0.0, 0.0), "QL111": (0.0, 0.0)}
+# Set 6 (32 models, none of their ops or architectures in sets 1-5), scored once blind
+# (QL101 0.667/0.75, QL110 1.0/0.923, QL111 0.857/0.4); its nine unknown TF ops were
+# probed after.  Left below the goal: a sparsemax on float .tflite, an FFT whose strict
+# conversion crashes in calibration, a Keras 3 operation layer (README).
+FLOORS[6] = {"QL101": (0.666, 0.75), "QL110": (1.0, 0.923), "QL111": (1.0, 1.0)}
 SIZES = {1: 71, 2: 42, 3: 25, 4: 33, 5: 32, 6: 32}
 GOAL = 0.98
 Scored = tuple[dict[str, score.Score], dict[str, list[str]], list[str]]

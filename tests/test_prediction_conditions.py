@@ -275,3 +275,23 @@ def test_a_cast_names_the_type_it_reads_and_a_pattern_counts_what_it_holds() -> 
     pattern = [p for p in found if p.via == "pattern"]
     assert len(pattern) == 2 and all(p.cap.float_count("CAST") == 2 for p in pattern)
     assert all(p.count("CAST") == 1 for p in pattern)
+
+
+def test_ql111_names_every_refused_op_the_model_has_and_a_written_out_gelu_is_fused() -> None:
+    """Held-out set 6: a stateless random op brings two TF ops the converter refuses; the
+    exact GELU written out with ``erf`` is a probed pattern the converter fuses (no Erf
+    error)."""
+    from pathlib import Path
+
+    from qlint.loaders.savedmodel import load_savedmodel
+    from qlint.registry import Context
+    from qlint_rules.source_kernels import SourceNoBuiltin
+
+    path = Path(__file__).resolve().parent.parent / "fixtures" / "heldout" / "models"
+    (f,) = SourceNoBuiltin().check(load_savedmodel(str(path / "op6.dither" / "saved_model")),
+                                   Context())
+    assert f.message.endswith(
+        "(tf.StatelessRandomGetKeyCounter, tf.StatelessRandomUniformV2)")
+    gelu = load_savedmodel(str(path / "op6.gelu_erf" / "saved_model"))
+    assert list(SourceNoBuiltin().check(gelu, Context())) == []
+    assert predict(gelu, source_table()) == []

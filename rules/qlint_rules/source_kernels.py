@@ -123,7 +123,8 @@ class SourceNoBuiltin(Rule):
         for p in predict(graph):
             if p.outcome != CONVERSION_ERROR:
                 continue
-            failing = p.failing_tf_op or p.cap.name
+            failing = ", ".join(f"tf.{op}" for op in p.failing_tf_ops(graph)) or \
+                f"tf.{p.cap.name}"
             msg = (p.cap.message or "").split(" | ")[0]
             record = _record_for(p.cap.message, self.record)
             what = ("has no TFLite builtin" if record == self.record
@@ -136,6 +137,6 @@ class SourceNoBuiltin(Rule):
                 graph, p.op,
                 f"{_what(graph, p)} {what} (probed with {p.cap.probe or p.cap.name}): "
                 f"strict int8 conversion fails with "
-                f"\"{msg.removeprefix('error: ')}\" (tf.{failing})",
+                f"\"{msg.removeprefix('error: ')}\" ({failing})",
                 related=p.related, record=record, fix=fix,
             )

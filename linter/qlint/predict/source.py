@@ -83,6 +83,14 @@ class Prediction:
         m = OP_ERROR.search(self.cap.message or "")
         return m.group("op") if m else None
 
+    def failing_tf_ops(self, graph: ModelGraph) -> list[str]:
+        """Every TF op the probed converter message refuses that this prediction's ops
+        have (``StatelessRandomGetKeyCounter`` and ``StatelessRandomUniformV2`` of a
+        stateless random op); the first one named when none of them is here."""
+        named = list(dict.fromkeys(OP_ERROR.findall(self.cap.message or "")))
+        here = {graph[o]["source_op"] for o in (self.op, *self.related)}
+        return [op for op in named if op in here] or named[:1]
+
 
 def usable(cap: TfOpCapability | None) -> bool:
     """True when a probed entry says something about the op itself."""
