@@ -42,7 +42,7 @@ def test_table_files_are_stamped_and_compact(path: Path) -> None:
     assert data["runtime"] in ("tflite", "tflm")
     assert data["versions"] and data["probed_on"] and data["command"].startswith("python -m")
     assert "python" in data["versions"]
-    assert path.stat().st_size < 300_000  # tf_ops grows with probe coverage
+    assert path.stat().st_size < 400_000  # tf_ops grows with probe coverage (Keras ops)
     for mode, ops in data["modes"].items():
         for op, entry in ops.items():
             assert entry["outcome"] in OUTCOMES, (mode, op)

@@ -331,3 +331,18 @@ def test_a_new_composite_function_entry_needs_an_op_the_table_does_not_know() ->
     # SquaredDifference is only inside a composite: not known on its own
     assert dropped == ["tf.nn.sufficient_statistics"]
     assert "tf.nn.moments" in kept and "keras.Thing" in kept and "tf.image.random_crop" in kept
+
+
+def test_keras_operations_are_named_and_built_from_their_function() -> None:
+    from tools.probe.keras_ops import snake
+
+    assert snake("NotEqual") == "not_equal" and snake("RGBToGrayscale") == "rgb_to_grayscale"
+    keras = pytest.importorskip("keras")
+    from tools.probe.keras_ops import enumerate_keras_ops, op_function
+    from tools.probe.tf_ops import builder_for
+
+    keys = enumerate_keras_ops(keras)
+    assert {"keras.ops.NotEqual", "keras.ops.Add", "keras.ops.Erf"} <= set(keys)
+    assert op_function(keras, "NotEqual") is keras.ops.not_equal
+    b = builder_for("keras.ops.NotEqual")
+    assert b.keras == "ops.NotEqual" and b.name == "keras.ops.not_equal"

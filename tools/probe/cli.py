@@ -82,7 +82,7 @@ def probe_tf_ops(worker: GuardedWorker, keys: Iterable[str]) -> dict[str, dict[s
                 "int8": {"outcome": norm["outcome"], "message": norm["message"]},
             }
         res.pop("seconds", None)
-        if key.startswith("tf.") and res.get("graphdef_ops") is None:
+        if key.startswith(("tf.", "keras.ops.")) and res.get("graphdef_ops") is None:
             _log(f"[tf_ops] {key}: not built by the generic function builder, left out")
             continue  # @functions: a function the builder cannot call is no entry
         extra = builder_for(key).extra
@@ -112,7 +112,10 @@ def expand_keys(worker: GuardedWorker, keys: list[str],
 
     out: list[str] = []
     for key in keys:
-        if key == "@keras_flags":
+        if key == "@keras_ops":
+            got = worker.run({"kind": "keras_list"})
+            out.extend(f for f in got.get("ops", []) if f not in TF_OP_BUILDERS)
+        elif key == "@keras_flags":
             got = worker.run({"kind": "keras_list"})
             out.extend(f for f in got.get("flags", []) if f not in TF_OP_BUILDERS)
         elif key == "@float_fallback":

@@ -16,6 +16,7 @@ import numpy as np
 
 from tools.probe.builders import X2, X4, Arg, Builder
 from tools.probe.keras_layers import activation_builder, layer_builder
+from tools.probe.keras_ops import op_builder
 from tools.probe.legalized import legalized_builders
 from tools.probe.tf_functions import function_builder
 
@@ -493,6 +494,9 @@ def builder_for(key: str) -> Builder:
     m = re.fullmatch(r"keras\.Activation\((\w+)\)", key)
     if m:
         return activation_builder(m.group(1))
+    m = re.fullmatch(r"keras\.ops\.(\w+)", key)
+    if m:
+        return op_builder(m.group(1))
     m = re.fullmatch(r"keras\.(\w+)", key)
     if m:
         return layer_builder(m.group(1))

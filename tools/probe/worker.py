@@ -467,10 +467,11 @@ def keras_list(job: dict[str, Any], phase: _Phase) -> dict[str, Any]:
     tf, keras = _tf()
     layers, acts = enumerate_keras(keras)
     from tools.probe.keras_layers import flag_variants
+    from tools.probe.keras_ops import enumerate_keras_ops
     from tools.probe.tf_functions import enumerate_tf_functions
 
     return {"layers": layers, "activations": acts, "functions": enumerate_tf_functions(tf),
-            "flags": flag_variants(keras, layers)}
+            "flags": flag_variants(keras, layers), "ops": enumerate_keras_ops(keras)}
 
 
 def probe_tf_op(job: dict[str, Any], phase: _Phase) -> dict[str, Any]:

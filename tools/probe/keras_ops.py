@@ -1,0 +1,92 @@
+"""Generic builders for Keras 3 operations called in a functional model.
+
+``keras.ops.not_equal(x, 0)`` on a Keras tensor adds a node whose class is an
+``Operation`` of ``keras.src.ops.*`` (``NotEqual``); a ``.keras`` file saves it like a
+layer, with that module.  The qlint Keras loader names such a node ``ops.<Class>`` (an
+operation may share its name with a layer: ``Add``, ``Dot``), and its table key is
+``keras.ops.<Class>``.
+
+`enumerate_keras_ops` lists the operation classes of the installed Keras whose function
+`keras.ops` exports (found by the class name in snake case, in ``keras.ops`` or one of
+its submodules); `op_builder` wraps one in a functional model, called on one float
+input, else two, of the first of `SHAPES` it accepts.  This says how to build the model,
+never what the probe will find; an operation that builds with none of them is left out.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import re
+from typing import Any
+
+import numpy as np
+
+from tools.probe.builders import Arg, Builder
+
+#: The modules of Keras' operation classes.
+OP_MODULES = ("numpy", "nn", "math", "core", "image", "linalg")
+#: Input shapes tried in order (batch 1).
+SHAPES: tuple[tuple[int, ...], ...] = ((1, 16), (1, 4, 4, 3), (1, 8, 8, 4))
+
+
+def snake(name: str) -> str:
+    """``NotEqual`` -> ``not_equal``, ``RGBToGrayscale`` -> ``rgb_to_grayscale``."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
+
+
+def op_function(keras: Any, cls_name: str) -> Any:
+    """The ``keras.ops`` function of an operation class, or ``None``."""
+    name = snake(cls_name)
+    for space in (keras.ops, *(getattr(keras.ops, m, None) for m in OP_MODULES)):
+        fn = getattr(space, name, None) if space is not None else None
+        if callable(fn):
+            return fn
+    return None
+
+
+def enumerate_keras_ops(keras: Any) -> list[str]:
+    """``keras.ops.<Class>`` keys of the installed Keras' operations with a function."""
+    from keras.src.ops.operation import Operation
+
+    out: dict[str, None] = {}
+    for m in OP_MODULES:
+        mod = importlib.import_module(f"keras.src.ops.{m}")
+        for name, obj in vars(mod).items():
+            if (inspect.isclass(obj) and issubclass(obj, Operation) and obj is not Operation
+                    and obj.__module__ == mod.__name__ and op_function(keras, name)):
+                out[f"keras.ops.{name}"] = None
+    return sorted(out)
+
+
+def op_builder(cls_name: str) -> Builder:
+    """A builder calling the ``keras.ops`` function of ``cls_name`` in a functional model."""
+    chosen: dict[str, Any] = {}
+
+    def make(tf: Any, keras: Any, rng: np.random.Generator) -> Any:
+        fn = op_function(keras, cls_name)
+        if fn is None:
+            raise ValueError(f"keras.ops has no function for {cls_name}")
+        errors = []
+        for shape in SHAPES:
+            for n in (1, 2):
+                try:
+                    ins = [keras.Input(shape=shape[1:], batch_size=shape[0]) for _ in range(n)]
+                    out = fn(*ins)
+                    if not isinstance(out, keras.KerasTensor):
+                        raise TypeError(f"returns {type(out).__name__}, not one tensor")
+                    model = keras.Model(ins, out)
+                    model([np.full(shape, 0.5, "float32")] * n if n > 1
+                          else np.full(shape, 0.5, "float32"))
+                except Exception as exc:  # the next shape or arity; keep Keras' reason
+                    errors.append(f"{shape} x{n}: {type(exc).__name__}: {exc}")
+                    continue
+                chosen["shape"] = shape
+                return model
+        raise ValueError(" | ".join(errors[-2:]))
+
+    b = Builder(f"keras.ops.{snake(cls_name)}", make, (Arg((1, 16), lo=0.1, hi=0.9),),
+                keras=f"ops.{cls_name}")
+    b.extra["shape_search"] = True
+    b.extra["chosen"] = chosen
+    return b
