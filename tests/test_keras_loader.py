@@ -146,3 +146,18 @@ def test_a_class_name_that_is_not_a_string_is_no_internal_error(
     r = run_qlint("--isolated", "--no-progress", str(_keras_with(tmp_path, cfg)))
     assert "internal error" not in r.stderr and "Traceback" not in r.stderr
     assert r.returncode in (0, 1, 2) and len(r.stderr.strip().splitlines()) <= 1
+
+
+def test_a_keras_operation_is_not_taken_for_the_layer_of_the_same_name() -> None:
+    """``keras.ops.not_equal`` in a functional model (held-out set 6's fastText) is saved
+    as class ``NotEqual`` of ``keras.src.ops.numpy``: the node is ``ops.NotEqual``, and a
+    ``keras.ops.add`` would be ``ops.Add``, not the ``Add`` layer."""
+    from pathlib import Path
+
+    from qlint.loaders.keras import load_keras
+
+    path = Path(__file__).resolve().parent.parent / "fixtures" / "heldout" / "models"
+    g = load_keras(str(path / "arch6.fasttext" / "model.keras"))
+    kinds = {g[o]["source_op"] for o in g.ops()}
+    assert "ops.NotEqual" in kinds and "NotEqual" not in kinds
+    assert {"Embedding", "GlobalAveragePooling1D", "Dense"} <= kinds

@@ -295,3 +295,21 @@ def test_ql111_names_every_refused_op_the_model_has_and_a_written_out_gelu_is_fu
     gelu = load_savedmodel(str(path / "op6.gelu_erf" / "saved_model"))
     assert list(SourceNoBuiltin().check(gelu, Context())) == []
     assert predict(gelu, source_table()) == []
+
+
+def test_a_keras_operation_on_integer_tensors_is_integer() -> None:
+    """``keras.ops.not_equal(token_ids, 0)`` (held-out set 6's fastText): the probe built the
+    operation on floats (NOT_EQUAL stays float); on int32 token ids it is integer, and it
+    is known (no QL190)."""
+    from pathlib import Path
+
+    from qlint.loaders.keras import load_keras
+    from qlint.predict.source import judge
+
+    path = Path(__file__).resolve().parent.parent / "fixtures" / "heldout" / "models"
+    g = load_keras(str(path / "arch6.fasttext" / "model.keras"))
+    table = source_table()
+    assert table.tf_op("keras.ops.NotEqual") is not None
+    j = judge(g, table)
+    assert not any(g[p.op]["source_op"] == "ops.NotEqual" for p in j.predictions)
+    assert j.unknown == []

@@ -465,7 +465,12 @@ class _Builder:
         t.name = location
         if t.dtype == "unknown":
             t.dtype = attrs["compute_dtype"]
-        self.ops.append(_Op(cls, name, location, [self.resolve(k) for k in ins], [out], attrs))
+        # a Keras 3 operation called in a functional model (``keras.ops.not_equal``) is a
+        # class of ``keras.src.ops.*``; its name may be a layer's too (``Add``, ``Dot``)
+        module = layer.get("module")
+        kind = f"ops.{cls}" if isinstance(module, str) and module.startswith(
+            "keras.src.ops.") else cls
+        self.ops.append(_Op(kind, name, location, [self.resolve(k) for k in ins], [out], attrs))
         return [out]
 
     # emit -------------------------------------------------------------------

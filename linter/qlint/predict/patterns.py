@@ -16,7 +16,7 @@ from typing import Any
 from qlint.graph import ModelGraph, NodeId
 from qlint.predict.tables import CapabilityTable, newest_table
 
-KERAS_KEY = re.compile(r"keras\.(\w+)(?:\((.*)\))?")
+KERAS_KEY = re.compile(r"keras\.((?:ops\.)?\w+)(?:\((.*)\))?")
 
 
 def source_table() -> CapabilityTable:

@@ -223,6 +223,8 @@ def _predict_keras(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
         if attrs.get("opaque"):
             continue
         cls = graph[op]["source_op"]
+        if str(cls).startswith("ops.") and _integer_operation(graph, op):
+            continue  # an int / bool computation: no float kernel, as the probe classifies
         key = layer_key(graph, op)
         if cls == "Activation":
             key = _activation_key(attrs.get("activation"), match_pattern)
@@ -255,6 +257,17 @@ def _activation_key(act: object, match: Callable[..., str | None]) -> str | None
         return "keras.Activation"
     key = match("Activation", {"activation": act})
     return None if key == "keras.Activation" else key
+
+
+def _integer_operation(graph: ModelGraph, op: NodeId) -> bool:
+    """A Keras operation node reading only integer or bool tensors and not casting to a
+    float type (``keras.ops.not_equal(token_ids, 0)``).  Its entry was probed on float
+    inputs; the loader gives an operation's output the layer's compute dtype, so only the
+    inputs tell."""
+    ins = [t for t in graph.inputs(op) if t is not None]
+    target = (graph[op]["attrs"].get("config") or {}).get("dtype")
+    return bool(ins) and all(graph[t]["dtype"] in INTEGER_DTYPES for t in ins) and not (
+        isinstance(target, str) and target.startswith(("float", "bfloat")))
 
 
 def _tflite_ops(cap: TfOpCapability) -> tuple[str, ...]:
@@ -300,9 +313,11 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
     for c in tab.tf_ops():
         if c.variant_of and c.when:
             variants[c.variant_of].append(c)
+    # Keras operation entries (keras.ops.*) judge a .keras file's operation nodes; in a
+    # SavedModel the TF ops they become are judged by their own entries
     patterns = [c for c in tab.tf_ops()
                 if c.graphdef_ops and len(set(c.graphdef_ops)) > 1 and usable(c)
-                and not c.when]
+                and not c.when and not (c.keras or "").startswith("ops.")]
     needs = [frozenset(c.graphdef_ops or ()) for c in patterns]
     # A pattern instance is a scope covering the pattern's ops with no smaller scope
     # inside it that covers them too (the layer, not the model around it).
