@@ -26,6 +26,12 @@ from tools.probe.builders import Arg, Builder
 
 #: The modules of Keras' operation classes.
 OP_MODULES = ("numpy", "nn", "math", "core", "image", "linalg")
+#: Values for required arguments after the input tensor(s), by parameter name: how to
+#: build the model, never what the probe finds.
+BUILD_VALUES: dict[str, Any] = {"x_min": -0.5, "x_max": 0.5, "k": 2, "indices": [0, 1],
+                                "repeats": 2, "shift": 1, "n": 2, "axis": -1}
+#: Operations whose tensors do not come first (``einsum(subscripts, *operands)``).
+CALLS: dict[str, Any] = {"Einsum": lambda fn, x: fn("bi,bi->b", x, x)}
 #: Input shapes tried in order (batch 1).
 SHAPES: tuple[tuple[int, ...], ...] = ((1, 16), (1, 4, 4, 3), (1, 8, 8, 4))
 
@@ -59,6 +65,17 @@ def enumerate_keras_ops(keras: Any) -> list[str]:
     return sorted(out)
 
 
+def _call(fn: Any, cls_name: str, ins: list[Any]) -> Any:
+    """``fn`` on the input tensors, required arguments after them filled by name."""
+    if cls_name in CALLS:
+        return CALLS[cls_name](fn, *ins)
+    params = [p for p in inspect.signature(fn).parameters.values()
+              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    extra = {p.name: BUILD_VALUES[p.name] for p in params[len(ins):]
+             if p.default is inspect.Parameter.empty and p.name in BUILD_VALUES}
+    return fn(*ins, **extra)
+
+
 def op_builder(cls_name: str) -> Builder:
     """A builder calling the ``keras.ops`` function of ``cls_name`` in a functional model."""
     chosen: dict[str, Any] = {}
@@ -72,7 +89,9 @@ def op_builder(cls_name: str) -> Builder:
             for n in (1, 2):
                 try:
                     ins = [keras.Input(shape=shape[1:], batch_size=shape[0]) for _ in range(n)]
-                    out = fn(*ins)
+                    out = _call(fn, cls_name, ins)
+                    if isinstance(out, (tuple, list)) and out:  # top_k: (values, indices)
+                        out = out[0]
                     if not isinstance(out, keras.KerasTensor):
                         raise TypeError(f"returns {type(out).__name__}, not one tensor")
                     model = keras.Model(ins, out)
