@@ -313,3 +313,22 @@ def test_a_keras_operation_on_integer_tensors_is_integer() -> None:
     j = judge(g, table)
     assert not any(g[p.op]["source_op"] == "ops.NotEqual" for p in j.predictions)
     assert j.unknown == []
+
+
+def test_arithmetic_on_shapes_is_no_float_kernel() -> None:
+    """Held-out set 7: Keras ``Resizing(crop_to_aspect_ratio=True)`` casts the image's
+    height and width to float to compute its crop box; the converter folds it (no CAST in
+    the int8 model), so qlint predicts no float CAST there."""
+    from pathlib import Path
+
+    from qlint.loaders.savedmodel import load_savedmodel
+    from qlint.predict.source import _shape_arithmetic
+
+    path = Path(__file__).resolve().parent.parent / "fixtures" / "heldout" / "models"
+    g = load_savedmodel(str(path / "arch7.crop_preprocess" / "saved_model"))
+    shape_ops = _shape_arithmetic(g, list(g.ops()))
+    casts = [o for o in g.ops() if g[o]["source_op"] == "Cast" and "resizing" in
+             g[o]["location"]]
+    assert len(casts) == 8 and set(casts) <= shape_ops
+    assert not any(g[o]["source_op"] in ("Conv2D", "ResizeBilinear") for o in shape_ops)
+    assert predict(g, source_table()) == []

@@ -65,6 +65,10 @@ SKIP_OPS = frozenset({"NoOp", "Placeholder", "PlaceholderWithDefault", "_Arg", "
 STATEFUL = frozenset({"RandomUniform", "RandomStandardNormal", "TruncatedNormal",
                       "VarHandleOp", "AssignVariableOp", "While", "StatelessWhile", "If",
                       "StatelessIf", "Case", "StatelessCase"})
+#: Random ops, stateless ones too: the converter does not fold them even when their
+#: shape and seed are constants (it refuses StatelessRandomNormalV2 as it is).
+RANDOM_PREFIXES = ("Random", "StatelessRandom", "StatelessMultinomial", "StatelessTruncated",
+                   "StatelessParameterized", "Multinomial", "TruncatedNormal")
 BOOL_OUTPUT = frozenset({"Less", "LessEqual", "Greater", "GreaterEqual", "Equal", "NotEqual",
                          "LogicalAnd", "LogicalOr", "LogicalNot", "IsNan", "IsFinite", "IsInf"})
 
@@ -621,7 +625,8 @@ class _Scope:
     def _plain_op(self, node: _Node, ins: list[str], top: bool) -> None:
         index = len(self.sig.ops)
         tensors = self.sig.tensors
-        folded = bool(ins) and node.op not in STATEFUL and all(
+        folded = bool(ins) and node.op not in STATEFUL and not node.op.startswith(
+            RANDOM_PREFIXES) and all(
             k in tensors and tensors[k].constant for k in ins)
         outs: list[str] = []
         if top:

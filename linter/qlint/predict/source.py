@@ -259,6 +259,27 @@ def _activation_key(act: object, match: Callable[..., str | None]) -> str | None
     return None if key == "keras.Activation" else key
 
 
+#: TF ops that read a tensor's shape, not its values.
+SHAPE_READERS = frozenset({"Shape", "ShapeN", "Size", "Rank"})
+
+
+def _shape_arithmetic(graph: ModelGraph, ops: list[NodeId]) -> set[NodeId]:
+    """The ops that compute only on shapes: a Shape/Size/Rank, or an op whose every
+    non-constant input comes from one of them (Keras ``Resizing(crop_to_aspect_ratio=
+    True)`` casts the image's height and width to float to compute its crop box).  The
+    converter folds what the static dimensions make constant; none of it is a float
+    kernel on the data."""
+    out: set[NodeId] = set()
+    for op in ops:  # model order: producers first
+        if graph[op]["source_op"] in SHAPE_READERS:
+            out.add(op)
+            continue
+        ins = [t for t in graph.inputs(op) if t is not None and not graph[t].get("constant")]
+        if ins and all(graph.producer(t) in out for t in ins):
+            out.add(op)
+    return out
+
+
 def _integer_operation(graph: ModelGraph, op: NodeId) -> bool:
     """A Keras operation node reading only integer or bool tensors and not casting to a
     float type (``keras.ops.not_equal(token_ids, 0)``).  Its entry was probed on float
@@ -333,10 +354,13 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
     j = Judgement()
     out = j.predictions
     done: set[tuple[str, str]] = set()
+    from_shapes = _shape_arithmetic(graph, ops)
     for op in ops:
         tf_op = source_ops[op]
         if any(graph[t]["dtype"] in HALF for t in graph.activations(op)):
             continue  # float16 compute fails conversion as a whole (QL211)
+        if op in from_shapes:
+            continue  # arithmetic on a tensor's shape: folded where static, no data kernel
         best: tuple[int, str, TfOpCapability] | None = None
         mine = candidates.get(tf_op, ())
         if mine:
