@@ -35,13 +35,13 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from qlint.bounded_read import check_model_file_size
 from qlint.errors import ModelLoadError
 from qlint.graph import ModelGraph
+from qlint.loaders.savedmodel_dtypes import arg_dtype, output_dtype
 
 MAX_DEPTH = 32
 MAX_OPS = 200_000
@@ -69,8 +69,6 @@ STATEFUL = frozenset({"RandomUniform", "RandomStandardNormal", "TruncatedNormal"
 #: shape and seed are constants (it refuses StatelessRandomNormalV2 as it is).
 RANDOM_PREFIXES = ("Random", "StatelessRandom", "StatelessMultinomial", "StatelessTruncated",
                    "StatelessParameterized", "Multinomial", "TruncatedNormal")
-BOOL_OUTPUT = frozenset({"Less", "LessEqual", "Greater", "GreaterEqual", "Equal", "NotEqual",
-                         "LogicalAnd", "LogicalOr", "LogicalNot", "IsNan", "IsFinite", "IsInf"})
 
 
 def savedmodel_dir(path: str) -> str:
@@ -317,17 +315,6 @@ def _shape(proto: Any) -> tuple[int | None, ...] | None:
     return tuple(None if d.size < 0 else int(d.size) for d in proto.dim)
 
 
-def _attr_dtype(node: Any, names: Iterable[str]) -> str | None:
-    from qlint.loaders._tf_protos import dtype_name
-
-    for n in names:
-        if n in node.attr:
-            a = node.attr[n]
-            if a.type:
-                return dtype_name(a.type)
-    return None
-
-
 _UNSET: Any = object()
 
 
@@ -372,7 +359,7 @@ class _Node:
         """Dtype of output ``idx`` from the op and its attributes."""
         found = self._dtypes.get(idx)
         if found is None:
-            found = self._dtypes[idx] = _output_dtype(self, idx)
+            found = self._dtypes[idx] = output_dtype(self, idx)
         return found
 
     def plain_attrs(self) -> dict[str, Any]:
@@ -421,27 +408,6 @@ def _scalar_value(node: _Node) -> float | None:
     return None
 
 
-def _output_dtype(node: _Node, idx: int) -> str:
-    op = node.op
-    if op in BOOL_OUTPUT:
-        return "bool"
-    if op == "Cast":
-        return _attr_dtype(node, ("DstT",)) or "unknown"
-    if op in ("ArgMax", "ArgMin"):
-        return _attr_dtype(node, ("output_type",)) or "int64"
-    if op == "MaxPoolWithArgmax" and idx == 1:
-        return _attr_dtype(node, ("Targmax",)) or "int64"
-    if op in ("Shape", "Size", "Rank"):
-        return _attr_dtype(node, ("out_type",)) or "int32"
-    if "Tout" in node.attr and node.attr["Tout"].list.type:
-        from qlint.loaders._tf_protos import dtype_name
-
-        types = node.attr["Tout"].list.type
-        return dtype_name(types[idx]) if idx < len(types) else "unknown"
-    found = _attr_dtype(node, ("T", "dtype", "out_type", "output_type", "Tidx"))
-    return found or "unknown"
-
-
 class _Scope:
     """One instantiation of the top-level graph or of a function body."""
 
@@ -482,7 +448,7 @@ class _Scope:
             if arg not in seen_args:
                 seen_args.append(arg)
             flat = int(idx) if seen_args[0] == arg and idx.isdigit() else -1
-            self._new_tensor(key, body_node, flat, dtype=_arg_dtype(body_node, arg),
+            self._new_tensor(key, body_node, flat, dtype=arg_dtype(body_node, arg),
                              constant=self.sig.ops[op_index].folded)
             self.sig.tensors[key].output_arg = arg
             self.sig.ops[op_index].outputs.append(key)
@@ -677,19 +643,6 @@ def _input_types_from_casts(sig: _Signature) -> None:
         t = sig.tensors.get(op.inputs[0]) if src and op.inputs else None
         if t is not None and isinstance(src, str):
             t.dtype = src
-
-
-def _arg_dtype(node: Any, arg: str) -> str | None:
-    """Dtype of output ``arg`` of a body op when it differs from the op's ``T``."""
-    if node.op == "TopKV2" and arg == "indices":
-        return "int32"
-    if node.op == "MaxPoolWithArgmax" and arg == "argmax":
-        return _attr_dtype(node, ("Targmax",)) or "int64"
-    if node.op.startswith("Unique") and arg in ("idx", "count"):
-        return _attr_dtype(node, ("out_idx",)) or "int32"
-    if node.op.startswith("FusedBatchNorm") and arg != "y":
-        return _attr_dtype(node, ("U", "T"))
-    return None
 
 
 def _plain_attrs(node: Any) -> dict[str, Any]:

@@ -1,0 +1,60 @@
+"""Tensor dtypes of SavedModel ops, read from their attributes (no op definitions).
+
+A GraphDef node carries its type attributes (``T``, ``DstT``, ``out_type``, ...) but not
+which attribute types which output; the SavedModel loader asks these functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+BOOL_OUTPUT = frozenset({"Less", "LessEqual", "Greater", "GreaterEqual", "Equal", "NotEqual",
+                         "LogicalAnd", "LogicalOr", "LogicalNot", "IsNan", "IsFinite", "IsInf"})
+
+
+def attr_dtype(node: Any, names: Iterable[str]) -> str | None:
+    """The first of the type attributes ``names`` the node sets."""
+    from qlint.loaders._tf_protos import dtype_name
+
+    for n in names:
+        if n in node.attr:
+            a = node.attr[n]
+            if a.type:
+                return dtype_name(a.type)
+    return None
+
+
+def output_dtype(node: Any, idx: int) -> str:
+    """Dtype of output ``idx`` of a top-level node."""
+    op = node.op
+    if op in BOOL_OUTPUT:
+        return "bool"
+    if op == "Cast":
+        return attr_dtype(node, ("DstT",)) or "unknown"
+    if op in ("ArgMax", "ArgMin"):
+        return attr_dtype(node, ("output_type",)) or "int64"
+    if op == "MaxPoolWithArgmax" and idx == 1:
+        return attr_dtype(node, ("Targmax",)) or "int64"
+    if op in ("Shape", "Size", "Rank"):
+        return attr_dtype(node, ("out_type",)) or "int32"
+    if "Tout" in node.attr and node.attr["Tout"].list.type:
+        from qlint.loaders._tf_protos import dtype_name
+
+        types = node.attr["Tout"].list.type
+        return dtype_name(types[idx]) if idx < len(types) else "unknown"
+    found = attr_dtype(node, ("T", "dtype", "out_type", "output_type", "Tidx"))
+    return found or "unknown"
+
+
+def arg_dtype(node: Any, arg: str) -> str | None:
+    """Dtype of output ``arg`` of a body op when it differs from the op's ``T``."""
+    if node.op == "TopKV2" and arg == "indices":
+        return "int32"
+    if node.op == "MaxPoolWithArgmax" and arg == "argmax":
+        return attr_dtype(node, ("Targmax",)) or "int64"
+    if node.op.startswith("Unique") and arg in ("idx", "count"):
+        return attr_dtype(node, ("out_idx",)) or "int32"
+    if node.op.startswith("FusedBatchNorm") and arg != "y":
+        return attr_dtype(node, ("U", "T"))
+    return None
