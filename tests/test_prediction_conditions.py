@@ -332,3 +332,38 @@ def test_arithmetic_on_shapes_is_no_float_kernel() -> None:
     assert len(casts) == 8 and set(casts) <= shape_ops
     assert not any(g[o]["source_op"] in ("Conv2D", "ResizeBilinear") for o in shape_ops)
     assert predict(g, source_table()) == []
+
+
+def complex_graph(op: str, dtype: str) -> ModelGraph:
+    """One binary ``op`` over two ``dtype`` tensors (a cross spectrum when complex64)."""
+    g = ModelGraph("savedmodel", "model", "source")
+    a = g.add_tensor(0, 0, name="a", dtype=dtype, shape=(1, 9))
+    b = g.add_tensor(0, 1, name="b", dtype=dtype, shape=(1, 9))
+    out = g.add_tensor(0, 2, name="out", dtype=dtype, shape=(1, 9))
+    g.add_op(0, 0, op_type=op.upper(), source_op=op, name=op, inputs=[a, b], outputs=[out],
+             location=f"serving_default/{op}", attrs={"T": dtype})
+    g.attrs["subgraphs"] = [{"index": 0, "name": "serving_default", "inputs": [a, b],
+                             "outputs": [out]}]
+    return g
+
+
+def test_arithmetic_on_complex_spectra_is_a_probed_dtype_condition() -> None:
+    """The converter refuses RealDiv, AddV2 and Sub on complex64 (and keeps a complex Mul
+    in float); on float32 they are int8 kernels."""
+    for op in ("RealDiv", "AddV2", "Sub"):
+        (p,) = predict(complex_graph(op, "complex64"), source_table())
+        assert (p.outcome, p.cap.name) == ("conversion_error", f"{op}(complex64)")
+        assert predict(complex_graph(op, "float32"), source_table()) == []
+    (p,) = predict(complex_graph("Mul", "complex64"), source_table())
+    assert (p.outcome, p.cap.name) == (FLOAT_FALLBACK, "Mul(complex64)")
+
+
+def test_each_complex_number_op_is_probed_with_itself() -> None:
+    """``tf.complex`` has no TFLite builtin; its entry's probe holds a Complex op (it once
+    shared the spectrum probe of COMPLEX_ABS, which has none)."""
+    table = source_table()
+    for key in ("Complex", "ComplexAbs", "Real", "Imag"):
+        cap = table.tf_op(key)
+        assert cap is not None and key in (cap.graphdef_ops or ()), key
+    cap = table.tf_op("Complex")
+    assert cap is not None and cap.outcome == "conversion_error"

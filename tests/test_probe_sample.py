@@ -52,7 +52,8 @@ TF_SAMPLE = ["Erf", "Cumsum", "Pow(y=2)", "Pow(y=3)", "ArgMax(input is model out
              "tf.math.lgamma", "Cast(int64->float32)",
              "TopKV2(indices only; input not model output)", "keras.Dot(normalize=True)",
              "StatelessIf(constant predicate)", "tf.image.rgb_to_hsv", "RFFT2D+ComplexAbs",
-             "keras.CategoryEncoding(one_hot)", "tf.tensor_scatter_nd_max", "tf.linalg.eigh"]
+             "keras.CategoryEncoding(one_hot)", "tf.tensor_scatter_nd_max", "tf.linalg.eigh",
+             "Complex", "Mul(complex64)", "ResourceGather"]
 TIMEOUT = 120.0
 
 

@@ -133,9 +133,11 @@ class SourceNoBuiltin(Rule):
             if record != self.record:
                 steps = (all_records().get(record) or {}).get("workarounds") or []
                 fix = steps[0].get("how") if steps and isinstance(steps[0], dict) else None
+            when = p.cap.when
+            cond = f"; {describe(when)}" if isinstance(when, list) else ""
             yield self.finding(
                 graph, p.op,
-                f"{_what(graph, p)} {what} (probed with {p.cap.probe or p.cap.name}): "
+                f"{_what(graph, p)} {what} (probed with {p.cap.probe or p.cap.name}{cond}): "
                 f"strict int8 conversion fails with "
                 f"\"{msg.removeprefix('error: ')}\" ({failing})",
                 related=p.related, record=record, fix=fix,

@@ -29,6 +29,20 @@ def raw(name: str, fn: Callable[[Any], Callable[..., Any]], *args: Arg) -> Build
     return Builder(name, lambda tf, keras, rng: fn(tf), args or (X2,))
 
 
+def _variable_gather(tf: Any) -> Any:
+    """A module owning a ``tf.Variable`` table and gathering rows of it (``ResourceGather``
+    in its SavedModel)."""
+    class Table(tf.Module):  # type: ignore[misc,name-defined]
+        def __init__(self) -> None:
+            super().__init__()
+            self.v = tf.Variable(np.linspace(-1, 1, 16 * 4, dtype=np.float32).reshape(16, 4))
+
+        def __call__(self, ids: Any) -> Any:
+            return tf.gather(self.v, ids)
+
+    return Table()
+
+
 def layer(
     cls: str,
     ctor: Callable[[Any], Any],
@@ -221,6 +235,27 @@ TF_OP_BUILDERS: dict[str, Builder] = {
     # a magnitude spectrum without the Real/Imag arithmetic of the RFFT2D entry's probe
     "RFFT2D+ComplexAbs": raw("tf.math.abs(tf.signal.rfft2d(x))",
                              lambda tf: lambda x: tf.math.abs(tf.signal.rfft2d(x)), Arg((1, 8, 8))),
+    # Each complex-number op on its own (the builtin builders they had shared compute
+    # real + imag + abs of one spectrum, and tf.complex was absent from that probe)
+    "Complex": raw("tf.math.abs(tf.complex(x, y))", lambda tf: lambda x, y:
+                   tf.math.abs(tf.complex(x, y)), X2, X2),
+    "ComplexAbs": raw("tf.math.abs(tf.signal.rfft2d(x))",
+                      lambda tf: lambda x: tf.math.abs(tf.signal.rfft2d(x)), Arg((1, 8, 8))),
+    "Real": raw("tf.math.real(tf.signal.rfft2d(x))",
+                lambda tf: lambda x: tf.math.real(tf.signal.rfft2d(x)), Arg((1, 8, 8))),
+    "Imag": raw("tf.math.imag(tf.signal.rfft2d(x))",
+                lambda tf: lambda x: tf.math.imag(tf.signal.rfft2d(x)), Arg((1, 8, 8))),
+    # TF ops of held-out set 8 that QL190 named as unknown after it was scored
+    "GenerateBoundingBoxProposals": raw(
+        "tf.image.generate_bounding_box_proposals(scores, deltas, ..., post_nms_topn=3)",
+        lambda tf: lambda s, d: tf.image.generate_bounding_box_proposals(
+            s, d, tf.constant([[8.0, 8.0, 1.0, 1.0, 1.0]]), tf.constant(
+                np.tile(np.array([0.0, 0.0, 3.0, 3.0], np.float32), (1, 32, 1))),
+            pre_nms_topn=10, post_nms_topn=3)[0],
+        Arg((1, 4, 4, 2), lo=0.0), Arg((1, 4, 4, 8), lo=-0.2, hi=0.2)),
+    "ResourceGather": Builder("tf.gather on a tf.Variable (tf.Module, SavedModel)",
+                              lambda tf, keras, rng: _variable_gather(tf),
+                              (Arg((1, 4), "int32", 0, 16),), saved_model=True),
     # TF ops of held-out set 6 that QL190 named as unknown after its blind score
     "AudioSpectrogram": raw("tf.raw_ops.AudioSpectrogram(x, 64, 32)", lambda tf: lambda x:
                             tf.raw_ops.AudioSpectrogram(input=x, window_size=64, stride=32),
@@ -439,6 +474,15 @@ for _src, _dst in (("int64", "float32"), ("int32", "float32"), ("uint8", "float3
         (_CAST_ARG.get(_src, X2),),
         extra={"variant_of": "Cast", "when": [{"fact": "ifm_dtype", "eq": _src},
                                               {"fact": "ofm_dtype", "eq": _dst}]})
+# A dtype swept: arithmetic on complex64 spectra (a cross spectrum, a spectral ratio)
+for _op, _fn in (("RealDiv", "divide"), ("Mul", "multiply"), ("AddV2", "add"),
+                 ("Sub", "subtract")):
+    TF_OP_BUILDERS[f"{_op}(complex64)"] = Builder(
+        f"tf.math.abs(tf.math.{_fn}(rfft(x), rfft(y)))",
+        (lambda f: lambda tf, keras, rng: lambda x, y: tf.math.abs(getattr(tf.math, f)(
+            tf.signal.rfft(x), tf.signal.rfft(y))))(_fn),
+        (Arg((1, 16), lo=0.5, hi=1.0), Arg((1, 16), lo=0.5, hi=1.0)),
+        extra={"variant_of": _op, "when": [{"fact": "ifm_dtype", "eq": "complex64"}]})
 # A constant predicate (tf.image.rot90's k % 4 == 1): the converter folds the StatelessIf
 # and keeps the ops of the branch taken.
 TF_OP_BUILDERS["StatelessIf(constant predicate)"] = Builder(

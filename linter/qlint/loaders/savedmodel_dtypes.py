@@ -12,6 +12,11 @@ from typing import Any
 BOOL_OUTPUT = frozenset({"Less", "LessEqual", "Greater", "GreaterEqual", "Equal", "NotEqual",
                          "LogicalAnd", "LogicalOr", "LogicalNot", "IsNan", "IsFinite", "IsInf"})
 
+#: Ops returning complex numbers / real numbers from complex ones, with the type attribute
+#: (``Tcomplex``, ``Tout``, ``Treal``) a SavedModel omits when it has its default.
+TO_COMPLEX = frozenset({"RFFT", "RFFT2D", "RFFT3D", "Complex"})
+FROM_COMPLEX = frozenset({"IRFFT", "IRFFT2D", "IRFFT3D", "Real", "Imag", "ComplexAbs", "Angle"})
+
 
 def attr_dtype(node: Any, names: Iterable[str]) -> str | None:
     """The first of the type attributes ``names`` the node sets."""
@@ -38,12 +43,17 @@ def output_dtype(node: Any, idx: int) -> str:
         return attr_dtype(node, ("Targmax",)) or "int64"
     if op in ("Shape", "Size", "Rank"):
         return attr_dtype(node, ("out_type",)) or "int32"
+    # type attributes a SavedModel leaves out at their default value
+    if op in TO_COMPLEX:
+        return attr_dtype(node, ("Tcomplex", "Tout")) or "complex64"
+    if op in FROM_COMPLEX:
+        return attr_dtype(node, ("Treal", "Tout")) or "float32"
     if "Tout" in node.attr and node.attr["Tout"].list.type:
         from qlint.loaders._tf_protos import dtype_name
 
         types = node.attr["Tout"].list.type
         return dtype_name(types[idx]) if idx < len(types) else "unknown"
-    found = attr_dtype(node, ("T", "dtype", "out_type", "output_type", "Tidx"))
+    found = attr_dtype(node, ("T", "dtype", "out_type", "output_type", "Tidx", "Tcomplex"))
     return found or "unknown"
 
 
