@@ -367,3 +367,37 @@ def test_each_complex_number_op_is_probed_with_itself() -> None:
         assert cap is not None and key in (cap.graphdef_ops or ()), key
     cap = table.tf_op("Complex")
     assert cap is not None and cap.outcome == "conversion_error"
+
+
+def test_a_keras_operation_is_judged_by_the_number_of_arguments_it_was_called_with() -> None:
+    """``keras.ops.where(c)`` returns indices (an Unpack the converter refuses);
+    ``keras.ops.where(c, x, y)`` selects (an int8 SELECT): the loader keeps how many
+    arguments the call had, the probe swept both."""
+    from pathlib import Path
+
+    from qlint.loaders.keras import load_keras
+    from qlint.predict.patterns import layer_key, match_pattern
+
+    path = (Path(__file__).resolve().parent.parent / "fixtures" / "heldout" / "models"
+            / "arch7.ae_anomaly" / "model.keras")
+    g = load_keras(str(path))
+    (where,) = [o for o in g.ops() if g[o]["source_op"] == "ops.Where"]
+    assert g[where]["attrs"]["call_args"] == 3
+    assert layer_key(g, where) == "keras.ops.Where(args=3)"
+    assert [p for p in predict(g, source_table()) if p.op == where] == []
+    assert match_pattern("ops.Where", {}, tokens=("args=1",)) == "keras.ops.Where"
+
+
+def test_an_if_on_a_predicate_of_static_shapes_is_folded() -> None:
+    """``Resizing(pad_to_aspect_ratio=True)`` branches on the image's height and width: a
+    predicate computed from shapes alone folds like a constant one (no float IF)."""
+    from pathlib import Path
+
+    from qlint.loaders.savedmodel import load_savedmodel
+
+    path = (Path(__file__).resolve().parent.parent / "fixtures" / "heldout" / "models"
+            / "arch9.doc_preprocess" / "saved_model")
+    g = load_savedmodel(str(path))
+    ifs = [o for o in g.ops() if g[o]["source_op"] in ("If", "StatelessIf")]
+    assert ifs
+    assert [p for p in predict(g, source_table()) if p.op in ifs] == []

@@ -38,6 +38,15 @@ CALLS: dict[str, Any] = {
     "Concatenate": lambda fn, x: fn([x, x], axis=-1),
     "Matmul": lambda fn, x: fn(x, x[0][:, None]),
     "Swapaxes": lambda fn, x: fn(x, 0, 1),
+    "Moments": lambda fn, x: sum(fn(x, axes=[1], keepdims=True)),
+    "Pad": lambda fn, x: fn(x, [[0, 0], [1, 1]]),
+    "Split": lambda fn, x: (lambda p: p[0] * p[1])(fn(x, 2, axis=-1)),  # both halves used
+    "Reshape": lambda fn, x: fn(x, (1, 4, 4)),
+}
+#: Operations whose outcome depends on how many arguments they are called with, keyed
+#: ``<Class>(args=<n>)``: ``where(c)`` returns indices, ``where(c, x, y)`` selects.
+ARITY_CALLS: dict[str, Any] = {
+    "Where(args=3)": lambda fn, x: fn(x > 0.5, x, x * 0.5),
 }
 #: Input shapes tried in order (batch 1).
 SHAPES: tuple[tuple[int, ...], ...] = ((1, 16), (1, 4, 4, 3), (1, 8, 8, 4))
@@ -72,8 +81,10 @@ def enumerate_keras_ops(keras: Any) -> list[str]:
     return sorted(out)
 
 
-def _call(fn: Any, cls_name: str, ins: list[Any]) -> Any:
+def _call(fn: Any, cls_name: str, ins: list[Any], variant: str | None = None) -> Any:
     """``fn`` on the input tensors, required arguments after them filled by name."""
+    if variant is not None:
+        return ARITY_CALLS[f"{cls_name}({variant})"](fn, *ins)
     if cls_name in CALLS:
         return CALLS[cls_name](fn, *ins)
     params = [p for p in inspect.signature(fn).parameters.values()
@@ -83,8 +94,9 @@ def _call(fn: Any, cls_name: str, ins: list[Any]) -> Any:
     return fn(*ins, **extra)
 
 
-def op_builder(cls_name: str) -> Builder:
-    """A builder calling the ``keras.ops`` function of ``cls_name`` in a functional model."""
+def op_builder(cls_name: str, variant: str | None = None) -> Builder:
+    """A builder calling the ``keras.ops`` function of ``cls_name`` in a functional model
+    (``variant``: ``args=<n>``, a call of `ARITY_CALLS`)."""
     chosen: dict[str, Any] = {}
 
     def make(tf: Any, keras: Any, rng: np.random.Generator) -> Any:
@@ -96,7 +108,7 @@ def op_builder(cls_name: str) -> Builder:
             for n in (1, 2):
                 try:
                     ins = [keras.Input(shape=shape[1:], batch_size=shape[0]) for _ in range(n)]
-                    out = _call(fn, cls_name, ins)
+                    out = _call(fn, cls_name, ins, variant)
                     if isinstance(out, (tuple, list)) and out:  # top_k: (values, indices)
                         out = out[0]
                     if not isinstance(out, keras.KerasTensor):
@@ -111,7 +123,8 @@ def op_builder(cls_name: str) -> Builder:
                 return model
         raise ValueError(" | ".join(errors[-2:]))
 
-    b = Builder(f"keras.ops.{snake(cls_name)}", make, (Arg((1, 16), lo=0.1, hi=0.9),),
+    label = f"keras.ops.{snake(cls_name)}" + (f"({variant})" if variant else "")
+    b = Builder(label, make, (Arg((1, 16), lo=0.1, hi=0.9),),
                 keras=f"ops.{cls_name}")
     b.extra["shape_search"] = True
     b.extra["chosen"] = chosen

@@ -29,6 +29,22 @@ def raw(name: str, fn: Callable[[Any], Callable[..., Any]], *args: Arg) -> Build
     return Builder(name, lambda tf, keras, rng: fn(tf), args or (X2,))
 
 
+def _int_table(tf: Any) -> Any:
+    """A module owning a ``tf.lookup.StaticHashTable`` from int64 keys to float values
+    (``HashTableV2``, ``LookupTableImportV2``, ``LookupTableFindV2``)."""
+    class Table(tf.Module):  # type: ignore[misc,name-defined]
+        def __init__(self) -> None:
+            super().__init__()
+            self.t = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
+                tf.constant(np.arange(10, dtype=np.int64)),
+                tf.constant(np.linspace(-1, 1, 10, dtype=np.float32))), -1.0)
+
+        def __call__(self, x: Any) -> Any:
+            return self.t.lookup(tf.cast(x * 10.0, tf.int64)) * x
+
+    return Table()
+
+
 def _variable_gather(tf: Any) -> Any:
     """A module owning a ``tf.Variable`` table and gathering rows of it (``ResourceGather``
     in its SavedModel)."""
@@ -256,6 +272,38 @@ TF_OP_BUILDERS: dict[str, Builder] = {
     "ResourceGather": Builder("tf.gather on a tf.Variable (tf.Module, SavedModel)",
                               lambda tf, keras, rng: _variable_gather(tf),
                               (Arg((1, 4), "int32", 0, 16),), saved_model=True),
+    # TF ops of held-out set 9 that QL190 named as unknown after its blind score
+    "BitwiseOr": raw("tf.bitwise.bitwise_or(int(x * 100), 8)", lambda tf: lambda x:
+                     tf.bitwise.bitwise_or(tf.cast(x * 100.0, tf.int32), 8)),
+    "Invert": raw("tf.bitwise.invert(int(x * 100))", lambda tf: lambda x:
+                  tf.bitwise.invert(tf.cast(x * 100.0, tf.int32))),
+    "FFT2D": raw("tf.math.abs(tf.signal.fft2d(tf.complex(x, 0)))", lambda tf: lambda x:
+                 tf.math.abs(tf.signal.fft2d(tf.complex(x, tf.zeros_like(x)))),
+                 Arg((1, 8, 8))),
+    "MatrixSolveLs": raw("tf.linalg.lstsq(A, x, fast=False)", lambda tf: lambda x:
+                         tf.linalg.lstsq(tf.constant(np.vander(np.linspace(0, 1, 16), 3)
+                                                     .astype(np.float32)), x, fast=False),
+                         Arg((16, 1))),
+    "TridiagonalSolve": raw("tf.linalg.tridiagonal_solve(constant diagonals, x)",
+                            lambda tf: lambda x: tf.linalg.tridiagonal_solve(
+                                tf.constant(np.stack([np.full(8, 0.5), np.full(8, 2.0),
+                                                      np.full(8, 0.5)]).astype(np.float32)),
+                                x), Arg((8, 1))),
+    "SparseSegmentSum": raw("tf.sparse.segment_sum(x, [0, 1, 2, 3], [0, 0, 1, 1])",
+                            lambda tf: lambda x: tf.sparse.segment_sum(
+                                x, tf.constant([0, 1, 2, 3]), tf.constant([0, 0, 1, 1])),
+                            Arg((4, 4))),
+    "DepthwiseConv2dNativeBackpropInput": raw(
+        "tf.nn.depthwise_conv2d_backprop_input(3x3 filters, stride 2)",
+        lambda tf: lambda x: tf.nn.depthwise_conv2d_backprop_input(
+            [1, 8, 8, 4], tf.constant(np.full((3, 3, 4, 1), 0.25, np.float32)), x,
+            [1, 2, 2, 1], "SAME"), Arg((1, 4, 4, 4))),
+    "HashTableV2": Builder("tf.lookup.StaticHashTable lookup of int(x * 10)",
+                           lambda tf, keras, rng: _int_table(tf), (X2,), keep_variables=True),
+    "SparseCross": raw("tf.sparse.cross_hashed of two int columns", lambda tf: lambda x: tf.cast(
+        tf.sparse.to_dense(tf.sparse.cross_hashed(
+            [tf.sparse.from_dense(tf.cast(x * 10.0, tf.int64)),
+             tf.sparse.from_dense(tf.cast(x * 5.0, tf.int64))], num_buckets=8)), tf.float32)),
     # TF ops of held-out set 6 that QL190 named as unknown after its blind score
     "AudioSpectrogram": raw("tf.raw_ops.AudioSpectrogram(x, 64, 32)", lambda tf: lambda x:
                             tf.raw_ops.AudioSpectrogram(input=x, window_size=64, stride=32),
@@ -449,6 +497,12 @@ TF_OP_BUILDERS: dict[str, Builder] = {
         name="keras.layers.SimpleRNN(unroll=True)", saved_model=True),
     "keras.MultiHeadAttention": layer("MultiHeadAttention", _mha, (1, 4, 8)),
     "keras.Dropout": layer("Dropout", lambda k: k.layers.Dropout(0.5)),
+    # Preprocessing layers on integer features (hash tables; probed through the SavedModel)
+    "keras.IntegerLookup": layer("IntegerLookup", lambda k: k.layers.IntegerLookup(
+        vocabulary=[1, 2, 3, 4]), (1, 4), dtype="int64", lo=0, hi=6, saved_model=True),
+    "keras.HashedCrossing": layer("HashedCrossing", lambda k: lambda x: k.layers.HashedCrossing(
+        num_bins=8)((x[:, :1], x[:, 1:])), (1, 2), dtype="int64", lo=0, hi=6, saved_model=True,
+        name="keras.layers.HashedCrossing(num_bins=8) on two columns of one input"),
 }
 # fmt: on
 
@@ -585,9 +639,9 @@ def builder_for(key: str) -> Builder:
     m = re.fullmatch(r"keras\.Activation\((\w+)\)", key)
     if m:
         return activation_builder(m.group(1))
-    m = re.fullmatch(r"keras\.ops\.(\w+)", key)
+    m = re.fullmatch(r"keras\.ops\.(\w+)(?:\((args=\d+)\))?", key)
     if m:
-        return op_builder(m.group(1))
+        return op_builder(m.group(1), m.group(2))
     m = re.fullmatch(r"keras\.(\w+)", key)
     if m:
         return layer_builder(m.group(1))

@@ -138,16 +138,21 @@ def _export(builder: Builder, directory: str) -> Any:
     return tf.saved_model.load(directory).signatures["serving_default"]
 
 
+class HarnessError(Exception):
+    """The probe could not drive the converter on a model it built (no verdict of the
+    converter's; the entry stays ``unprobed``)."""
+
+
 def _signature_names(fn: Any, builder: Builder) -> list[str]:
     """The serving signature's input names, in the order of ``builder.args``."""
     names = sorted(fn.structured_input_signature[1])
     if len(names) != len(builder.args):
-        raise ValueError(f"signature has inputs {names}, builder has {len(builder.args)} args")
+        raise HarnessError(f"signature has inputs {names}, builder has {len(builder.args)} args")
     if len(names) == 1:
         return names
     by_index = {int(m.group(1)): n for n in names if (m := re.fullmatch(r"in(\d+)", n))}
     if sorted(by_index) != list(range(len(names))):
-        raise ValueError(f"cannot order signature inputs {names} by builder args")
+        raise HarnessError(f"cannot order signature inputs {names} by builder args")
     return [by_index[i] for i in range(len(names))]
 
 
@@ -524,6 +529,9 @@ def _probe_tf_op(builder: Builder, phase: _Phase, saved_model: str | None) -> di
     phase("convert", res)
     try:
         buf = _convert(builder, "int8", saved_model)
+    except HarnessError as exc:
+        res["int8"] = {"outcome": "unprobed", "message": condense(f"cannot convert: {exc}")}
+        return res
     except Exception as exc:
         res["int8"] = {
             "outcome": "conversion_error",

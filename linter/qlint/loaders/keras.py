@@ -411,7 +411,7 @@ class _Builder:
                 raise ModelLoadError(self.path, f"layer {name}: inbound_nodes is not a list")
             for n_idx, node in enumerate(nodes):
                 ins = [self._history(prefix, h) for h in _node_history(node)]
-                outs = self._call(layer, prefix, name, n_idx, ins, depth)
+                outs = self._call(layer, prefix, name, n_idx, ins, depth, _call_args(node))
                 for t_idx, k in enumerate(outs):
                     want = f"{prefix}{name}:{n_idx}:{t_idx}"
                     if k != want:
@@ -433,7 +433,7 @@ class _Builder:
         return key
 
     def _call(self, layer: dict[str, Any], prefix: str, name: str, n_idx: int,
-              ins: list[str], depth: int) -> list[str]:
+              ins: list[str], depth: int, call_args: int | None = None) -> list[str]:
         layer, qat = unwrap_qat(layer)
         cls = str(layer.get("class_name"))
         cfg = _obj(layer.get("config"))
@@ -470,6 +470,8 @@ class _Builder:
         module = layer.get("module")
         kind = f"ops.{cls}" if isinstance(module, str) and module.startswith(
             "keras.src.ops.") else cls
+        if kind.startswith("ops.") and call_args is not None:
+            attrs["call_args"] = call_args  # where(c) and where(c, x, y) are unlike ops
         self.ops.append(_Op(kind, name, location, [self.resolve(k) for k in ins], [out], attrs))
         return [out]
 
@@ -571,6 +573,12 @@ def _node_history(node: Any) -> list[tuple[str, int, int, Any]]:
             if (isinstance(item, list) and len(item) >= 3 and isinstance(item[0], str)):
                 out.append((item[0], _int(item[1]), _int(item[2]), None))
     return out
+
+
+def _call_args(node: Any) -> int | None:
+    """How many positional arguments a Keras 3 call passed (tensors and constants)."""
+    args = node.get("args") if isinstance(node, dict) else None
+    return len(args) if isinstance(args, list) else None
 
 
 def _collect(obj: Any, out: list[tuple[str, int, int, Any]], depth: int) -> None:

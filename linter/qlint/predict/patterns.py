@@ -74,12 +74,14 @@ def _num(v: Any) -> str:
     return str(v)
 
 
-def match_pattern(class_name: str, config: Any, keys: list[str] | None = None) -> str | None:
+def match_pattern(class_name: str, config: Any, keys: list[str] | None = None,
+                  tokens: tuple[str, ...] = ()) -> str | None:
     """The probed ``tf_ops`` key of a Keras layer: ``keras.<Class>`` or a variant.
 
     A variant key ``keras.Activation(gelu,approximate)`` matches when every
-    comma-separated token is a string or ``name=value`` in the layer config; the
-    variant with most matching tokens wins, then the plain ``keras.<Class>`` key.
+    comma-separated token is a string or ``name=value`` in the layer config or in
+    ``tokens`` (``args=3``: a Keras operation called with three arguments); the variant
+    with most matching tokens wins, then the plain ``keras.<Class>`` key.
     """
     if keys is None:
         variants = _variants(class_name)
@@ -89,7 +91,7 @@ def match_pattern(class_name: str, config: Any, keys: list[str] | None = None) -
         variants = tuple(v for key in keys if (v := _parse_key(key, class_name)) is not None)
     if not variants:
         return None
-    values = _scalar_strings(config, set())
+    values = _scalar_strings(config, set(tokens))
     best: tuple[int, str] | None = None
     for key, tokens in variants:
         if all(t in values for t in tokens) and (best is None or len(tokens) > best[0]):
@@ -122,7 +124,9 @@ def _layer_keys(graph: ModelGraph) -> dict[NodeId, str]:
     out: dict[NodeId, str] = {}
     for op, data, _ in graph.op_nodes():
         attrs = data["attrs"]
-        key = match_pattern(data["source_op"], attrs.get("config"))
+        n = attrs.get("call_args")
+        key = match_pattern(data["source_op"], attrs.get("config"),
+                            tokens=(f"args={n}",) if isinstance(n, int) else ())
         if key:
             out[op] = key
     return out

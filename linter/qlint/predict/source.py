@@ -391,7 +391,11 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
                                       counts=_present_counts(cap, tfl, inst, source_ops,
                                                              lowered)))
             continue
-        known = _known(tab, _conditioned(graph, op, variants.get(tf_op, ()))
+        ins = graph.inputs(op)
+        # a predicate computed from static shapes alone is as constant as a literal one
+        shaped = {"first_input_constant": True} if ins and ins[0] is not None and \
+            graph.producer(ins[0]) in from_shapes else {}
+        known = _known(tab, _conditioned(graph, op, variants.get(tf_op, ()), shaped)
                        or _single(tab, tf_op))
         if known is None:
             j.unknown.append(Unknown(op, "tf_op", tf_op))
@@ -425,8 +429,8 @@ def _stand_ins(tab: CapabilityTable, cap: TfOpCapability, folded: set[str]) -> s
     return out
 
 
-def _conditioned(graph: ModelGraph, op: NodeId,
-                 variants: Iterable[TfOpCapability]) -> TfOpCapability | None:
+def _conditioned(graph: ModelGraph, op: NodeId, variants: Iterable[TfOpCapability],
+                 known: Mapping[str, Any] | None = None) -> TfOpCapability | None:
     """The probed variant whose condition the op meets.
 
     Conditions are data from the table, swept by the probe, not cases written here:
@@ -434,13 +438,15 @@ def _conditioned(graph: ModelGraph, op: NodeId,
     ``tf.pow``), or a list of `qlint.conditions` over the op's facts
     (``[{"fact": "ifm_is_model_output", "eq": true}]``: an ``ArgMax`` reading a tensor
     that is also a model output).  A condition on a fact unknown for the op never holds.
+    ``known``: facts established beyond the op's own (a predicate computed from
+    static shapes is constant).
     """
     facts: dict[str, Any] | None = None
     for cap in variants:
         w = cap.when
         if isinstance(w, Sequence) and not isinstance(w, str):
             if facts is None:
-                facts = op_facts(graph, op)
+                facts = {**op_facts(graph, op), **(known or {})}
             if all_hold(w, facts):
                 return cap
         elif isinstance(w, Mapping) and _constant_operand(graph, op, w):
