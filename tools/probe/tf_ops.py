@@ -500,9 +500,9 @@ TF_OP_BUILDERS: dict[str, Builder] = {
     # Preprocessing layers on integer features (hash tables; probed through the SavedModel)
     "keras.IntegerLookup": layer("IntegerLookup", lambda k: k.layers.IntegerLookup(
         vocabulary=[1, 2, 3, 4]), (1, 4), dtype="int64", lo=0, hi=6, saved_model=True),
-    "keras.HashedCrossing": layer("HashedCrossing", lambda k: lambda x: k.layers.HashedCrossing(
-        num_bins=8)((x[:, :1], x[:, 1:])), (1, 2), dtype="int64", lo=0, hi=6, saved_model=True,
-        name="keras.layers.HashedCrossing(num_bins=8) on two columns of one input"),
+    "keras.HashedCrossing": layer("HashedCrossing", lambda k: lambda xs: k.layers.HashedCrossing(
+        num_bins=8)(tuple(xs)), (1, 1), (1, 1), dtype="int64", lo=0, hi=6,
+        name="keras.layers.HashedCrossing(num_bins=8) of two int64 columns"),
 }
 # fmt: on
 

@@ -170,11 +170,12 @@ class _SavedModelKeys(_GraphIndex):
         self.placeholders = [i for i, n in enumerate(gdef.node) if n.op == "Placeholder"]
         # node name -> [(function, node id, op)]
         self.in_functions: dict[str, list[tuple[str, str, str]]] = {}
+        # the adapter numbers a function's nodes after its GraphInputs node (id 0), which
+        # it adds to a function without arguments too (a hash table's creator)
         for f in gdef.library.function:
-            first = 1 if len(f.signature.input_arg) else 0
             for i, n in enumerate(f.node_def):
                 self.in_functions.setdefault(n.name, []).append(
-                    (f.signature.name, str(i + first), n.op))
+                    (f.signature.name, str(i + 1), n.op))
 
     def keys(self, node: dict[str, Any]) -> list[Key]:
         out: list[Key] = []
