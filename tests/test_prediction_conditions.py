@@ -401,3 +401,32 @@ def test_an_if_on_a_predicate_of_static_shapes_is_folded() -> None:
     ifs = [o for o in g.ops() if g[o]["source_op"] in ("If", "StatelessIf")]
     assert ifs
     assert [p for p in predict(g, source_table()) if p.op in ifs] == []
+
+
+def test_a_random_op_outputs_its_dtype_not_its_shape_type() -> None:
+    """``tf.random.uniform([1, 32])``: ``T`` types the int32 shape operand, ``dtype`` the
+    float output; the op is a float RANDOM_UNIFORM, not integer shape arithmetic."""
+    from pathlib import Path
+
+    from qlint.loaders.savedmodel import load_savedmodel
+
+    path = (Path(__file__).resolve().parent.parent / "fixtures" / "heldout" / "models"
+            / "op7.mc_dropout" / "saved_model")
+    g = load_savedmodel(str(path))
+    (rnd,) = [o for o in g.ops() if g[o]["source_op"] == "RandomUniform"]
+    assert [g[t]["dtype"] for t in g.outputs(rnd)] == ["float32"]
+    assert [p.tflite_ops for p in predict(g, source_table()) if p.op == rnd] == [
+        ("RANDOM_UNIFORM",)]
+
+
+def test_an_op_of_a_predicted_pattern_is_not_claimed_again_by_another() -> None:
+    """``invert_permutation(argsort(x))``: the argsort's Neg belongs to the probed
+    pattern of the whole; the ``tf.sort`` pattern it also fits claims it no second time."""
+    from pathlib import Path
+
+    from qlint.loaders.savedmodel import load_savedmodel
+
+    path = (Path(__file__).resolve().parent.parent / "fixtures" / "heldout" / "models"
+            / "op7.invert_permutation" / "saved_model")
+    (p,) = predict(load_savedmodel(str(path)), source_table())
+    assert (p.via, p.tflite_ops) == ("pattern", ("NEG", "TOPK_V2"))

@@ -41,7 +41,7 @@ from typing import Any
 from qlint.bounded_read import check_model_file_size
 from qlint.errors import ModelLoadError
 from qlint.graph import ModelGraph
-from qlint.loaders.savedmodel_dtypes import arg_dtype, output_dtype
+from qlint.loaders.savedmodel_dtypes import RANDOM_PREFIXES, arg_dtype, output_dtype
 
 MAX_DEPTH = 32
 MAX_OPS = 200_000
@@ -65,10 +65,6 @@ SKIP_OPS = frozenset({"NoOp", "Placeholder", "PlaceholderWithDefault", "_Arg", "
 STATEFUL = frozenset({"RandomUniform", "RandomStandardNormal", "TruncatedNormal",
                       "VarHandleOp", "AssignVariableOp", "While", "StatelessWhile", "If",
                       "StatelessIf", "Case", "StatelessCase"})
-#: Random ops, stateless ones too: the converter does not fold them even when their
-#: shape and seed are constants (it refuses StatelessRandomNormalV2 as it is).
-RANDOM_PREFIXES = ("Random", "StatelessRandom", "StatelessMultinomial", "StatelessTruncated",
-                   "StatelessParameterized", "Multinomial", "TruncatedNormal")
 
 
 def savedmodel_dir(path: str) -> str:

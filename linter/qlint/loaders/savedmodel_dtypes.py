@@ -12,6 +12,13 @@ from typing import Any
 BOOL_OUTPUT = frozenset({"Less", "LessEqual", "Greater", "GreaterEqual", "Equal", "NotEqual",
                          "LogicalAnd", "LogicalOr", "LogicalNot", "IsNan", "IsFinite", "IsInf"})
 
+#: Random ops, stateless ones too: their ``dtype`` (``output_dtype``) types the output,
+#: ``T`` the shape operand (``tf.random.uniform([1, 32])`` reads an int32 shape).  The
+#: converter does not fold them even when their shape and seed are constants (it refuses
+#: StatelessRandomNormalV2 as it is).
+RANDOM_PREFIXES = ("Random", "StatelessRandom", "StatelessMultinomial", "StatelessTruncated",
+                   "StatelessParameterized", "Multinomial", "TruncatedNormal",
+                   "ParameterizedTruncatedNormal")
 #: Ops returning complex numbers / real numbers from complex ones, with the type attribute
 #: (``Tcomplex``, ``Tout``, ``Treal``) a SavedModel omits when it has its default.
 TO_COMPLEX = frozenset({"RFFT", "RFFT2D", "RFFT3D", "Complex"})
@@ -43,6 +50,8 @@ def output_dtype(node: Any, idx: int) -> str:
         return attr_dtype(node, ("Targmax",)) or "int64"
     if op in ("Shape", "Size", "Rank"):
         return attr_dtype(node, ("out_type",)) or "int32"
+    if op.startswith(RANDOM_PREFIXES):  # ``T`` types the shape operand, not the output
+        return attr_dtype(node, ("dtype", "output_dtype")) or "float32"
     # type attributes a SavedModel leaves out at their default value
     if op in TO_COMPLEX:
         return attr_dtype(node, ("Tcomplex", "Tout")) or "complex64"

@@ -354,8 +354,11 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
     j = Judgement()
     out = j.predictions
     done: set[tuple[str, str]] = set()
+    claimed: set[NodeId] = set()  # ops of a pattern instance already predicted
     from_shapes = _shape_arithmetic(graph, ops)
     for op in ops:
+        if op in claimed:
+            continue
         tf_op = source_ops[op]
         if any(graph[t]["dtype"] in HALF for t in graph.activations(op)):
             continue  # float16 compute fails conversion as a whole (QL211)
@@ -385,6 +388,7 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
             group = [o for o in members[sc] if source_ops[o] in need]
             lowered = tf_op_lowerings(tab)
             for inst in _instances(group, source_ops) if group else [[op]]:
+                claimed.update(inst)
                 tfl = _tflite_ops(cap)
                 out.append(Prediction(inst[0], cap.outcome, cap, tfl, related=inst[1:],
                                       via="pattern",
