@@ -42,7 +42,8 @@ def test_table_files_are_stamped_and_compact(path: Path) -> None:
     assert data["runtime"] in ("tflite", "tflm")
     assert data["versions"] and data["probed_on"] and data["command"].startswith("python -m")
     assert "python" in data["versions"]
-    assert path.stat().st_size < 400_000  # tf_ops grows with probe coverage (Keras ops)
+    # tf_ops grows with probe coverage (Keras ops; the TF ops the converter refuses by name)
+    assert path.stat().st_size < 500_000
     for mode, ops in data["modes"].items():
         for op, entry in ops.items():
             assert entry["outcome"] in OUTCOMES, (mode, op)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.probe import OUTCOMES, SCHEMA_VERSION
+from tools.probe.raw_ops import refused_by_name
 from tools.probe.runner import GuardedWorker
 from tools.probe.tf_ops import TF_OP_BUILDERS, builder_for
 
@@ -121,6 +122,13 @@ def expand_keys(worker: GuardedWorker, keys: list[str],
         elif key == "@float_fallback":
             out.extend(k for k, e in ((table or {}).get("tf_ops") or {}).items()
                        if (e.get("int8") or {}).get("outcome") == "float_fallback")
+        elif key == "@raw_ops":  # every TF op of the installed TF without an entry yet
+            got = worker.run({"kind": "keras_list"})
+            entries = (table or {}).get("tf_ops") or {}
+            have = set(entries) | set(TF_OP_BUILDERS) | {  # and ops known as an entry's one op
+                e["graphdef_ops"][0] for e in entries.values()
+                if len(set(e.get("graphdef_ops") or ())) == 1}
+            out.extend(f for f in got.get("raw_ops", []) if f not in have)
         elif key == "@legalized":
             out.extend(legalized_builders())
         elif key == "@functions":
@@ -218,6 +226,24 @@ def drop_functions_of_known_ops(tf_ops: dict[str, dict[str, Any]],
         ops = set(entry.get("graphdef_ops") or ())
         if key.startswith("tf.") and key not in base and len(ops) > 1 and ops <= known:
             dropped.append(key)
+        else:
+            kept[key] = entry
+    return kept, dropped
+
+
+def drop_raw_ops_not_refused(tf_ops: dict[str, dict[str, Any]],
+                             base: dict[str, dict[str, Any]]) -> tuple[
+                                 dict[str, dict[str, Any]], int]:
+    """``tf_ops`` without the new entries of the generic one-node builder
+    (`tools.probe.raw_ops`) that the converter did not refuse by name: on made-up inputs
+    their int8 outcome says nothing reliable, so those ops stay unknown.  Returns the
+    kept entries and how many were dropped."""
+    kept: dict[str, dict[str, Any]] = {}
+    dropped = 0
+    for key, entry in tf_ops.items():
+        if key not in base and str(entry.get("probe", "")).startswith("tf.raw_ops.") \
+                and not refused_by_name(key.removeprefix("raw:"), entry):
+            dropped += 1
         else:
             kept[key] = entry
     return kept, dropped
@@ -372,7 +398,8 @@ def merge(old: dict[str, Any], new: dict[str, Any], command: str) -> dict[str, A
         note["tf_ops"] = [k for k, e in probed.items() if old_tf.get(k) != e]
         if len(note["tf_ops"]) < len(probed):
             note["tf_ops_unchanged"] = len(probed) - len(note["tf_ops"])
-    for k in ("flags_like_base", "functions_like_existing", "functions_of_known_ops"):
+    for k in ("flags_like_base", "functions_like_existing", "functions_of_known_ops",
+              "raw_ops_not_refused"):
         if new.get(k):
             note[k] = new[k]
         out.pop(k, None)
@@ -414,6 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             tf_ops, like_base = drop_flags_like_base(probe_tf_ops(w, keys), base)
             tf_ops, like_existing = drop_functions_like_existing(tf_ops, base)
             tf_ops, of_known_ops = drop_functions_of_known_ops(tf_ops, base)
+            tf_ops, raw_not_refused = drop_raw_ops_not_refused(tf_ops, base)
             drop_repeated_messages(tf_ops)
             t_tf_ops = time.monotonic() - t0
         tflm_doc: dict[str, Any] | None = None
@@ -475,6 +503,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         **({"flags_like_base": like_base} if like_base else {}),
         **({"functions_like_existing": like_existing} if like_existing else {}),
         **({"functions_of_known_ops": of_known_ops} if of_known_ops else {}),
+        **({"raw_ops_not_refused": raw_not_refused} if raw_not_refused else {}),
         "tf_ops": tf_ops,
     }
     major_minor = ".".join(tf_version.split(".")[:2])

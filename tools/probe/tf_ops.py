@@ -18,6 +18,7 @@ from tools.probe.builders import X2, X4, Arg, Builder
 from tools.probe.keras_layers import activation_builder, layer_builder
 from tools.probe.keras_ops import op_builder
 from tools.probe.legalized import legalized_builders
+from tools.probe.raw_ops import raw_op_builder
 from tools.probe.tf_functions import function_builder
 
 POS2 = Arg((1, 16), lo=0.1, hi=2.0)
@@ -631,7 +632,8 @@ for _key, _builder in legalized_builders().items():
 
 def builder_for(key: str) -> Builder:
     """The builder of a tf_ops key; ``keras.<Class>`` / ``keras.Activation(<name>)`` keys
-    without an entry above get the generic Keras builders of `tools.probe.keras_layers`."""
+    without an entry above get the generic Keras builders of `tools.probe.keras_layers`,
+    other TF op names one node of the op (`tools.probe.raw_ops`)."""
     if key in TF_OP_BUILDERS:
         return TF_OP_BUILDERS[key]
     if re.fullmatch(r"tf(\.\w+){1,2}", key):
@@ -648,4 +650,9 @@ def builder_for(key: str) -> Builder:
     m = re.fullmatch(r"keras\.(\w+)\((\w+)=(True|False)\)", key)
     if m:
         return layer_builder(m.group(1), {m.group(2): m.group(3) == "True"})
+    if re.fullmatch(r"[A-Z]\w*", key):  # any other TF op: one node of it (@raw_ops)
+        return raw_op_builder(key)
+    m = re.fullmatch(r"raw:([A-Z]\w*)", key)  # that builder for any op (to compare)
+    if m:
+        return raw_op_builder(m.group(1))
     raise KeyError(key)

@@ -473,16 +473,26 @@ def keras_list(job: dict[str, Any], phase: _Phase) -> dict[str, Any]:
     layers, acts = enumerate_keras(keras)
     from tools.probe.keras_layers import flag_variants
     from tools.probe.keras_ops import enumerate_keras_ops
+    from tools.probe.raw_ops import enumerate_raw_ops
     from tools.probe.tf_functions import enumerate_tf_functions
 
     return {"layers": layers, "activations": acts, "functions": enumerate_tf_functions(tf),
-            "flags": flag_variants(keras, layers), "ops": enumerate_keras_ops(keras)}
+            "flags": flag_variants(keras, layers), "ops": enumerate_keras_ops(keras),
+            "raw_ops": enumerate_raw_ops(tf)}
 
 
 def probe_tf_op(job: dict[str, Any], phase: _Phase) -> dict[str, Any]:
     """Probe one TF op / Keras layer pattern under strict int8."""
     key = job["key"]
     builder = builder_for(key)
+    if "resolve" in builder.extra:  # a builder made from the installed TF's op definition
+        try:
+            builder = builder.extra["resolve"](_tf()[0])
+        except Exception as exc:
+            return {"keras": None, "probe": builder.name, "graphdef_ops": None,
+                    "lowers_to": None,
+                    "int8": {"outcome": "unprobed",
+                             "message": condense(f"cannot build: {exc}")}}
     if builder.extra.get("shape_search") or builder.extra.get("arity_search"):
         try:
             builder = _resolve_shape(builder)
