@@ -42,6 +42,9 @@ CALLS: dict[str, Any] = {
     "Pad": lambda fn, x: fn(x, [[0, 0], [1, 1]]),
     "Split": lambda fn, x: (lambda p: p[0] * p[1])(fn(x, 2, axis=-1)),  # both halves used
     "Reshape": lambda fn, x: fn(x, (1, 4, 4)),
+    "DepthToSpace": lambda fn, x: fn(x, 2),
+    "TakeAlongAxis": lambda fn, x: fn(x, np.arange(16, dtype="int32")[None, ::-1], axis=-1),
+    "Stack": lambda fn, x: fn([x, x * 0.5], axis=1),
 }
 #: Operations whose outcome depends on how many arguments they are called with, keyed
 #: ``<Class>(args=<n>)``: ``where(c)`` returns indices, ``where(c, x, y)`` selects.

@@ -538,6 +538,13 @@ for _op, _fn in (("RealDiv", "divide"), ("Mul", "multiply"), ("AddV2", "add"),
             tf.signal.rfft(x), tf.signal.rfft(y))))(_fn),
         (Arg((1, 16), lo=0.5, hi=1.0), Arg((1, 16), lo=0.5, hi=1.0)),
         extra={"variant_of": _op, "when": [{"fact": "ifm_dtype", "eq": "complex64"}]})
+# A shape swept: tf.roll on a static shape becomes SLICE + CONCATENATION; on an unknown
+# batch size (a Keras model's export), it may not
+TF_OP_BUILDERS["Roll(dynamic batch)"] = Builder(
+    "tf.roll(x, [1, 1], axis=[1, 2]) on (None, 8, 8, 4)",
+    lambda tf, keras, rng: lambda x: tf.roll(x, [1, 1], axis=[1, 2]),
+    (Arg((None, 8, 8, 4)),),
+    extra={"variant_of": "Roll", "when": [{"fact": "dynamic_batch", "eq": True}]})
 # A constant predicate (tf.image.rot90's k % 4 == 1): the converter folds the StatelessIf
 # and keeps the ops of the branch taken.
 TF_OP_BUILDERS["StatelessIf(constant predicate)"] = Builder(
