@@ -430,3 +430,20 @@ def test_an_op_of_a_predicted_pattern_is_not_claimed_again_by_another() -> None:
             / "op7.invert_permutation" / "saved_model")
     (p,) = predict(load_savedmodel(str(path)), source_table())
     assert (p.via, p.tflite_ops) == ("pattern", ("NEG", "TOPK_V2"))
+
+
+def test_float_spreads_along_a_probed_chain_in_a_source_graph() -> None:
+    """A NeRF-style positional encoding: the converter keeps the CONCATENATION of a float
+    SIN with the input float too (probed ``Sin+ConcatV2``); the source prediction carries
+    the float from the Sin to its ConcatV2, naming the Sin that feeds it."""
+    from pathlib import Path
+
+    from qlint.loaders.savedmodel import load_savedmodel
+
+    path = (Path(__file__).resolve().parent.parent / "fixtures" / "heldout" / "models"
+            / "arch10.nerf" / "saved_model")
+    g = load_savedmodel(str(path))
+    carried = [p for p in predict(g, source_table()) if p.via == "carried"]
+    assert sorted(g[p.op]["source_op"] for p in carried) == ["ConcatV2", "ConcatV2"]
+    assert all(p.tflite_ops == ("CONCATENATION",) and g[p.related[0]]["source_op"] in
+               ("Sin", "Cos") and p.cap.name == "Sin+ConcatV2" for p in carried)

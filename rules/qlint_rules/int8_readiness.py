@@ -10,6 +10,7 @@ from qlint.conditions import all_hold, describe
 from qlint.finding import Finding, Severity
 from qlint.graph import ModelGraph, NodeId
 from qlint.op_facts import op_facts
+from qlint.predict.carry import CARRIED_DTYPES, carried_pairs
 from qlint.predict.tables import (
     CONVERSION_ERROR,
     FLOAT_FALLBACK,
@@ -84,7 +85,7 @@ class Int8Readiness(Rule):
             return
         target = ctx.target
         table = target.table()
-        carried = _carried(table)
+        carried = carried_pairs(table)
         conditioned = _conditioned_variants(table)
         flagged: set[NodeId] = set()
         for op in graph.ops():
@@ -139,21 +140,6 @@ def _computes_in_float(graph: ModelGraph, op: NodeId) -> bool:
                            for t in acts)
 
 
-def _carried(table: CapabilityTable) -> dict[tuple[str, str], TfOpCapability]:
-    """(producer, consumer) builtins the probe saw stay float together in one pattern.
-
-    From the ``tf_ops`` patterns of the table (``Cast+ConcatV2``: an int32 -> float32
-    CAST feeding a CONCATENATION leaves both float): consecutive float ops of an entry.
-    """
-    out: dict[tuple[str, str], TfOpCapability] = {}
-    for cap in table.tf_ops():
-        if cap.outcome != FLOAT_FALLBACK or len(cap.float_ops) < 2 or cap.keras:
-            continue
-        for a, b in zip(cap.float_ops, cap.float_ops[1:], strict=False):
-            out.setdefault((a, b), cap)
-    return out
-
-
 def _when(cap: TfOpCapability) -> list[Mapping[str, Any]]:
     """The entry's conditions over the facts of the builtin it lowers to (empty for a
     constant-operand condition): the probed ``when_builtin`` where the conditions read
@@ -185,17 +171,13 @@ def _met_variant(graph: ModelGraph, op: NodeId,
     return next((v for v in variants if all_hold(_when(v), facts) is True), None)
 
 
-#: Tensor dtypes on which a probed pattern carries float from op to op.
-CARRIED = frozenset({"float32", "complex64"})
-
-
 def _fed_by_float(graph: ModelGraph, op: NodeId, op_type: str,
                   carried: dict[tuple[str, str], TfOpCapability],
                   flagged: set[NodeId]) -> tuple[str, TfOpCapability] | None:
     """The flagged producer and probed pattern that keep ``op`` float, if any."""
     for t in graph.inputs(op):
         p = graph.producer(t) if t is not None else None
-        if t is None or p is None or p not in flagged or graph[t]["dtype"] not in CARRIED:
+        if t is None or p is None or p not in flagged or graph[t]["dtype"] not in CARRIED_DTYPES:
             continue
         cap = carried.get((graph[p]["op_type"], op_type))
         if cap is not None:

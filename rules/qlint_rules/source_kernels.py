@@ -20,11 +20,16 @@ SOURCE_FORMATS = frozenset({"savedmodel", "keras"})
 def _what(graph: ModelGraph, p: Prediction) -> str:
     node = graph[p.op]
     if graph.format == "keras":
+        if p.via == "carried":
+            return (f"{node['source_op']} layer '{node['name']}' fed by the float "
+                    f"{graph[p.related[0]]['source_op']}")
         kind = "activation" if p.via == "activation" else "layer"
         extra = f" activation={node['attrs'].get('activation')!r}" if p.via == "activation" else ""
         return f"{node['source_op']} {kind} '{node['name']}'{extra}"
     if p.via == "pattern":  # named by its ops: the probe's name may be another API's
         return f"TF op pattern ({', '.join(p.cap.graphdef_ops or ())})"
+    if p.via == "carried":
+        return f"TF op {node['source_op']} fed by the float {graph[p.related[0]]['source_op']}"
     return f"TF op {node['source_op']}"
 
 
@@ -36,7 +41,9 @@ class SourceFloatFallback(Rule):
     by the real TensorFlow converter kept a TFLite op in float32: ``Cumsum``
     becomes a float ``CUMSUM``, ``Sin`` a float ``SIN``, ``LayerNormalization`` a
     float ``NEG``.  The finding names the TFLite op(s) that stay float, with how many
-    of each when the probe saw one stay float more than once (``NEG x2``).
+    of each when the probe saw one stay float more than once (``NEG x2``).  An op
+    fed by a float one is flagged too where a probed chain kept that pair float
+    (the CONCATENATION of a float ``Sin`` with the input).
 
     **Why it matters.** The converter does not fail: it wraps the op in
     DEQUANTIZE/QUANTIZE and the converted model has a float island (QL103).  An

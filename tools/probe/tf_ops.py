@@ -590,6 +590,12 @@ for _shape_op, (_in, _fn) in _SHAPE_OPS.items():
     TF_OP_BUILDERS[f"RFFT+{_shape_op}"] = raw(
         f"tf.signal.rfft -> {_shape_op} -> tf.math.abs",
         (lambda f: lambda tf: lambda x: tf.math.abs(f(tf)(tf.signal.rfft(x))))(_fn), _arg)
+# A chain: a CONCATENATION of a float SIN with the model input (a positional encoding)
+# stays float too.  Probed alike and left out: SIN feeding a MatMul with constant weights,
+# an AddV2, a Mul, or a ConcatV2 then MatMul: each consumer stays int8.
+TF_OP_BUILDERS["Sin+ConcatV2"] = raw("tf.concat([x, tf.math.sin(x)], -1)",
+                                     lambda tf: lambda x: tf.concat([x, tf.math.sin(x)], -1),
+                                     Arg((1, 16), lo=-3.0, hi=3.0))
 # A neighbour condition, swept both ways: does an op whose input tensor is also a model
 # output stay int8?  Each model is conv2d(x) -> op; "(input is model output)" returns the
 # conv2d result too.  ``when`` holds `qlint.conditions` conditions on the op's facts.

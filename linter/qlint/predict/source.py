@@ -38,6 +38,7 @@ from typing import Any
 from qlint.conditions import all_hold
 from qlint.graph import ModelGraph, NodeId
 from qlint.op_facts import op_facts
+from qlint.predict.carry import carried_predictions
 from qlint.predict.patterns import layer_key, match_pattern, source_table, tf_op_lowerings
 from qlint.predict.tables import (
     CONVERSION_ERROR,
@@ -66,7 +67,7 @@ class Prediction:
     cap: TfOpCapability
     tflite_ops: tuple[str, ...] = ()
     related: list[NodeId] = field(default_factory=list)
-    via: str = "op"  # op | pattern | layer | activation
+    via: str = "op"  # op | pattern | layer | activation | carried (``related``: the feeder)
     # how many of each of ``tflite_ops`` stay float here, when known (else the entry's
     # probed counts, `TfOpCapability.float_count`)
     counts: tuple[int, ...] = ()
@@ -206,9 +207,13 @@ def _judge_shipped(graph: ModelGraph) -> Judgement:
 def _judge(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
     if graph.stage != "source":
         return Judgement()
-    if graph.format == "keras":
-        return _predict_keras(graph, tab)
-    return _predict_graphdef(graph, tab)
+    j = _predict_keras(graph, tab) if graph.format == "keras" else _predict_graphdef(graph, tab)
+    flagged = [o for p in j.predictions if p.outcome == FLOAT_FALLBACK
+               for o in (p.op, *p.related)]
+    for op, fed_by, cap, builtin in carried_predictions(graph, flagged, tab):
+        j.predictions.append(Prediction(op, FLOAT_FALLBACK, cap, (builtin,),
+                                        related=[fed_by], via="carried"))
+    return j
 
 
 #: Keras classes that are no computation of their own.

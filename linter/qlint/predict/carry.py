@@ -1,0 +1,68 @@
+"""Float that spreads: ops the converter keeps in float32 because a float op feeds them.
+
+The probe converts short chains (``Cast+ConcatV2``: an int32 -> float32 CAST feeding a
+CONCATENATION; ``Sin+ConcatV2``: a positional encoding) and records every TFLite op the
+chain left in float, in model order.  Two consecutive float ops of such an entry are a
+(producer, consumer) pair the converter was seen to keep float together (`carried_pairs`).
+`carried_predictions` extends the predictions of a source graph along those pairs: an op
+whose input comes, as a float tensor, from an op predicted float, and whose builtin pair
+with it is a carried one, is predicted float too, and so on down the graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from qlint.graph import ModelGraph, NodeId
+from qlint.predict.patterns import tf_op_lowerings
+from qlint.predict.tables import FLOAT_FALLBACK, CapabilityTable, TfOpCapability
+
+#: Tensor dtypes on which a probed pattern carries float from op to op.
+CARRIED_DTYPES = frozenset({"float32", "complex64"})
+Carried = tuple[NodeId, NodeId, TfOpCapability, str]
+
+
+def carried_pairs(table: CapabilityTable) -> dict[tuple[str, str], TfOpCapability]:
+    """(producer, consumer) builtins the probe saw stay float together in one pattern:
+    consecutive float ops of a ``tf_ops`` entry that is no Keras layer."""
+    out: dict[tuple[str, str], TfOpCapability] = {}
+    for cap in table.tf_ops():
+        if cap.outcome != FLOAT_FALLBACK or len(cap.float_ops) < 2 or cap.keras:
+            continue
+        for a, b in zip(cap.float_ops, cap.float_ops[1:], strict=False):
+            out.setdefault((a, b), cap)
+    return out
+
+
+def carried_predictions(graph: ModelGraph, flagged: Iterable[NodeId],
+                        table: CapabilityTable) -> list[Carried]:
+    """(op, the float op feeding it, the probed chain, the op's builtin) for each op of
+    ``graph`` that a carried pair keeps float, given the ops ``flagged`` float already;
+    in model order, so a carried op carries on."""
+    pairs = carried_pairs(table)
+    floating = set(flagged)
+    out: list[Carried] = []
+    if not pairs or not floating:
+        return out
+    lowered = tf_op_lowerings(table)
+
+    def builtin(op: NodeId) -> str:  # the op's TFLite builtin, lowered or not yet
+        node = graph[op]
+        return str(lowered.get(node["source_op"], node["op_type"]))
+
+    for op in graph.ops():
+        if op in floating:
+            continue
+        for t in graph.inputs(op):
+            if t is None or graph[t]["dtype"] not in CARRIED_DTYPES:
+                continue
+            p = graph.producer(t)
+            if p is None or p not in floating:
+                continue
+            kind = builtin(op)
+            cap = pairs.get((builtin(p), kind))
+            if cap is not None:
+                out.append((op, p, cap, kind))
+                floating.add(op)
+                break
+    return out
