@@ -447,3 +447,26 @@ def test_float_spreads_along_a_probed_chain_in_a_source_graph() -> None:
     assert sorted(g[p.op]["source_op"] for p in carried) == ["ConcatV2", "ConcatV2"]
     assert all(p.tflite_ops == ("CONCATENATION",) and g[p.related[0]]["source_op"] in
                ("Sin", "Cos") and p.cap.name == "Sin+ConcatV2" for p in carried)
+
+
+def test_state_a_model_assigns_is_kept_as_resource_variables() -> None:
+    """A stateful GRU / LSTM assigns its state at inference: the SavedModel loader keeps
+    each assignment (it depends on no output, so a pruning from the outputs would drop
+    it), and the probed ``AssignVariableOp`` says READ_VARIABLE / ASSIGN_VARIABLE stay
+    float; the ``.keras`` layers are judged by their probed stateful variants."""
+    from pathlib import Path
+
+    from qlint.loaders.keras import load_keras
+    from qlint.loaders.savedmodel import load_savedmodel
+
+    path = (Path(__file__).resolve().parent.parent / "fixtures" / "heldout" / "models"
+            / "arch10.stateful_kws")
+    g = load_savedmodel(str(path / "saved_model"))
+    assigns = [o for o in g.ops() if g[o]["source_op"] == "AssignVariableOp"]
+    assert len(assigns) == 3
+    kept = {o for p in predict(g, source_table()) for o in (p.op, *p.related)}
+    assert set(assigns) <= kept
+    k = load_keras(str(path / "model.keras"))
+    caps = sorted(p.cap.name for p in predict(k, source_table()))
+    assert caps == ["keras.GRU(stateful=True,unroll=True)",
+                    "keras.LSTM(stateful=True,unroll=True)"]

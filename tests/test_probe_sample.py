@@ -54,7 +54,8 @@ TF_SAMPLE = ["Erf", "Cumsum", "Pow(y=2)", "Pow(y=3)", "ArgMax(input is model out
              "StatelessIf(constant predicate)", "tf.image.rgb_to_hsv", "RFFT2D+ComplexAbs",
              "keras.CategoryEncoding(one_hot)", "tf.tensor_scatter_nd_max", "tf.linalg.eigh",
              "Complex", "Mul(complex64)", "ResourceGather", "keras.ops.Where(args=3)",
-             "Betainc", "DenseBincount", "Roll(dynamic batch)", "Sin+ConcatV2"]
+             "Betainc", "DenseBincount", "Roll(dynamic batch)", "Sin+ConcatV2",
+             "AssignVariableOp"]
 TIMEOUT = 120.0
 
 

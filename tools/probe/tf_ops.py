@@ -30,6 +30,21 @@ def raw(name: str, fn: Callable[[Any], Callable[..., Any]], *args: Arg) -> Build
     return Builder(name, lambda tf, keras, rng: fn(tf), args or (X2,))
 
 
+def _state(tf: Any) -> Any:
+    """A module keeping the input as state in a ``tf.Variable`` and returning the state
+    read back (``AssignVariableOp``, ``ReadVariableOp``)."""
+    class State(tf.Module):  # type: ignore[misc,name-defined]
+        def __init__(self) -> None:
+            super().__init__()
+            self.v = tf.Variable(tf.zeros([1, 16]))
+
+        def __call__(self, x: Any) -> Any:
+            self.v.assign(x)
+            return self.v.read_value()
+
+    return State()
+
+
 def _int_table(tf: Any) -> Any:
     """A module owning a ``tf.lookup.StaticHashTable`` from int64 keys to float values
     (``HashTableV2``, ``LookupTableImportV2``, ``LookupTableFindV2``)."""
@@ -305,6 +320,11 @@ TF_OP_BUILDERS: dict[str, Builder] = {
         tf.sparse.to_dense(tf.sparse.cross_hashed(
             [tf.sparse.from_dense(tf.cast(x * 10.0, tf.int64)),
              tf.sparse.from_dense(tf.cast(x * 5.0, tf.int64))], num_buckets=8)), tf.float32)),
+    # State: a variable the model assigns at inference (a stateful RNN's) stays a
+    # resource variable, read and assigned by READ_VARIABLE / ASSIGN_VARIABLE
+    "AssignVariableOp": Builder("tf.Variable assigned the input and read (state)",
+                                lambda tf, keras, rng: _state(tf), (X2,),
+                                resource_variables=True),
     # TF ops of held-out set 6 that QL190 named as unknown after its blind score
     "AudioSpectrogram": raw("tf.raw_ops.AudioSpectrogram(x, 64, 32)", lambda tf: lambda x:
                             tf.raw_ops.AudioSpectrogram(input=x, window_size=64, stride=32),
@@ -496,6 +516,14 @@ TF_OP_BUILDERS: dict[str, Builder] = {
     "keras.SimpleRNN(unroll=True)": layer(
         "SimpleRNN", lambda k: k.layers.SimpleRNN(8, unroll=True), (1, 4, 8),
         name="keras.layers.SimpleRNN(unroll=True)", saved_model=True),
+    # stateful: the state is a variable the exported model assigns (a stateful RNN does
+    # not export without unroll=True)
+    "keras.GRU(stateful=True,unroll=True)": layer(
+        "GRU", lambda k: k.layers.GRU(8, stateful=True, unroll=True), (1, 4, 8),
+        name="keras.layers.GRU(stateful=True, unroll=True)", saved_model=True),
+    "keras.LSTM(stateful=True,unroll=True)": layer(
+        "LSTM", lambda k: k.layers.LSTM(8, stateful=True, unroll=True), (1, 4, 8),
+        name="keras.layers.LSTM(stateful=True, unroll=True)", saved_model=True),
     "keras.MultiHeadAttention": layer("MultiHeadAttention", _mha, (1, 4, 8)),
     "keras.Dropout": layer("Dropout", lambda k: k.layers.Dropout(0.5)),
     # Preprocessing layers on integer features (hash tables; probed through the SavedModel)

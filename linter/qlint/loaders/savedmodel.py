@@ -61,6 +61,7 @@ CONTROL_FLOW_FUNC_ATTRS = ("cond", "body", "then_branch", "else_branch", "branch
 PASS_THROUGH = frozenset({"Identity", "StopGradient", "Snapshot", "PreventGradient",
                           "EnsureShape", "CheckNumerics"})
 VARIABLE_OPS = frozenset({"VarHandleOp", "VariableV2", "Variable"})
+ASSIGN_OPS = frozenset({"AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp"})
 SKIP_OPS = frozenset({"NoOp", "Placeholder", "PlaceholderWithDefault", "_Arg", "_Retval"})
 STATEFUL = frozenset({"RandomUniform", "RandomStandardNormal", "TruncatedNormal",
                       "VarHandleOp", "AssignVariableOp", "While", "StatelessWhile", "If",
@@ -704,8 +705,10 @@ def _prune(sig: _Signature) -> None:
     for i, op in enumerate(sig.ops):
         for k in op.outputs:
             producer[k] = i
-    keep: set[int] = set()
-    queue = deque(sig.outputs.values())
+    # a variable the signature assigns (a stateful RNN's state) is state the converted
+    # model keeps: its assignment is kept as an op, with what it depends on
+    keep = {i for i, op in enumerate(sig.ops) if op.source_op in ASSIGN_OPS}
+    queue = deque([*sig.outputs.values(), *(k for i in keep for k in sig.ops[i].inputs)])
     while queue:
         k = queue.popleft()
         at = producer.get(k)
