@@ -470,3 +470,20 @@ def test_state_a_model_assigns_is_kept_as_resource_variables() -> None:
     caps = sorted(p.cap.name for p in predict(k, source_table()))
     assert caps == ["keras.GRU(stateful=True,unroll=True)",
                     "keras.LSTM(stateful=True,unroll=True)"]
+
+
+def test_a_keras_layer_names_every_tf_op_its_probe_refused() -> None:
+    """A ``.keras`` file has no TF ops to look for: an ``IntegerLookup`` names all three
+    hash-table ops its probed conversion refused."""
+    from pathlib import Path
+
+    from qlint.loaders.keras import load_keras
+    from qlint.registry import Context
+    from qlint_rules.source_kernels import SourceNoBuiltin
+
+    path = (Path(__file__).resolve().parent.parent / "fixtures" / "heldout" / "models"
+            / "arch9.wide_deep" / "model.keras")
+    found = {f.message.rsplit(" (", 1)[-1] for f in SourceNoBuiltin().check(
+        load_keras(str(path)), Context())}
+    assert found == {"tf.SparseCross)", "tf.HashTableV2, tf.LookupTableFindV2, "
+                     "tf.LookupTableImportV2)"}
