@@ -145,7 +145,11 @@ class _TfliteKeys(_GraphIndex):
         out = []
         for op in self.ops_showing(node):
             a = self.graph[op]
-            if a["name"]:
+            if not any(t is not None for t in self.graph.outputs(op)):
+                # no output tensor to name it (ASSIGN_VARIABLE): the adapter's node id is
+                # the op's index in its subgraph
+                out.append((self._graph_id(a["subgraph"]), str(a["index"])))
+            elif a["name"]:
                 out.append((self._graph_id(a["subgraph"]), a["name"]))
         return out
 
