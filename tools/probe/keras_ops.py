@@ -9,8 +9,11 @@ operation may share its name with a layer: ``Add``, ``Dot``), and its table key 
 `enumerate_keras_ops` lists the operation classes of the installed Keras whose function
 `keras.ops` exports (found by the class name in snake case, in ``keras.ops`` or one of
 its submodules); `op_builder` wraps one in a functional model, called on one float
-input, else two, of the first of `SHAPES` it accepts.  This says how to build the model,
-never what the probe will find; an operation that builds with none of them is left out.
+input, else two, of the first of `SHAPES` it accepts, and the model is converted the way
+users convert one, through its ``model.export()`` SavedModel (an unknown batch size: a
+``zeros_like`` is not folded then, and the converter refuses a ``roll``).  This says how
+to build the model, never what the probe will find; an operation that builds with none
+of them is left out.
 """
 
 from __future__ import annotations
@@ -128,7 +131,7 @@ def op_builder(cls_name: str, variant: str | None = None) -> Builder:
 
     label = f"keras.ops.{snake(cls_name)}" + (f"({variant})" if variant else "")
     b = Builder(label, make, (Arg((1, 16), lo=0.1, hi=0.9),),
-                keras=f"ops.{cls_name}")
+                keras=f"ops.{cls_name}", saved_model=True)
     b.extra["shape_search"] = True
     b.extra["chosen"] = chosen
     return b

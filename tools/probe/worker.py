@@ -151,9 +151,13 @@ def _signature_names(fn: Any, builder: Builder) -> list[str]:
     if len(names) == 1:
         return names
     by_index = {int(m.group(1)): n for n in names if (m := re.fullmatch(r"in(\d+)", n))}
-    if sorted(by_index) != list(range(len(names))):
-        raise HarnessError(f"cannot order signature inputs {names} by builder args")
-    return [by_index[i] for i in range(len(names))]
+    if sorted(by_index) == list(range(len(names))):
+        return [by_index[i] for i in range(len(names))]
+    # a Keras export names its inputs keras_tensor_<n>, n counting up as they were made
+    made = {int(m.group(1)): n for n in names if (m := re.fullmatch(r"keras_tensor_(\d+)", n))}
+    if len(made) == len(names):
+        return [made[i] for i in sorted(made)]
+    raise HarnessError(f"cannot order signature inputs {names} by builder args")
 
 
 def _convert(builder: Builder, mode: str, saved_model: str | None = None) -> bytes:
