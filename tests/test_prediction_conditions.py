@@ -358,6 +358,42 @@ def test_arithmetic_on_complex_spectra_is_a_probed_dtype_condition() -> None:
     assert (p.outcome, p.cap.name) == (FLOAT_FALLBACK, "Mul(complex64)")
 
 
+def bias_add_graph(rank: int, data_format: str) -> ModelGraph:
+    """One ``BiasAdd`` of a length-6 bias to a rank-``rank`` tensor."""
+    shape = (1, 6, 4, 4, 4)[:rank]
+    g = ModelGraph("savedmodel", "model", "source")
+    x = g.add_tensor(0, 0, name="x", dtype="float32", shape=shape)
+    b = g.add_tensor(0, 1, name="b", dtype="float32", shape=(6,), constant=True)
+    out = g.add_tensor(0, 2, name="out", dtype="float32", shape=shape)
+    g.add_op(0, 0, op_type="ADD", source_op="BiasAdd", name="BiasAdd", inputs=[x, b],
+             outputs=[out], location="serving_default/BiasAdd",
+             attrs={"T": "float32", "data_format": data_format})
+    g.attrs["subgraphs"] = [{"index": 0, "name": "serving_default", "inputs": [x],
+                             "outputs": [out]}]
+    return g
+
+
+def test_an_nchw_bias_add_fails_to_convert_unless_rank_4() -> None:
+    """Keras 3 adds a bias along axis 1 with ``BiasAdd(data_format="NCHW")``; the probe
+    measured the converter's channels-last rewrite failing on rank 3 and 5."""
+    for rank in (3, 5):
+        (p,) = predict(bias_add_graph(rank, "NCHW"), source_table())
+        assert (p.outcome, p.cap.name) == ("conversion_error", f"BiasAdd(NCHW, rank {rank})")
+        assert "same rank" in (p.cap.message or "")
+    assert predict(bias_add_graph(4, "NCHW"), source_table()) == []
+    assert predict(bias_add_graph(3, "NHWC"), source_table()) == []
+
+
+def test_ql111_names_the_layout_record_for_an_nchw_bias_add() -> None:
+    from qlint.registry import Context
+    from qlint_rules.source_kernels import SourceNoBuiltin
+
+    (f,) = SourceNoBuiltin().check(bias_add_graph(3, "NCHW"), Context())
+    assert f.record == "tensorflow/tflite-bias-add-nchw-rank"
+    assert "data_format == 'NCHW'" in f.message
+    assert f.fix and "bias_axes='hc'" in f.fix
+
+
 def test_each_complex_number_op_is_probed_with_itself() -> None:
     """``tf.complex`` has no TFLite builtin; its entry's probe holds a Complex op (it once
     shared the spectrum probe of COMPLEX_ABS, which has none)."""

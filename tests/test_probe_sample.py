@@ -55,7 +55,7 @@ TF_SAMPLE = ["Erf", "Cumsum", "Pow(y=2)", "Pow(y=3)", "ArgMax(input is model out
              "keras.CategoryEncoding(one_hot)", "tf.tensor_scatter_nd_max", "tf.linalg.eigh",
              "Complex", "Mul(complex64)", "ResourceGather", "keras.ops.Where(args=3)",
              "Betainc", "DenseBincount", "Roll(dynamic batch)", "Sin+ConcatV2",
-             "AssignVariableOp"]
+             "AssignVariableOp", "BiasAdd(NCHW, rank 3)"]
 TIMEOUT = 120.0
 
 

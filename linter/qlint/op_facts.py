@@ -10,7 +10,8 @@ with a value.  This module computes those facts for one IR op:
   input is a constant (``first_input_constant``: a folded ``If`` predicate), whether its
   first input or output is also a model output, and which named outputs of a SavedModel op
   are used (``used_outputs``: ``["indices"]`` for a ``TopKV2`` whose values are dropped)
-  or, in a ``.tflite`` file, which output slots (``used_output_slots``: ``[1]``);
+  or, in a ``.tflite`` file, which output slots (``used_output_slots``: ``[1]``), and a
+  source op's ``data_format`` attribute (``NCHW``: a ``BiasAdd`` along axis 1);
 * from the op's builtin options in a ``.tflite`` file (strides, padding, dilation,
   pool filter size, depth multiplier, ``align_corners``, ...) and the values of small
   constant inputs (the axes of a MEAN), read with the ``tflite`` flatbuffer bindings
@@ -93,6 +94,9 @@ def op_facts(graph: ModelGraph, op: NodeId, *, options: bool = True) -> dict[str
             facts["ifm_rank"] = len(ishape)
             if len(ishape) == 4:
                 facts["ifm_h"], facts["ifm_w"], facts["ifm_c"] = ishape[1:]
+    fmt = node.get("attrs", {}).get("data_format")
+    if isinstance(fmt, str) and graph.format != "tflite":  # a source op's layout: NHWC, NCHW
+        facts["data_format"] = fmt
     first = next(iter(graph.inputs(op)), None)
     if first is not None:  # a constant (or constant-folded) first operand: an If's predicate
         facts["first_input_constant"] = bool(graph[first].get("constant"))

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from tools.probe.builders import X2, X4, Arg, Builder
+from tools.probe.builders import X2, X4, Arg, Builder, _w
 from tools.probe.keras_layers import activation_builder, layer_builder
 from tools.probe.keras_ops import op_builder
 from tools.probe.legalized import legalized_builders
@@ -573,6 +573,19 @@ TF_OP_BUILDERS["Roll(dynamic batch)"] = Builder(
     lambda tf, keras, rng: lambda x: tf.roll(x, [1, 1], axis=[1, 2]),
     (Arg((None, 8, 8, 4)),),
     extra={"variant_of": "Roll", "when": [{"fact": "dynamic_batch", "eq": True}]})
+# An attribute and a rank swept: Keras 3's ``ops.add(x, b)`` with a bias ``b`` along
+# axis 1 (an EinsumDense bias over a middle axis, a per-row offset) becomes
+# ``BiasAdd(data_format="NCHW")``; the converter transposes it to channels-last as if the
+# input were rank 4.
+for _rank in (3, 4, 5):
+    _shape = (1, 6, 4, 4, 4)[:_rank]
+    TF_OP_BUILDERS[f"BiasAdd(NCHW, rank {_rank})"] = Builder(
+        f"tf.nn.bias_add(x, b, data_format='NCHW') on {_shape}",
+        lambda tf, keras, rng: (lambda b: lambda x: tf.nn.bias_add(x, b, data_format="NCHW"))(
+            tf.constant(_w(rng, 6))),
+        (Arg(_shape),),
+        extra={"variant_of": "BiasAdd", "when": [{"fact": "data_format", "eq": "NCHW"},
+                                                 {"fact": "ifm_rank", "eq": _rank}]})
 # A constant predicate (tf.image.rot90's k % 4 == 1): the converter folds the StatelessIf
 # and keeps the ops of the branch taken.
 TF_OP_BUILDERS["StatelessIf(constant predicate)"] = Builder(
