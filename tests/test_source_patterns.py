@@ -85,6 +85,19 @@ def test_cast_feeding_a_concat_is_the_probed_pattern() -> None:
         ("Cast(int32->float32)", ("CAST",))]  # the probed int32 -> float32 variant
 
 
+def test_a_two_op_pattern_holds_only_in_the_probed_direction() -> None:
+    """``Sub+Square`` (``square(a - b)``) fuses into an int8 SQUARED_DIFFERENCE; a Square
+    whose sum is subtracted later (a factorization machine's ``sum(v)^2 - sum(v^2)``)
+    is a float SQUARE of its own."""
+    fused = _graph([("Sub", "s/m/Sub", [0, 1], [2]), ("Square", "s/m/Square", [2], [3])])
+    assert predict(fused) == []
+    fm = _graph([("Sum", "s/m/Sum", [0], [1]), ("Square", "s/m/Square", [1], [2]),
+                 ("Square", "s/m/Square_1", [0], [3]), ("Sum", "s/m/Sum_1", [3], [4]),
+                 ("Sub", "s/m/Sub", [2, 4], [5])])
+    squares = [p for p in predict(fm) if p.cap.name == "Square"]
+    assert len(squares) == 2 and all(p.outcome == FLOAT_FALLBACK for p in squares)
+
+
 def test_boolean_options_select_probed_variants() -> None:
     assert match_pattern("LSTM", {"units": 8, "unroll": True}) == "keras.LSTM(unroll=True)"
     assert match_pattern("LSTM", {"units": 8, "unroll": False}) == "keras.LSTM"

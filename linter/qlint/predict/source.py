@@ -383,7 +383,8 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
                         continue
                     allowed = {o for o in members[sc] if source_ops[o] in need}
                     near = _nearby(graph, op, allowed, len(need) + 1, links)
-                    if need <= near | elided[sc] | _stand_ins(tab, cap, folded[sc]):
+                    if need <= near | elided[sc] | _stand_ins(tab, cap, folded[sc]) and \
+                            not _reversed(graph, op, cap, allowed, source_ops):
                         best = (len(need), sc, cap)
                 if best is not None:
                     break
@@ -533,6 +534,55 @@ def _control_flow_links(graph: ModelGraph, ops: list[NodeId]) -> dict[NodeId, li
                 links[parent].append(op)
                 break
     return links
+
+
+def _reversed(graph: ModelGraph, op: NodeId, cap: TfOpCapability, allowed: set[NodeId],
+              source_ops: Mapping[NodeId, str]) -> bool:
+    """True when a two-op pattern's ops flow the other way in the model than in the probe.
+
+    A probe's ``graphdef_ops`` are in its graph's order, producer first: ``Sub+Square``
+    is ``square(a - b)``, which the converter fuses into an int8 SQUARED_DIFFERENCE.  A
+    ``Square`` whose result is later subtracted (a factorization machine's
+    ``sum(v)^2 - sum(v^2)``) is no such pattern.  Reversed means: the op reaches the other
+    op of the pattern only against the probed direction.
+    """
+    kinds = list(dict.fromkeys(cap.graphdef_ops or ()))
+    if len(kinds) != 2 or kinds[0] == kinds[1]:
+        return False
+    depth = 3
+    other = {o for o in allowed if source_ops[o] != source_ops[op]}
+    if source_ops[op] == kinds[0]:
+        forward, backward = _reach(graph, op, other, depth, down=True), \
+            _reach(graph, op, other, depth, down=False)
+    else:
+        forward, backward = _reach(graph, op, other, depth, down=False), \
+            _reach(graph, op, other, depth, down=True)
+    return backward and not forward
+
+
+def _reach(graph: ModelGraph, start: NodeId, targets: set[NodeId], depth: int,
+           down: bool) -> bool:
+    """Whether a ``targets`` op is within ``depth`` data edges of ``start``, following
+    edges towards consumers (``down``) or towards producers."""
+    frontier = [start]
+    seen = {start}
+    for _ in range(depth):
+        nxt: list[NodeId] = []
+        for o in frontier:
+            if down:
+                neigh = [c for t in graph.outputs(o) if t is not None
+                         for c in graph.consumers(t)]
+            else:
+                neigh = [p for t in graph.inputs(o) if t is not None
+                         if (p := graph.producer(t)) is not None]
+            for n in neigh:
+                if n in targets:
+                    return True
+                if n not in seen:
+                    seen.add(n)
+                    nxt.append(n)
+        frontier = nxt
+    return False
 
 
 def _nearby(graph: ModelGraph, start: NodeId, allowed: set[NodeId], depth: int,
