@@ -8,14 +8,14 @@ from qlint.predict.source import joined, predict, unknown_ops
 from qlint.predict.tables import FLOAT_FALLBACK, INTEGER
 
 
-def pow_graph(exponent: float | None) -> ModelGraph:
+def pow_graph(exponent: float | None, shape: tuple[int, ...] = (1, 4)) -> ModelGraph:
     """``x ** exponent`` with a constant exponent (``None``: a second model input)."""
     g = ModelGraph("savedmodel", "model", "source")
-    x = g.add_tensor(0, 0, name="x", dtype="float32", shape=(1, 4))
+    x = g.add_tensor(0, 0, name="x", dtype="float32", shape=shape)
     extra = {} if exponent is None else {"value": exponent}
-    y = g.add_tensor(0, 1, name="y", dtype="float32", shape=() if extra else (1, 4),
+    y = g.add_tensor(0, 1, name="y", dtype="float32", shape=() if extra else shape,
                      constant=exponent is not None, **extra)
-    out = g.add_tensor(0, 2, name="out", dtype="float32", shape=(1, 4))
+    out = g.add_tensor(0, 2, name="out", dtype="float32", shape=shape)
     g.add_op(0, 0, op_type="POW", source_op="Pow", name="Pow", inputs=[x, y], outputs=[out],
              location="serving_default/Pow")
     ins = [x] if exponent is not None else [x, y]
@@ -27,11 +27,14 @@ def pow_graph(exponent: float | None) -> ModelGraph:
 def test_pow_exponent_is_a_probed_condition() -> None:
     table = source_table()
     variants = {c.name: c for c in table.tf_ops() if c.variant_of == "Pow"}
-    assert {c.when["value"] for c in variants.values() if c.when} == {0.5, 2.0, 3.0}
+    assert {c.when[0]["eq"] for c in variants.values() if c.when} == {0.5, 2.0, 3.0}
     assert predict(pow_graph(2.0), table) == []  # becomes an int8 MUL
     assert predict(pow_graph(0.5), table) == []  # becomes an int8 SQRT
     (p,) = predict(pow_graph(3.0), table)
     assert (p.outcome, p.tflite_ops, p.cap.name) == (FLOAT_FALLBACK, ("POW",), "Pow(y=3)")
+    for exponent in (0.5, 2.0):  # from rank 5 every exponent stays a float POW
+        (p,) = predict(pow_graph(exponent, (1, 4, 4, 2, 2)), table)
+        assert (p.outcome, p.cap.name) == (FLOAT_FALLBACK, f"Pow(y={exponent:g}, rank 5)")
     (p,) = predict(pow_graph(None), table)  # a tensor exponent: the plain Pow entry
     assert p.cap.name == "Pow"
     assert unknown_ops(pow_graph(2.0), table) == []

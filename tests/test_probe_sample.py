@@ -46,7 +46,8 @@ SAMPLE = {
 }
 # Entries of every kind: raw ops, swept conditions (a constant operand, a model output
 # read), legalized ops, generic Keras builders.
-TF_SAMPLE = ["Erf", "Cumsum", "Pow(y=2)", "Pow(y=3)", "ArgMax(input is model output)",
+TF_SAMPLE = ["Erf", "Cumsum", "Pow(y=2)", "Pow(y=3)", "Pow(y=2, rank 5)",
+             "ArgMax(input is model output)",
              "MatMul", "AddN", "keras.ELU", "keras.Conv3D", "keras.Activation(mish)",
              "MatrixBandPart", "STFT(1024 dynamic)", "RFFT+Squeeze", "keras.LayerScale",
              "tf.math.lgamma", "Cast(int64->float32)",

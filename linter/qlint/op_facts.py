@@ -11,7 +11,9 @@ with a value.  This module computes those facts for one IR op:
   first input or output is also a model output, and which named outputs of a SavedModel op
   are used (``used_outputs``: ``["indices"]`` for a ``TopKV2`` whose values are dropped)
   or, in a ``.tflite`` file, which output slots (``used_output_slots``: ``[1]``), and a
-  source op's ``data_format`` attribute (``NCHW``: a ``BiasAdd`` along axis 1);
+  source op's ``data_format`` attribute (``NCHW``: a ``BiasAdd`` along axis 1), and the
+  value of each constant scalar input ``i`` of a source op (``input1_value``: the
+  exponent of ``tf.pow``);
 * from the op's builtin options in a ``.tflite`` file (strides, padding, dilation,
   pool filter size, depth multiplier, ``align_corners``, ...) and the values of small
   constant inputs (the axes of a MEAN), read with the ``tflite`` flatbuffer bindings
@@ -94,6 +96,10 @@ def op_facts(graph: ModelGraph, op: NodeId, *, options: bool = True) -> dict[str
             facts["ifm_rank"] = len(ishape)
             if len(ishape) == 4:
                 facts["ifm_h"], facts["ifm_w"], facts["ifm_c"] = ishape[1:]
+    for i, t in enumerate(graph.inputs(op)):  # a constant scalar operand: pow's exponent
+        value = graph[t].get("value") if t is not None else None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            facts[f"input{i}_value"] = value
     fmt = node.get("attrs", {}).get("data_format")
     if isinstance(fmt, str) and graph.format != "tflite":  # a source op's layout: NHWC, NCHW
         facts["data_format"] = fmt

@@ -535,13 +535,17 @@ TF_OP_BUILDERS: dict[str, Builder] = {
 }
 # fmt: on
 
-# Conditions on a constant operand, swept: the converter lowers tf.pow by its exponent.
-# ``when`` is recorded in the table with the entry (input 1 of Pow is the exponent).
+# Conditions on a constant operand and a rank, swept: the converter lowers tf.pow by its
+# exponent (2: an int8 MUL, 0.5: an int8 SQRT) up to rank 4; from rank 5 every exponent
+# stays a float POW.  ``when`` is recorded in the table with the entry.
 for _exp in (0.5, 2.0, 3.0):
-    TF_OP_BUILDERS[f"Pow(y={_exp:g})"] = Builder(
-        f"tf.math.pow(x, {_exp:g})",
-        (lambda e: lambda tf, keras, rng: lambda x: tf.math.pow(x, e))(_exp), (POS2,),
-        extra={"variant_of": "Pow", "when": {"input": 1, "value": _exp}})
+    for _rank, _shape, _cmp in ((4, (1, 4, 4, 2), "le"), (5, (1, 2, 4, 4, 2), "ge")):
+        TF_OP_BUILDERS[f"Pow(y={_exp:g}{'' if _rank == 4 else f', rank {_rank}'})"] = Builder(
+            f"tf.math.pow(x, {_exp:g}) on {_shape}",
+            (lambda e: lambda tf, keras, rng: lambda x: tf.math.pow(x, e))(_exp),
+            (Arg(_shape, lo=0.1, hi=2.0),),
+            extra={"variant_of": "Pow", "when": [{"fact": "input1_value", "eq": _exp},
+                                                 {"fact": "ifm_rank", _cmp: _rank}]})
 # A dtype swept: Cast between each integer or bool dtype a model feeds it and float32,
 # both ways (the plain ``Cast`` entry was probed float32 -> int32 only).  A cast between
 # two integer types is shape arithmetic, integer whatever the table says.

@@ -446,10 +446,10 @@ def _conditioned(graph: ModelGraph, op: NodeId, variants: Iterable[TfOpCapabilit
                  known: Mapping[str, Any] | None = None) -> TfOpCapability | None:
     """The probed variant whose condition the op meets.
 
-    Conditions are data from the table, swept by the probe, not cases written here:
-    a constant operand (``"when": {"input": 1, "value": 2.0}``: the exponent of
-    ``tf.pow``), or a list of `qlint.conditions` over the op's facts
-    (``[{"fact": "ifm_is_model_output", "eq": true}]``: an ``ArgMax`` reading a tensor
+    Conditions are data from the table, swept by the probe, not cases written here: a
+    list of `qlint.conditions` over the op's facts (``[{"fact": "input1_value", "eq":
+    2.0}, {"fact": "ifm_rank", "le": 4}]``: ``tf.pow(x, 2)`` up to rank 4;
+    ``[{"fact": "ifm_is_model_output", "eq": true}]``: an ``ArgMax`` reading a tensor
     that is also a model output).  A condition on a fact unknown for the op never holds.
     ``known``: facts established beyond the op's own (a predicate computed from
     static shapes is constant).
@@ -462,22 +462,7 @@ def _conditioned(graph: ModelGraph, op: NodeId, variants: Iterable[TfOpCapabilit
                 facts = {**op_facts(graph, op), **(known or {})}
             if all_hold(w, facts):
                 return cap
-        elif isinstance(w, Mapping) and _constant_operand(graph, op, w):
-            return cap
     return None
-
-
-def _constant_operand(graph: ModelGraph, op: NodeId, w: Mapping[str, Any]) -> bool:
-    """True when input ``w["input"]`` of ``op`` is a constant equal to ``w["value"]``."""
-    ins = graph.inputs(op)
-    i = w.get("input")
-    t = ins[i] if isinstance(i, int) and i < len(ins) else None
-    if t is None:
-        return False
-    value = graph[t].get("value")
-    want = w.get("value")
-    return isinstance(value, float) and isinstance(want, (int, float)) and \
-        abs(value - want) <= 1e-6 * max(1.0, abs(want))
 
 
 def _present_counts(cap: TfOpCapability, tflite_ops: tuple[str, ...], inst: list[NodeId],
