@@ -151,3 +151,17 @@ def test_a_multi_input_signature_loads_the_same_in_every_process() -> None:
     assert len(runs) == 1
     assert "'inputs': {" in next(iter(runs)) and len(load_savedmodel(str(model)).attrs[
         "signatures"]["serving_default"]["inputs"]) == 2
+
+
+def test_the_initializer_that_fills_a_lookup_table_is_a_subgraph() -> None:
+    """The converter converts a SavedModel's ``__saved_model_init_op`` too (and refuses
+    its ``LookupTableImportV2``); the loader follows the initializer's control edges to
+    the table import.  A model without tables has no such subgraph."""
+    heldout = FIXTURES / "heldout" / "models"
+    g = load_savedmodel(str(heldout / "arch9.wide_deep" / "saved_model"))
+    names = [sg["name"] for sg in g.attrs["subgraphs"]]
+    assert names == ["serving_default", "__saved_model_init_op"]
+    init_ops = [g[o]["source_op"] for o in g.ops() if g[o]["subgraph"] == 1]
+    assert init_ops == ["HashTableV2", "LookupTableImportV2"]  # the IntegerLookup's table
+    plain = load_savedmodel(str(heldout / "arch9.ircnn" / "saved_model"))
+    assert [sg["name"] for sg in plain.attrs["subgraphs"]] == ["serving_default"]

@@ -316,6 +316,11 @@ TF_OP_BUILDERS: dict[str, Builder] = {
             [1, 2, 2, 1], "SAME"), Arg((1, 4, 4, 4))),
     "HashTableV2": Builder("tf.lookup.StaticHashTable lookup of int(x * 10)",
                            lambda tf, keras, rng: _int_table(tf), (X2,), keep_variables=True),
+    # the table's import runs in the SavedModel's initializer, which the converter converts
+    # too: the same model, the entry of the import op
+    "LookupTableImportV2": Builder(
+        "tf.lookup.StaticHashTable lookup of int(x * 10), its KeyValueTensorInitializer",
+        lambda tf, keras, rng: _int_table(tf), (X2,), keep_variables=True),
     "SparseCross": raw("tf.sparse.cross_hashed of two int columns", lambda tf: lambda x: tf.cast(
         tf.sparse.to_dense(tf.sparse.cross_hashed(
             [tf.sparse.from_dense(tf.cast(x * 10.0, tf.int64)),

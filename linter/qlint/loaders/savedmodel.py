@@ -24,7 +24,9 @@ reachable from its outputs:
 
 Signatures whose ops are identical (Keras 3 ``export()`` writes ``serve`` and
 ``serving_default`` over the same function) are kept once.  Each signature is
-one subgraph.  Op nodes carry ``source_op`` = the TF op (``Cumsum``) and
+one subgraph; so is the initializer (``__saved_model_init_op``) when it fills lookup
+tables: the converter converts it as well, and its ops are what the initializer's output
+node runs by control edges.  Op nodes carry ``source_op`` = the TF op (``Cumsum``) and
 ``op_type`` = ``tf.<Op>`` (``tf.Conv2D``), the name the MLIR converter uses in its
 messages (`qlint.predict.patterns.lower` later names the TFLite builtin the probed
 converter lowered it to, ``CUMSUM``, where it saw exactly one).  ``location`` is the signature
@@ -62,10 +64,14 @@ PASS_THROUGH = frozenset({"Identity", "StopGradient", "Snapshot", "PreventGradie
                           "EnsureShape", "CheckNumerics"})
 VARIABLE_OPS = frozenset({"VarHandleOp", "VariableV2", "Variable"})
 ASSIGN_OPS = frozenset({"AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp"})
+# Ops filling a lookup table, in the initializer signature (which the converter converts)
+TABLE_INIT_OPS = frozenset({"LookupTableImportV2", "InitializeTableV2",
+                            "InitializeTableFromTextFileV2"})
+INIT_SIGNATURE = "__saved_model_init_op"
 SKIP_OPS = frozenset({"NoOp", "Placeholder", "PlaceholderWithDefault", "_Arg", "_Retval"})
 STATEFUL = frozenset({"RandomUniform", "RandomStandardNormal", "TruncatedNormal",
                       "VarHandleOp", "AssignVariableOp", "While", "StatelessWhile", "If",
-                      "StatelessIf", "Case", "StatelessCase"})
+                      "StatelessIf", "Case", "StatelessCase", *TABLE_INIT_OPS})
 
 
 def savedmodel_dir(path: str) -> str:
@@ -208,6 +214,9 @@ class _Builder:
             sigs.append(sig)
         if not sigs:  # TF1 graph without signatures: every node
             sigs.append(self._whole_graph())
+        init = self.meta.signature_def.get(INIT_SIGNATURE)
+        if init is not None and (init_sig := self._init_signature(init)).ops:
+            sigs.append(init_sig)
         info = self.meta.meta_info_def
         g = ModelGraph(
             "savedmodel", self.path, "source",
@@ -277,6 +286,17 @@ class _Builder:
                 t.dtype = dtype_name(info.dtype)
             if info.HasField("tensor_shape") and t.shape is None:
                 t.shape = _shape(info.tensor_shape)
+        _prune(sig)
+        return sig
+
+    def _init_signature(self, sdef: Any) -> _Signature:
+        """The initializer: what its output node runs by control edges (table imports)."""
+        sig = _Signature(INIT_SIGNATURE)
+        scope = _Scope(self, sig, prefix="", path=INIT_SIGNATURE, depth=0, stack=())
+        roots = {_top_node(r) for info in sdef.outputs.values()
+                 if _top_node(info.name) in self.nodes
+                 for r in self.nodes[_top_node(info.name)].input}
+        scope.instantiate_top(roots)
         _prune(sig)
         return sig
 
@@ -706,8 +726,10 @@ def _prune(sig: _Signature) -> None:
         for k in op.outputs:
             producer[k] = i
     # a variable the signature assigns (a stateful RNN's state) is state the converted
-    # model keeps: its assignment is kept as an op, with what it depends on
-    keep = {i for i, op in enumerate(sig.ops) if op.source_op in ASSIGN_OPS}
+    # model keeps, and a table the initializer fills is a table it keeps: the assignment
+    # or the import is kept as an op, with what it depends on
+    keep = {i for i, op in enumerate(sig.ops) if op.source_op in ASSIGN_OPS
+            or op.source_op in TABLE_INIT_OPS}
     queue = deque([*sig.outputs.values(), *(k for i in keep for k in sig.ops[i].inputs)])
     while queue:
         k = queue.popleft()
