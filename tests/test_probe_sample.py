@@ -56,7 +56,8 @@ TF_SAMPLE = ["Erf", "Cumsum", "Pow(y=2)", "Pow(y=3)", "Pow(y=2, rank 5)",
              "keras.CategoryEncoding(one_hot)", "tf.tensor_scatter_nd_max", "tf.linalg.eigh",
              "Complex", "Mul(complex64)", "ResourceGather", "keras.ops.Where(args=3)",
              "Betainc", "DenseBincount", "Roll(dynamic batch)", "Sin+ConcatV2",
-             "AssignVariableOp", "BiasAdd(NCHW, rank 3)", "LookupTableImportV2"]
+             "AssignVariableOp", "BiasAdd(NCHW, rank 3)", "LookupTableImportV2",
+             "implements:non_max_suppression_padded_v2", "implements:lstm(static batch)"]
 TIMEOUT = 120.0
 
 

@@ -165,3 +165,29 @@ def test_the_initializer_that_fills_a_lookup_table_is_a_subgraph() -> None:
     assert init_ops == ["HashTableV2", "LookupTableImportV2"]  # the IntegerLookup's table
     plain = load_savedmodel(str(heldout / "arch9.ircnn" / "saved_model"))
     assert [sg["name"] for sg in plain.attrs["subgraphs"]] == ["serving_default"]
+
+
+def test_a_function_the_converter_replaces_whole_is_one_op() -> None:
+    """``tf.image.non_max_suppression_padded``'s body (``_implements``) and a Keras 2
+    LSTM's function (``api_implements: lstm_<uuid>``) are each one ``implements:`` op,
+    judged by the probed outcome of the whole function: NON_MAX_SUPPRESSION_V4 stays
+    float; the LSTM on a static batch is an int8 UNIDIRECTIONAL_SEQUENCE_LSTM, on an
+    unknown batch size the converter refuses its TensorListReserve."""
+    from qlint.predict.patterns import source_table
+    from qlint.predict.source import predict
+
+    heldout = FIXTURES / "heldout" / "models"
+    nms = load_savedmodel(str(heldout / "tf11.ssd_postprocess" / "saved_model"))
+    ops = [nms[o]["source_op"] for o in nms.ops()]
+    assert ops.count("implements:non_max_suppression_padded_v2") == 1
+    assert "StatelessWhile" not in ops and "TopKV2" not in ops  # the body is not inlined
+    found = predict(nms, source_table())
+    assert [p.tflite_ops for p in found] == [("NON_MAX_SUPPRESSION_V4",)]
+    lstm = load_savedmodel(str(heldout / "k2arch11.lstm_har_fixed_batch" / "saved_model"))
+    (op,) = [o for o in lstm.ops() if lstm[o]["source_op"] == "implements:lstm"]
+    assert predict(lstm, source_table()) == []
+    x = lstm.inputs(op)[0]
+    lstm[x]["shape"] = (None, *lstm[x]["shape"][1:])  # the same call on an unknown batch
+    (p,) = predict(lstm, source_table())
+    assert (p.cap.name, p.outcome) == ("implements:lstm(dynamic batch)", "conversion_error")
+    assert p.failing_tf_ops(lstm) == ["TensorListReserve"]

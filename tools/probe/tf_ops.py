@@ -595,6 +595,39 @@ for _rank in (3, 4, 5):
         (Arg(_shape),),
         extra={"variant_of": "BiasAdd", "when": [{"fact": "data_format", "eq": "NCHW"},
                                                  {"fact": "ifm_rank", "eq": _rank}]})
+# Functions the converter replaces whole (`qlint.loaders.savedmodel_composites`): the
+# SavedModel loader keeps each call as one op, ``implements:<name>``.  Probed through a
+# SavedModel, as users convert them (a frozen function loses the composites' structure).
+TF_OP_BUILDERS["implements:non_max_suppression_padded_v2"] = Builder(
+    "tf.image.non_max_suppression_padded(boxes, scores, 10, pad_to_max_output_size=True)",
+    lambda tf, keras, rng: lambda b, s: tf.image.non_max_suppression_padded(
+        b, s, 10, iou_threshold=0.5, pad_to_max_output_size=True)[0],
+    (Arg((64, 4), lo=0.0, hi=1.0), Arg((64,), lo=0.0, hi=1.0)), saved_model=True)
+
+
+def _tf_keras_rnn(layer: str) -> Callable[[Any, Any, np.random.Generator], Any]:
+    """A Keras 2 (``tf_keras``) recurrent layer, whose call is a function with
+    ``api_implements`` (``lstm_<uuid>``, ``gru_<uuid>``)."""
+    def make(tf: Any, keras: Any, rng: np.random.Generator) -> Any:
+        import tf_keras
+
+        tf_keras.utils.set_random_seed(0)
+        return getattr(tf_keras.layers, layer)(8)
+    return make
+
+
+for _layer in ("LSTM", "GRU"):
+    _name = _layer.lower()
+    TF_OP_BUILDERS[f"implements:{_name}(dynamic batch)"] = Builder(
+        f"tf_keras.layers.{_layer}(8) on (None, 10, 4)", _tf_keras_rnn(_layer),
+        (Arg((None, 10, 4), sample=(1, 10, 4)),), saved_model=True,
+        extra={"variant_of": f"implements:{_name}",
+               "when": [{"fact": "dynamic_batch", "eq": True}]})
+    TF_OP_BUILDERS[f"implements:{_name}(static batch)"] = Builder(
+        f"tf_keras.layers.{_layer}(8) on (1, 10, 4)", _tf_keras_rnn(_layer),
+        (Arg((1, 10, 4)),), saved_model=True,
+        extra={"variant_of": f"implements:{_name}",
+               "when": [{"fact": "dynamic_batch", "eq": False}]})
 # A constant predicate (tf.image.rot90's k % 4 == 1): the converter folds the StatelessIf
 # and keeps the ops of the branch taken.
 TF_OP_BUILDERS["StatelessIf(constant predicate)"] = Builder(

@@ -441,11 +441,31 @@ def probe_builtin(job: dict[str, Any], phase: _Phase) -> dict[str, Any]:
 
 
 def _graphdef_ops(cf: Any) -> list[str]:
+    """The TF ops of a probe's graph and its functions, as the SavedModel loader sees
+    them: a function the converter replaces whole is one op, ``implements:<name>``
+    (`qlint.loaders.savedmodel_composites`), and the functions it calls are not read."""
+    from qlint.loaders.savedmodel_composites import implements_name
+
     gd = cf.graph.as_graph_def()
+    funcs = {f.signature.name: f for f in gd.library.function}
+    inside: set[str] = set()  # functions called from a composite's body
+    todo = [f for f in funcs.values() if implements_name(f)]
+    while todo:
+        for n in todo.pop().node_def:
+            called = [n.op] + [a.func.name for a in n.attr.values() if a.func.name] + [
+                fn.name for a in n.attr.values() for fn in a.list.func]
+            for c in called:
+                if c in funcs and c not in inside and not implements_name(funcs[c]):
+                    inside.add(c)
+                    todo.append(funcs[c])
     names = [n.op for n in gd.node]
-    for f in gd.library.function:
-        names.extend(n.op for n in f.node_def)
-    return list(dict.fromkeys(n for n in names if n not in _SKIP_GRAPHDEF))
+    for name, f in funcs.items():
+        composite = implements_name(f)
+        if composite:
+            names.append(composite)
+        elif name not in inside:
+            names.extend(n.op for n in f.node_def)
+    return list(dict.fromkeys(n for n in names if n not in _SKIP_GRAPHDEF and n not in funcs))
 
 
 def _resolve_shape(builder: Builder) -> Builder:

@@ -5,15 +5,15 @@ the message subset in `qlint.loaders._tf_protos`.  The loader picks the meta
 graph tagged ``serve`` (else the first), and for each signature builds the ops
 reachable from its outputs:
 
-* function calls (``StatefulPartitionedCall``, ``PartitionedCall`` and direct
-  calls of a library function by name) are inlined, their arguments wired to
-  the caller's tensors; recursion is cut when a function calls itself, at a
-  nesting depth of `MAX_DEPTH`, at `MAX_OPS` ops and after a number of
-  instantiated nodes proportional to the nodes the file declares (a library whose
-  functions each call the next several times would otherwise expand
-  exponentially), so a hostile or cyclic library cannot hang the loader;
+* function calls (``StatefulPartitionedCall``, ``PartitionedCall`` and direct calls of
+  a library function by name) are inlined, their arguments wired to the caller's
+  tensors; recursion is cut when a function calls itself, at a nesting depth of
+  `MAX_DEPTH`, at `MAX_OPS` ops and after a number of instantiated nodes proportional to
+  the nodes the file declares (a library whose functions each call the next several
+  times would expand exponentially), so a hostile or cyclic library cannot hang it;
 * control-flow bodies (``While``/``If``/``Case`` branches) are inlined beside
   their op with fresh argument tensors, so the ops inside them are visible;
+* a call of a function the converter replaces whole (`savedmodel_composites`) is one op;
 * ``Identity``-like ops are looked through and ops whose inputs are all
   constant are folded (as the converter does); they are listed with their
   locations in the graph attributes ``elided_ops`` and ``folded_ops`` so that rules can match
@@ -43,7 +43,13 @@ from typing import Any
 from qlint.bounded_read import check_model_file_size
 from qlint.errors import ModelLoadError
 from qlint.graph import ModelGraph
-from qlint.loaders.savedmodel_dtypes import RANDOM_PREFIXES, arg_dtype, output_dtype
+from qlint.loaders.savedmodel_composites import implements_name
+from qlint.loaders.savedmodel_dtypes import (
+    RANDOM_PREFIXES,
+    arg_dtype,
+    output_dtype,
+    plain_attrs,
+)
 
 MAX_DEPTH = 32
 MAX_OPS = 200_000
@@ -380,9 +386,9 @@ class _Node:
         return found
 
     def plain_attrs(self) -> dict[str, Any]:
-        """`_plain_attrs` of the node, a fresh copy each time (ops do not share lists)."""
+        """`plain_attrs` of the node, a fresh copy each time (ops do not share lists)."""
         if self._attrs is None:
-            self._attrs = _plain_attrs(self)
+            self._attrs = plain_attrs(self)
         return {k: list(v) if isinstance(v, list) else v for k, v in self._attrs.items()}
 
     def control_flow(self) -> list[tuple[str, list[str]]]:
@@ -560,10 +566,14 @@ class _Scope:
                 self.sig.tensors[key].value = _scalar_value(node)
             return
         func = self._callee(node)
-        if func is not None and self._can_inline(func):
+        fdef = self.b.functions.get(func) if func is not None else None
+        composite = implements_name(fdef) if fdef is not None else None
+        if func is not None and composite is None and self._can_inline(func):
             self._inline(node, func, ins, top)
             return
         self._plain_op(node, ins, top)
+        if composite is not None:  # the converter replaces the whole call
+            self.sig.ops[-1].source_op = composite
 
     def _callee(self, node: _Node) -> str | None:
         if node._callee is _UNSET:  # the builder's functions do not change
@@ -660,36 +670,6 @@ def _input_types_from_casts(sig: _Signature) -> None:
         t = sig.tensors.get(op.inputs[0]) if src and op.inputs else None
         if t is not None and isinstance(src, str):
             t.dtype = src
-
-
-def _plain_attrs(node: Any) -> dict[str, Any]:
-    """The scalar attributes rules may need (strings, numbers, bools, types)."""
-    from qlint.loaders._tf_protos import dtype_name
-
-    out: dict[str, Any] = {}
-    for k, v in node.attr.items():
-        if k.startswith("_"):
-            continue
-        which = v.WhichOneof("value") if hasattr(v, "WhichOneof") else None
-        if which == "s":
-            out[k] = v.s.decode("utf-8", "replace")
-        elif which == "i":
-            out[k] = int(v.i)
-        elif which == "f":
-            out[k] = float(v.f)
-        elif which == "b":
-            out[k] = bool(v.b)
-        elif which == "type":
-            out[k] = dtype_name(v.type)
-        elif which == "func":
-            out[k] = v.func.name
-        elif which == "list" and v.list.i:
-            out[k] = [int(x) for x in v.list.i]
-        elif which == "list" and v.list.type:
-            out[k] = [dtype_name(x) for x in v.list.type]
-        elif which == "list" and v.list.f:
-            out[k] = [float(x) for x in v.list.f]
-    return out
 
 
 def _topo(nodes: list[Any]) -> list[Any]:

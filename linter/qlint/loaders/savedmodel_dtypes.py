@@ -1,4 +1,5 @@
-"""Tensor dtypes of SavedModel ops, read from their attributes (no op definitions).
+"""Tensor dtypes and scalar attributes of SavedModel ops, read from their attributes (no
+op definitions).
 
 A GraphDef node carries its type attributes (``T``, ``DstT``, ``out_type``, ...) but not
 which attribute types which output; the SavedModel loader asks these functions.
@@ -77,3 +78,33 @@ def arg_dtype(node: Any, arg: str) -> str | None:
     if node.op.startswith("FusedBatchNorm") and arg != "y":
         return attr_dtype(node, ("U", "T"))
     return None
+
+
+def plain_attrs(node: Any) -> dict[str, Any]:
+    """The scalar attributes rules may need (strings, numbers, bools, types)."""
+    from qlint.loaders._tf_protos import dtype_name
+
+    out: dict[str, Any] = {}
+    for k, v in node.attr.items():
+        if k.startswith("_"):
+            continue
+        which = v.WhichOneof("value") if hasattr(v, "WhichOneof") else None
+        if which == "s":
+            out[k] = v.s.decode("utf-8", "replace")
+        elif which == "i":
+            out[k] = int(v.i)
+        elif which == "f":
+            out[k] = float(v.f)
+        elif which == "b":
+            out[k] = bool(v.b)
+        elif which == "type":
+            out[k] = dtype_name(v.type)
+        elif which == "func":
+            out[k] = v.func.name
+        elif which == "list" and v.list.i:
+            out[k] = [int(x) for x in v.list.i]
+        elif which == "list" and v.list.type:
+            out[k] = [dtype_name(x) for x in v.list.type]
+        elif which == "list" and v.list.f:
+            out[k] = [float(x) for x in v.list.f]
+    return out
