@@ -57,7 +57,8 @@ TF_SAMPLE = ["Erf", "Cumsum", "Pow(y=2)", "Pow(y=3)", "Pow(y=2, rank 5)",
              "Complex", "Mul(complex64)", "ResourceGather", "keras.ops.Where(args=3)",
              "Betainc", "DenseBincount", "Roll(dynamic batch)", "Sin+ConcatV2",
              "AssignVariableOp", "BiasAdd(NCHW, rank 3)", "LookupTableImportV2",
-             "implements:non_max_suppression_padded_v2", "implements:lstm(static batch)"]
+             "implements:non_max_suppression_padded_v2", "implements:lstm(static batch)",
+             "Case"]
 TIMEOUT = 120.0
 
 

@@ -191,3 +191,23 @@ def test_a_function_the_converter_replaces_whole_is_one_op() -> None:
     (p,) = predict(lstm, source_table())
     assert (p.cap.name, p.outcome) == ("implements:lstm(dynamic batch)", "conversion_error")
     assert p.failing_tf_ops(lstm) == ["TensorListReserve"]
+
+
+def test_control_flow_reading_variables_is_judged_as_probed() -> None:
+    """A ``tf.switch_case`` whose branches read tf.Variables is refused with the
+    variables' ops (the probe's message names them; the loader folds variable reads into
+    constants, so the finding names them from the probe); a ``tf.cond`` alike converts
+    with a float IF; the cond of int32 label ids (GatherV2 types its output by
+    ``Tparams``) stays int8."""
+    from qlint.predict.patterns import source_table
+    from qlint.predict.source import predict
+
+    heldout = FIXTURES / "heldout" / "models"
+    case = load_savedmodel(str(heldout / "tf11.switch_head" / "saved_model"))
+    (p,) = [p for p in predict(case, source_table()) if p.outcome == "conversion_error"]
+    assert set(p.failing_tf_ops(case)) == {"Case", "VarHandleOp", "ReadVariableOp",
+                                           "AssignVariableOp"}
+    cond = load_savedmodel(str(heldout / "tf11.early_exit" / "saved_model"))
+    assert [p.tflite_ops for p in predict(cond, source_table())] == [("IF",)]
+    labels = load_savedmodel(str(heldout / "tf11.topk_reject" / "saved_model"))
+    assert "IF" not in [b for p in predict(labels, source_table()) for b in p.tflite_ops]

@@ -628,6 +628,33 @@ for _layer in ("LSTM", "GRU"):
         (Arg((1, 10, 4)),), saved_model=True,
         extra={"variant_of": f"implements:{_name}",
                "when": [{"fact": "dynamic_batch", "eq": False}]})
+# Control flow whose branches or body read tf.Variables (a tf.Module exported with
+# tf.saved_model.save): the op is the stateful If / Case / While, with resource operands.
+def _stateful_flow(kind: str) -> Callable[[Any, Any, np.random.Generator], Any]:
+    def make(tf: Any, keras: Any, rng: np.random.Generator) -> Any:
+        class Flow(tf.Module):  # type: ignore[misc,name-defined]
+            def __init__(self) -> None:
+                super().__init__()
+                self.w = [tf.Variable(_w(rng, 16, 16)) for _ in range(3)]
+
+            def __call__(self, x: Any, *task: Any) -> Any:
+                if kind == "If":
+                    return tf.cond(tf.reduce_max(x) > 0.5, lambda: tf.matmul(x, self.w[0]),
+                                   lambda: tf.matmul(x, self.w[1]))
+                if kind == "Case":
+                    return tf.switch_case(task[0], [lambda w=w: tf.matmul(x, w) for w in self.w])
+                return tf.while_loop(lambda i, h: i < 4,
+                                     lambda i, h: (i + 1, tf.tanh(tf.matmul(h, self.w[0]))),
+                                     [tf.constant(0), x])[1]
+        return Flow()
+    return make
+
+
+for _kind, _call in (("If", "tf.cond"), ("Case", "tf.switch_case"), ("While", "tf.while_loop")):
+    TF_OP_BUILDERS[_kind] = Builder(
+        f"{_call} whose branches read tf.Variables (tf.saved_model.save of a tf.Module)",
+        _stateful_flow(_kind),
+        (X2, *((Arg((), "int32", 0, 3),) if _kind == "Case" else ())), saved_model=True)
 # A constant predicate (tf.image.rot90's k % 4 == 1): the converter folds the StatelessIf
 # and keeps the ops of the branch taken.
 TF_OP_BUILDERS["StatelessIf(constant predicate)"] = Builder(

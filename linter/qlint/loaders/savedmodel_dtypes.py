@@ -63,7 +63,8 @@ def output_dtype(node: Any, idx: int) -> str:
 
         types = node.attr["Tout"].list.type
         return dtype_name(types[idx]) if idx < len(types) else "unknown"
-    found = attr_dtype(node, ("T", "dtype", "out_type", "output_type", "Tidx", "Tcomplex"))
+    found = attr_dtype(node, ("T", "Tparams", "dtype", "out_type", "output_type", "Tidx",
+                              "Tcomplex"))
     return found or "unknown"
 
 

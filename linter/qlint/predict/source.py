@@ -87,13 +87,17 @@ class Prediction:
     def failing_tf_ops(self, graph: ModelGraph) -> list[str]:
         """Every TF op the probed converter message refuses that this prediction's ops
         have (``StatelessRandomGetKeyCounter`` and ``StatelessRandomUniformV2`` of a
-        stateless random op); the first one named when none of them is here.  A Keras
+        stateless random op) or that the probe's graph did not hold as an op; the first
+        one named when none of them is here.  A Keras
         layer's TF ops are the ones its probed conversion refused: all of them."""
         named = list(dict.fromkeys(OP_ERROR.findall(self.cap.message or "")))
         if graph.format == "keras":
             return named
         here = {graph[o]["source_op"] for o in (self.op, *self.related)}
-        return [op for op in named if op in here] or named[:1]
+        # ops the probe's graph did not hold as ops are the conversion's own doing (the
+        # VarHandleOp / ReadVariableOp of variables a Case branch reads): named too
+        probed = set(self.cap.graphdef_ops or ())
+        return [op for op in named if op in here or op not in probed] or named[:1]
 
 
 def usable(cap: TfOpCapability | None) -> bool:
