@@ -98,6 +98,20 @@ def test_a_two_op_pattern_holds_only_in_the_probed_direction() -> None:
     assert len(squares) == 2 and all(p.outcome == FLOAT_FALLBACK for p in squares)
 
 
+def test_a_transpose_is_refused_on_a_complex_spectrum_only() -> None:
+    """``Transpose(complex64)``: the converter refuses a transpose of an rfft; the
+    transpose of its magnitude (rfft -> abs -> transpose, a log-mel front end feeding a
+    Dense) is an int8 TRANSPOSE."""
+    cplx = _graph([("RFFT", "s/m/stft/rfft", [0], [1]),
+                   ("Transpose", "s/m/stft/transpose", [1], [2]),
+                   ("ComplexAbs", "s/m/stft/Abs", [2], [3])], {1: "complex64", 2: "complex64"})
+    assert "Transpose(complex64)" in [p.cap.name for p in predict(cplx)]
+    magnitude = _graph([("RFFT", "s/m/stft/rfft", [0], [1]),
+                        ("ComplexAbs", "s/m/stft/Abs", [1], [2]),
+                        ("Transpose", "s/m/dense/transpose", [2], [3])], {1: "complex64"})
+    assert all(p.cap.variant_of != "Transpose" for p in predict(magnitude))
+
+
 def test_boolean_options_select_probed_variants() -> None:
     assert match_pattern("LSTM", {"units": 8, "unroll": True}) == "keras.LSTM(unroll=True)"
     assert match_pattern("LSTM", {"units": 8, "unroll": False}) == "keras.LSTM"

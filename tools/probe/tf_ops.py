@@ -8,6 +8,7 @@ TFLite ops the pattern lowers to, and the strict-int8 outcome.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from typing import Any
@@ -697,9 +698,14 @@ for _shape_op, (_in, _fn) in _SHAPE_OPS.items():
     TF_OP_BUILDERS[f"Neg+{_shape_op}"] = raw(
         f"tf.math.negative -> {_shape_op}",
         (lambda f: lambda tf: lambda x: f(tf)(tf.math.negative(x)))(_fn), _arg)
-    TF_OP_BUILDERS[f"RFFT+{_shape_op}"] = raw(
-        f"tf.signal.rfft -> {_shape_op} -> tf.math.abs",
-        (lambda f: lambda tf: lambda x: tf.math.abs(f(tf)(tf.signal.rfft(x))))(_fn), _arg)
+    _rfft_chain = raw(f"tf.signal.rfft -> {_shape_op} -> tf.math.abs",
+                      (lambda f: lambda tf: lambda x: tf.math.abs(f(tf)(tf.signal.rfft(x))))(_fn),
+                      _arg)
+    if _shape_op == "Transpose":  # refused on complex64: a dtype condition of the op itself
+        TF_OP_BUILDERS["Transpose(complex64)"] = dataclasses.replace(_rfft_chain, extra={
+            "variant_of": "Transpose", "when": [{"fact": "ifm_dtype", "eq": "complex64"}]})
+    else:
+        TF_OP_BUILDERS[f"RFFT+{_shape_op}"] = _rfft_chain
 # A chain: a CONCATENATION of a float SIN with the model input (a positional encoding)
 # stays float too.  Probed alike and left out: SIN feeding a MatMul with constant weights,
 # an AddV2, a Mul, or a ConcatV2 then MatMul: each consumer stays int8.
