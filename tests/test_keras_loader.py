@@ -161,3 +161,30 @@ def test_a_keras_operation_is_not_taken_for_the_layer_of_the_same_name() -> None
     kinds = {g[o]["source_op"] for o in g.ops()}
     assert "ops.NotEqual" in kinds and "NotEqual" not in kinds
     assert {"Embedding", "GlobalAveragePooling1D", "Dense"} <= kinds
+
+
+def test_a_keras2_h5_is_judged_by_keras2_probes() -> None:
+    """A Keras 2 (tf_keras) ``.h5``: a ``TFOpLambda`` names the TF function it calls, so
+    it is judged by that function's entry, or the entry its probe behaved as
+    (``tf.ones_like`` has neither: QL190 says so)
+    instead of being opaque; ``LayerNormalization`` is judged by its tf_keras probe (an
+    int8 fusion, where Keras 3's keeps a NEG float); an ``LSTM`` by the batch size of
+    the model's input, which the file's layers do not record."""
+    from qlint.predict.patterns import source_table
+    from qlint.predict.source import predict, unknown_ops
+
+    heldout = FIXTURES / "heldout" / "models"
+    g = load_keras(str(heldout / "k2arch11.transformer_block" / "model.h5"))
+    assert not any(g[o]["attrs"].get("opaque") for o in g.ops())
+    assert [u.name for u in unknown_ops(g, source_table())] == ["tf.ones_like"]
+    assert predict(g, source_table()) == []
+    # tf.image.resize was probed to be ResizeBilinear's entry; tf.concat's probe folded away
+    calls = load_keras(str(heldout / "k2arch11.tf_ops_functional" / "model.h5"))
+    assert [u.name for u in unknown_ops(calls, source_table())] == ["tf.concat"]
+    lstm = load_keras(str(heldout / "k2arch11.lstm_har_fixed_batch" / "model.h5"))
+    assert predict(lstm, source_table()) == []  # batch 1: an int8 sequence LSTM
+    for sg in lstm.attrs["subgraphs"]:
+        for t in sg["inputs"]:
+            lstm[t]["shape"] = (None, *lstm[t]["shape"][1:])
+    (p,) = predict(lstm, source_table())
+    assert (p.cap.name, p.outcome) == ("tf_keras.LSTM(dynamic batch)", "conversion_error")

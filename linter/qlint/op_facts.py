@@ -87,6 +87,12 @@ def op_facts(graph: ModelGraph, op: NodeId, *, options: bool = True) -> dict[str
         raw = [tuple(t.get("shape") or ()) for t in tensors]
         facts["dynamic_batch"] = any(s[:1] == (None,) for s in raw)
         facts["dynamic_non_batch"] = any(d is None for s in raw for d in s[1:])
+        if all(t.get("shape") is None for t in tensors):  # shapes unknown: the model's batch
+            batch = _model_input_batch(graph)
+            if batch is None:
+                del facts["dynamic_batch"]
+            else:
+                facts["dynamic_batch"] = batch
     if ins:
         ifm = graph[ins[0]]
         ishape = _static(ifm)
@@ -178,6 +184,17 @@ def _quant_facts(activations: Sequence[Mapping[str, Any]],
     return {"quant_missing": missing, "io_per_axis": per_axis,
             "zero_point_out_of_range": out_of_range,
             "scalar_tensors": any(t.get("shape") == () for t in activations)}
+
+
+def _model_input_batch(graph: ModelGraph) -> bool | None:
+    """Whether the model's inputs have an unknown batch size (a Keras layer whose own
+    shapes the file leaves out has the batch of the model's inputs); None if unknown."""
+    shapes = [graph[t].get("shape") for sg in graph.attrs.get("subgraphs", [])
+              for t in sg.get("inputs", ())]
+    known = [tuple(s) for s in shapes if s]
+    if not known or len(known) != len(shapes):
+        return None
+    return any(s[0] is None for s in known)
 
 
 def _static(tensor: Mapping[str, Any]) -> tuple[int, ...]:

@@ -28,6 +28,8 @@ def probe_command(kind: str, name: str) -> str:
         return f"{_TF_OPS} keras.{name}"
     if kind == "activation":
         return f"{_TF_OPS} 'keras.Activation({name})'"
+    if kind == "tf_function":
+        return f"{_TF_OPS} {name}"
     return f"{_TF_OPS} {name}` (with a builder for {name} in tools/probe/tf_ops.py)"
 
 
@@ -100,7 +102,8 @@ class UnknownOp(Rule):
         for u in unknown_ops(graph):
             groups[(u.kind, u.name)].append(u.op)
         where = source_table().provenance.file
-        what = {"tf_op": "TF op", "layer": "Keras layer", "activation": "Keras activation"}
+        what = {"tf_op": "TF op", "layer": "Keras layer", "activation": "Keras activation",
+                "tf_function": "TF function"}
         for (kind, name), ops in groups.items():
             yield self.finding(
                 graph, ops[0],

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from tools.probe.builders import X2, X4, Arg, Builder, _w
+from tools.probe.graph_flow import GRAPH_FLOW_BUILDERS, keras2_builder
 from tools.probe.keras_layers import activation_builder, layer_builder
 from tools.probe.keras_ops import op_builder
 from tools.probe.legalized import legalized_builders
@@ -596,66 +597,7 @@ for _rank in (3, 4, 5):
         (Arg(_shape),),
         extra={"variant_of": "BiasAdd", "when": [{"fact": "data_format", "eq": "NCHW"},
                                                  {"fact": "ifm_rank", "eq": _rank}]})
-# Functions the converter replaces whole (`qlint.loaders.savedmodel_composites`): the
-# SavedModel loader keeps each call as one op, ``implements:<name>``.  Probed through a
-# SavedModel, as users convert them (a frozen function loses the composites' structure).
-TF_OP_BUILDERS["implements:non_max_suppression_padded_v2"] = Builder(
-    "tf.image.non_max_suppression_padded(boxes, scores, 10, pad_to_max_output_size=True)",
-    lambda tf, keras, rng: lambda b, s: tf.image.non_max_suppression_padded(
-        b, s, 10, iou_threshold=0.5, pad_to_max_output_size=True)[0],
-    (Arg((64, 4), lo=0.0, hi=1.0), Arg((64,), lo=0.0, hi=1.0)), saved_model=True)
-
-
-def _tf_keras_rnn(layer: str) -> Callable[[Any, Any, np.random.Generator], Any]:
-    """A Keras 2 (``tf_keras``) recurrent layer, whose call is a function with
-    ``api_implements`` (``lstm_<uuid>``, ``gru_<uuid>``)."""
-    def make(tf: Any, keras: Any, rng: np.random.Generator) -> Any:
-        import tf_keras
-
-        tf_keras.utils.set_random_seed(0)
-        return getattr(tf_keras.layers, layer)(8)
-    return make
-
-
-for _layer in ("LSTM", "GRU"):
-    _name = _layer.lower()
-    TF_OP_BUILDERS[f"implements:{_name}(dynamic batch)"] = Builder(
-        f"tf_keras.layers.{_layer}(8) on (None, 10, 4)", _tf_keras_rnn(_layer),
-        (Arg((None, 10, 4), sample=(1, 10, 4)),), saved_model=True,
-        extra={"variant_of": f"implements:{_name}",
-               "when": [{"fact": "dynamic_batch", "eq": True}]})
-    TF_OP_BUILDERS[f"implements:{_name}(static batch)"] = Builder(
-        f"tf_keras.layers.{_layer}(8) on (1, 10, 4)", _tf_keras_rnn(_layer),
-        (Arg((1, 10, 4)),), saved_model=True,
-        extra={"variant_of": f"implements:{_name}",
-               "when": [{"fact": "dynamic_batch", "eq": False}]})
-# Control flow whose branches or body read tf.Variables (a tf.Module exported with
-# tf.saved_model.save): the op is the stateful If / Case / While, with resource operands.
-def _stateful_flow(kind: str) -> Callable[[Any, Any, np.random.Generator], Any]:
-    def make(tf: Any, keras: Any, rng: np.random.Generator) -> Any:
-        class Flow(tf.Module):  # type: ignore[misc,name-defined]
-            def __init__(self) -> None:
-                super().__init__()
-                self.w = [tf.Variable(_w(rng, 16, 16)) for _ in range(3)]
-
-            def __call__(self, x: Any, *task: Any) -> Any:
-                if kind == "If":
-                    return tf.cond(tf.reduce_max(x) > 0.5, lambda: tf.matmul(x, self.w[0]),
-                                   lambda: tf.matmul(x, self.w[1]))
-                if kind == "Case":
-                    return tf.switch_case(task[0], [lambda w=w: tf.matmul(x, w) for w in self.w])
-                return tf.while_loop(lambda i, h: i < 4,
-                                     lambda i, h: (i + 1, tf.tanh(tf.matmul(h, self.w[0]))),
-                                     [tf.constant(0), x])[1]
-        return Flow()
-    return make
-
-
-for _kind, _call in (("If", "tf.cond"), ("Case", "tf.switch_case"), ("While", "tf.while_loop")):
-    TF_OP_BUILDERS[_kind] = Builder(
-        f"{_call} whose branches read tf.Variables (tf.saved_model.save of a tf.Module)",
-        _stateful_flow(_kind),
-        (X2, *((Arg((), "int32", 0, 3),) if _kind == "Case" else ())), saved_model=True)
+TF_OP_BUILDERS.update(GRAPH_FLOW_BUILDERS)
 # A constant predicate (tf.image.rot90's k % 4 == 1): the converter folds the StatelessIf
 # and keeps the ops of the branch taken.
 TF_OP_BUILDERS["StatelessIf(constant predicate)"] = Builder(
@@ -779,6 +721,9 @@ def builder_for(key: str) -> Builder:
     m = re.fullmatch(r"keras\.(\w+)\((\w+)=(True|False)\)", key)
     if m:
         return layer_builder(m.group(1), {m.group(2): m.group(3) == "True"})
+    m = re.fullmatch(r"tf_keras\.(\w+(?:\(.*\))?)", key)
+    if m:  # the Keras 3 builder of the same layer, given Keras 2 (tf_keras) to build with
+        return keras2_builder(builder_for(f"keras.{m.group(1)}"))
     if re.fullmatch(r"[A-Z]\w*", key):  # any other TF op: one node of it (@raw_ops)
         return raw_op_builder(key)
     m = re.fullmatch(r"raw:([A-Z]\w*)", key)  # that builder for any op (to compare)

@@ -459,12 +459,14 @@ def _graphdef_ops(cf: Any) -> list[str]:
                     inside.add(c)
                     todo.append(funcs[c])
     names = [n.op for n in gd.node]
+    composites = set()
     for name, f in funcs.items():
         composite = implements_name(f)
         if composite:
-            names.append(composite)
+            composites.add(composite)
         elif name not in inside:
             names.extend(n.op for n in f.node_def)
+    names.extend(sorted(composites))  # last: the library's order of functions varies
     return list(dict.fromkeys(n for n in names if n not in _SKIP_GRAPHDEF and n not in funcs))
 
 

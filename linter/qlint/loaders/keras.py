@@ -503,8 +503,15 @@ class _Builder:
         return g
 
 
+#: Keras 2 layers that call one TF API function their config names (``nn.relu6``,
+#: ``__operators__.add``): what they compute is known without their code.
+TF_FUNCTION_LAYERS = frozenset({"TFOpLambda", "SlicingOpLambda"})
+
+
 def _opaque_reason(layer: dict[str, Any]) -> str | None:
     cls = str(layer.get("class_name"))
+    if cls in TF_FUNCTION_LAYERS:
+        return None
     raw = layer.get("config")
     cfg: dict[str, Any] = raw if isinstance(raw, dict) else {}
     if cls == "Lambda":
@@ -513,8 +520,6 @@ def _opaque_reason(layer: dict[str, Any]) -> str | None:
         if kind == "__lambda__":
             return "Lambda layer with a serialized Python lambda (__lambda__ bytecode)"
         return "Lambda layer wrapping a Python function"
-    if cls in ("TFOpLambda", "SlicingOpLambda"):
-        return f"{cls} wrapping {cfg.get('function')!s}"
     module = layer.get("module")
     if isinstance(module, str) and not _keras_own(module):
         return f"custom class {cls} from module {module}"

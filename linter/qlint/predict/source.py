@@ -37,6 +37,7 @@ from typing import Any
 
 from qlint.conditions import all_hold
 from qlint.graph import ModelGraph, NodeId
+from qlint.loaders.keras import TF_FUNCTION_LAYERS
 from qlint.op_facts import op_facts
 from qlint.predict.carry import carried_predictions
 from qlint.predict.patterns import layer_key, match_pattern, source_table, tf_op_lowerings
@@ -174,7 +175,7 @@ class Unknown:
     """An op, layer or activation of a source graph with no probed verdict."""
 
     op: NodeId
-    kind: str  # tf_op | layer | activation
+    kind: str  # tf_op | layer | activation | tf_function
     name: str  # the TF op, the Keras class or the activation name
 
 
@@ -230,6 +231,12 @@ KERAS_STRUCTURAL = frozenset({"InputLayer"})
 def _predict_keras(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
     j = Judgement()
     out = j.predictions
+    # a Keras 2 file's layers lower as Keras 2 builds them: their tf_keras.<Class> entries
+    keras2 = str((graph.attrs.get("metadata") or {}).get("keras_version", "")).startswith("2.")
+    variants: dict[str, list[TfOpCapability]] = defaultdict(list)
+    for c in tab.tf_ops():
+        if c.variant_of and isinstance(c.when, list):
+            variants[c.variant_of].append(c)
     for op in graph.ops():
         attrs = graph[op]["attrs"]
         if attrs.get("opaque"):
@@ -240,10 +247,18 @@ def _predict_keras(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
         key = layer_key(graph, op)
         if cls == "Activation":
             key = _activation_key(attrs.get("activation"), match_pattern)
-        cap = _known(tab, tab.tf_op(key) if key else None)
+        function = tf_function_key(attrs.get("config")) if cls in TF_FUNCTION_LAYERS else None
+        if function is not None:
+            key = function if tab.tf_op(function) is not None else _alias(tab, function)
+        if keras2 and key and key.startswith("keras.") and tab.tf_op(f"tf_{key}") is not None:
+            key = f"tf_{key}"
+        cap = _known(tab, (_conditioned(graph, op, variants.get(key, ())) or tab.tf_op(key))
+                     if key else None)
         if cap is not None:
             if cap.outcome != INTEGER:
                 out.append(Prediction(op, cap.outcome, cap, _tflite_ops(cap), via="layer"))
+        elif function is not None:
+            j.unknown.append(Unknown(op, "tf_function", function))
         elif cls not in KERAS_STRUCTURAL:
             j.unknown.append(Unknown(op, "layer", str(cls)))
         act = attrs.get("activation")
@@ -257,6 +272,29 @@ def _predict_keras(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
             else:
                 j.unknown.append(Unknown(op, "activation", act))
     return j
+
+
+#: Python operators on tensors, as Keras 2 names them, and the probed entry of each.
+_OPERATORS = {"__operators__.add": "tf.math.add", "__operators__.getitem": "StridedSlice"}
+
+
+def _alias(tab: CapabilityTable, function: str) -> str:
+    """The entry ``function`` was probed to behave as, when that entry's probe held TF ops
+    (a probe whose graph folded away, ``keras.Dropout``'s, says nothing of the function);
+    else ``function`` itself (no entry: unknown)."""
+    alias = tab.function_alias(function)
+    cap = tab.tf_op(alias) if alias else None
+    return alias if alias and cap is not None and cap.graphdef_ops else function
+
+
+def tf_function_key(config: object) -> str | None:
+    """The probed ``tf_ops`` key of a Keras 2 ``TFOpLambda`` / ``SlicingOpLambda``:
+    ``tf.<function>`` (``tf.nn.relu6``), ``tf.math.add`` for ``x + y``; None when the
+    config names no function."""
+    fn = config.get("function") if isinstance(config, Mapping) else None
+    if not isinstance(fn, str) or not re.fullmatch(r"[A-Za-z_][\w.]{0,80}", fn):
+        return None
+    return _OPERATORS.get(fn, f"tf.{fn}")
 
 
 def _activation_key(act: object, match: Callable[..., str | None]) -> str | None:
@@ -346,11 +384,13 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
     for c in tab.tf_ops():
         if c.variant_of and c.when:
             variants[c.variant_of].append(c)
-    # Keras operation entries (keras.ops.*) judge a .keras file's operation nodes; in a
+    # Keras operation entries (keras.ops.*) judge a .keras file's operation nodes, and
+    # tf_keras.* entries (probed on a batch of one) a Keras 2 .h5 file's layers; in a
     # SavedModel the TF ops they become are judged by their own entries
     patterns = [c for c in tab.tf_ops()
                 if c.graphdef_ops and len(set(c.graphdef_ops)) > 1 and usable(c)
-                and not c.when and not (c.keras or "").startswith("ops.")]
+                and not c.when and not (c.keras or "").startswith("ops.")
+                and not c.name.startswith("tf_keras.")]
     needs = [frozenset(c.graphdef_ops or ()) for c in patterns]
     # A pattern instance is a scope covering the pattern's ops with no smaller scope
     # inside it that covers them too (the layer, not the model around it).

@@ -249,6 +249,18 @@ class CapabilityTable:
             self._tf_index = (single, keras)
         return self._tf_index
 
+    def function_alias(self, name: str) -> str | None:
+        """The entry a ``tf.*`` function without its own entry was probed to behave as:
+        the probe drops a function whose graph and verdict are those of an existing entry
+        and records which (``"tf.image.resize": "ResizeBilinear"`` in an update's
+        ``functions_like_existing``)."""
+        alias = None
+        for update in self.file.data.get("updates") or ():
+            like = update.get("functions_like_existing") if isinstance(update, Mapping) else None
+            if isinstance(like, Mapping) and isinstance(like.get(name), str):
+                alias = like[name]
+        return alias
+
     def tf_ops(self) -> Iterator[TfOpCapability]:
         """Every TF op / Keras pattern entry."""
         for key, raw in (self.file.data.get("tf_ops") or {}).items():
