@@ -30,6 +30,9 @@ def _what(graph: ModelGraph, p: Prediction) -> str:
         return f"TF op pattern ({', '.join(p.cap.graphdef_ops or ())})"
     if p.via == "carried":
         return f"TF op {node['source_op']} fed by the float {graph[p.related[0]]['source_op']}"
+    composite = str(node["source_op"]).removeprefix("implements:")
+    if composite != node["source_op"]:  # a call the converter replaces whole
+        return f"TF function implementing {composite!r} (converted as one op)"
     return f"TF op {node['source_op']}"
 
 
