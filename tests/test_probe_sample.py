@@ -164,8 +164,8 @@ def test_every_builtin_has_a_plan_and_tf_ops_are_named() -> None:
     assert isinstance(builtin_plan("STABLEHLO_ADD"), str)
     assert isinstance(builtin_plan("CUSTOM"), str)
     assert builtin_plan("CONV_2D") is BUILTIN_BUILDERS["CONV_2D"]
-    for key, b in TF_OP_BUILDERS.items():
-        assert b.name and (b.keras is None) == (not key.startswith("keras.")), key
+    for key, b in TF_OP_BUILDERS.items():  # Keras 3 and Keras 2 (tf_keras) layers
+        assert b.name and (b.keras is None) == (not key.startswith(("keras.", "tf_keras."))), key
 
 
 def test_every_legalized_tf_op_has_a_builder_or_a_reason() -> None:

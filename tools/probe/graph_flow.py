@@ -83,7 +83,7 @@ def _stateful_flow(kind: str) -> Callable[[Any, Any, np.random.Generator], Any]:
 
             def __call__(self, x: Any, *task: Any) -> Any:
                 if kind == "If":
-                    return tf.cond(tf.reduce_max(x) > 0.5, lambda: tf.matmul(x, self.w[0]),
+                    return tf.cond(tf.reduce_mean(x) > 0.0, lambda: tf.matmul(x, self.w[0]),
                                    lambda: tf.matmul(x, self.w[1]))
                 if kind == "Case":
                     return tf.switch_case(task[0], [lambda w=w: tf.matmul(x, w) for w in self.w])
