@@ -233,10 +233,7 @@ def _predict_keras(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
     out = j.predictions
     # a Keras 2 file's layers lower as Keras 2 builds them: their tf_keras.<Class> entries
     keras2 = str((graph.attrs.get("metadata") or {}).get("keras_version", "")).startswith("2.")
-    variants: dict[str, list[TfOpCapability]] = defaultdict(list)
-    for c in tab.tf_ops():
-        if c.variant_of and isinstance(c.when, list):
-            variants[c.variant_of].append(c)
+    variants = _variants(tab)
     for op in graph.ops():
         attrs = graph[op]["attrs"]
         if attrs.get("opaque"):
@@ -380,10 +377,7 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
                 into[sc].add(tf_op)
                 sizes[sc] += 1
     links = _control_flow_links(graph, ops)
-    variants: dict[str, list[TfOpCapability]] = defaultdict(list)
-    for c in tab.tf_ops():
-        if c.variant_of and c.when:
-            variants[c.variant_of].append(c)
+    variants = _variants(tab)
     # Keras operation entries (keras.ops.*) judge a .keras file's operation nodes, and
     # tf_keras.* entries (probed on a batch of one) a Keras 2 .h5 file's layers; in a
     # SavedModel the TF ops they become are judged by their own entries
@@ -483,6 +477,15 @@ def _stand_ins(tab: CapabilityTable, cap: TfOpCapability, folded: set[str]) -> s
         own = tab.tf_op(tf_op)
         if not (own is not None and own.lowers_to and keep & set(own.lowers_to)):
             out.add(tf_op)
+    return out
+
+
+def _variants(tab: CapabilityTable) -> dict[str, list[TfOpCapability]]:
+    """Each entry's probed condition variants (``Pow`` -> ``Pow(y=2)``, ...), table order."""
+    out: dict[str, list[TfOpCapability]] = defaultdict(list)
+    for c in tab.tf_ops():
+        if c.variant_of and isinstance(c.when, list):
+            out[c.variant_of].append(c)
     return out
 
 
