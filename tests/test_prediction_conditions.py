@@ -361,6 +361,53 @@ def test_arithmetic_on_complex_spectra_is_a_probed_dtype_condition() -> None:
     assert (p.outcome, p.cap.name) == (FLOAT_FALLBACK, "Mul(complex64)")
 
 
+def spectrum_graph(*chain: tuple[str, str]) -> ModelGraph:
+    """``frames -> StridedSlice -> RFFT -> ...``: ``chain`` of (TF op, output dtype) after
+    the rfft, each reading the previous one's output."""
+    g = ModelGraph("savedmodel", "model", "source")
+    x = g.add_tensor(0, 0, name="x", dtype="float32", shape=(1, 4, 32))
+    frames = g.add_tensor(0, 1, name="frames", dtype="float32", shape=(1, 4, 16))
+    g.add_op(0, 0, op_type="STRIDED_SLICE", source_op="StridedSlice", name="frame",
+             inputs=[x], outputs=[frames], location="serving_default/stft/frame/StridedSlice",
+             attrs={"T": "float32"})
+    prev = g.add_tensor(0, 2, name="spectrum", dtype="complex64", shape=(1, 4, 9))
+    g.add_op(0, 1, op_type="RFFT", source_op="RFFT", name="rfft", inputs=[frames],
+             outputs=[prev], location="serving_default/stft/rfft", attrs={"Tcomplex": "complex64"})
+    for k, (op, dtype) in enumerate(chain):
+        out = g.add_tensor(0, 3 + k, name=f"t{k}", dtype=dtype, shape=(1, 4, 9))
+        g.add_op(0, 2 + k, op_type=op.upper(), source_op=op, name=op, inputs=[prev],
+                 outputs=[out], location=f"serving_default/{op}", attrs={"T": "complex64"})
+        prev = out
+    g.attrs["subgraphs"] = [{"index": 0, "name": "serving_default", "inputs": [x],
+                             "outputs": [prev]}]
+    return g
+
+
+def test_a_probe_harness_is_not_part_of_the_probed_ops_entry() -> None:
+    """A complex64 result cannot leave an int8 model, so the RFFT probe ends in
+    ``tf.math.abs`` and the Imag probe starts from ``tf.signal.rfft2d``; the probe keeps
+    those harness ops' float ops apart, so an rfft read by ``tf.math.imag`` is RFFT2D
+    (with its RESHAPE) and IMAG, with no COMPLEX_ABS and one RFFT2D."""
+    table = source_table()
+    rfft, imag = table.tf_op("RFFT"), table.tf_op("Imag")
+    assert rfft is not None and imag is not None
+    assert "COMPLEX_ABS" not in rfft.float_ops and "RFFT2D" in rfft.float_ops
+    assert imag.float_ops == ("IMAG",)
+    preds = predict(spectrum_graph(("Imag", "float32")), table)
+    assert sorted((p.cap.name, b) for p in preds for b in p.tflite_ops) == [
+        ("Imag", "IMAG"), ("RFFT", "RESHAPE"), ("RFFT", "RFFT2D")]
+
+
+def test_a_strided_slice_of_a_spectrum_is_a_dtype_condition() -> None:
+    """The converter refuses a StridedSlice of complex64 (``StridedSlice(complex64)``); the
+    float framing slice before an rfft (``tf.signal.stft``) is no such slice."""
+    table = source_table()
+    names = sorted(p.cap.name for p in predict(spectrum_graph(("StridedSlice", "complex64")),
+                                               table))
+    assert names == ["RFFT", "StridedSlice(complex64)"]
+    assert [p.cap.name for p in predict(spectrum_graph(), table)] == ["RFFT"]
+
+
 def bias_add_graph(rank: int, data_format: str) -> ModelGraph:
     """One ``BiasAdd`` of a length-6 bias to a rank-``rank`` tensor."""
     shape = (1, 6, 4, 4, 4)[:rank]
@@ -526,3 +573,16 @@ def test_a_keras_layer_names_every_tf_op_its_probe_refused() -> None:
         load_keras(str(path)), Context())}
     assert found == {"tf.SparseCross)", "tf.HashTableV2, tf.LookupTableFindV2, "
                      "tf.LookupTableImportV2)"}
+
+
+def test_a_variants_conditions_judge_only_the_builtin_its_own_op_lowers_to() -> None:
+    """``Mul(complex64)``'s probe also kept a RESHAPE in float; its condition (a complex64
+    operand of the Mul) says nothing about RESHAPEs in a float ``.tflite``, only about its
+    MUL, as ``Cast(int64->float32)``'s says something about CASTs."""
+    from qlint_rules.int8_readiness import _conditioned_variants
+
+    variants = _conditioned_variants(source_table())
+    assert "RESHAPE" not in variants
+    assert "Mul(complex64)" in [v.name for v in variants["MUL"]]
+    assert "Cast(int64->float32)" in [v.name for v in variants["CAST"]]
+

@@ -59,7 +59,8 @@ TF_SAMPLE = ["Erf", "Cumsum", "Pow(y=2)", "Pow(y=3)", "Pow(y=2, rank 5)",
              "Betainc", "DenseBincount", "Roll(dynamic batch)", "Sin+ConcatV2",
              "AssignVariableOp", "BiasAdd(NCHW, rank 3)", "LookupTableImportV2",
              "implements:non_max_suppression_padded_v2", "implements:lstm(static batch)",
-             "Case", "tf_keras.LayerNormalization", "tf_keras.LSTM(dynamic batch)"]
+             "Case", "tf_keras.LayerNormalization", "tf_keras.LSTM(dynamic batch)",
+             "RFFT", "Imag", "StridedSlice(complex64)"]
 TIMEOUT = 120.0
 
 

@@ -11,6 +11,7 @@ from qlint.finding import Finding, Severity
 from qlint.graph import ModelGraph, NodeId
 from qlint.op_facts import op_facts
 from qlint.predict.carry import CARRIED_DTYPES, carried_pairs
+from qlint.predict.patterns import tf_op_lowerings
 from qlint.predict.tables import (
     CONVERSION_ERROR,
     FLOAT_FALLBACK,
@@ -151,12 +152,18 @@ def _when(cap: TfOpCapability) -> list[Mapping[str, Any]]:
 
 
 def _conditioned_variants(table: CapabilityTable) -> dict[str, list[TfOpCapability]]:
-    """Builtin -> probed variants that keep it float under conditions over its facts."""
+    """Builtin -> probed variants that keep it float under conditions over its facts.
+
+    A variant's conditions are facts of its own op, so they judge only the builtin that op
+    lowers to alone (``Cast`` -> CAST), not the other float ops its probe saw (the
+    RESHAPE around an ``RFFT`` of frames with an unknown batch size)."""
+    lowered = tf_op_lowerings(table)
     out: dict[str, list[TfOpCapability]] = {}
     for cap in table.tf_ops():
         if cap.variant_of and _when(cap) and cap.outcome == FLOAT_FALLBACK:
-            for builtin in cap.float_ops:
-                out.setdefault(builtin, []).append(cap)
+            own = lowered.get(cap.variant_of)
+            if own in cap.float_ops:
+                out.setdefault(own, []).append(cap)
     return out
 
 

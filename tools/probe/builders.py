@@ -60,7 +60,18 @@ class Builder:
     # with ``TFLiteConverter.from_saved_model``, the path users take, instead of a frozen
     # concrete function; graphdef_ops are then read from the SavedModel's signature.
     saved_model: bool = False
+    # Ops the recipe adds only to make the probed op convertible (a complex64 result needs
+    # ``tf.math.abs`` to leave the model; a complex64 operand needs ``tf.signal.rfft2d``)
+    # are named ``harness`` (`HARNESS`) and flagged with ``harness``; ``harness_last``
+    # says one of them computes the model's output, which the converter names after the
+    # output instead.  The probe leaves their float ops and GraphDef ops out of the probed
+    # op's entry and records the float ops as ``harness_float_ops``.
+    harness: bool = False
+    harness_last: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+HARNESS = "harness"
 
 
 def _w(rng: np.random.Generator, *shape: int) -> np.ndarray:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from tools.probe.builders import X2, X4, Arg, Builder, _w
+from tools.probe.builders import HARNESS, X2, X4, Arg, Builder, _w
 from tools.probe.graph_flow import GRAPH_FLOW_BUILDERS, keras2_builder
 from tools.probe.keras_layers import activation_builder, layer_builder
 from tools.probe.keras_ops import op_builder
@@ -112,7 +112,13 @@ def _einsum(tf: Any) -> Callable[[Any, Any], Any]:
 
 
 def _rfft(tf: Any) -> Callable[[Any], Any]:
-    return lambda x: tf.math.abs(tf.signal.rfft(x))
+    return lambda x: tf.math.abs(tf.signal.rfft(x), name=HARNESS)
+
+
+def harnessed(b: Builder, *, last: bool = True) -> Builder:
+    """``b`` whose ``harness``-named ops (and with ``last`` the op computing its output)
+    only make a complex64 op convertible: the probe attributes their float ops to them."""
+    return dataclasses.replace(b, harness=True, harness_last=last)
 
 
 def _patches(tf: Any) -> Callable[[Any], Any]:
@@ -188,7 +194,7 @@ TF_OP_BUILDERS: dict[str, Builder] = {
     "Neg": raw("tf.math.negative", lambda tf: tf.math.negative),
     "Pow": raw("tf.math.pow", lambda tf: tf.math.pow, POS2, X2),
     "Prod": raw("tf.math.reduce_prod", lambda tf: lambda x: tf.math.reduce_prod(x, 1)),
-    "RFFT": raw("tf.signal.rfft + tf.math.abs", _rfft),
+    "RFFT": harnessed(raw("tf.signal.rfft (+ tf.math.abs as harness)", _rfft)),
     "RealDiv": raw("tf.math.divide", lambda tf: tf.math.divide, X2, DIVISOR),
     "Reciprocal": raw("tf.math.reciprocal", lambda tf: tf.math.reciprocal, POS2),
     "Relu": raw("tf.nn.relu", lambda tf: tf.nn.relu),
@@ -273,12 +279,22 @@ TF_OP_BUILDERS: dict[str, Builder] = {
     # real + imag + abs of one spectrum, and tf.complex was absent from that probe)
     "Complex": raw("tf.math.abs(tf.complex(x, y))", lambda tf: lambda x, y:
                    tf.math.abs(tf.complex(x, y)), X2, X2),
-    "ComplexAbs": raw("tf.math.abs(tf.signal.rfft2d(x))",
-                      lambda tf: lambda x: tf.math.abs(tf.signal.rfft2d(x)), Arg((1, 8, 8))),
-    "Real": raw("tf.math.real(tf.signal.rfft2d(x))",
-                lambda tf: lambda x: tf.math.real(tf.signal.rfft2d(x)), Arg((1, 8, 8))),
-    "Imag": raw("tf.math.imag(tf.signal.rfft2d(x))",
-                lambda tf: lambda x: tf.math.imag(tf.signal.rfft2d(x)), Arg((1, 8, 8))),
+    "RFFT2D": harnessed(raw("tf.signal.rfft2d (+ tf.math.abs as harness)",
+                            lambda tf: lambda x: tf.math.abs(tf.signal.rfft2d(x), name=HARNESS),
+                            Arg((1, 8, 8)))),
+    # (the spectrum they read is the probe's harness)
+    "ComplexAbs": harnessed(raw(
+        "tf.math.abs(tf.signal.rfft2d(x) as harness)",
+        lambda tf: lambda x: tf.math.abs(tf.signal.rfft2d(x, name=HARNESS)), Arg((1, 8, 8))),
+        last=False),
+    "Real": harnessed(raw(
+        "tf.math.real(tf.signal.rfft2d(x) as harness)",
+        lambda tf: lambda x: tf.math.real(tf.signal.rfft2d(x, name=HARNESS)), Arg((1, 8, 8))),
+        last=False),
+    "Imag": harnessed(raw(
+        "tf.math.imag(tf.signal.rfft2d(x) as harness)",
+        lambda tf: lambda x: tf.math.imag(tf.signal.rfft2d(x, name=HARNESS)), Arg((1, 8, 8))),
+        last=False),
     # TF ops of held-out set 8 that QL190 named as unknown after it was scored
     "GenerateBoundingBoxProposals": raw(
         "tf.image.generate_bounding_box_proposals(scores, deltas, ..., post_nms_topn=3)",
@@ -571,12 +587,12 @@ for _src, _dst in (("int64", "float32"), ("int32", "float32"), ("uint8", "float3
 # A dtype swept: arithmetic on complex64 spectra (a cross spectrum, a spectral ratio)
 for _op, _fn in (("RealDiv", "divide"), ("Mul", "multiply"), ("AddV2", "add"),
                  ("Sub", "subtract")):
-    TF_OP_BUILDERS[f"{_op}(complex64)"] = Builder(
-        f"tf.math.abs(tf.math.{_fn}(rfft(x), rfft(y)))",
+    TF_OP_BUILDERS[f"{_op}(complex64)"] = harnessed(Builder(
+        f"tf.math.{_fn}(rfft(x), rfft(y)) (tf.signal.rfft and tf.math.abs as harness)",
         (lambda f: lambda tf, keras, rng: lambda x, y: tf.math.abs(getattr(tf.math, f)(
-            tf.signal.rfft(x), tf.signal.rfft(y))))(_fn),
+            tf.signal.rfft(x, name=HARNESS), tf.signal.rfft(y, name=HARNESS)), name=HARNESS))(_fn),
         (Arg((1, 16), lo=0.5, hi=1.0), Arg((1, 16), lo=0.5, hi=1.0)),
-        extra={"variant_of": _op, "when": [{"fact": "ifm_dtype", "eq": "complex64"}]})
+        extra={"variant_of": _op, "when": [{"fact": "ifm_dtype", "eq": "complex64"}]}))
 # A shape swept: tf.roll on a static shape becomes SLICE + CONCATENATION; on an unknown
 # batch size (a Keras model's export), it may not
 TF_OP_BUILDERS["Roll(dynamic batch)"] = Builder(
@@ -621,10 +637,10 @@ for _m in ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5", "ga
 # and the converter wraps RFFT2D in EXPAND_DIMS / SQUEEZE instead of RESHAPEs.
 for _shape in ((1, 1024), (None, 1024)):
     _dyn = " dynamic" if None in _shape else ""
-    TF_OP_BUILDERS[f"STFT({_shape[1]}{_dyn})"] = raw(
-        f"tf.math.abs(tf.signal.stft(x, 256, 128)) on a {_shape} input",
-        lambda tf: lambda x: tf.math.abs(tf.signal.stft(x, 256, 128, 256)),
-        Arg(_shape, sample=(1, 1024)))
+    TF_OP_BUILDERS[f"STFT({_shape[1]}{_dyn})"] = harnessed(raw(
+        f"tf.signal.stft(x, 256, 128) on a {_shape} input (+ tf.math.abs as harness)",
+        lambda tf: lambda x: tf.math.abs(tf.signal.stft(x, 256, 128, 256), name=HARNESS),
+        Arg(_shape, sample=(1, 1024))))
 # Chains: does a shape op fed by an op the converter keeps in float stay float too?
 # Producers: NEG (float32 out) and RFFT (complex64 out; the chain ends in tf.math.abs),
 # on an input with an unknown batch dimension (the SavedModel of a Keras model).
@@ -640,12 +656,14 @@ for _shape_op, (_in, _fn) in _SHAPE_OPS.items():
     TF_OP_BUILDERS[f"Neg+{_shape_op}"] = raw(
         f"tf.math.negative -> {_shape_op}",
         (lambda f: lambda tf: lambda x: f(tf)(tf.math.negative(x)))(_fn), _arg)
-    _rfft_chain = raw(f"tf.signal.rfft -> {_shape_op} -> tf.math.abs",
-                      (lambda f: lambda tf: lambda x: tf.math.abs(f(tf)(tf.signal.rfft(x))))(_fn),
-                      _arg)
-    if _shape_op == "Transpose":  # refused on complex64: a dtype condition of the op itself
-        TF_OP_BUILDERS["Transpose(complex64)"] = dataclasses.replace(_rfft_chain, extra={
-            "variant_of": "Transpose", "when": [{"fact": "ifm_dtype", "eq": "complex64"}]})
+    _rfft_chain = harnessed(raw(
+        f"tf.signal.rfft -> {_shape_op} (+ tf.math.abs as harness)",
+        (lambda f: lambda tf: lambda x: tf.math.abs(f(tf)(tf.signal.rfft(x)), name=HARNESS))(_fn),
+        _arg))
+    if _shape_op in ("Transpose", "StridedSlice"):  # refused on complex64: a dtype
+        # condition of the op itself
+        TF_OP_BUILDERS[f"{_shape_op}(complex64)"] = dataclasses.replace(_rfft_chain, extra={
+            "variant_of": _shape_op, "when": [{"fact": "ifm_dtype", "eq": "complex64"}]})
     else:
         TF_OP_BUILDERS[f"RFFT+{_shape_op}"] = _rfft_chain
 # A chain: a CONCATENATION of a float SIN with the model input (a positional encoding)

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from tools.probe.builders import Arg, Builder, builtin_plan
+from tools.probe.builders import HARNESS, Arg, Builder, builtin_plan
 from tools.probe.classify import (
     CONVERSION_OPS,
     OpInfo,
@@ -293,6 +293,34 @@ def _model_ops(buf: bytes) -> list[OpInfo]:
     return ops + _flatbuffer_ops(buf, skip_subgraph0=True)
 
 
+def _harness_ops(buf: bytes, last: bool) -> set[int]:
+    """Subgraph-0 op indices of a converted probe that compute its harness
+    (`Builder.harness_last`): ops whose output tensor the converter named after a
+    ``harness`` op, and with ``last`` the op computing the model's output (behind its
+    QUANTIZE), which is named after the output."""
+    interp = _interpreter(buf)
+    details = interp._get_ops_details()
+    producer = {int(i): k for k, d in enumerate(details) for i in d["outputs"]}
+    out = {k for k, d in enumerate(details) for i in d["outputs"]
+           if int(i) >= 0 and interp._get_tensor_details(int(i), 0)["name"].startswith(HARNESS)}
+    if last:
+        for o in interp.get_output_details():
+            k = producer.get(int(o["index"]))
+            while k is not None and details[k]["op_name"] == "QUANTIZE":
+                k = producer.get(int(details[k]["inputs"][0]))
+            if k is not None:
+                out.add(k)
+    return out
+
+
+def _without_harness(ops: list[OpInfo], buf: bytes, builder: Builder) -> list[OpInfo]:
+    """``ops`` of a converted probe without those computing its harness (`_harness_ops`)."""
+    if not (builder.harness or builder.harness_last):
+        return ops
+    harness = _harness_ops(buf, builder.harness_last)
+    return [op for k, op in enumerate(ops) if k not in harness]
+
+
 def _used_output_slots(buf: bytes) -> dict[str, set[tuple[int, ...]]]:
     """For each op with more than one output in subgraph 0 of a converted model: the
     output slots read by another op or returned by the model, per instance."""
@@ -458,7 +486,7 @@ def _graphdef_ops(cf: Any) -> list[str]:
                 if c in funcs and c not in inside and not implements_name(funcs[c]):
                     inside.add(c)
                     todo.append(funcs[c])
-    names = [n.op for n in gd.node]
+    names = [n.op for n in gd.node if not n.name.startswith(HARNESS)]
     composites = set()
     for name, f in funcs.items():
         composite = implements_name(f)
@@ -553,7 +581,7 @@ def _probe_tf_op(builder: Builder, phase: _Phase, saved_model: str | None) -> di
     phase("reference", res)
     try:
         ref_buf = _convert(builder, "float", saved_model)
-        ref_ops: list[OpInfo] | None = _model_ops(ref_buf)
+        ref_ops: list[OpInfo] | None = _without_harness(_model_ops(ref_buf), ref_buf, builder)
         res["lowers_to"] = op_names(ref_ops or [])
         when_builtin = _builtin_when(builder, ref_buf)
         if when_builtin is not None:
@@ -575,9 +603,13 @@ def _probe_tf_op(builder: Builder, phase: _Phase, saved_model: str | None) -> di
         }
         return res
     ops = _model_ops(buf)
+    entry: dict[str, Any] = {}
+    if builder.harness or builder.harness_last:
+        harness = _harness_ops(buf, builder.harness_last)
+        entry["harness_float_ops"] = float_ops(op for k, op in enumerate(ops) if k in harness)
+        ops = _without_harness(ops, buf, builder)
     phase("invoke", res)
     err, _ = _run(buf, builder)
-    entry: dict[str, Any] = {}
     names = op_names(ops)
     if ref_ops is None or names != res["lowers_to"]:
         entry["ops"] = names
@@ -591,8 +623,8 @@ def _probe_tf_op(builder: Builder, phase: _Phase, saved_model: str | None) -> di
             counts = float_op_counts(ops)
             if any(n > 1 for n in counts.values()):
                 entry["float_counts"] = counts
-    res["int8"] = {k: entry[k] for k in ("outcome", "message", "float_ops", "float_counts", "ops")
-                   if k in entry}
+    res["int8"] = {k: entry[k] for k in ("outcome", "message", "float_ops", "float_counts", "ops",
+                                         "harness_float_ops") if k in entry}
     return res
 
 
