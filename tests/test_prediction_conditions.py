@@ -586,3 +586,34 @@ def test_a_variants_conditions_judge_only_the_builtin_its_own_op_lowers_to() -> 
     assert "Mul(complex64)" in [v.name for v in variants["MUL"]]
     assert "Cast(int64->float32)" in [v.name for v in variants["CAST"]]
 
+
+def ste_graph() -> ModelGraph:
+    """QKeras' straight-through rounding: ``x + (-x + round(x))`` (``Neg``, ``Round``,
+    ``AddV2``), then a ``Sign`` padded with 1.0 (``PadV2``) as larq binarizes."""
+    g = ModelGraph("savedmodel", "model", "source")
+    shape = (1, 4, 4, 2)
+    x = g.add_tensor(0, 0, name="x", dtype="float32", shape=shape)
+    t = [g.add_tensor(0, k, name=f"t{k}", dtype="float32", shape=shape) for k in range(1, 7)]
+    pads = g.add_tensor(0, 7, name="pads", dtype="int32", shape=(4, 2), constant=True)
+    one = g.add_tensor(0, 8, name="one", dtype="float32", shape=(), constant=True, value=1.0)
+    for k, (op, builtin, ins, out) in enumerate([
+            ("Neg", "NEG", [x], t[0]), ("Round", "ROUND", [x], t[1]),
+            ("AddV2", "ADD", [t[1], t[0]], t[2]), ("AddV2", "ADD", [x, t[2]], t[3]),
+            ("Sign", "SIGN", [t[3]], t[4]), ("PadV2", "PADV2", [t[4], pads, one], t[5])]):
+        g.add_op(0, k, op_type=builtin, source_op=op, name=f"{op}_{k}", inputs=ins,
+                 outputs=[out], location=f"serving_default/q/{op}_{k}", attrs={"T": "float32"})
+    g.attrs["subgraphs"] = [{"index": 0, "name": "serving_default", "inputs": [x],
+                             "outputs": [t[5]]}]
+    return g
+
+
+def test_a_negation_added_is_a_sub_and_a_pad_of_a_float_sign_stays_float() -> None:
+    """Probed ``Neg+AddV2``: the converter turns ``a + (-b)`` into an int8 SUB, so the Neg
+    of a straight-through estimator is no float op; probed ``Sign+PadV2``: the PADV2 of a
+    float SIGN stays float too."""
+    g = ste_graph()
+    preds = {g[p.op]["source_op"]: p for p in predict(g, source_table())}
+    assert sorted(preds) == ["Round", "Sign"]  # no Neg
+    sign = preds["Sign"]
+    assert (sign.cap.name, sign.tflite_ops) == ("Sign+PadV2", ("SIGN", "PADV2"))
+    assert [g[r]["source_op"] for r in sign.related] == ["PadV2"]

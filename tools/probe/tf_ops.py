@@ -672,6 +672,16 @@ for _shape_op, (_in, _fn) in _SHAPE_OPS.items():
 TF_OP_BUILDERS["Sin+ConcatV2"] = raw("tf.concat([x, tf.math.sin(x)], -1)",
                                      lambda tf: lambda x: tf.concat([x, tf.math.sin(x)], -1),
                                      Arg((1, 16), lo=-3.0, hi=3.0))
+# A chain of held-out set 12 (third-party models): a PadV2 of a float SIGN (larq pads
+# binarized activations with 1.0 before a convolution) stays float too.
+TF_OP_BUILDERS["Sign+PadV2"] = raw(
+    "tf.pad(tf.math.sign(x), 1 pixel each side, constant_values=1.0)",
+    lambda tf: lambda x: tf.pad(tf.math.sign(x), [[0, 0], [1, 1], [1, 1], [0, 0]],
+                                constant_values=1.0), X4)
+# A fusion: x + (-y) is a SUB (QKeras' straight-through estimator adds the negated input
+# to its rounding)
+TF_OP_BUILDERS["Neg+AddV2"] = raw("x + tf.math.negative(y)",
+                                  lambda tf: lambda x, y: x + tf.math.negative(y), X2, X2)
 # A neighbour condition, swept both ways: does an op whose input tensor is also a model
 # output stay int8?  Each model is conv2d(x) -> op; "(input is model output)" returns the
 # conv2d result too.  ``when`` holds `qlint.conditions` conditions on the op's facts.
