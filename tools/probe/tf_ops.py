@@ -379,7 +379,14 @@ TF_OP_BUILDERS: dict[str, Builder] = {
         "0.5 * x * (1 + tf.math.erf(x * 0.70710678))", lambda tf: lambda x:
         0.5 * x * (1.0 + tf.math.erf(x * 0.7071067811865476))),
     # TF ops of held-out set 7 that QL190 named as unknown after its blind score
-    "OnesLike": raw("tf.ones_like(x) * x", lambda tf: lambda x: tf.ones_like(x) * x),
+    # (tf.ones_like of a static shape is a constant at trace time: the raw op keeps it)
+    "OnesLike": raw("tf.raw_ops.OnesLike(x) * x",
+                    lambda tf: lambda x: tf.raw_ops.OnesLike(x=x) * x),
+    # a flag computed as keras.ops.where(s > t, ones_like(s), zeros_like(s))
+    "OnesLike+ZerosLike+SelectV2": raw(
+        "tf.where(x > 0.5, tf.raw_ops.OnesLike(x), tf.zeros_like(x)) on (None, 16)",
+        lambda tf: lambda x: tf.where(x > 0.5, tf.raw_ops.OnesLike(x=x), tf.zeros_like(x)),
+        Arg((None, 16), sample=(1, 16))),
     "PopulationCount": raw("tf.raw_ops.PopulationCount(tf.cast(x * 100, tf.int32))",
                            lambda tf: lambda x: tf.raw_ops.PopulationCount(
                                x=tf.cast(x * 100.0, tf.int32))),
