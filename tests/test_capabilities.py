@@ -99,6 +99,28 @@ def test_tf_ops_by_key_and_by_graphdef_name() -> None:
     assert table.tf_op("NoSuchOp") is None
 
 
+#: Entries named after a TF op whose probe holds other ops, and why that is the op.
+NOT_THE_OP_ITSELF = {
+    "ClipByValue": "tf.clip_by_value writes Minimum and Maximum",
+    "Sort": "tf.sort is TopKV2 (with a Neg when descending); there is no Sort op",
+    "HashTableV2": "the table a lookup reads: its probe holds the lookup",
+    "LookupTableImportV2": "the initializer of the table a lookup reads",
+}
+
+
+def test_an_entry_named_after_a_tf_op_probed_that_op() -> None:
+    """An entry keyed by a TF op name describes a probe whose graph held that op (the
+    OnesLike and Add entries once had probes where tf.ones_like was folded and tf.math.add
+    wrote AddV2)."""
+    data = json.loads((CAPS / "tflite-2.21.json").read_text(encoding="utf-8"))
+    missing = sorted(
+        key for key, e in data["tf_ops"].items()
+        if e.get("graphdef_ops") is not None and not e.get("keras") and "+" not in key
+        and "(" not in key and not key.startswith(("tf.", "tf_keras.", "keras.", "implements:"))
+        and key not in e["graphdef_ops"] and key not in NOT_THE_OP_ITSELF)
+    assert missing == []
+
+
 def test_target_names_aliases_and_errors() -> None:
     assert get_target(None).name == DEFAULT_TARGET == "tflite-int8"
     assert get_target("tflm").name == "tflm-int8"
