@@ -617,3 +617,21 @@ def test_a_negation_added_is_a_sub_and_a_pad_of_a_float_sign_stays_float() -> No
     sign = preds["Sign"]
     assert (sign.cap.name, sign.tflite_ops) == ("Sign+PadV2", ("SIGN", "PADV2"))
     assert [g[r]["source_op"] for r in sign.related] == ["PadV2"]
+
+
+def test_float_is_carried_along_the_edges_a_probe_saw() -> None:
+    """A probe records which float op read which (``float_edges``); only those pairs
+    carry float.  Sparsemax's probe (a Keras layer) saw its CUMSUM read by a float SUB and
+    a float SELECT_V2; a CEIL and a FLOOR that merely stayed float in one probe, not one
+    reading the other, carry nothing."""
+    from qlint.predict.carry import carried_pairs
+
+    table = source_table()
+    sparsemax = table.tf_op("keras.Activation(sparsemax)")
+    assert sparsemax is not None and sparsemax.float_edges is not None
+    assert ("CUMSUM", "SUB") in sparsemax.float_edges
+    pairs = carried_pairs(table)
+    assert pairs[("CUMSUM", "SUB")].name == "keras.Activation(sparsemax)"
+    assert ("CEIL", "FLOOR") not in pairs
+    assert all(cap.float_edges is None or pair in cap.float_edges
+               for pair, cap in pairs.items())

@@ -313,6 +313,21 @@ def _harness_ops(buf: bytes, last: bool) -> set[int]:
     return out
 
 
+def _float_edges(buf: bytes, ops: list[OpInfo], skip: set[int]) -> list[list[str]]:
+    """(producer, consumer) builtins of a converted probe where both compute in float and
+    the consumer reads a tensor the producer writes (subgraph 0; conversion ops and the
+    ops in ``skip`` left out): where the probe saw float carried from op to op."""
+    interp = _interpreter(buf)
+    details = interp._get_ops_details()
+    floating = {k for k, d in enumerate(details)
+                if k < len(ops) and k not in skip and ops[k].computes_in_float
+                and d["op_name"] not in CONVERSION_OPS}
+    producer = {int(i): k for k in floating for i in details[k]["outputs"]}
+    edges = {(details[producer[int(i)]]["op_name"], details[k]["op_name"])
+             for k in floating for i in details[k]["inputs"] if int(i) in producer}
+    return sorted([a, b] for a, b in edges)
+
+
 def _without_harness(ops: list[OpInfo], buf: bytes, builder: Builder) -> list[OpInfo]:
     """``ops`` of a converted probe without those computing its harness (`_harness_ops`)."""
     if not (builder.harness or builder.harness_last):
@@ -604,10 +619,14 @@ def _probe_tf_op(builder: Builder, phase: _Phase, saved_model: str | None) -> di
         return res
     ops = _model_ops(buf)
     entry: dict[str, Any] = {}
+    harness: set[int] = set()
     if builder.harness or builder.harness_last:
         harness = _harness_ops(buf, builder.harness_last)
         entry["harness_float_ops"] = float_ops(op for k, op in enumerate(ops) if k in harness)
-        ops = _without_harness(ops, buf, builder)
+    with contextlib.suppress(Exception):  # the interpreter cannot read every probe
+        if edges := _float_edges(buf, ops, harness):
+            entry["float_edges"] = edges
+    ops = _without_harness(ops, buf, builder)
     phase("invoke", res)
     err, _ = _run(buf, builder)
     names = op_names(ops)
@@ -624,7 +643,7 @@ def _probe_tf_op(builder: Builder, phase: _Phase, saved_model: str | None) -> di
             if any(n > 1 for n in counts.values()):
                 entry["float_counts"] = counts
     res["int8"] = {k: entry[k] for k in ("outcome", "message", "float_ops", "float_counts", "ops",
-                                         "harness_float_ops") if k in entry}
+                                         "float_edges", "harness_float_ops") if k in entry}
     return res
 
 

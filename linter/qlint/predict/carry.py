@@ -24,13 +24,20 @@ Carried = tuple[NodeId, NodeId, TfOpCapability, str]
 
 def carried_pairs(table: CapabilityTable) -> dict[tuple[str, str], TfOpCapability]:
     """(producer, consumer) builtins the probe saw stay float together in one pattern:
-    consecutive float ops of a ``tf_ops`` entry that is no Keras layer."""
+    the float edges a probe recorded (a float op read by a float op), or, for an entry
+    probed before edges were recorded and no Keras layer, its consecutive float ops."""
     out: dict[tuple[str, str], TfOpCapability] = {}
     for cap in table.tf_ops():
-        if cap.outcome != FLOAT_FALLBACK or len(cap.float_ops) < 2 or cap.keras:
+        if cap.outcome != FLOAT_FALLBACK or len(cap.float_ops) < 2:
             continue
-        for a, b in zip(cap.float_ops, cap.float_ops[1:], strict=False):
-            out.setdefault((a, b), cap)
+        if cap.float_edges is not None:
+            pairs = list(cap.float_edges)
+        elif cap.keras:
+            continue
+        else:
+            pairs = list(zip(cap.float_ops, cap.float_ops[1:], strict=False))
+        for pair in pairs:
+            out.setdefault(pair, cap)
     return out
 
 

@@ -97,6 +97,9 @@ class TfOpCapability:
     # float, when some op stayed float more than once (``tf.math.lgamma``: two NEG);
     # an op absent here stayed float once.
     float_counts: tuple[tuple[str, int], ...] = ()
+    # (producer, consumer) builtins of the probe that both stayed float, the consumer
+    # reading the producer's output: float the converter carried from op to op
+    float_edges: tuple[tuple[str, str], ...] | None = None
     # A condition under which ``variant_of``'s op behaves as this entry says: a constant
     # operand, ``{"input": 1, "value": 2.0}`` (the op's second input is the constant 2.0),
     # or `qlint.conditions` over the op's facts, ``[{"fact": "ifm_is_model_output",
@@ -284,10 +287,20 @@ def _tf_op(key: str, raw: Mapping[str, Any]) -> TfOpCapability:
         message=int8.get("message"),
         float_ops=tuple(int8.get("float_ops") or ()),
         float_counts=_counts(int8.get("float_counts")),
+        float_edges=_edges(int8.get("float_edges")),
         variant_of=raw.get("variant_of"),
         when=raw.get("when"),
         when_builtin=raw.get("when_builtin"),
     )
+
+
+def _edges(raw: object) -> tuple[tuple[str, str], ...] | None:
+    """``[["SIGN", "PADV2"], ...]`` as pairs; absent (a probe from before edges were
+    recorded) as ``None``."""
+    if not isinstance(raw, Sequence) or isinstance(raw, str):
+        return None
+    return tuple((str(e[0]), str(e[1])) for e in raw
+                 if isinstance(e, Sequence) and not isinstance(e, str) and len(e) == 2)
 
 
 def _counts(raw: object) -> tuple[tuple[str, int], ...]:
