@@ -23,6 +23,10 @@ _NOISE = (
     re.compile(r"^\s*(WARNING|W0000|I0000|INFO)\b"),
     re.compile(r"^\s*(loc\(|note:|<unknown>:0: note|see current operation)"),
     re.compile(r"tf\.lite\.Interpreter is deprecated|migration guide|_INTERPRETER_DELETION"),
+    # the converter's closing lines after any refused op: generic, not about the op
+    re.compile(r"^Some ops are not supported by the native TFLite runtime, you can enable TF "
+               r"kernels fallback using TF Select"),
+    re.compile(r"^error: failed while converting: '[^']*':?$"),
 )
 
 
