@@ -1,6 +1,6 @@
 """Held-out evaluation: qlint's predictions against the real converter on models nobody tuned on.
 
-Twelve sets (``fixtures/heldout/models.py``, ``models_set2.py`` to ``models_set12.py``): the
+Thirteen sets (``fixtures/heldout/models.py``, ``models_set2.py`` to ``models_set13.py``): the
 models and the converter's verdicts (``fixtures/heldout/verdicts/``, written by ``python -m
 fixtures.heldout.build``) were made once with TensorFlow 2.21; the small models' files
 are committed, the big ones are rebuilt into the cache once (``--files-only``: model
@@ -80,8 +80,11 @@ FLOORS[11] = {"QL101": (1.0, 1.0), "QL110": (1.0, 0.888), "QL111": (1.0, 0.875)}
 # shipped weights, and models built by the packages' own code), scored once blind (QL101
 # 1.0/0.586, QL110 0.739/0.586, QL111 1.0/0.333); then Sign+PadV2 and Neg+AddV2 probed.
 FLOORS[12] = {"QL101": (1.0, 0.655), "QL110": (1.0, 0.655), "QL111": (1.0, 0.333)}
+# Set 13 (12 architectures built by keras-cv-attention-models from its own configurations,
+# on Keras 3 and tf_keras), scored once blind.
+FLOORS[13] = {"QL101": (1.0, 0.904), "QL110": (1.0, 0.791), "QL111": (1.0, 1.0)}
 SIZES = {1: 71, 2: 42, 3: 25, 4: 33, 5: 32, 6: 32, 7: 33, 8: 23, 9: 26, 10: 20, 11: 23,
-         12: 13}
+         12: 13, 13: 12}
 GOAL = 0.98
 Scored = tuple[dict[str, score.Score], dict[str, list[str]], list[str]]
 
@@ -157,6 +160,9 @@ OPAQUE_UNSCORED = {
          "tp12.llama2/model.h5", "tp12.mtcnn_pnet/model.keras", "tp12.qkeras_mnist/model.h5",
          "tp12.quicknet/model.h5", "tp12.scaled_dot_attention/model.keras",
          "tp12.self_attention/model.keras", "tp12.tcn/model.keras"},
+    # keras-cv-attention-models' own Layer subclasses; their SavedModels are scored
+    13: {"tp13.convnext_v2/model.keras", "tp13.edgenext/model.h5", "tp13.gpt2/model.keras",
+         "tp13.hiera/model.h5", "tp13.hornet_gf/model.h5", "tp13.swin_v2/model.keras"},
 }
 
 
