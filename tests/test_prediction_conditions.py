@@ -635,3 +635,36 @@ def test_float_is_carried_along_the_edges_a_probe_saw() -> None:
     assert ("CEIL", "FLOOR") not in pairs
     assert all(cap.float_edges is None or pair in cap.float_edges
                for pair, cap in pairs.items())
+
+
+def split_graph(sizes: tuple[int, ...]) -> ModelGraph:
+    """A ``SplitV`` of 4 channels into ``sizes``; only the non-empty parts are read, so, as
+    in a SavedModel, the loader notes an empty one in the op's attributes."""
+    g = ModelGraph("savedmodel", "model", "source")
+    x = g.add_tensor(0, 0, name="x", dtype="float32", shape=(1, 8, 8, 4))
+    parts = [g.add_tensor(0, 1 + k, name=f"p{k}", dtype="float32", shape=(1, 8, 8, n),
+                          output_arg="output") for k, n in enumerate(sizes) if n]
+    attrs: dict[str, object] = {"num_split": len(sizes), "T": "float32"}
+    if 0 in sizes:
+        attrs["empty_output"] = True
+    g.add_op(0, 0, op_type="SPLIT_V", source_op="SplitV", name="split", inputs=[x],
+             outputs=parts, location="serving_default/split", attrs=attrs)
+    g.attrs["subgraphs"] = [{"index": 0, "name": "serving_default", "inputs": [x],
+                             "outputs": parts}]
+    return g
+
+
+def test_a_split_with_an_empty_part_may_stay_float() -> None:
+    """The converter keeps a SPLIT_V with an empty part (FasterNet's partial convolution)
+    in float in some conversions and not in others, with the same model; the probe
+    converted it several times and the finding says how many of them kept it float."""
+    from qlint.registry import Context
+    from qlint_rules.source_kernels import SourceFloatFallback
+
+    (p,) = predict(split_graph((1, 3, 0)), source_table())
+    assert p.cap.name == "SplitV(empty part)" and p.cap.float_runs is not None
+    k, n = p.cap.float_runs
+    assert 0 < k < n
+    (f,) = SourceFloatFallback().check(split_graph((1, 3, 0)), Context())
+    assert f"may run (in {k} of {n} probed conversions)" in f.message
+    assert predict(split_graph((1, 3)), source_table()) == []

@@ -10,7 +10,8 @@ with a value.  This module computes those facts for one IR op:
   input is a constant (``first_input_constant``: a folded ``If`` predicate), whether its
   first input or output is also a model output, and which named outputs of a SavedModel op
   are used (``used_outputs``: ``["indices"]`` for a ``TopKV2`` whose values are dropped)
-  or, in a ``.tflite`` file, which output slots (``used_output_slots``: ``[1]``), and a
+  or, in a ``.tflite`` file, which output slots (``used_output_slots``: ``[1]``), whether
+  an output has no elements (``empty_output``: a split's empty last part), and a
   source op's ``data_format`` attribute (``NCHW``: a ``BiasAdd`` along axis 1), and the
   value of each constant scalar input ``i`` of a source op (``input1_value``: the
   exponent of ``tf.pow``);
@@ -106,6 +107,10 @@ def op_facts(graph: ModelGraph, op: NodeId, *, options: bool = True) -> dict[str
         value = graph[t].get("value") if t is not None else None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             facts[f"input{i}_value"] = value
+    # an output of no elements: a TFLite builtin lists every output, a SavedModel op
+    # only the ones read, so the loader notes the others (``empty_output``)
+    facts["empty_output"] = bool(node.get("attrs", {}).get("empty_output")) or any(
+        0 in (graph[t].get("shape") or ()) for t in outs)
     fmt = node.get("attrs", {}).get("data_format")
     if isinstance(fmt, str) and graph.format != "tflite":  # a source op's layout: NHWC, NCHW
         facts["data_format"] = fmt

@@ -100,9 +100,12 @@ class Int8Readiness(Rule):
                 variant = _met_variant(graph, op, conditioned.get(op_type, ()))
                 if variant is not None:
                     flagged.add(op)
+                    runs = variant.float_runs
+                    stays = "stays" if runs is None or runs[0] == runs[1] else (
+                        f"may stay (in {runs[0]} of {runs[1]} probed conversions)")
                     yield self.finding(
                         graph, op,
-                        f"{op_type} stays in float32 after full-integer conversion when "
+                        f"{op_type} {stays} in float32 after full-integer conversion when "
                         f"{describe(_when(variant))} (probed: {variant.probe or variant.name}; "
                         f"{table.provenance.summary()})",
                         severity=Severity.WARNING)

@@ -77,9 +77,12 @@ class SourceFloatFallback(Rule):
                             for o, n in zip(p.tflite_ops, counts, strict=True))
             when = p.cap.when
             cond = f"; {describe(when)}" if isinstance(when, list) else ""
+            runs = p.cap.float_runs
+            will = "will run" if runs is None or runs[0] == runs[1] else (
+                f"may run (in {runs[0]} of {runs[1]} probed conversions)")
             yield self.finding(
                 graph, p.op,
-                f"{_what(graph, p)} will run in float32 after strict int8 conversion: "
+                f"{_what(graph, p)} {will} in float32 after strict int8 conversion: "
                 f"{ops or 'its TFLite op'} {'stays' if sum(counts) == 1 else 'stay'} float between "
                 f"DEQUANTIZE/QUANTIZE (probed with {p.cap.probe or p.cap.name}{cond})",
                 related=p.related,

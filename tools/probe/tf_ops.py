@@ -694,6 +694,18 @@ TF_OP_BUILDERS["Sign+PadV2"] = raw(
 # to its rounding)
 TF_OP_BUILDERS["Neg+AddV2"] = raw("x + tf.math.negative(y)",
                                   lambda tf: lambda x, y: x + tf.math.negative(y), X2, X2)
+# A split with an empty part (keras.ops.split at the last index, as FasterNet's partial
+# convolution writes it): one part convolved, the other passed on, then concatenated.  The
+# converter keeps the SPLIT_V in float in some conversions and not in others, with the
+# same model and data: converted several times, the entry says in how many it stayed float.
+TF_OP_BUILDERS["SplitV(empty part)"] = Builder(
+    "tf.split(x, [1, 3, 0], -1), conv2d of the first part concatenated with the second, "
+    "converted 12 times",
+    lambda tf, keras, rng: (lambda w: lambda x: (lambda a, b, _: tf.concat(
+        [tf.nn.conv2d(a, w, 1, "SAME"), b], -1))(*tf.split(x, [1, 3, 0], -1)))(
+            tf.constant(_w(rng, 1, 1, 1, 1))),
+    (X4,), extra={"variant_of": "SplitV", "when": [{"fact": "empty_output", "eq": True}],
+                  "repeat": 12})
 # A neighbour condition, swept both ways: does an op whose input tensor is also a model
 # output stay int8?  Each model is conv2d(x) -> op; "(input is model output)" returns the
 # conv2d result too.  ``when`` holds `qlint.conditions` conditions on the op's facts.

@@ -619,6 +619,14 @@ def _probe_tf_op(builder: Builder, phase: _Phase, saved_model: str | None) -> di
         return res
     ops = _model_ops(buf)
     entry: dict[str, Any] = {}
+    repeat = int(builder.extra.get("repeat", 1))
+    if repeat > 1:  # an outcome that varies from conversion to conversion
+        runs = [(buf, ops)] + [(b, _model_ops(b)) for b in
+                               (_convert(builder, "int8", saved_model) for _ in range(repeat - 1))]
+        floating = [r for r in runs if float_ops(r[1])]
+        entry["float_runs"] = [len(floating), repeat]
+        if floating:
+            buf, ops = floating[0]
     harness: set[int] = set()
     if builder.harness or builder.harness_last:
         harness = _harness_ops(buf, builder.harness_last)
@@ -642,8 +650,9 @@ def _probe_tf_op(builder: Builder, phase: _Phase, saved_model: str | None) -> di
             counts = float_op_counts(ops)
             if any(n > 1 for n in counts.values()):
                 entry["float_counts"] = counts
-    res["int8"] = {k: entry[k] for k in ("outcome", "message", "float_ops", "float_counts", "ops",
-                                         "float_edges", "harness_float_ops") if k in entry}
+    keep = ("outcome", "message", "float_ops", "float_counts", "ops", "float_edges",
+            "harness_float_ops", "float_runs")
+    res["int8"] = {k: entry[k] for k in keep if k in entry}
     return res
 
 

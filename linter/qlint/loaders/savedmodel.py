@@ -389,6 +389,9 @@ class _Node:
         """`plain_attrs` of the node, a fresh copy each time (ops do not share lists)."""
         if self._attrs is None:
             self._attrs = plain_attrs(self)
+            # an output of no elements (a split's empty last part), used or not
+            if any(s is not None and 0 in s for s in self.output_shapes() or ()):
+                self._attrs["empty_output"] = True
         return {k: list(v) if isinstance(v, list) else v for k, v in self._attrs.items()}
 
     def control_flow(self) -> list[tuple[str, list[str]]]:

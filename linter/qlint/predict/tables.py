@@ -100,6 +100,9 @@ class TfOpCapability:
     # (producer, consumer) builtins of the probe that both stayed float, the consumer
     # reading the producer's output: float the converter carried from op to op
     float_edges: tuple[tuple[str, str], ...] | None = None
+    # (conversions in which the op stayed float, conversions) for an outcome the
+    # converter does not decide the same way every time
+    float_runs: tuple[int, int] | None = None
     # A condition under which ``variant_of``'s op behaves as this entry says: a constant
     # operand, ``{"input": 1, "value": 2.0}`` (the op's second input is the constant 2.0),
     # or `qlint.conditions` over the op's facts, ``[{"fact": "ifm_is_model_output",
@@ -288,6 +291,7 @@ def _tf_op(key: str, raw: Mapping[str, Any]) -> TfOpCapability:
         float_ops=tuple(int8.get("float_ops") or ()),
         float_counts=_counts(int8.get("float_counts")),
         float_edges=_edges(int8.get("float_edges")),
+        float_runs=_runs(int8.get("float_runs")),
         variant_of=raw.get("variant_of"),
         when=raw.get("when"),
         when_builtin=raw.get("when_builtin"),
@@ -301,6 +305,14 @@ def _edges(raw: object) -> tuple[tuple[str, str], ...] | None:
         return None
     return tuple((str(e[0]), str(e[1])) for e in raw
                  if isinstance(e, Sequence) and not isinstance(e, str) and len(e) == 2)
+
+
+def _runs(raw: object) -> tuple[int, int] | None:
+    """``[9, 12]`` as a pair; anything else as ``None``."""
+    if (isinstance(raw, Sequence) and not isinstance(raw, str) and len(raw) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in raw)):
+        return int(raw[0]), int(raw[1])
+    return None
 
 
 def _counts(raw: object) -> tuple[tuple[str, int], ...]:
