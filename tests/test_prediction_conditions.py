@@ -668,3 +668,39 @@ def test_a_split_with_an_empty_part_may_stay_float() -> None:
     (f,) = SourceFloatFallback().check(split_graph((1, 3, 0)), Context())
     assert f"may run (in {k} of {n} probed conversions)" in f.message
     assert predict(split_graph((1, 3)), source_table()) == []
+
+
+def l2_normalize_graph(axis: int) -> ModelGraph:
+    """``tf.math.l2_normalize(x, axis)`` on (1, 2, 4, 8) as TensorFlow writes it: Square,
+    Sum over ``axis``, Maximum with epsilon, Rsqrt, Mul, in the function's name scope."""
+    g = ModelGraph("savedmodel", "model", "source")
+    shape = (1, 2, 4, 8)
+    reduced = tuple(1 if i == axis % 4 else d for i, d in enumerate(shape))
+    x = g.add_tensor(0, 0, name="x", dtype="float32", shape=shape)
+    sq = g.add_tensor(0, 1, name="sq", dtype="float32", shape=shape)
+    ax = g.add_tensor(0, 2, name="axis", dtype="int32", shape=(), constant=True, value=axis)
+    sm = g.add_tensor(0, 3, name="sum", dtype="float32", shape=reduced)
+    eps = g.add_tensor(0, 4, name="eps", dtype="float32", shape=(), constant=True, value=1e-12)
+    mx = g.add_tensor(0, 5, name="max", dtype="float32", shape=reduced)
+    rs = g.add_tensor(0, 6, name="rsqrt", dtype="float32", shape=reduced)
+    out = g.add_tensor(0, 7, name="out", dtype="float32", shape=shape)
+    scope = "serving_default/m/tf.math.l2_normalize/l2_normalize"
+    for k, (op, builtin, ins, o) in enumerate([
+            ("Square", "SQUARE", [x], sq), ("Sum", "SUM", [sq, ax], sm),
+            ("Maximum", "MAXIMUM", [sm, eps], mx), ("Rsqrt", "RSQRT", [mx], rs),
+            ("Mul", "MUL", [x, rs], out)]):
+        g.add_op(0, k, op_type=builtin, source_op=op, name=op, inputs=ins, outputs=[o],
+                 location=f"{scope}/{op}" if op != "Mul" else scope, attrs={"T": "float32"})
+    g.attrs["subgraphs"] = [{"index": 0, "name": "serving_default", "inputs": [x],
+                             "outputs": [out]}]
+    return g
+
+
+def test_an_l2_normalize_over_a_middle_axis_is_not_the_fused_one() -> None:
+    """Over the last axis the converter fuses tf.math.l2_normalize into an int8
+    L2_NORMALIZATION; over a middle axis (XCA attention's keys) it does not, and keeps the
+    SQUARE in float: a probed pattern with a condition on its Sum (``pattern_when``)."""
+    table = source_table()
+    assert predict(l2_normalize_graph(-1), table) == []
+    (p,) = predict(l2_normalize_graph(-2), table)
+    assert (p.cap.name, p.tflite_ops) == ("L2Normalize(middle axis)", ("SQUARE",))

@@ -14,7 +14,8 @@ with a value.  This module computes those facts for one IR op:
   an output has no elements (``empty_output``: a split's empty last part), and a
   source op's ``data_format`` attribute (``NCHW``: a ``BiasAdd`` along axis 1), and the
   value of each constant scalar input ``i`` of a source op (``input1_value``: the
-  exponent of ``tf.pow``);
+  exponent of ``tf.pow``; a TF reduction's scalar axis, as ``axes`` and
+  ``reduces_depth``);
 * from the op's builtin options in a ``.tflite`` file (strides, padding, dilation,
   pool filter size, depth multiplier, ``align_corners``, ...) and the values of small
   constant inputs (the axes of a MEAN), read with the ``tflite`` flatbuffer bindings
@@ -46,6 +47,8 @@ _ACTIVATION = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6", 4: "TANH",
                5: "SIGN_BIT", 6: "SIGMOID"}
 CONV_OPS = frozenset({"CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV"})
 RESIZE_OPS = frozenset({"RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR"})
+#: TF reductions whose second operand is the axis (a constant scalar: ``axes``).
+SOURCE_REDUCTIONS = frozenset({"Sum", "Mean", "Max", "Min", "Prod"})
 REDUCE_OPS = frozenset({"MEAN", "SUM", "REDUCE_MAX", "REDUCE_MIN", "REDUCE_PROD", "ARG_MAX",
                         "ARG_MIN"})
 
@@ -111,6 +114,8 @@ def op_facts(graph: ModelGraph, op: NodeId, *, options: bool = True) -> dict[str
     # only the ones read, so the loader notes the others (``empty_output``)
     facts["empty_output"] = bool(node.get("attrs", {}).get("empty_output")) or any(
         0 in (graph[t].get("shape") or ()) for t in outs)
+    if node.get("source_op") in SOURCE_REDUCTIONS and "input1_value" in facts:
+        facts["axes"] = [int(facts["input1_value"])]  # a source op's constant scalar axis
     fmt = node.get("attrs", {}).get("data_format")
     if isinstance(fmt, str) and graph.format != "tflite":  # a source op's layout: NHWC, NCHW
         facts["data_format"] = fmt

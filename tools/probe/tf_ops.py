@@ -706,6 +706,12 @@ TF_OP_BUILDERS["SplitV(empty part)"] = Builder(
             tf.constant(_w(rng, 1, 1, 1, 1))),
     (X4,), extra={"variant_of": "SplitV", "when": [{"fact": "empty_output", "eq": True}],
                   "repeat": 12})
+# tf.math.l2_normalize over a middle axis (XCA attention normalizes its keys over the
+# tokens): not the fused L2_NORMALIZATION of the last axis; a condition on the pattern's Sum
+TF_OP_BUILDERS["L2Normalize(middle axis)"] = Builder(
+    "tf.math.l2_normalize(x, axis=1) on (1, 4, 8)",
+    lambda tf, keras, rng: lambda x: tf.math.l2_normalize(x, axis=1), (Arg((1, 4, 8)),),
+    extra={"pattern_when": {"Sum": [{"fact": "reduces_depth", "eq": False}]}})
 # A neighbour condition, swept both ways: does an op whose input tensor is also a model
 # output stay int8?  Each model is conv2d(x) -> op; "(input is model output)" returns the
 # conv2d result too.  ``when`` holds `qlint.conditions` conditions on the op's facts.

@@ -417,9 +417,12 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
                 for cap, need in mine:
                     if sc not in instances[cap.name]:
                         continue
-                    if best is not None and len(need) <= best[0]:
-                        continue
+                    if best is not None and (len(need), bool(cap.pattern_when)) <= (
+                            best[0], bool(best[2].pattern_when)):
+                        continue  # a pattern with conditions on its ops is the more specific
                     allowed = {o for o in members[sc] if source_ops[o] in need}
+                    if not _pattern_holds(graph, cap, allowed, source_ops):
+                        continue
                     near = _nearby(graph, op, allowed, len(need) + 1, links)
                     if need <= near | elided[sc] | _stand_ins(tab, cap, folded[sc]) and \
                             not _reversed(graph, op, cap, allowed, source_ops):
@@ -566,6 +569,19 @@ def _control_flow_links(graph: ModelGraph, ops: list[NodeId]) -> dict[NodeId, li
                 links[parent].append(op)
                 break
     return links
+
+
+def _pattern_holds(graph: ModelGraph, cap: TfOpCapability, members: set[NodeId],
+                   source_ops: Mapping[NodeId, str]) -> bool:
+    """True when every op of the instance that a pattern's ``pattern_when`` names meets
+    its conditions (an unknown fact: no); a pattern without conditions always holds."""
+    if not cap.pattern_when:
+        return True
+    for tf_op, conds in cap.pattern_when.items():
+        ops = [o for o in members if source_ops[o] == tf_op]
+        if not ops or not all(all_hold(list(conds), op_facts(graph, o)) is True for o in ops):
+            return False
+    return True
 
 
 def _reversed(graph: ModelGraph, op: NodeId, cap: TfOpCapability, allowed: set[NodeId],

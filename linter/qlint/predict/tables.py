@@ -112,6 +112,9 @@ class TfOpCapability:
     # ``when`` as it reads on the TFLite builtin the op lowers to, where the probe
     # measured a difference (``used_outputs`` names become ``used_output_slots``).
     when_builtin: Sequence[Mapping[str, Any]] | None = None
+    # A pattern's conditions on its member ops, by TF op: ``{"Sum": [{"fact":
+    # "reduces_depth", "eq": false}]}`` (an l2_normalize over a middle axis)
+    pattern_when: Mapping[str, Sequence[Mapping[str, Any]]] | None = None
 
     def float_count(self, builtin: str) -> int:
         """How many instances of ``builtin`` one instance of the pattern leaves in float."""
@@ -295,6 +298,8 @@ def _tf_op(key: str, raw: Mapping[str, Any]) -> TfOpCapability:
         variant_of=raw.get("variant_of"),
         when=raw.get("when"),
         when_builtin=raw.get("when_builtin"),
+        pattern_when=raw.get("pattern_when") if isinstance(raw.get("pattern_when"), Mapping)
+        else None,
     )
 
 
