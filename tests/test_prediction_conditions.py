@@ -704,3 +704,16 @@ def test_an_l2_normalize_over_a_middle_axis_is_not_the_fused_one() -> None:
     assert predict(l2_normalize_graph(-1), table) == []
     (p,) = predict(l2_normalize_graph(-2), table)
     assert (p.cap.name, p.tflite_ops) == ("L2Normalize(middle axis)", ("SQUARE",))
+
+
+def test_a_keras_split_shows_its_empty_part_through_its_cut_points() -> None:
+    """A .keras file lists only a split's first output; its cut points and the input
+    shape say whether a part is empty (numpy's reading of ``indices_or_sections``)."""
+    from qlint.op_facts import _split_empty_part
+
+    cfg = {"indices_or_sections": [2, 8], "axis": 3}
+    assert _split_empty_part(cfg, (None, 16, 16, 8)) is True
+    assert _split_empty_part(cfg, (None, 16, 16, 12)) is False
+    assert _split_empty_part({"indices_or_sections": [0, 4], "axis": -1}, (1, 8)) is True
+    assert _split_empty_part({"indices_or_sections": 2, "axis": 1}, (1, 8)) is False
+    assert _split_empty_part(cfg, (None, 16, 16, None)) is False

@@ -28,6 +28,7 @@ A fact that cannot be computed is absent from the returned mapping.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -113,7 +114,9 @@ def op_facts(graph: ModelGraph, op: NodeId, *, options: bool = True) -> dict[str
     # an output of no elements: a TFLite builtin lists every output, a SavedModel op
     # only the ones read, so the loader notes the others (``empty_output``)
     facts["empty_output"] = bool(node.get("attrs", {}).get("empty_output")) or any(
-        0 in (graph[t].get("shape") or ()) for t in outs)
+        0 in (graph[t].get("shape") or ()) for t in outs) or (
+        bool(ins) and _split_empty_part(node.get("attrs", {}).get("config"),
+                                        graph[ins[0]].get("shape")))
     if node.get("source_op") in SOURCE_REDUCTIONS and "input1_value" in facts:
         facts["axes"] = [int(facts["input1_value"])]  # a source op's constant scalar axis
     fmt = node.get("attrs", {}).get("data_format")
@@ -234,6 +237,23 @@ def _weights(graph: ModelGraph, op: NodeId, op_type: str) -> NodeId | None:
     inputs = graph.inputs(op)
     w = inputs[1] if len(inputs) > 1 else None
     return w if w is not None and graph[w].get("constant") else None
+
+
+def _split_empty_part(config: Any, shape: Any) -> bool:
+    """True when a Keras ``split`` at ``indices_or_sections`` (cut points, as numpy's
+    ``split`` reads a list) leaves an empty part of the input ``shape`` (a .keras node
+    shows only its first output): ``[2, 8]`` on 8 channels."""
+    if not isinstance(config, Mapping) or not isinstance(shape, Sequence):
+        return False
+    cuts, axis = config.get("indices_or_sections"), config.get("axis", 0)
+    if not isinstance(cuts, list) or not isinstance(axis, int) or not -len(shape) <= axis < len(
+            shape):
+        return False
+    size = shape[axis]
+    if not isinstance(size, int) or not all(isinstance(c, int) for c in cuts):
+        return False
+    bounds = [0, *(min(max(c, 0), size) for c in cuts), size]
+    return any(b <= a for a, b in itertools.pairwise(bounds))
 
 
 def _derive(facts: dict[str, Any], op_type: str) -> None:

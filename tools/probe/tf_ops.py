@@ -706,6 +706,21 @@ TF_OP_BUILDERS["SplitV(empty part)"] = Builder(
             tf.constant(_w(rng, 1, 1, 1, 1))),
     (X4,), extra={"variant_of": "SplitV", "when": [{"fact": "empty_output", "eq": True}],
                   "repeat": 12})
+# The same split as a .keras file shows it: keras.ops.split at the last index
+
+
+def _keras_split_empty(tf: Any, keras: Any, rng: np.random.Generator) -> Any:
+    inp = keras.Input((8, 8, 4), batch_size=1)
+    a, b, _ = keras.ops.split(inp, [1, 4], axis=3)
+    x = keras.layers.Conv2D(1, 1)(a)
+    return keras.Model(inp, keras.ops.concatenate([x, b], axis=3))
+
+
+TF_OP_BUILDERS["keras.ops.Split(empty part)"] = Builder(
+    "keras.ops.split(x, [1, 4], axis=3), a Conv2D of the first part concatenated with the "
+    "second, converted 12 times", _keras_split_empty, (X4,), keras="ops.Split",
+    saved_model=True, extra={"variant_of": "keras.ops.Split", "repeat": 12,
+                             "when": [{"fact": "empty_output", "eq": True}]})
 # tf.math.l2_normalize over a middle axis (XCA attention normalizes its keys over the
 # tokens): not the fused L2_NORMALIZATION of the last axis; a condition on the pattern's Sum
 TF_OP_BUILDERS["L2Normalize(middle axis)"] = Builder(
