@@ -1,6 +1,6 @@
 """Held-out evaluation: qlint's predictions against the real converter on models nobody tuned on.
 
-Thirteen sets (``fixtures/heldout/models.py``, ``models_set2.py`` to ``models_set13.py``): the
+Fourteen sets (``fixtures/heldout/models.py``, ``models_set2.py`` to ``models_set14.py``): the
 models and the converter's verdicts (``fixtures/heldout/verdicts/``, written by ``python -m
 fixtures.heldout.build``) were made once with TensorFlow 2.21; the small models' files
 are committed, the big ones are rebuilt into the cache once (``--files-only``: model
@@ -86,8 +86,13 @@ FLOORS[12] = {"QL101": (1.0, 0.655), "QL110": (1.0, 0.655), "QL111": (1.0, 0.333
 # as TF and Keras ops, and tf.math.l2_normalize over a middle axis (a pattern with a
 # condition on its Sum).
 FLOORS[13] = {"QL101": (1.0, 1.0), "QL110": (1.0, 1.0), "QL111": (1.0, 1.0)}
+# Set 14 (13 keras-hub 0.32.0 backbones and task models from small configurations: image
+# classifiers, SegFormer, ViT-style encoders, SAM's image encoder, Llama, Gemma, Falcon,
+# GPT-NeoX, DeBERTaV3, Moonshine), scored once blind. Every model converts: QL111 has
+# nothing to find there, and must report nothing (test_no_conversion_error_is_invented).
+FLOORS[14] = {"QL101": (1.0, 0.767), "QL110": (0.948, 0.746)}
 SIZES = {1: 71, 2: 42, 3: 25, 4: 33, 5: 32, 6: 32, 7: 33, 8: 23, 9: 26, 10: 20, 11: 23,
-         12: 13, 13: 12}
+         12: 13, 13: 12, 14: 13}
 GOAL = 0.98
 Scored = tuple[dict[str, score.Score], dict[str, list[str]], list[str]]
 
@@ -125,6 +130,12 @@ def test_heldout_precision_recall(scored: dict[int, Scored], heldout_set: int,
     p_floor, r_floor = FLOORS[heldout_set][rule]
     assert s.precision >= p_floor, f"{rule} precision {s.precision:.3f} < {p_floor}"
     assert s.recall >= r_floor, f"{rule} recall {s.recall:.3f} < {r_floor}"
+
+
+def test_no_conversion_error_is_invented(scored: dict[int, Scored]) -> None:
+    """On a set whose every model converts with strict int8, QL111 finds no error."""
+    scores, _, _ = scored[14]
+    assert (scores["QL111"].tp, scores["QL111"].fp, scores["QL111"].fn) == (0, 0, 0)
 
 
 def test_verdicts_name_their_models() -> None:
@@ -166,6 +177,10 @@ OPAQUE_UNSCORED = {
     # keras-cv-attention-models' own Layer subclasses; their SavedModels are scored
     13: {"tp13.convnext_v2/model.keras", "tp13.edgenext/model.h5", "tp13.gpt2/model.keras",
          "tp13.hiera/model.h5", "tp13.hornet_gf/model.h5", "tp13.swin_v2/model.keras"},
+    # keras-hub backbones save their constructor arguments, not their layers (as set 2's)
+    14: {f"hub14.{m}/model.keras" for m in (
+        "cspnet", "deberta_v3", "deit", "densenet", "dinov2", "falcon", "gemma", "gpt_neox",
+        "llama", "moonshine", "segformer", "siglip_vision", "vitdet_sam")},
 }
 
 
