@@ -717,3 +717,21 @@ def test_a_keras_split_shows_its_empty_part_through_its_cut_points() -> None:
     assert _split_empty_part({"indices_or_sections": [0, 4], "axis": -1}, (1, 8)) is True
     assert _split_empty_part({"indices_or_sections": 2, "axis": 1}, (1, 8)) is False
     assert _split_empty_part(cfg, (None, 16, 16, None)) is False
+
+
+
+def test_a_rotary_embedding_keeps_its_negation_and_stack_float_each_named_once() -> None:
+    """Probed ``Neg+Pack``: the PACK of a float NEG stays float. keras-hub's Llama (held-out
+    set 14) rotates half of each head in two rotary-embedding scopes that hold a Reshape
+    too, so ``Neg+Reshape`` matches there as well; each NEG is predicted once, as the
+    converter keeps two NEG and two PACK in float."""
+    from pathlib import Path
+
+    from qlint.loaders.savedmodel import load_savedmodel
+
+    path = (Path(__file__).resolve().parent.parent / "fixtures" / "heldout" / "models"
+            / "hub14.llama" / "saved_model")
+    g = load_savedmodel(str(path))
+    named = [b for p in predict(g, source_table()) for b in p.tflite_ops
+             for _ in range(p.count(b))]
+    assert (named.count("NEG"), named.count("PACK")) == (2, 2)

@@ -686,6 +686,11 @@ TF_OP_BUILDERS["Sin+ConcatV2"] = raw("tf.concat([x, tf.math.sin(x)], -1)",
                                      Arg((1, 16), lo=-3.0, hi=3.0))
 # A chain of held-out set 12 (third-party models): a PadV2 of a float SIGN (larq pads
 # binarized activations with 1.0 before a convolution) stays float too.
+# Rotary position embeddings rotate half of each head: tf.stack([-x2, x1]) (Llama, Gemma,
+# GPT-NeoX, Moonshine in keras-hub): a PACK reading a float NEG stays float too.
+TF_OP_BUILDERS["Neg+Pack"] = raw("tf.stack([tf.math.negative(x), x], axis=-2) on (None, 4, 16)",
+                                 lambda tf: lambda x: tf.stack([tf.math.negative(x), x], -2),
+                                 Arg((None, 4, 16), sample=(1, 4, 16)))
 TF_OP_BUILDERS["Sign+PadV2"] = raw(
     "tf.pad(tf.math.sign(x), 1 pixel each side, constant_values=1.0)",
     lambda tf: lambda x: tf.pad(tf.math.sign(x), [[0, 0], [1, 1], [1, 1], [0, 0]],

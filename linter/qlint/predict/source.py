@@ -438,8 +438,15 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
             group = [o for o in members[sc] if source_ops[o] in need]
             lowered = tf_op_lowerings(tab)
             for inst in _instances(group, source_ops) if group else [[op]]:
+                # a builtin whose TF ops here another pattern instance has already
+                # predicted is not predicted twice (a rotary embedding's Neg is both
+                # Neg+Reshape's and Neg+Pack's)
+                taken = {lowered.get(source_ops[o]) for o in inst if o in claimed} - {
+                    lowered.get(source_ops[o]) for o in inst if o not in claimed}
                 claimed.update(inst)
-                tfl = _tflite_ops(cap)
+                tfl = tuple(b for b in _tflite_ops(cap) if b not in taken)
+                if cap.outcome == FLOAT_FALLBACK and not tfl:
+                    continue
                 out.append(Prediction(inst[0], cap.outcome, cap, tfl, related=inst[1:],
                                       via="pattern",
                                       counts=_present_counts(cap, tfl, inst, source_ops,
