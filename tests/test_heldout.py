@@ -93,7 +93,7 @@ FLOORS[13] = {"QL101": (1.0, 1.0), "QL110": (1.0, 1.0), "QL111": (1.0, 1.0)}
 # GPT-NeoX, DeBERTaV3, Moonshine), scored once blind. Every model converts: QL111 has
 # nothing to find there, and must report nothing (test_no_conversion_error_is_invented).
 # Blind: QL101 1.0/0.768, QL110 0.949/0.747; then Neg+Pack (rotary embeddings) probed.
-FLOORS[14] = {"QL101": (1.0, 0.888), "QL110": (0.955, 0.868)}
+FLOORS[14] = {"QL101": (1.0, 0.888), "QL110": (0.965, 0.868)}
 SIZES = {1: 71, 2: 42, 3: 25, 4: 33, 5: 32, 6: 32, 7: 33, 8: 23, 9: 26, 10: 20, 11: 23,
          12: 13, 13: 12, 14: 13}
 GOAL = 0.98

@@ -629,12 +629,23 @@ def test_float_is_carried_along_the_edges_a_probe_saw() -> None:
     table = source_table()
     sparsemax = table.tf_op("keras.Activation(sparsemax)")
     assert sparsemax is not None and sparsemax.float_edges is not None
-    assert ("CUMSUM", "SUB") in sparsemax.float_edges
+    assert ("CUMSUM", "SUB", "float32") in sparsemax.float_edges
     pairs = carried_pairs(table)
-    assert pairs[("CUMSUM", "SUB")].name == "keras.Activation(sparsemax)"
-    assert ("CEIL", "FLOOR") not in pairs
+    assert pairs[("CUMSUM", "SUB", "float32")].name == "keras.Activation(sparsemax)"
+    assert not any(p[:2] == ("CEIL", "FLOOR") for p in pairs)
     assert all(cap.float_edges is None or pair in cap.float_edges
                for pair, cap in pairs.items())
+
+
+def test_float_is_carried_only_on_the_dtype_the_probe_saw() -> None:
+    """An rfft's complex64 RESHAPE keeps a following EXPAND_DIMS float; a float32
+    RESHAPE feeding an EXPAND_DIMS says nothing of that."""
+    from qlint.predict.carry import carried_pairs, carrying
+
+    pairs = carried_pairs(source_table())
+    assert carrying(pairs, "RESHAPE", "EXPAND_DIMS", "complex64") is not None
+    assert carrying(pairs, "RESHAPE", "EXPAND_DIMS", "float32") is None
+    assert carrying(pairs, "RESHAPE", "EXPAND_DIMS", "int32") is None
 
 
 def split_graph(sizes: tuple[int, ...]) -> ModelGraph:

@@ -10,7 +10,7 @@ from qlint.conditions import all_hold, describe
 from qlint.finding import Finding, Severity
 from qlint.graph import ModelGraph, NodeId
 from qlint.op_facts import op_facts
-from qlint.predict.carry import CARRIED_DTYPES, carried_pairs
+from qlint.predict.carry import CARRIED_DTYPES, carried_pairs, carrying
 from qlint.predict.patterns import tf_op_lowerings
 from qlint.predict.tables import (
     CONVERSION_ERROR,
@@ -182,14 +182,14 @@ def _met_variant(graph: ModelGraph, op: NodeId,
 
 
 def _fed_by_float(graph: ModelGraph, op: NodeId, op_type: str,
-                  carried: dict[tuple[str, str], TfOpCapability],
+                  carried: dict[tuple[str, str, str], TfOpCapability],
                   flagged: set[NodeId]) -> tuple[str, TfOpCapability] | None:
     """The flagged producer and probed pattern that keep ``op`` float, if any."""
     for t in graph.inputs(op):
         p = graph.producer(t) if t is not None else None
         if t is None or p is None or p not in flagged or graph[t]["dtype"] not in CARRIED_DTYPES:
             continue
-        cap = carried.get((graph[p]["op_type"], op_type))
+        cap = carrying(carried, graph[p]["op_type"], op_type, graph[t]["dtype"])
         if cap is not None:
             return graph[p]["op_type"], cap
     return None

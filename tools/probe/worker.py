@@ -314,18 +314,20 @@ def _harness_ops(buf: bytes, last: bool) -> set[int]:
 
 
 def _float_edges(buf: bytes, ops: list[OpInfo], skip: set[int]) -> list[list[str]]:
-    """(producer, consumer) builtins of a converted probe where both compute in float and
-    the consumer reads a tensor the producer writes (subgraph 0; conversion ops and the
-    ops in ``skip`` left out): where the probe saw float carried from op to op."""
+    """(producer, consumer, dtype of the tensor between) of a converted probe where both
+    builtins compute in float and the consumer reads a tensor the producer writes
+    (subgraph 0; conversion ops and the ops in ``skip`` left out): where the probe saw
+    float carried from op to op, on float32 or on complex64 data."""
     interp = _interpreter(buf)
     details = interp._get_ops_details()
     floating = {k for k, d in enumerate(details)
                 if k < len(ops) and k not in skip and ops[k].computes_in_float
                 and d["op_name"] not in CONVERSION_OPS}
     producer = {int(i): k for k in floating for i in details[k]["outputs"]}
-    edges = {(details[producer[int(i)]]["op_name"], details[k]["op_name"])
+    edges = {(details[producer[int(i)]]["op_name"], details[k]["op_name"],
+              np.dtype(interp._get_tensor_details(int(i), 0)["dtype"]).name)
              for k in floating for i in details[k]["inputs"] if int(i) in producer}
-    return sorted([a, b] for a, b in edges)
+    return sorted([a, b, t] for a, b, t in edges)
 
 
 def _without_harness(ops: list[OpInfo], buf: bytes, builder: Builder) -> list[OpInfo]:

@@ -2,8 +2,9 @@
 
 The probe converts short chains (``Cast+ConcatV2``: an int32 -> float32 CAST feeding a
 CONCATENATION; ``Sin+ConcatV2``: a positional encoding) and records every TFLite op the
-chain left in float, in model order.  Two consecutive float ops of such an entry are a
-(producer, consumer) pair the converter was seen to keep float together (`carried_pairs`).
+chain left in float and which float op read which, on what dtype (``float_edges``): a
+(producer, consumer, dtype) the converter was seen to keep float together
+(`carried_pairs`).
 `carried_predictions` extends the predictions of a source graph along those pairs: an op
 whose input comes, as a float tensor, from an op predicted float, and whose builtin pair
 with it is a carried one, is predicted float too, and so on down the graph.
@@ -22,23 +23,33 @@ CARRIED_DTYPES = frozenset({"float32", "complex64"})
 Carried = tuple[NodeId, NodeId, TfOpCapability, str]
 
 
-def carried_pairs(table: CapabilityTable) -> dict[tuple[str, str], TfOpCapability]:
-    """(producer, consumer) builtins the probe saw stay float together in one pattern:
-    the float edges a probe recorded (a float op read by a float op), or, for an entry
-    probed before edges were recorded and no Keras layer, its consecutive float ops."""
-    out: dict[tuple[str, str], TfOpCapability] = {}
+def carried_pairs(table: CapabilityTable) -> dict[tuple[str, str, str], TfOpCapability]:
+    """(producer, consumer, dtype) the probe saw stay float together in one pattern: the
+    float edges a probe recorded (a float op read by a float op, on a tensor of that
+    dtype), or, for an entry probed before edges were recorded and no Keras layer, its
+    consecutive float ops (dtype ``"*"``: any of `CARRIED_DTYPES`)."""
+    out: dict[tuple[str, str, str], TfOpCapability] = {}
     for cap in table.tf_ops():
         if cap.outcome != FLOAT_FALLBACK or len(cap.float_ops) < 2:
             continue
         if cap.float_edges is not None:
-            pairs = list(cap.float_edges)
+            edges = list(cap.float_edges)
         elif cap.keras:
             continue
         else:
-            pairs = list(zip(cap.float_ops, cap.float_ops[1:], strict=False))
-        for pair in pairs:
-            out.setdefault(pair, cap)
+            edges = [(a, b, "*") for a, b in zip(cap.float_ops, cap.float_ops[1:], strict=False)]
+        for edge in edges:
+            out.setdefault(edge, cap)
     return out
+
+
+def carrying(pairs: dict[tuple[str, str, str], TfOpCapability], producer: str,
+             consumer: str, dtype: str) -> TfOpCapability | None:
+    """The probed entry that saw ``producer`` keep ``consumer`` float through a tensor of
+    ``dtype`` (an RFFT2D's complex RESHAPE says nothing of a float32 one), if any."""
+    if dtype not in CARRIED_DTYPES:
+        return None
+    return pairs.get((producer, consumer, dtype)) or pairs.get((producer, consumer, "*"))
 
 
 def carried_predictions(graph: ModelGraph, flagged: Iterable[NodeId],
@@ -67,7 +78,7 @@ def carried_predictions(graph: ModelGraph, flagged: Iterable[NodeId],
             if p is None or p not in floating:
                 continue
             kind = builtin(op)
-            cap = pairs.get((builtin(p), kind))
+            cap = carrying(pairs, builtin(p), kind, graph[t]["dtype"])
             if cap is not None:
                 out.append((op, p, cap, kind))
                 floating.add(op)

@@ -97,9 +97,10 @@ class TfOpCapability:
     # float, when some op stayed float more than once (``tf.math.lgamma``: two NEG);
     # an op absent here stayed float once.
     float_counts: tuple[tuple[str, int], ...] = ()
-    # (producer, consumer) builtins of the probe that both stayed float, the consumer
-    # reading the producer's output: float the converter carried from op to op
-    float_edges: tuple[tuple[str, str], ...] | None = None
+    # (producer, consumer, dtype) of the probe where both builtins stayed float, the
+    # consumer reading the producer's output of that dtype ("*": not recorded): float
+    # the converter carried from op to op
+    float_edges: tuple[tuple[str, str, str], ...] | None = None
     # (conversions in which the op stayed float, conversions) for an outcome the
     # converter does not decide the same way every time
     float_runs: tuple[int, int] | None = None
@@ -303,13 +304,13 @@ def _tf_op(key: str, raw: Mapping[str, Any]) -> TfOpCapability:
     )
 
 
-def _edges(raw: object) -> tuple[tuple[str, str], ...] | None:
-    """``[["SIGN", "PADV2"], ...]`` as pairs; absent (a probe from before edges were
-    recorded) as ``None``."""
+def _edges(raw: object) -> tuple[tuple[str, str, str], ...] | None:
+    """``[["SIGN", "PADV2", "float32"], ...]`` as triples (a pair without its dtype: "*");
+    absent (a probe from before edges were recorded) as ``None``."""
     if not isinstance(raw, Sequence) or isinstance(raw, str):
         return None
-    return tuple((str(e[0]), str(e[1])) for e in raw
-                 if isinstance(e, Sequence) and not isinstance(e, str) and len(e) == 2)
+    return tuple((str(e[0]), str(e[1]), str(e[2]) if len(e) == 3 else "*") for e in raw
+                 if isinstance(e, Sequence) and not isinstance(e, str) and len(e) in (2, 3))
 
 
 def _runs(raw: object) -> tuple[int, int] | None:
