@@ -746,3 +746,29 @@ def test_a_rotary_embedding_keeps_its_negation_and_stack_float_each_named_once()
     named = [b for p in predict(g, source_table()) for b in p.tflite_ops
              for _ in range(p.count(b))]
     assert (named.count("NEG"), named.count("PACK")) == (2, 2)
+
+
+def test_a_convolution_of_frames_whose_shape_the_converter_cannot_infer_is_refused() -> None:
+    """kapre's Energy layer frames audio with tf.signal.frame on an unknown batch size; TF
+    records the frames' shape (set_shape), the converter re-infers it from a Reshape to a
+    shape computed through a SplitV and cannot, and refuses the Conv2D that reads them
+    (probed: ``Conv2D(input shape not inferred)``), although a Conv1D is an integer
+    pattern. The rfft of such frames is wrapped in EXPAND_DIMS / SQUEEZE."""
+    from pathlib import Path
+
+    from qlint.converter_shapes import unknown_to_converter
+    from qlint.loaders.savedmodel import load_savedmodel
+
+    models = Path(__file__).resolve().parent.parent / "fixtures" / "heldout" / "models"
+    g = load_savedmodel(str(models / "tp12.kapre_energy" / "saved_model"))
+    unknown = unknown_to_converter(g)
+    conv = [op for op in g.ops() if g[op]["source_op"] == "Conv2D"]
+    assert len(conv) == 1 and g.inputs(conv[0])[0] in unknown
+    assert not any(g[op]["source_op"] == "MatMul" and g.inputs(op)[0] in unknown
+                   for op in g.ops())  # the Dense after global pooling is not
+    (p,) = [p for p in predict(g, source_table()) if p.op == conv[0]]
+    assert (p.outcome, p.cap.name) == ("conversion_error", "Conv2D(input shape not inferred)")
+    mel = load_savedmodel(str(models / "arch9.kws_mel" / "saved_model"))
+    (rfft,) = [p for p in predict(mel, source_table()) if mel[p.op]["source_op"] == "RFFT"]
+    assert rfft.cap.name == "RFFT(input shape not inferred)"
+    assert set(rfft.tflite_ops) == {"RFFT2D", "SQUEEZE"}

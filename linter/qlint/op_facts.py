@@ -15,7 +15,8 @@ with a value.  This module computes those facts for one IR op:
   source op's ``data_format`` attribute (``NCHW``: a ``BiasAdd`` along axis 1), and the
   value of each constant scalar input ``i`` of a source op (``input1_value``: the
   exponent of ``tf.pow``; a TF reduction's scalar axis, as ``axes`` and
-  ``reduces_depth``);
+  ``reduces_depth``), and whether the converter can infer the dims of a SavedModel op's
+  first input (``ifm_shape_inferred``, `qlint.converter_shapes`);
 * from the op's builtin options in a ``.tflite`` file (strides, padding, dilation,
   pool filter size, depth multiplier, ``align_corners``, ...) and the values of small
   constant inputs (the axes of a MEAN), read with the ``tflite`` flatbuffer bindings
@@ -33,6 +34,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from qlint.converter_shapes import unknown_to_converter
 from qlint.graph import ModelGraph, NodeId
 
 #: Constant inputs read for their values (axes, sizes) are at most this many bytes.
@@ -117,6 +119,8 @@ def op_facts(graph: ModelGraph, op: NodeId, *, options: bool = True) -> dict[str
         0 in (graph[t].get("shape") or ()) for t in outs) or (
         bool(ins) and _split_empty_part(node.get("attrs", {}).get("config"),
                                         graph[ins[0]].get("shape")))
+    if ins and graph.format == "savedmodel":  # dims the converter re-infers from the ops
+        facts["ifm_shape_inferred"] = ins[0] not in graph.derived(unknown_to_converter)
     if node.get("source_op") in SOURCE_REDUCTIONS and "input1_value" in facts:
         facts["axes"] = [int(facts["input1_value"])]  # a source op's constant scalar axis
     fmt = node.get("attrs", {}).get("data_format")

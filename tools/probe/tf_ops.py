@@ -650,6 +650,22 @@ for _shape in ((1, 1024), (None, 1024)):
         f"tf.signal.stft(x, 256, 128) on a {_shape} input (+ tf.math.abs as harness)",
         lambda tf: lambda x: tf.math.abs(tf.signal.stft(x, 256, 128, 256), name=HARNESS),
         Arg(_shape, sample=(1, 1024))))
+# An input whose dims the converter cannot infer (qlint.converter_shapes): the frames of
+# tf.signal.frame on an unknown batch size, read by an rfft (no window: an export folds
+# it into a constant) and by a convolution
+_UNINFERRED = [{"fact": "ifm_shape_inferred", "eq": False}]
+TF_OP_BUILDERS["RFFT(input shape not inferred)"] = dataclasses.replace(harnessed(raw(
+    "tf.signal.stft(x, 256, 128, window_fn=None) on a (None, 1024) input "
+    "(+ tf.math.abs as harness)",
+    lambda tf: lambda x: tf.math.abs(tf.signal.stft(x, 256, 128, 256, window_fn=None),
+                                     name=HARNESS),
+    Arg((None, 1024), sample=(1, 1024)))), extra={"variant_of": "RFFT", "when": _UNINFERRED})
+TF_OP_BUILDERS["Conv2D(input shape not inferred)"] = Builder(
+    "tf.nn.conv2d of tf.signal.frame(x, 40, 20, axis=1) on a (None, 400, 1) input",
+    lambda tf, keras, rng: (lambda w: lambda x: tf.nn.conv2d(
+        tf.signal.frame(x, 40, 20, axis=1), w, 1, "VALID"))(tf.constant(_w(rng, 1, 5, 1, 4))),
+    (Arg((None, 400, 1), sample=(1, 400, 1)),),
+    extra={"variant_of": "Conv2D", "when": _UNINFERRED})
 # tf.signal.stft called from a Keras 2 model (a TFOpLambda layer of an .h5 file, whose
 # batch size is unknown): the same probe, so the function is recorded as behaving like it
 TF_OP_BUILDERS["tf.signal.stft"] = TF_OP_BUILDERS["STFT(1024 dynamic)"]

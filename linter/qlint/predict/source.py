@@ -431,7 +431,17 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
                     break
         if best is not None:
             _, sc, cap = best
-            if cap.outcome == INTEGER or (sc, cap.name) in done:
+            if cap.outcome == INTEGER:
+                # an integer pattern holds only if its ops convert: a probed condition
+                # under which this op is refused (a Conv2D reading frames whose shape the
+                # converter cannot infer) is the stronger fact
+                refused = _conditioned(graph, op, [v for v in variants.get(tf_op, ())
+                                                   if v.outcome == CONVERSION_ERROR])
+                if refused is not None:
+                    out.append(Prediction(op, refused.outcome, refused,
+                                          _tflite_ops(refused)))
+                continue
+            if (sc, cap.name) in done:
                 continue
             done.add((sc, cap.name))
             need = frozenset(cap.graphdef_ops or ())
