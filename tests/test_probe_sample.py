@@ -109,7 +109,12 @@ def test_builtin_outcome_matches_table(
 @pytest.mark.parametrize("key", TF_SAMPLE)
 def test_tf_op_matches_table(table: dict[str, Any], reprobed: dict[str, Any], key: str) -> None:
     want, got = table["tf_ops"][key], reprobed["tf_ops"][key]
-    assert got["graphdef_ops"] == want["graphdef_ops"]
+    # the ops of a graph's function library (If / Case branches) come in the library's
+    # order, which follows the names TensorFlow gave the functions in that process; only a
+    # chain's order carries meaning (``Sub+Square``: producer first)
+    assert sorted(got["graphdef_ops"] or ()) == sorted(want["graphdef_ops"] or ())
+    if "+" in key:
+        assert got["graphdef_ops"] == want["graphdef_ops"]
     assert got["lowers_to"] == want["lowers_to"]
     assert got["int8"] == want["int8"]
     assert got.get("when") == want.get("when")

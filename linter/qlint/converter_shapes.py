@@ -53,7 +53,7 @@ def _from_split(graph: ModelGraph, tensor: NodeId) -> bool:
     `DEPTH` producers."""
     frontier = [tensor]
     for _ in range(DEPTH):
-        nxt = []
+        nxt: list[NodeId] = []
         for t in frontier:
             if graph[t].get("constant"):
                 continue

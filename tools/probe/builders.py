@@ -11,6 +11,7 @@ Nothing here imports TensorFlow at module level: builders receive the ``tf`` mod
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -565,3 +566,14 @@ def builtin_plan(name: str) -> Builder | str:
     if name.startswith("STABLEHLO_"):
         return _STABLEHLO
     return "no builder in tools/probe/builders.py yet"
+
+
+def raw(name: str, fn: Callable[[Any], Callable[..., Any]], *args: Arg) -> Builder:
+    """A builder over a TF function taking ``args`` (default one ``X2`` input)."""
+    return Builder(name, lambda tf, keras, rng: fn(tf), args or (X2,))
+
+
+def harnessed(b: Builder, *, last: bool = True) -> Builder:
+    """``b`` whose ``harness``-named ops (and with ``last`` the op computing its output)
+    only make a complex64 op convertible: the probe attributes their float ops to them."""
+    return dataclasses.replace(b, harness=True, harness_last=last)

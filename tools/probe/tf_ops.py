@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from tools.probe.builders import HARNESS, X2, X4, Arg, Builder, _w
+from tools.probe.builders import HARNESS, X2, X4, Arg, Builder, _w, harnessed, raw
+from tools.probe.context_ops import CONTEXT_BUILDERS
 from tools.probe.graph_flow import GRAPH_FLOW_BUILDERS, keras2_builder
 from tools.probe.keras_layers import activation_builder, layer_builder
 from tools.probe.keras_ops import op_builder
@@ -25,11 +26,6 @@ from tools.probe.tf_functions import function_builder
 
 POS2 = Arg((1, 16), lo=0.1, hi=2.0)
 DIVISOR = Arg((1, 16), lo=1.2, hi=2.0)  # see builders.DIVISOR
-
-
-def raw(name: str, fn: Callable[[Any], Callable[..., Any]], *args: Arg) -> Builder:
-    """A builder over a TF function taking ``args`` (default one ``X2`` input)."""
-    return Builder(name, lambda tf, keras, rng: fn(tf), args or (X2,))
 
 
 def _state(tf: Any) -> Any:
@@ -113,12 +109,6 @@ def _einsum(tf: Any) -> Callable[[Any, Any], Any]:
 
 def _rfft(tf: Any) -> Callable[[Any], Any]:
     return lambda x: tf.math.abs(tf.signal.rfft(x), name=HARNESS)
-
-
-def harnessed(b: Builder, *, last: bool = True) -> Builder:
-    """``b`` whose ``harness``-named ops (and with ``last`` the op computing its output)
-    only make a complex64 op convertible: the probe attributes their float ops to them."""
-    return dataclasses.replace(b, harness=True, harness_last=last)
 
 
 def _patches(tf: Any) -> Callable[[Any], Any]:
@@ -650,22 +640,6 @@ for _shape in ((1, 1024), (None, 1024)):
         f"tf.signal.stft(x, 256, 128) on a {_shape} input (+ tf.math.abs as harness)",
         lambda tf: lambda x: tf.math.abs(tf.signal.stft(x, 256, 128, 256), name=HARNESS),
         Arg(_shape, sample=(1, 1024))))
-# An input whose dims the converter cannot infer (qlint.converter_shapes): the frames of
-# tf.signal.frame on an unknown batch size, read by an rfft (no window: an export folds
-# it into a constant) and by a convolution
-_UNINFERRED = [{"fact": "ifm_shape_inferred", "eq": False}]
-TF_OP_BUILDERS["RFFT(input shape not inferred)"] = dataclasses.replace(harnessed(raw(
-    "tf.signal.stft(x, 256, 128, window_fn=None) on a (None, 1024) input "
-    "(+ tf.math.abs as harness)",
-    lambda tf: lambda x: tf.math.abs(tf.signal.stft(x, 256, 128, 256, window_fn=None),
-                                     name=HARNESS),
-    Arg((None, 1024), sample=(1, 1024)))), extra={"variant_of": "RFFT", "when": _UNINFERRED})
-TF_OP_BUILDERS["Conv2D(input shape not inferred)"] = Builder(
-    "tf.nn.conv2d of tf.signal.frame(x, 40, 20, axis=1) on a (None, 400, 1) input",
-    lambda tf, keras, rng: (lambda w: lambda x: tf.nn.conv2d(
-        tf.signal.frame(x, 40, 20, axis=1), w, 1, "VALID"))(tf.constant(_w(rng, 1, 5, 1, 4))),
-    (Arg((None, 400, 1), sample=(1, 400, 1)),),
-    extra={"variant_of": "Conv2D", "when": _UNINFERRED})
 # tf.signal.stft called from a Keras 2 model (a TFOpLambda layer of an .h5 file, whose
 # batch size is unknown): the same probe, so the function is recorded as behaving like it
 TF_OP_BUILDERS["tf.signal.stft"] = TF_OP_BUILDERS["STFT(1024 dynamic)"]
@@ -700,54 +674,7 @@ for _shape_op, (_in, _fn) in _SHAPE_OPS.items():
 TF_OP_BUILDERS["Sin+ConcatV2"] = raw("tf.concat([x, tf.math.sin(x)], -1)",
                                      lambda tf: lambda x: tf.concat([x, tf.math.sin(x)], -1),
                                      Arg((1, 16), lo=-3.0, hi=3.0))
-# A chain of held-out set 12 (third-party models): a PadV2 of a float SIGN (larq pads
-# binarized activations with 1.0 before a convolution) stays float too.
-# Rotary position embeddings rotate half of each head: tf.stack([-x2, x1]) (Llama, Gemma,
-# GPT-NeoX, Moonshine in keras-hub): a PACK reading a float NEG stays float too.
-TF_OP_BUILDERS["Neg+Pack"] = raw("tf.stack([tf.math.negative(x), x], axis=-2) on (None, 4, 16)",
-                                 lambda tf: lambda x: tf.stack([tf.math.negative(x), x], -2),
-                                 Arg((None, 4, 16), sample=(1, 4, 16)))
-TF_OP_BUILDERS["Sign+PadV2"] = raw(
-    "tf.pad(tf.math.sign(x), 1 pixel each side, constant_values=1.0)",
-    lambda tf: lambda x: tf.pad(tf.math.sign(x), [[0, 0], [1, 1], [1, 1], [0, 0]],
-                                constant_values=1.0), X4)
-# A fusion: x + (-y) is a SUB (QKeras' straight-through estimator adds the negated input
-# to its rounding)
-TF_OP_BUILDERS["Neg+AddV2"] = raw("x + tf.math.negative(y)",
-                                  lambda tf: lambda x, y: x + tf.math.negative(y), X2, X2)
-# A split with an empty part (keras.ops.split at the last index, as FasterNet's partial
-# convolution writes it): one part convolved, the other passed on, then concatenated.  The
-# converter keeps the SPLIT_V in float in some conversions and not in others, with the
-# same model and data: converted several times, the entry says in how many it stayed float.
-TF_OP_BUILDERS["SplitV(empty part)"] = Builder(
-    "tf.split(x, [1, 3, 0], -1), conv2d of the first part concatenated with the second, "
-    "converted 12 times",
-    lambda tf, keras, rng: (lambda w: lambda x: (lambda a, b, _: tf.concat(
-        [tf.nn.conv2d(a, w, 1, "SAME"), b], -1))(*tf.split(x, [1, 3, 0], -1)))(
-            tf.constant(_w(rng, 1, 1, 1, 1))),
-    (X4,), extra={"variant_of": "SplitV", "when": [{"fact": "empty_output", "eq": True}],
-                  "repeat": 12})
-# The same split as a .keras file shows it: keras.ops.split at the last index
-
-
-def _keras_split_empty(tf: Any, keras: Any, rng: np.random.Generator) -> Any:
-    inp = keras.Input((8, 8, 4), batch_size=1)
-    a, b, _ = keras.ops.split(inp, [1, 4], axis=3)
-    x = keras.layers.Conv2D(1, 1)(a)
-    return keras.Model(inp, keras.ops.concatenate([x, b], axis=3))
-
-
-TF_OP_BUILDERS["keras.ops.Split(empty part)"] = Builder(
-    "keras.ops.split(x, [1, 4], axis=3), a Conv2D of the first part concatenated with the "
-    "second, converted 12 times", _keras_split_empty, (X4,), keras="ops.Split",
-    saved_model=True, extra={"variant_of": "keras.ops.Split", "repeat": 12,
-                             "when": [{"fact": "empty_output", "eq": True}]})
-# tf.math.l2_normalize over a middle axis (XCA attention normalizes its keys over the
-# tokens): not the fused L2_NORMALIZATION of the last axis; a condition on the pattern's Sum
-TF_OP_BUILDERS["L2Normalize(middle axis)"] = Builder(
-    "tf.math.l2_normalize(x, axis=1) on (1, 4, 8)",
-    lambda tf, keras, rng: lambda x: tf.math.l2_normalize(x, axis=1), (Arg((1, 4, 8)),),
-    extra={"pattern_when": {"Sum": [{"fact": "reduces_depth", "eq": False}]}})
+TF_OP_BUILDERS.update(CONTEXT_BUILDERS)
 # A neighbour condition, swept both ways: does an op whose input tensor is also a model
 # output stay int8?  Each model is conv2d(x) -> op; "(input is model output)" returns the
 # conv2d result too.  ``when`` holds `qlint.conditions` conditions on the op's facts.

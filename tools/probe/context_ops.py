@@ -1,0 +1,82 @@
+"""Probes of an op in context: the neighbour, shape or structure that changes its outcome.
+
+Each entry is a chain (float carried from a float op to the op reading it), a fusion the
+converter makes of a few ops, or a variant whose ``when`` / ``pattern_when`` names the
+fact of the op's context it holds under. They were added after held-out models showed the
+context mattered; `tools.probe.tf_ops` merges them into ``TF_OP_BUILDERS``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from tools.probe.builders import HARNESS, X2, X4, Arg, Builder, _w, harnessed, raw
+
+CONTEXT_BUILDERS: dict[str, Builder] = {}
+# An input whose dims the converter cannot infer (qlint.converter_shapes): the frames of
+# tf.signal.frame on an unknown batch size, read by an rfft (no window: an export folds
+# it into a constant) and by a convolution
+_UNINFERRED = [{"fact": "ifm_shape_inferred", "eq": False}]
+CONTEXT_BUILDERS["RFFT(input shape not inferred)"] = dataclasses.replace(harnessed(raw(
+    "tf.signal.stft(x, 256, 128, window_fn=None) on a (None, 1024) input "
+    "(+ tf.math.abs as harness)",
+    lambda tf: lambda x: tf.math.abs(tf.signal.stft(x, 256, 128, 256, window_fn=None),
+                                     name=HARNESS),
+    Arg((None, 1024), sample=(1, 1024)))), extra={"variant_of": "RFFT", "when": _UNINFERRED})
+CONTEXT_BUILDERS["Conv2D(input shape not inferred)"] = Builder(
+    "tf.nn.conv2d of tf.signal.frame(x, 40, 20, axis=1) on a (None, 400, 1) input",
+    lambda tf, keras, rng: (lambda w: lambda x: tf.nn.conv2d(
+        tf.signal.frame(x, 40, 20, axis=1), w, 1, "VALID"))(tf.constant(_w(rng, 1, 5, 1, 4))),
+    (Arg((None, 400, 1), sample=(1, 400, 1)),),
+    extra={"variant_of": "Conv2D", "when": _UNINFERRED})
+# Rotary position embeddings rotate half of each head: tf.stack([-x2, x1]) (Llama, Gemma,
+# GPT-NeoX, Moonshine in keras-hub): a PACK reading a float NEG stays float too.
+CONTEXT_BUILDERS["Neg+Pack"] = raw("tf.stack([tf.math.negative(x), x], axis=-2) on (None, 4, 16)",
+                                 lambda tf: lambda x: tf.stack([tf.math.negative(x), x], -2),
+                                 Arg((None, 4, 16), sample=(1, 4, 16)))
+# A PadV2 of a float SIGN (larq pads binarized activations with 1.0 before a convolution)
+# stays float too.
+CONTEXT_BUILDERS["Sign+PadV2"] = raw(
+    "tf.pad(tf.math.sign(x), 1 pixel each side, constant_values=1.0)",
+    lambda tf: lambda x: tf.pad(tf.math.sign(x), [[0, 0], [1, 1], [1, 1], [0, 0]],
+                                constant_values=1.0), X4)
+# A fusion: x + (-y) is a SUB (QKeras' straight-through estimator adds the negated input
+# to its rounding)
+CONTEXT_BUILDERS["Neg+AddV2"] = raw("x + tf.math.negative(y)",
+                                  lambda tf: lambda x, y: x + tf.math.negative(y), X2, X2)
+# A split with an empty part (keras.ops.split at the last index, as FasterNet's partial
+# convolution writes it): one part convolved, the other passed on, then concatenated.  The
+# converter keeps the SPLIT_V in float in some conversions and not in others, with the
+# same model and data: converted several times, the entry says in how many it stayed float.
+CONTEXT_BUILDERS["SplitV(empty part)"] = Builder(
+    "tf.split(x, [1, 3, 0], -1), conv2d of the first part concatenated with the second, "
+    "converted 12 times",
+    lambda tf, keras, rng: (lambda w: lambda x: (lambda a, b, _: tf.concat(
+        [tf.nn.conv2d(a, w, 1, "SAME"), b], -1))(*tf.split(x, [1, 3, 0], -1)))(
+            tf.constant(_w(rng, 1, 1, 1, 1))),
+    (X4,), extra={"variant_of": "SplitV", "when": [{"fact": "empty_output", "eq": True}],
+                  "repeat": 12})
+# The same split as a .keras file shows it: keras.ops.split at the last index
+
+
+def _keras_split_empty(tf: Any, keras: Any, rng: np.random.Generator) -> Any:
+    inp = keras.Input((8, 8, 4), batch_size=1)
+    a, b, _ = keras.ops.split(inp, [1, 4], axis=3)
+    x = keras.layers.Conv2D(1, 1)(a)
+    return keras.Model(inp, keras.ops.concatenate([x, b], axis=3))
+
+
+CONTEXT_BUILDERS["keras.ops.Split(empty part)"] = Builder(
+    "keras.ops.split(x, [1, 4], axis=3), a Conv2D of the first part concatenated with the "
+    "second, converted 12 times", _keras_split_empty, (X4,), keras="ops.Split",
+    saved_model=True, extra={"variant_of": "keras.ops.Split", "repeat": 12,
+                             "when": [{"fact": "empty_output", "eq": True}]})
+# tf.math.l2_normalize over a middle axis (XCA attention normalizes its keys over the
+# tokens): not the fused L2_NORMALIZATION of the last axis; a condition on the pattern's Sum
+CONTEXT_BUILDERS["L2Normalize(middle axis)"] = Builder(
+    "tf.math.l2_normalize(x, axis=1) on (1, 4, 8)",
+    lambda tf, keras, rng: lambda x: tf.math.l2_normalize(x, axis=1), (Arg((1, 4, 8)),),
+    extra={"pattern_when": {"Sum": [{"fact": "reduces_depth", "eq": False}]}})
