@@ -772,3 +772,16 @@ def test_a_convolution_of_frames_whose_shape_the_converter_cannot_infer_is_refus
     (rfft,) = [p for p in predict(mel, source_table()) if mel[p.op]["source_op"] == "RFFT"]
     assert rfft.cap.name == "RFFT(input shape not inferred)"
     assert set(rfft.tflite_ops) == {"RFFT2D", "SQUEEZE"}
+
+
+def test_derived_facts_skip_dims_the_file_leaves_unknown() -> None:
+    """A convolution whose weight shape has an unknown dim (a hostile file's
+    ``_output_shapes``) has no filter maximum; the facts are computed without one."""
+    from qlint.op_facts import _derive
+
+    facts = {"filter_w": None, "filter_h": 3, "stride_w": 1, "stride_h": 2,
+             "ifm_h": 4, "ifm_w": None, "ofm_h": 8, "ofm_w": 8}
+    _derive(facts, "RESIZE_BILINEAR")
+    assert facts["stride_max"] == 2
+    assert "filter_max" not in facts and "filter_product" not in facts
+    assert "scale_max" not in facts

@@ -262,14 +262,17 @@ def _split_empty_part(config: Any, shape: Any) -> bool:
 
 def _derive(facts: dict[str, Any], op_type: str) -> None:
     """Maxima and ratios the conditions compare, from the raw facts."""
+    def known(*keys: str) -> bool:  # a dim the file leaves unknown is None: no maximum
+        return all(isinstance(facts.get(k), (int, float)) for k in keys)
+
     for a, b, key in (("stride_w", "stride_h", "stride_max"),
                       ("filter_w", "filter_h", "filter_max"),
                       ("dilation_w", "dilation_h", "dilation_max")):
-        if a in facts and b in facts:
+        if known(a, b):
             facts[key] = max(facts[a], facts[b])
-    if "filter_w" in facts and "filter_h" in facts:
+    if known("filter_w", "filter_h"):
         facts["filter_product"] = facts["filter_w"] * facts["filter_h"]
-    if op_type in RESIZE_OPS and all(k in facts for k in ("ifm_h", "ifm_w", "ofm_h", "ofm_w")):
+    if op_type in RESIZE_OPS and known("ifm_h", "ifm_w", "ofm_h", "ofm_w"):
         h, w = facts["ifm_h"], facts["ifm_w"]
         if h and w:
             facts["scale_h"] = facts["ofm_h"] / h
