@@ -184,6 +184,7 @@ class CapabilityTable:
         self.mode = mode
         self._ops: Mapping[str, Mapping[str, Any]] = file.data["modes"][mode]
         self._tf_index: tuple[dict[str, str], dict[str, list[TfOpCapability]]] | None = None
+        self._tf_all: tuple[TfOpCapability, ...] | None = None
 
     def __repr__(self) -> str:
         return f"CapabilityTable({self.file.name!r}, mode={self.mode!r})"
@@ -272,9 +273,12 @@ class CapabilityTable:
         return alias
 
     def tf_ops(self) -> Iterator[TfOpCapability]:
-        """Every TF op / Keras pattern entry."""
-        for key, raw in (self.file.data.get("tf_ops") or {}).items():
-            yield _tf_op(key, raw)
+        """Every TF op / Keras pattern entry (read once per table: several rules walk
+        them for every model)."""
+        if self._tf_all is None:
+            self._tf_all = tuple(_tf_op(key, raw)
+                                 for key, raw in (self.file.data.get("tf_ops") or {}).items())
+        return iter(self._tf_all)
 
     def keras_layer(self, class_name: str) -> list[TfOpCapability]:
         """Entries probed from Keras class ``class_name`` (several variants possible)."""
