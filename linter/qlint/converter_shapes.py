@@ -33,18 +33,20 @@ def unknown_to_converter(graph: ModelGraph) -> frozenset[NodeId]:
     if graph.format != "savedmodel":
         return frozenset()
     out: set[NodeId] = set()
-    ops = list(graph.ops())
-    for _ in range(len(ops) + 1):  # a fixpoint: ops need not come in data order
-        before = len(out)
-        for op in ops:
-            src = graph[op].get("source_op")
-            ins = graph.inputs(op)
-            if (src == "Reshape" and len(ins) > 1 and ins[1] is not None
-                    and _from_split(graph, ins[1])) or (
-                    src in PASS_ON and any(t is not None and t in out for t in ins)):
-                out.update(t for t in graph.outputs(op) if t is not None)
-        if len(out) == before:
-            break
+    todo: list[NodeId] = []
+    for op in graph.ops():
+        ins = graph.inputs(op)
+        if (graph[op].get("source_op") == "Reshape" and len(ins) > 1 and ins[1] is not None
+                and _from_split(graph, ins[1])):
+            todo.extend(t for t in graph.outputs(op) if t is not None and t not in out)
+            out.update(todo)
+    while todo:  # along the data edges, each tensor once (linear in the graph)
+        for op in graph.consumers(todo.pop()):
+            if graph[op].get("source_op") in PASS_ON:
+                for t in graph.outputs(op):
+                    if t is not None and t not in out:
+                        out.add(t)
+                        todo.append(t)
     return frozenset(out)
 
 
