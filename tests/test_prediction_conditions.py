@@ -648,6 +648,45 @@ def test_float_is_carried_only_on_the_dtype_the_probe_saw() -> None:
     assert carrying(pairs, "RESHAPE", "EXPAND_DIMS", "int32") is None
 
 
+def masked_select_graph() -> ModelGraph:
+    """``tf.where(mask, x, tf.zeros_like(x))`` as a SavedModel holds it (the attention mask
+    of keras-hub's Gemma): the ZerosLike keeps its TF name, having no one-op lowering (its
+    probe needed a harness op)."""
+    g = ModelGraph("savedmodel", "model", "source")
+    x = g.add_tensor(0, 0, name="x", dtype="float32", shape=(1, 16))
+    mask = g.add_tensor(0, 1, name="mask", dtype="bool", shape=(1, 16))
+    zeros = g.add_tensor(0, 2, name="zeros", dtype="float32", shape=(1, 16))
+    out = g.add_tensor(0, 3, name="out", dtype="float32", shape=(1, 16))
+    g.add_op(0, 0, op_type="tf.ZerosLike", source_op="ZerosLike", name="zeros_like",
+             inputs=[x], outputs=[zeros], location="serving_default/a/zeros_like",
+             attrs={"T": "float32"})
+    g.add_op(0, 1, op_type="SELECT_V2", source_op="SelectV2", name="SelectV2",
+             inputs=[mask, zeros, x], outputs=[out], location="serving_default/a/SelectV2",
+             attrs={"T": "float32"})
+    g.attrs["subgraphs"] = [{"index": 0, "name": "serving_default", "inputs": [x, mask],
+                             "outputs": [out]}]
+    return g
+
+
+def test_float_is_carried_from_the_builtin_an_op_was_predicted_to_become() -> None:
+    """The probe saw a float ZEROS_LIKE keep the SELECT_V2 reading it float
+    (``OnesLike+ZerosLike+SelectV2``).  A source ZerosLike is predicted to stay a float
+    ZEROS_LIKE; the carry starts from that builtin, though ZerosLike has no one-op
+    lowering of its own."""
+    from qlint.predict.patterns import tf_op_lowerings
+
+    table = source_table()
+    assert "ZerosLike" not in tf_op_lowerings(table)
+    g = masked_select_graph()
+    preds = {g[p.op]["source_op"]: p for p in predict(g, table)}
+    assert sorted(preds) == ["SelectV2", "ZerosLike"]
+    assert preds["ZerosLike"].tflite_ops == ("ZEROS_LIKE",)
+    sel = preds["SelectV2"]
+    assert (sel.via, sel.tflite_ops, sel.cap.name) == (
+        "carried", ("SELECT_V2",), "OnesLike+ZerosLike+SelectV2")
+    assert [g[r]["source_op"] for r in sel.related] == ["ZerosLike"]
+
+
 def split_graph(sizes: tuple[int, ...]) -> ModelGraph:
     """A ``SplitV`` of 4 channels into ``sizes``; only the non-empty parts are read, so, as
     in a SavedModel, the loader notes an empty one in the op's attributes."""

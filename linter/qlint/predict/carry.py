@@ -12,7 +12,7 @@ with it is a carried one, is predicted float too, and so on down the graph.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 
 from qlint.graph import ModelGraph, NodeId
 from qlint.predict.patterns import tf_op_lowerings
@@ -52,11 +52,13 @@ def carrying(pairs: dict[tuple[str, str, str], TfOpCapability], producer: str,
     return pairs.get((producer, consumer, dtype)) or pairs.get((producer, consumer, "*"))
 
 
-def carried_predictions(graph: ModelGraph, flagged: Iterable[NodeId],
+def carried_predictions(graph: ModelGraph, flagged: Mapping[NodeId, str | None],
                         table: CapabilityTable) -> list[Carried]:
     """(op, the float op feeding it, the probed chain, the op's builtin) for each op of
-    ``graph`` that a carried pair keeps float, given the ops ``flagged`` float already;
-    in model order, so a carried op carries on."""
+    ``graph`` that a carried pair keeps float, given the ops ``flagged`` float already
+    (each with the one builtin its prediction named, if it named one: a ``ZerosLike``
+    whose probe needed a harness op has no one-op lowering, yet was predicted to stay a
+    float ZEROS_LIKE); in model order, so a carried op carries on."""
     pairs = carried_pairs(table)
     floating = set(flagged)
     out: list[Carried] = []
@@ -64,9 +66,9 @@ def carried_predictions(graph: ModelGraph, flagged: Iterable[NodeId],
         return out
     lowered = tf_op_lowerings(table)
 
-    def builtin(op: NodeId) -> str:  # the op's TFLite builtin, lowered or not yet
+    def builtin(op: NodeId) -> str:  # the op's TFLite builtin, predicted, lowered or not yet
         node = graph[op]
-        return str(lowered.get(node["source_op"], node["op_type"]))
+        return flagged.get(op) or str(lowered.get(node["source_op"], node["op_type"]))
 
     for op in graph.ops():
         if op in floating:

@@ -216,8 +216,15 @@ def _judge(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
     if graph.stage != "source":
         return Judgement()
     j = _predict_keras(graph, tab) if graph.format == "keras" else _predict_graphdef(graph, tab)
-    flagged = [o for p in j.predictions if p.outcome == FLOAT_FALLBACK
-               for o in (p.op, *p.related)]
+    # each op predicted float, with the builtin its prediction named when that is one TF
+    # op's one builtin (a Keras layer's builtin need not be the op its output comes from)
+    flagged: dict[NodeId, str | None] = {}
+    for p in j.predictions:
+        if p.outcome == FLOAT_FALLBACK:
+            one = p.tflite_ops[0] if len(p.tflite_ops) == 1 and p.via == "op" else None
+            flagged[p.op] = flagged.get(p.op) or one
+            for o in p.related:
+                flagged.setdefault(o, None)
     for op, fed_by, cap, builtin in carried_predictions(graph, flagged, tab):
         j.predictions.append(Prediction(op, FLOAT_FALLBACK, cap, (builtin,),
                                         related=[fed_by], via="carried"))
