@@ -80,10 +80,12 @@ FLOORS[11] = {"QL101": (1.0, 1.0), "QL110": (1.0, 0.888), "QL111": (1.0, 0.875)}
 # Set 12 (13 third-party models from PyPI packages: a shipped SavedModel and HDF5 file,
 # shipped weights, and models built by the packages' own code), scored once blind (QL101
 # 1.0/0.586, QL110 0.739/0.586, QL111 1.0/0.333); then Sign+PadV2 and Neg+AddV2 probed.
-# Neg+Pack (set 14's rotary embeddings) names PACK where basic-pitch's converted model keeps
-# the RESHAPE it lowered that Pack to: nine false PACK at the right places.
 # A Conv2D reading frames whose shape the converter cannot infer is refused (kapre).
-FLOORS[12] = {"QL101": (1.0, 0.655), "QL110": (0.678, 0.655), "QL111": (1.0, 1.0)}
+# basic-pitch negates a squeezed, transposed convolution and stacks it: the converter moves
+# the NEG up to the convolution and keeps the squeeze's RESHAPE float, not the PACK (the
+# ordered chains Squeeze+Transpose+Neg+Pack, ...); its one RESHAPE left is before a float
+# model output.
+FLOORS[12] = {"QL101": (1.0, 0.965), "QL110": (1.0, 0.965), "QL111": (1.0, 1.0)}
 # Set 13 (12 architectures built by keras-cv-attention-models from its own configurations,
 # on Keras 3 and tf_keras), scored once blind (QL101 1.0/0.905, QL110 1.0/0.792, QL111
 # 1.0/1.0); then a split with an empty part probed (float in some conversions, not all),

@@ -81,6 +81,80 @@ def test_float_carried_to_a_neighbour_in_a_float_tflite() -> None:
     for shape_op in ("Reshape", "Squeeze", "ExpandDims", "Transpose", "StridedSlice"):
         cap = table.tf_op(f"Neg+{shape_op}")
         assert cap is not None and cap.float_ops == ("NEG",), shape_op
+    # ... unless its result is stacked or concatenated (through more layout ops, too):
+    # then the layout op next to the NEG stays float and the PACK is int8
+    g = chain([("NEG", "float32"), ("RESHAPE", "float32"), ("TRANSPOSE", "float32"),
+               ("PACK", "float32")])
+    assert flagged(g) == ["NEG", "RESHAPE"]
+    g = chain([("NEG", "float32"), ("TRANSPOSE", "float32"), ("CONCATENATION", "float32")])
+    assert flagged(g) == ["NEG", "TRANSPOSE"]
+    assert flagged(chain([("NEG", "float32"), ("RESHAPE", "float32"), ("ADD", "float32")])) \
+        == ["NEG"]
+
+
+def test_next_compute_op_looks_through_layout_ops() -> None:
+    from graph_builders import chain
+
+    from qlint.op_facts import op_facts
+
+    g = chain([("NEG", "float32"), ("RESHAPE", "float32"), ("TRANSPOSE", "float32"),
+               ("PACK", "float32")])
+    neg, reshape, transpose, pack = g.ops()
+    assert op_facts(g, transpose)["next_compute_op"] == "PACK"
+    assert op_facts(g, neg)["next_compute_op"] == "PACK"
+    assert op_facts(g, reshape)["next_compute_op"] == "PACK"
+    assert op_facts(g, pack)["next_compute_op"] == "output"
+    g = chain([("NEG", "float32"), ("RESHAPE", "float32")])
+    assert op_facts(g, next(iter(g.ops())))["next_compute_op"] == "output"
+
+
+def layout_neg_graph(rotary: bool) -> ModelGraph:
+    """basic-pitch's CQT (``rotary`` False): Conv2D -> Squeeze -> Transpose -> Neg -> Pack
+    with the un-negated branch, in one large layer scope; or a rotary embedding (``rotary``):
+    Split -> Neg -> Pack -> Reshape."""
+    g = ModelGraph("savedmodel", "model", "source")
+    x = g.add_tensor(0, 0, name="x", dtype="float32", shape=(1, 1, 64, 1))
+    tensors = [g.add_tensor(0, 1 + i, name=f"t{i}", dtype="float32", shape=(1, 8, 57))
+               for i in range(6)]
+    scope = "serving_default/model/cqt"
+    steps = ([("Split", "SPLIT", [x], [tensors[0], tensors[1]]),
+              ("Neg", "NEG", [tensors[1]], [tensors[2]]),
+              ("Pack", "PACK", [tensors[2], tensors[0]], [tensors[3]]),
+              ("Reshape", "RESHAPE", [tensors[3]], [tensors[4]])] if rotary else
+             [("Conv2D", "CONV_2D", [x], [tensors[0]]),
+              ("Squeeze", "RESHAPE", [tensors[0]], [tensors[1]]),
+              ("Transpose", "TRANSPOSE", [tensors[1]], [tensors[2]]),
+              ("Neg", "NEG", [tensors[2]], [tensors[3]]),
+              ("Pack", "PACK", [tensors[3], tensors[2]], [tensors[4]])])
+    for k, (op, builtin, ins, outs) in enumerate(steps):
+        g.add_op(0, k, op_type=builtin, source_op=op, name=f"{op}_{k}", inputs=ins,
+                 outputs=outs, location=f"{scope}/{op}_{k}", attrs={"T": "float32"})
+    filler = tensors[5]
+    for k in range(len(steps), len(steps) + 100):  # a layer scope too large for a pattern
+        out = g.add_tensor(0, 100 + k, name=f"f{k}", dtype="float32", shape=(1, 8, 57))
+        g.add_op(0, k, op_type="RELU", source_op="Relu", name=f"Relu_{k}", inputs=[filler],
+                 outputs=[out], location=f"{scope}/Relu_{k}", attrs={"T": "float32"})
+        filler = out
+    g.attrs["subgraphs"] = [{"index": 0, "name": "serving_default", "inputs": [x],
+                             "outputs": [tensors[4], filler]}]
+    return g
+
+
+def test_a_negation_moved_up_through_layout_ops_keeps_the_first_of_them_float() -> None:
+    """The probed ordered chains (``Squeeze+Transpose+Neg+Pack``, ...): the converter moves
+    the Neg up to the convolution, and the squeeze (a RESHAPE) next to it stays float; the
+    PACK is int8.  A chain is its data edges: found in a scope of any size.  A rotary
+    embedding's Neg -> Pack -> Reshape is no such chain: its PACK stays float."""
+    table = source_table()
+    g = layout_neg_graph(rotary=False)
+    (p,) = predict(g, table)
+    assert p.cap.name == "Squeeze+Transpose+Neg+Pack" and p.cap.ordered
+    assert (p.tflite_ops, p.counts) == (("NEG", "RESHAPE"), (1, 1))
+    assert [g[o]["source_op"] for o in (p.op, *p.related)] == [
+        "Squeeze", "Transpose", "Neg", "Pack"]
+    g = layout_neg_graph(rotary=True)
+    preds = predict(g, table)
+    assert sorted(b for p in preds for b in p.tflite_ops) == ["NEG", "PACK"]
 
 
 def one_op_graph(tf_op: str) -> ModelGraph:

@@ -61,7 +61,8 @@ TF_SAMPLE = ["Erf", "Cumsum", "Pow(y=2)", "Pow(y=3)", "Pow(y=2, rank 5)",
              "implements:non_max_suppression_padded_v2", "implements:lstm(static batch)",
              "Case", "tf_keras.LayerNormalization", "tf_keras.LSTM(dynamic batch)",
              "RFFT", "Imag", "StridedSlice(complex64)", "Neg+AddV2", "Sign+PadV2",
-             "OnesLike+ZerosLike+SelectV2"]
+             "OnesLike+ZerosLike+SelectV2", "Squeeze+Transpose+Neg+Pack",
+             "Neg+Transpose+ConcatV2"]
 TIMEOUT = 120.0
 
 

@@ -13,6 +13,9 @@ with a value.  This module computes those facts for one IR op:
   or, in a ``.tflite`` file, which output slots (``used_output_slots``: ``[1]``), whether
   an output has no elements (``empty_output``: a split's empty last part), and a
   source op's ``data_format`` attribute (``NCHW``: a ``BiasAdd`` along axis 1), and the
+  op type of the first op its output reaches through layout-only ops
+  (``next_compute_op``: ``PACK`` for a RESHAPE whose result is transposed, then
+  stacked; ``output`` for a model output), and the
   value of each constant scalar input ``i`` of a source op (``input1_value``: the
   exponent of ``tf.pow``; a TF reduction's scalar axis, as ``axes`` and
   ``reduces_depth``), and whether the converter can infer the dims of a SavedModel op's
@@ -52,6 +55,12 @@ CONV_OPS = frozenset({"CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV"})
 RESIZE_OPS = frozenset({"RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR"})
 #: TF reductions whose second operand is the axis (a constant scalar: ``axes``).
 SOURCE_REDUCTIONS = frozenset({"Sum", "Mean", "Max", "Min", "Prod"})
+#: Ops that only lay their input's elements out again, as TFLite builtins and as TF ops:
+#: `next_compute_op` looks through them.
+LAYOUT_OPS = frozenset({"RESHAPE", "TRANSPOSE", "SQUEEZE", "EXPAND_DIMS",
+                        "Reshape", "Transpose", "Squeeze", "ExpandDims"})
+#: How many layout ops deep `next_compute_op` looks.
+MAX_LAYOUT_CHAIN = 8
 REDUCE_OPS = frozenset({"MEAN", "SUM", "REDUCE_MAX", "REDUCE_MIN", "REDUCE_PROD", "ARG_MAX",
                         "ARG_MIN"})
 
@@ -142,6 +151,9 @@ def op_facts(graph: ModelGraph, op: NodeId, *, options: bool = True) -> dict[str
             if t is not None and (t in model_outputs or graph.consumers(t))]
     if outs:
         facts["ofm_is_model_output"] = outs[0] in model_outputs
+        reached = _next_compute_op(graph, outs[0], model_outputs)
+        if reached is not None:
+            facts["next_compute_op"] = reached
         ofm = graph[outs[0]]
         oshape = _static(ofm)
         facts["ofm_dtype"] = ofm.get("dtype")
@@ -212,6 +224,36 @@ def _model_input_batch(graph: ModelGraph) -> bool | None:
     if not known or len(known) != len(shapes):
         return None
     return any(s[0] is None for s in known)
+
+
+def _next_compute_op(graph: ModelGraph, tensor: NodeId,
+                     model_outputs: set[NodeId]) -> str | list[str] | None:
+    """The op type of the first op reading ``tensor`` that is no layout op, looking
+    through layout ops (`LAYOUT_OPS`; ``"output"`` where a model output is reached): the
+    one type, or the sorted types where the tensor reaches several; None when nothing
+    is reached within `MAX_LAYOUT_CHAIN` layout ops."""
+    found: set[str] = set()
+    frontier, seen = [tensor], {tensor}
+    for _ in range(MAX_LAYOUT_CHAIN):
+        nxt: list[NodeId] = []
+        for t in frontier:
+            if t in model_outputs:
+                found.add("output")
+            for c in graph.consumers(t):
+                node = graph[c]
+                if node["op_type"] in LAYOUT_OPS or node.get("source_op") in LAYOUT_OPS:
+                    nxt.extend(o for o in graph.outputs(c) if o is not None and o not in seen)
+                    seen.update(nxt)
+                else:
+                    found.add(str(node["op_type"]))
+        if not nxt:
+            break
+        frontier = nxt
+    else:
+        return None
+    if not found:
+        return None
+    return next(iter(found)) if len(found) == 1 else sorted(found)
 
 
 def _static(tensor: Mapping[str, Any]) -> tuple[int, ...]:

@@ -10,7 +10,7 @@ from qlint.conditions import all_hold, describe
 from qlint.finding import Finding, Severity
 from qlint.graph import ModelGraph, NodeId
 from qlint.op_facts import op_facts
-from qlint.predict.carry import CARRIED_DTYPES, carried_pairs, carrying
+from qlint.predict.carry import CARRIED_DTYPES, carried_pairs, carry_holds, carrying
 from qlint.predict.patterns import tf_op_lowerings
 from qlint.predict.tables import (
     CONVERSION_ERROR,
@@ -41,7 +41,9 @@ class Int8Readiness(Rule):
       Lite Micro has no kernel for);
     * an op the probe saw stay float together with the flagged op that feeds it (a
       ``tf_ops`` pattern of the table: an int32 -> float32 CAST keeps the
-      CONCATENATION it feeds in float32);
+      CONCATENATION it feeds in float32), where the op meets the pattern's conditions
+      on it (a RESHAPE of a float NEG stays float when its result is stacked, not when
+      it is the model's output);
     * an op integer on its own that the probe saw stay float under a condition on its
       neighbours the op meets (a ``tf_ops`` variant with ``when`` conditions over the
       op's facts: an ARG_MAX reading a tensor that is also a model output).
@@ -190,7 +192,7 @@ def _fed_by_float(graph: ModelGraph, op: NodeId, op_type: str,
         if t is None or p is None or p not in flagged or graph[t]["dtype"] not in CARRIED_DTYPES:
             continue
         cap = carrying(carried, graph[p]["op_type"], op_type, graph[t]["dtype"])
-        if cap is not None:
+        if cap is not None and carry_holds(graph, op, cap, op_type):
             return graph[p]["op_type"], cap
     return None
 

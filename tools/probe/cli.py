@@ -87,11 +87,13 @@ def probe_tf_ops(worker: GuardedWorker, keys: Iterable[str]) -> dict[str, dict[s
             _log(f"[tf_ops] {key}: not built by the generic function builder, left out")
             continue  # @functions: a function the builder cannot call is no entry
         extra = builder_for(key).extra
-        res.update({k: extra[k] for k in ("variant_of", "when", "pattern_when") if k in extra})
+        res.update({k: extra[k] for k in ("variant_of", "when", "pattern_when", "carry_when",
+                                          "ordered") if k in extra})
         out[key] = {
             k: res[k]
             for k in ("keras", "probe", "via", "variant_of", "when", "pattern_when",
-                      "when_builtin", "graphdef_ops", "lowers_to", "float_message", "int8")
+                      "carry_when", "ordered", "when_builtin", "graphdef_ops", "lowers_to",
+                      "float_message", "int8")
             if k in res
         }
         _log(f"[tf_ops] {key}: {res['int8']['outcome']}")

@@ -37,6 +37,56 @@ CONTEXT_BUILDERS["Conv2D(input shape not inferred)"] = Builder(
 CONTEXT_BUILDERS["Neg+Pack"] = raw("tf.stack([tf.math.negative(x), x], axis=-2) on (None, 4, 16)",
                                  lambda tf: lambda x: tf.stack([tf.math.negative(x), x], -2),
                                  Arg((None, 4, 16), sample=(1, 4, 16)))
+# The converter moves a NEG up through the layout ops (squeeze, transpose, reshape,
+# expand_dims) between it and the op computing its input, when they read nothing else,
+# and then keeps the first of them in float too, where the result is stacked or
+# concatenated with other tensors (Spotify's basic-pitch: conv -> squeeze -> transpose ->
+# negative -> stack); the PACK / CONCATENATION itself is int8 then.  Swept: each layout
+# op and one pair of them, before the Neg or after it (the same ops, the same outcome),
+# for Pack and ConcatV2; `Neg+Reshape`, `Neg+Squeeze`, ... above are the same chains
+# ending in the model output, where only the NEG stays float.  The chains are ordered (a
+# rotary embedding's Neg -> Pack -> Reshape is not Reshape+Neg+Pack) and carry float
+# from the NEG to the layout op only where that op's result reaches a PACK or a
+# CONCATENATION.
+_JOINED = [{"fact": "next_compute_op", "in": ["PACK", "CONCATENATION"]}]
+_LAYOUTS: dict[str, tuple[tuple[int | None, ...], tuple[int | None, ...], str, Any]] = {
+    # layout op(s): (input shape, output shape, what they compute, the function)
+    "Squeeze": ((None, 1, 16, 8), (None, 16, 8), "tf.squeeze(t, 1)",
+                lambda tf, t: tf.squeeze(t, 1)),
+    "Transpose": ((None, 16, 8), (None, 8, 16), "tf.transpose(t, [0, 2, 1])",
+                  lambda tf, t: tf.transpose(t, [0, 2, 1])),
+    "Reshape": ((None, 16, 8), (None, 8, 16), "tf.reshape(t, [-1, 8, 16])",
+                lambda tf, t: tf.reshape(t, [-1, 8, 16])),
+    "ExpandDims": ((None, 16, 8), (None, 1, 16, 8), "tf.expand_dims(t, 1)",
+                   lambda tf, t: tf.expand_dims(t, 1)),
+    "Squeeze+Transpose": ((None, 1, 16, 8), (None, 8, 16),
+                          "tf.transpose(tf.squeeze(t, 1), [0, 2, 1])",
+                          lambda tf, t: tf.transpose(tf.squeeze(t, 1), [0, 2, 1])),
+}
+
+
+def _neg_chain(call: str, fn: Any, neg_first: bool) -> Any:
+    """``call([a, f(-b)], -1)`` (``neg_first``) or ``call([a, -f(b)], -1)``."""
+    def make(tf: Any) -> Any:
+        join = getattr(tf, call)
+        if neg_first:
+            return lambda a, b: join([a, fn(tf, tf.math.negative(b))], -1)
+        return lambda a, b: join([a, tf.math.negative(fn(tf, b))], -1)
+    return make
+
+
+for _join, _call in (("Pack", "stack"), ("ConcatV2", "concat")):
+    for _layout, (_in, _out, _text, _fn) in _LAYOUTS.items():
+        for _neg_first in (False, True):
+            _key = f"Neg+{_layout}+{_join}" if _neg_first else f"{_layout}+Neg+{_join}"
+            _what = "f(tf.math.negative(b))" if _neg_first else "tf.math.negative(f(b))"
+            CONTEXT_BUILDERS[_key] = dataclasses.replace(raw(
+                f"tf.{_call}([a, {_what}], -1), f(t) = {_text}, b {_in}, a {_out}",
+                _neg_chain(_call, _fn, _neg_first),
+                Arg(_out, sample=tuple(d or 1 for d in _out)),
+                Arg(_in, sample=tuple(d or 1 for d in _in))),
+                extra={"ordered": True, "carry_when": {
+                    b: _JOINED for b in ("RESHAPE", "TRANSPOSE", "EXPAND_DIMS")}})
 # A PadV2 of a float SIGN (larq pads binarized activations with 1.0 before a convolution)
 # stays float too.
 CONTEXT_BUILDERS["Sign+PadV2"] = raw(

@@ -4,7 +4,9 @@ The probe converts short chains (``Cast+ConcatV2``: an int32 -> float32 CAST fee
 CONCATENATION; ``Sin+ConcatV2``: a positional encoding) and records every TFLite op the
 chain left in float and which float op read which, on what dtype (``float_edges``): a
 (producer, consumer, dtype) the converter was seen to keep float together
-(`carried_pairs`).
+(`carried_pairs`), under the chain's conditions on the consumer where it has some
+(``carry_when``, `carry_holds`: a RESHAPE of a float NEG stays float when its result is
+stacked with others, not when it is the model's output).
 `carried_predictions` extends the predictions of a source graph along those pairs: an op
 whose input comes, as a float tensor, from an op predicted float, and whose builtin pair
 with it is a carried one, is predicted float too, and so on down the graph.
@@ -14,7 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from qlint.conditions import all_hold
 from qlint.graph import ModelGraph, NodeId
+from qlint.op_facts import op_facts
 from qlint.predict.patterns import tf_op_lowerings
 from qlint.predict.tables import FLOAT_FALLBACK, CapabilityTable, TfOpCapability
 
@@ -52,6 +56,16 @@ def carrying(pairs: dict[tuple[str, str, str], TfOpCapability], producer: str,
     return pairs.get((producer, consumer, dtype)) or pairs.get((producer, consumer, "*"))
 
 
+def carry_holds(graph: ModelGraph, op: NodeId, cap: TfOpCapability, builtin: str) -> bool:
+    """Whether the probed chain ``cap`` carries float to ``op`` (a ``builtin``): true
+    unless the chain has conditions on that builtin (``carry_when``) that the op does
+    not meet (an unknown fact: no)."""
+    conds = (cap.carry_when or {}).get(builtin)
+    if not conds:
+        return True
+    return all_hold(list(conds), op_facts(graph, op, options=False)) is True
+
+
 def carried_predictions(graph: ModelGraph, flagged: Mapping[NodeId, str | None],
                         table: CapabilityTable) -> list[Carried]:
     """(op, the float op feeding it, the probed chain, the op's builtin) for each op of
@@ -81,7 +95,7 @@ def carried_predictions(graph: ModelGraph, flagged: Mapping[NodeId, str | None],
                 continue
             kind = builtin(op)
             cap = carrying(pairs, builtin(p), kind, graph[t]["dtype"])
-            if cap is not None:
+            if cap is not None and carry_holds(graph, op, cap, kind):
                 out.append((op, p, cap, kind))
                 floating.add(op)
                 break

@@ -392,6 +392,8 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
                 if c.graphdef_ops and len(set(c.graphdef_ops)) > 1 and usable(c)
                 and not c.when and not (c.keras or "").startswith("ops.")
                 and not c.name.startswith("tf_keras.")]
+    chains = [c for c in patterns if c.ordered]
+    patterns = [c for c in patterns if not c.ordered]
     needs = [frozenset(c.graphdef_ops or ()) for c in patterns]
     # A pattern instance is a scope covering the pattern's ops with no smaller scope
     # inside it that covers them too (the layer, not the model around it).
@@ -408,6 +410,13 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
     out = j.predictions
     done: set[tuple[str, str]] = set()
     claimed: set[NodeId] = set()  # ops of a pattern instance already predicted
+    lowered = tf_op_lowerings(tab)
+    for cap, inst in _chain_instances(graph, ops, source_ops, chains):
+        claimed.update(inst)
+        tfl = _tflite_ops(cap)
+        out.append(Prediction(inst[0], cap.outcome, cap, tfl, related=inst[1:],
+                              via="pattern",
+                              counts=_present_counts(cap, tfl, inst, source_ops, lowered)))
     from_shapes = _shape_arithmetic(graph, ops)
     for op in ops:
         if op in claimed:
@@ -453,7 +462,6 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
             done.add((sc, cap.name))
             need = frozenset(cap.graphdef_ops or ())
             group = [o for o in members[sc] if source_ops[o] in need]
-            lowered = tf_op_lowerings(tab)
             for inst in _instances(group, source_ops) if group else [[op]]:
                 # a builtin whose TF ops here another pattern instance has already
                 # predicted is not predicted twice (a rotary embedding's Neg is both
@@ -552,6 +560,34 @@ def _present_counts(cap: TfOpCapability, tflite_ops: tuple[str, ...], inst: list
         present = sum(1 for o in inst if lowered.get(source_ops[o]) == b)
         out.append(min(n, present) if present else n)
     return tuple(out)
+
+
+def _chain_instances(graph: ModelGraph, ops: list[NodeId], source_ops: Mapping[NodeId, str],
+                     chains: list[TfOpCapability]) -> list[tuple[TfOpCapability, list[NodeId]]]:
+    """The instances of the ordered chains (``cap.ordered``) in the graph, longest chain
+    first: ops of the chain's TF ops in its order, each reading the one before it directly,
+    wherever they are (a chain is its data edges, not a name scope: basic-pitch's CQT layer
+    holds nine squeeze -> transpose -> negative -> stack chains among 180 ops).  An op
+    belongs to one instance at most; an unusable entry makes none."""
+    out: list[tuple[TfOpCapability, list[NodeId]]] = []
+    taken: set[NodeId] = set()
+    for cap in sorted(chains, key=lambda c: -len(set(c.graphdef_ops or ()))):
+        kinds = list(dict.fromkeys(cap.graphdef_ops or ()))
+        for op in ops:
+            if source_ops[op] != kinds[0] or op in taken:
+                continue
+            inst = [op]
+            for kind in kinds[1:]:
+                nxt = next((c for t in graph.outputs(inst[-1]) if t is not None
+                            for c in graph.consumers(t)
+                            if source_ops.get(c) == kind and c not in taken), None)
+                if nxt is None:
+                    break
+                inst.append(nxt)
+            if len(inst) == len(kinds) and _pattern_holds(graph, cap, set(inst), source_ops):
+                out.append((cap, inst))
+                taken.update(inst)
+    return out
 
 
 def _instances(group: list[NodeId], source_ops: Mapping[NodeId, str]) -> list[list[NodeId]]:

@@ -116,6 +116,14 @@ class TfOpCapability:
     # A pattern's conditions on its member ops, by TF op: ``{"Sum": [{"fact":
     # "reduces_depth", "eq": false}]}`` (an l2_normalize over a middle axis)
     pattern_when: Mapping[str, Sequence[Mapping[str, Any]]] | None = None
+    # A chain's conditions on an op it carries float to, by builtin: ``{"RESHAPE":
+    # [{"fact": "next_compute_op", "in": ["PACK", "CONCATENATION"]}]}`` (a RESHAPE of a
+    # float NEG stays float when its result is stacked, not when it is the model output)
+    carry_when: Mapping[str, Sequence[Mapping[str, Any]]] | None = None
+    # A chain whose TF ops must flow in ``graphdef_ops`` order, each feeding the next
+    # through the chain's own ops (``Squeeze+Neg+Pack``: a Squeeze read by the Neg, not a
+    # Reshape of the stacked result)
+    ordered: bool = False
 
     def float_count(self, builtin: str) -> int:
         """How many instances of ``builtin`` one instance of the pattern leaves in float."""
@@ -305,6 +313,9 @@ def _tf_op(key: str, raw: Mapping[str, Any]) -> TfOpCapability:
         when_builtin=raw.get("when_builtin"),
         pattern_when=raw.get("pattern_when") if isinstance(raw.get("pattern_when"), Mapping)
         else None,
+        carry_when=raw.get("carry_when") if isinstance(raw.get("carry_when"), Mapping)
+        else None,
+        ordered=raw.get("ordered") is True,
     )
 
 
