@@ -102,6 +102,10 @@ FLOORS[14] = {"QL101": (1.0, 0.888), "QL110": (0.966, 0.888)}
 # Set 15 (11 keras-hub text backbones sets 2 and 14 leave out, FNet, Swin, and a keras-cv
 # YOLOv8 pipeline with its box decoding and NMS), scored once blind.
 FLOORS[15] = {"QL101": (1.0, 0.5), "QL110": (0.823, 0.341), "QL111": (1.0, 1.0)}
+# Set 16 (15 keras.io examples' models, cut small), scored once blind (QL101 1.0/1.0, QL110
+# 0.962/1.0, QL111 1.0/0.917); then a StridedSlice inserting a new axis in a full spec on
+# two unknown dims probed (refused: the translation transformer's padding mask).
+FLOORS[16] = {"QL101": (1.0, 1.0), "QL110": (0.961, 1.0), "QL111": (1.0, 1.0)}
 SIZES = {1: 71, 2: 42, 3: 25, 4: 33, 5: 32, 6: 32, 7: 33, 8: 23, 9: 26, 10: 20, 11: 23,
          12: 13, 13: 12, 14: 13, 15: 11, 16: 15}
 GOAL = 0.98
@@ -196,6 +200,11 @@ OPAQUE_UNSCORED = {
     15: {f"tp15.{m}/model.keras" for m in (
         "bloom", "clip_text", "esm", "fnet", "mistral", "opt", "qwen3", "roformer_v2", "swin",
         "xlnet", "yolov8")},
+    # the examples' own Layer subclasses and Lambda layers; their SavedModels are scored
+    16: {f"kio16.{m}/model.keras" for m in (
+        "cct", "ddim_unet", "eanet", "edsr", "gmlp", "involution", "nmt_transformer",
+        "perceiver", "shiftvit", "switch_transformer", "token_learner", "vae",
+        "vit_small_ds", "zero_dce")},
 }
 
 

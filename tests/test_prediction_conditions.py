@@ -761,6 +761,46 @@ def test_float_is_carried_from_the_builtin_an_op_was_predicted_to_become() -> No
     assert [g[r]["source_op"] for r in sel.related] == ["ZerosLike"]
 
 
+def new_axis_graph(shape: tuple[int | None, ...], spec: int) -> ModelGraph:
+    """``mask[:, tf.newaxis, :]`` (``spec`` 3: every dim named) or ``mask[:, tf.newaxis]``
+    (``spec`` 2) as a SavedModel holds it: a StridedSlice with a new axis at position 1, its
+    begin / end / strides of ``spec`` elements, zero masks left out of the attributes."""
+    g = ModelGraph("savedmodel", "model", "source")
+    x = g.add_tensor(0, 0, name="mask", dtype="bool", shape=shape)
+    bounds = [g.add_tensor(0, 1 + i, name=n, dtype="int32", shape=(spec,), constant=True)
+              for i, n in enumerate(("begin", "end", "strides"))]
+    out = g.add_tensor(0, 4, name="out", dtype="bool", shape=(shape[0], 1, *shape[1:]))
+    full = (1 << spec) - 1 - 2  # every spec entry but the new axis is a full slice
+    g.add_op(0, 0, op_type="STRIDED_SLICE", source_op="StridedSlice", name="strided_slice",
+             inputs=[x, *bounds], outputs=[out], location="serving_default/enc/strided_slice",
+             attrs={"T": "bool", "begin_mask": full, "end_mask": full, "new_axis_mask": 2})
+    g.attrs["subgraphs"] = [{"index": 0, "name": "serving_default", "inputs": [x],
+                             "outputs": [out]}]
+    return g
+
+
+def test_a_new_axis_on_two_unknown_dims_fails_conversion() -> None:
+    """The probed StridedSlice variants: a new axis in a spec naming every input dim, on
+    an input with two dims of unknown size, is refused (the keras.io translation
+    transformer's padding mask); one unknown dim, or a spec leaving the last dim
+    implicit, converts."""
+    from qlint.op_facts import op_facts
+    from qlint.predict.tables import CONVERSION_ERROR
+
+    g = new_axis_graph((None, None), 3)
+    facts = op_facts(g, next(iter(g.ops())))
+    assert (facts["new_axis_mask"], facts["slice_spec_full"], facts["ifm_unknown_dims"]) == (
+        2, True, 2)
+    (p,) = predict(g, source_table())
+    assert (p.outcome, p.cap.name) == (
+        CONVERSION_ERROR, "StridedSlice(new axis, full spec, two unknown dims)")
+    assert p.failing_tf_op == "StridedSlice"
+    assert predict(new_axis_graph((None, 16), 3), source_table()) == []
+    g = new_axis_graph((None, None), 2)
+    assert op_facts(g, next(iter(g.ops())))["slice_spec_full"] is False
+    assert predict(g, source_table()) == []
+
+
 def split_graph(sizes: tuple[int, ...]) -> ModelGraph:
     """A ``SplitV`` of 4 channels into ``sizes``; only the non-empty parts are read, so, as
     in a SavedModel, the loader notes an empty one in the op's attributes."""

@@ -12,7 +12,10 @@ with a value.  This module computes those facts for one IR op:
   are used (``used_outputs``: ``["indices"]`` for a ``TopKV2`` whose values are dropped)
   or, in a ``.tflite`` file, which output slots (``used_output_slots``: ``[1]``), whether
   an output has no elements (``empty_output``: a split's empty last part), and a
-  source op's ``data_format`` attribute (``NCHW``: a ``BiasAdd`` along axis 1), and the
+  source op's ``data_format`` attribute (``NCHW``: a ``BiasAdd`` along axis 1), a source
+  StridedSlice's bit masks (``new_axis_mask``) and whether its spec names every input
+  dimension (``slice_spec_full``), how many of the first input's dims are of unknown
+  size (``ifm_unknown_dims``), the
   op type of the first op its output reaches through layout-only ops
   (``next_compute_op``: ``PACK`` for a RESHAPE whose result is transposed, then
   stacked; ``output`` for a model output), and the
@@ -59,6 +62,9 @@ SOURCE_REDUCTIONS = frozenset({"Sum", "Mean", "Max", "Min", "Prod"})
 #: `next_compute_op` looks through them.
 LAYOUT_OPS = frozenset({"RESHAPE", "TRANSPOSE", "SQUEEZE", "EXPAND_DIMS",
                         "Reshape", "Transpose", "Squeeze", "ExpandDims"})
+#: A TF StridedSlice's bit masks, facts of a source op (``new_axis_mask``: 2 for
+#: ``x[:, tf.newaxis]``).
+SLICE_MASKS = ("begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask", "shrink_axis_mask")
 #: How many layout ops deep `next_compute_op` looks.
 MAX_LAYOUT_CHAIN = 8
 REDUCE_OPS = frozenset({"MEAN", "SUM", "REDUCE_MAX", "REDUCE_MIN", "REDUCE_PROD", "ARG_MAX",
@@ -113,6 +119,8 @@ def op_facts(graph: ModelGraph, op: NodeId, *, options: bool = True) -> dict[str
         ifm = graph[ins[0]]
         ishape = _static(ifm)
         facts["ifm_dtype"] = ifm.get("dtype")
+        if ifm.get("shape") is not None:  # dims of unknown size (a batch of None)
+            facts["ifm_unknown_dims"] = sum(d is None for d in ifm["shape"])
         if ishape:
             facts["ifm_batch"] = ishape[0]
             facts["ifm_rank"] = len(ishape)
@@ -132,6 +140,8 @@ def op_facts(graph: ModelGraph, op: NodeId, *, options: bool = True) -> dict[str
         facts["ifm_shape_inferred"] = ins[0] not in graph.derived(unknown_to_converter)
     if node.get("source_op") in SOURCE_REDUCTIONS and "input1_value" in facts:
         facts["axes"] = [int(facts["input1_value"])]  # a source op's constant scalar axis
+    if node.get("source_op") == "StridedSlice" and graph.format != "tflite":
+        facts.update(_slice_facts(graph, op, node.get("attrs", {})))
     fmt = node.get("attrs", {}).get("data_format")
     if isinstance(fmt, str) and graph.format != "tflite":  # a source op's layout: NHWC, NCHW
         facts["data_format"] = fmt
@@ -283,6 +293,26 @@ def _weights(graph: ModelGraph, op: NodeId, op_type: str) -> NodeId | None:
     inputs = graph.inputs(op)
     w = inputs[1] if len(inputs) > 1 else None
     return w if w is not None and graph[w].get("constant") else None
+
+
+def _slice_facts(graph: ModelGraph, op: NodeId, attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """A source StridedSlice's bit masks (a GraphDef leaves a mask of 0 out), and whether
+    its slice spec names every input dimension (``slice_spec_full``: ``x[:, tf.newaxis,
+    :]`` on a matrix, or any spec with an ellipsis; ``x[:, tf.newaxis]`` leaves the last
+    dimension implicit), where the input's rank and the spec's length are known."""
+    out: dict[str, Any] = {}
+    for mask in SLICE_MASKS:
+        value = attrs.get(mask, 0)
+        if isinstance(value, int) and not isinstance(value, bool):
+            out[mask] = value
+    ins = graph.inputs(op)
+    if len(ins) < 2 or ins[0] is None or ins[1] is None or "new_axis_mask" not in out:
+        return out
+    rank, spec = graph[ins[0]].get("shape"), graph[ins[1]].get("shape")
+    if rank is not None and spec is not None and len(spec) == 1 and spec[0] is not None:
+        named = spec[0] - bin(out["new_axis_mask"]).count("1")
+        out["slice_spec_full"] = bool(out.get("ellipsis_mask")) or named >= len(rank)
+    return out
 
 
 def _split_empty_part(config: Any, shape: Any) -> bool:

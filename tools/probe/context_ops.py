@@ -87,6 +87,28 @@ for _join, _call in (("Pack", "stack"), ("ConcatV2", "concat")):
                 Arg(_in, sample=tuple(d or 1 for d in _in))),
                 extra={"ordered": True, "carry_when": {
                     b: _JOINED for b in ("RESHAPE", "TRANSPOSE", "EXPAND_DIMS")}})
+# A new axis in a slice spec that names every input dimension (``mask[:, tf.newaxis, :]``,
+# the keras.io translation transformer's padding mask on token ids of any length), on an
+# input with two dims of unknown size: the converter cannot translate the SavedModel's
+# StridedSlice, whatever its dtype (a frozen concrete function of the same slice
+# converts).  Swept: the same spec with one unknown dim, and ``x[:, tf.newaxis]``, which
+# leaves the last dim implicit.
+_NEW_AXIS = {"fact": "new_axis_mask", "gt": 0}
+for _key, _shape, _text, _full, _when in (
+        ("StridedSlice(new axis, full spec, two unknown dims)", (None, None),
+         "x[:, tf.newaxis, :]", True, [_NEW_AXIS, {"fact": "slice_spec_full", "eq": True},
+                                      {"fact": "ifm_unknown_dims", "ge": 2}]),
+        ("StridedSlice(new axis, full spec, one unknown dim)", (None, 16),
+         "x[:, tf.newaxis, :]", True, [_NEW_AXIS, {"fact": "slice_spec_full", "eq": True},
+                                      {"fact": "ifm_unknown_dims", "lt": 2}]),
+        ("StridedSlice(new axis, last dim implicit)", (None, None),
+         "x[:, tf.newaxis]", False, [_NEW_AXIS, {"fact": "slice_spec_full", "eq": False}])):
+    CONTEXT_BUILDERS[_key] = dataclasses.replace(raw(
+        f"{_text} on a {_shape} input",
+        (lambda full: lambda tf: lambda x: x[:, tf.newaxis, :] if full else x[:, tf.newaxis])(
+            _full),
+        Arg(_shape, sample=tuple(d or 4 for d in _shape))), saved_model=True,
+        extra={"variant_of": "StridedSlice", "when": _when})
 # A PadV2 of a float SIGN (larq pads binarized activations with 1.0 before a convolution)
 # stays float too.
 CONTEXT_BUILDERS["Sign+PadV2"] = raw(
