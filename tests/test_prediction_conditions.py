@@ -801,6 +801,50 @@ def test_a_new_axis_on_two_unknown_dims_fails_conversion() -> None:
     assert predict(g, source_table()) == []
 
 
+def squared_difference_graph(shape: tuple[int | None, ...]) -> ModelGraph:
+    """``tf.math.squared_difference(x, mean)`` as a SavedModel holds it."""
+    g = ModelGraph("savedmodel", "model", "source")
+    x = g.add_tensor(0, 0, name="x", dtype="float32", shape=shape)
+    mean = g.add_tensor(0, 1, name="mean", dtype="float32",
+                        shape=(shape[0], *(1 for _ in shape[1:])))
+    out = g.add_tensor(0, 2, name="out", dtype="float32", shape=shape)
+    g.add_op(0, 0, op_type="SQUARED_DIFFERENCE", source_op="SquaredDifference",
+             name="SquaredDifference", inputs=[x, mean], outputs=[out],
+             location="serving_default/gn/SquaredDifference", attrs={"T": "float32"})
+    g.attrs["subgraphs"] = [{"index": 0, "name": "serving_default", "inputs": [x, mean],
+                             "outputs": [out]}]
+    return g
+
+
+def group_norm_layer_graph(shape: tuple[int | None, ...]) -> ModelGraph:
+    """A ``.keras`` model of one GroupNormalization(2) layer on ``shape``."""
+    g = ModelGraph("keras", "model.keras", "source", subgraphs=[])
+    x = g.add_tensor(0, 0, name="x", dtype="float32", shape=shape)
+    out = g.add_tensor(0, 1, name="out", dtype="float32", shape=shape)
+    g.add_op(0, 0, op_type="keras.GroupNormalization", source_op="GroupNormalization",
+             name="group_normalization", inputs=[x], outputs=[out],
+             attrs={"config": {"groups": 2, "axis": -1}}, location="group_normalization")
+    g.attrs["subgraphs"].append({"name": "model", "inputs": [x], "outputs": [out]})
+    return g
+
+
+def test_a_squared_difference_of_rank_5_becomes_a_float_square() -> None:
+    """Probed: a SquaredDifference of a rank-5 tensor (GroupNormalization's variance on an
+    image) becomes SUB and a float SQUARE; of rank 4 it stays an int8 SQUARED_DIFFERENCE.
+    A GroupNormalization layer on a sequence (rank 3) keeps only its NEG float."""
+    table = source_table()
+    (p,) = predict(squared_difference_graph((None, 4, 4, 2, 2)), table)
+    assert (p.cap.name, p.tflite_ops) == ("SquaredDifference(rank 5)", ("SQUARE",))
+    assert predict(squared_difference_graph((None, 4, 4, 4)), table) == []
+    gn = table.tf_op("keras.GroupNormalization")
+    assert gn is not None and gn.pattern_when == {
+        "SquaredDifference": [{"fact": "rank", "ge": 5}]}
+    (p,) = predict(group_norm_layer_graph((None, 8, 8, 4)), table)
+    assert (p.cap.name, p.tflite_ops) == ("keras.GroupNormalization", ("NEG", "SQUARE"))
+    (p,) = predict(group_norm_layer_graph((None, 16, 8)), table)
+    assert (p.cap.name, p.tflite_ops) == ("keras.GroupNormalization(rank 3 input)", ("NEG",))
+
+
 def split_graph(sizes: tuple[int, ...]) -> ModelGraph:
     """A ``SplitV`` of 4 channels into ``sizes``; only the non-empty parts are read, so, as
     in a SavedModel, the loader notes an empty one in the op's attributes."""

@@ -62,7 +62,8 @@ TF_SAMPLE = ["Erf", "Cumsum", "Pow(y=2)", "Pow(y=3)", "Pow(y=2, rank 5)",
              "Case", "tf_keras.LayerNormalization", "tf_keras.LSTM(dynamic batch)",
              "RFFT", "Imag", "StridedSlice(complex64)", "Neg+AddV2", "Sign+PadV2",
              "OnesLike+ZerosLike+SelectV2", "Squeeze+Transpose+Neg+Pack",
-             "Neg+Transpose+ConcatV2", "StridedSlice(new axis, full spec, two unknown dims)"]
+             "Neg+Transpose+ConcatV2", "StridedSlice(new axis, full spec, two unknown dims)",
+             "SquaredDifference(rank 5)"]
 TIMEOUT = 120.0
 
 

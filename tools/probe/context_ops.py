@@ -109,6 +109,17 @@ for _key, _shape, _text, _full, _when in (
             _full),
         Arg(_shape, sample=tuple(d or 4 for d in _shape))), saved_model=True,
         extra={"variant_of": "StridedSlice", "when": _when})
+# A SquaredDifference of a rank-5 tensor and its mean (GroupNormalization's variance on
+# an image) becomes a SUB and a SQUARE, which has no int8 kernel; swept: the same on a
+# rank-4 tensor stays one int8 SQUARED_DIFFERENCE.
+for _rank, _shape, _when in ((5, (1, 4, 4, 2, 2), {"fact": "rank", "ge": 5}),
+                             (4, (1, 4, 4, 4), {"fact": "rank", "le": 4})):
+    CONTEXT_BUILDERS[f"SquaredDifference(rank {_rank})"] = dataclasses.replace(raw(
+        f"tf.math.squared_difference(x, tf.reduce_mean(x, [1, 2, -1], keepdims=True)) on "
+        f"{_shape}",
+        lambda tf: lambda x: tf.math.squared_difference(
+            x, tf.reduce_mean(x, [1, 2, -1], keepdims=True)),
+        Arg(_shape)), extra={"variant_of": "SquaredDifference", "when": [_when]})
 # A PadV2 of a float SIGN (larq pads binarized activations with 1.0 before a convolution)
 # stays float too.
 CONTEXT_BUILDERS["Sign+PadV2"] = raw(

@@ -519,10 +519,14 @@ TF_OP_BUILDERS: dict[str, Builder] = {
     "keras.LayerNormalization": layer("LayerNormalization",
                                       lambda k: k.layers.LayerNormalization(), (1, 4, 16)),
     # Exported, GroupNormalization computes its group shapes at run time (Shape,
-    # StridedSlice, Pack): probed through the SavedModel users convert.
-    "keras.GroupNormalization": layer("GroupNormalization",
-                                      lambda k: k.layers.GroupNormalization(2),
-                                      saved_model=True),
+    # StridedSlice, Pack): probed through the SavedModel users convert.  On an image its
+    # grouped tensor is of rank 5, and the converter splits the SquaredDifference into a
+    # SUB and a float SQUARE (`SquaredDifference(rank 5)`): the pattern holds where its
+    # SquaredDifference is of rank 5 or more (on a sequence, `keras.GroupNormalization(rank
+    # 3 input)`, it is of rank 4 and stays an int8 SQUARED_DIFFERENCE).
+    "keras.GroupNormalization": dataclasses.replace(
+        layer("GroupNormalization", lambda k: k.layers.GroupNormalization(2), saved_model=True),
+        extra={"pattern_when": {"SquaredDifference": [{"fact": "rank", "ge": 5}]}}),
     "keras.Embedding": layer("Embedding", lambda k: k.layers.Embedding(16, 8), (1, 4),
                              dtype="int32", lo=0, hi=16),
     # Recurrent layers: converting the frozen concrete function kills the converter
@@ -675,6 +679,13 @@ TF_OP_BUILDERS["Sin+ConcatV2"] = raw("tf.concat([x, tf.math.sin(x)], -1)",
                                      lambda tf: lambda x: tf.concat([x, tf.math.sin(x)], -1),
                                      Arg((1, 16), lo=-3.0, hi=3.0))
 TF_OP_BUILDERS.update(CONTEXT_BUILDERS)
+# GroupNormalization on a sequence (batch, steps, channels): its grouped tensor is of rank
+# 4; a variant of the layer on an input of rank 3 or less.
+TF_OP_BUILDERS["keras.GroupNormalization(rank 3 input)"] = dataclasses.replace(
+    layer("GroupNormalization", lambda k: k.layers.GroupNormalization(2), (1, 16, 8),
+          name="keras.layers.GroupNormalization(2) on (1, 16, 8)", saved_model=True),
+    extra={"variant_of": "keras.GroupNormalization",
+           "when": [{"fact": "ifm_rank", "le": 3}]})
 # A neighbour condition, swept both ways: does an op whose input tensor is also a model
 # output stay int8?  Each model is conv2d(x) -> op; "(input is model output)" returns the
 # conv2d result too.  ``when`` holds `qlint.conditions` conditions on the op's facts.
