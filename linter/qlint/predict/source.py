@@ -571,10 +571,15 @@ def _chain_instances(graph: ModelGraph, ops: list[NodeId], source_ops: Mapping[N
     belongs to one instance at most; an unusable entry makes none."""
     out: list[tuple[TfOpCapability, list[NodeId]]] = []
     taken: set[NodeId] = set()
+    firsts = {next(iter(c.graphdef_ops or ()), None) for c in chains}
+    by_kind: dict[str, list[NodeId]] = defaultdict(list)
+    for op in ops:
+        if source_ops[op] in firsts:
+            by_kind[source_ops[op]].append(op)
     for cap in sorted(chains, key=lambda c: -len(set(c.graphdef_ops or ()))):
         kinds = list(dict.fromkeys(cap.graphdef_ops or ()))
-        for op in ops:
-            if source_ops[op] != kinds[0] or op in taken:
+        for op in by_kind.get(kinds[0], ()):
+            if op in taken:
                 continue
             inst = [op]
             for kind in kinds[1:]:
