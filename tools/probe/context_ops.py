@@ -120,6 +120,27 @@ for _rank, _shape, _when in ((5, (1, 4, 4, 2, 2), {"fact": "rank", "ge": 5}),
         lambda tf: lambda x: tf.math.squared_difference(
             x, tf.reduce_mean(x, [1, 2, -1], keepdims=True)),
         Arg(_shape)), extra={"variant_of": "SquaredDifference", "when": [_when]})
+# A TensorArray written in a while loop on an unknown batch (tf_keras' ConvLSTM2D, a
+# decoder writing its steps): the converter cannot lower the TensorListReserve of a list
+# whose element shape is not static.  Left out: the same loop on a batch of one, and a
+# TensorArray read in a loop, which killed the converter (SIGSEGV) when probed, while a
+# decoder writing only its loop state converts; no fact of the op tells them apart yet.
+
+
+def _ta_write(tf: Any) -> Any:
+    def f(x: Any) -> Any:  # x (batch, 4, 8): write step i, then stack the steps
+        ta = tf.TensorArray(tf.float32, size=4)
+        _, ta = tf.while_loop(lambda i, _: i < 4,
+                              lambda i, t: (i + 1, t.write(i, x[:, i] * 2.0)), (0, ta))
+        return tf.transpose(ta.stack(), [1, 0, 2])
+    return f
+
+
+for _op in ("TensorListReserve", "TensorListSetItem", "TensorListStack"):
+    CONTEXT_BUILDERS[f"{_op}(unknown batch)"] = dataclasses.replace(raw(
+        "a tf.TensorArray written in a tf.while_loop, stacked, on a (None, 4, 8) input",
+        _ta_write, Arg((None, 4, 8), sample=(1, 4, 8))), saved_model=True, extra={
+            "variant_of": _op, "when": [{"fact": "dynamic_batch", "eq": True}]})
 # A PadV2 of a float SIGN (larq pads binarized activations with 1.0 before a convolution)
 # stays float too.
 CONTEXT_BUILDERS["Sign+PadV2"] = raw(

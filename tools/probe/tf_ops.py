@@ -647,6 +647,12 @@ for _shape in ((1, 1024), (None, 1024)):
 # tf.signal.stft called from a Keras 2 model (a TFOpLambda layer of an .h5 file, whose
 # batch size is unknown): the same probe, so the function is recorded as behaving like it
 TF_OP_BUILDERS["tf.signal.stft"] = TF_OP_BUILDERS["STFT(1024 dynamic)"]
+# Keras 2 TFOpLambda layers name the TF function they call; one the generic function
+# builder leaves out (a list argument), probed as a Keras 2 model calls it
+TF_OP_BUILDERS["tf.concat"] = raw(
+    "tf.concat([x, y], -1) on two (None, 16) inputs",
+    lambda tf: lambda x, y: tf.concat([x, y], -1),
+    Arg((None, 16), sample=(1, 16)), Arg((None, 16), sample=(1, 16)))
 # Chains: does a shape op fed by an op the converter keeps in float stay float too?
 # Producers: NEG (float32 out) and RFFT (complex64 out; the chain ends in tf.math.abs),
 # on an input with an unknown batch dimension (the SavedModel of a Keras model).
