@@ -845,6 +845,37 @@ def test_a_squared_difference_of_rank_5_becomes_a_float_square() -> None:
     assert (p.cap.name, p.tflite_ops) == ("keras.GroupNormalization(rank 3 input)", ("NEG",))
 
 
+def pow_tanh_graph(exponent: float, shape: tuple[int, ...]) -> ModelGraph:
+    """``tanh(x + 0.044715 * x ** exponent)`` in one scope: with exponent 3 the ops of the
+    tanh-approximated GELU, which the converter fuses into an int8 GELU."""
+    g = ModelGraph("savedmodel", "model", "source")
+    x = g.add_tensor(0, 0, name="x", dtype="float32", shape=shape)
+    e = g.add_tensor(0, 1, name="e", dtype="float32", shape=(), constant=True, value=exponent)
+    c = g.add_tensor(0, 2, name="c", dtype="float32", shape=(), constant=True, value=0.044715)
+    t = [g.add_tensor(0, 3 + i, name=f"t{i}", dtype="float32", shape=shape) for i in range(4)]
+    for k, (op, builtin, ins, out) in enumerate([
+            ("Pow", "POW", [x, e], t[0]), ("Mul", "MUL", [t[0], c], t[1]),
+            ("AddV2", "ADD", [x, t[1]], t[2]), ("Tanh", "TANH", [t[2]], t[3])]):
+        g.add_op(0, k, op_type=builtin, source_op=op, name=f"{op}_{k}", inputs=ins,
+                 outputs=[out], location=f"serving_default/m/act/{op}_{k}",
+                 attrs={"T": "float32"})
+    g.attrs["subgraphs"] = [{"index": 0, "name": "serving_default", "inputs": [x],
+                             "outputs": [t[3]]}]
+    return g
+
+
+def test_a_pattern_holds_only_with_the_constants_its_probe_had() -> None:
+    """The probe of the tanh-approximated GELU recorded its Pow's exponent, 3: a Pow of 2
+    on a rank-5 tensor (a YOLO box decode) beside a Tanh, a Mul and an AddV2 is no GELU,
+    and stays the float POW its own probed variant says."""
+    table = source_table()
+    gelu = table.tf_op("keras.Activation(gelu,approximate)")
+    assert gelu is not None and gelu.graphdef_consts == {"Pow": (3.0,)}
+    assert predict(pow_tanh_graph(3.0, (1, 4, 4, 8)), table) == []
+    (p,) = predict(pow_tanh_graph(2.0, (1, 4, 4, 2, 8)), table)
+    assert (p.cap.name, p.tflite_ops) == ("Pow(y=2, rank 5)", ("POW",))
+
+
 def split_graph(sizes: tuple[int, ...]) -> ModelGraph:
     """A ``SplitV`` of 4 channels into ``sizes``; only the non-empty parts are read, so, as
     in a SavedModel, the loader notes an empty one in the op's attributes."""

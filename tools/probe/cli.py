@@ -92,8 +92,8 @@ def probe_tf_ops(worker: GuardedWorker, keys: Iterable[str]) -> dict[str, dict[s
         out[key] = {
             k: res[k]
             for k in ("keras", "probe", "via", "variant_of", "when", "pattern_when",
-                      "carry_when", "ordered", "when_builtin", "graphdef_ops", "lowers_to",
-                      "float_message", "int8")
+                      "carry_when", "ordered", "when_builtin", "graphdef_ops",
+                      "graphdef_consts", "lowers_to", "float_message", "int8")
             if k in res
         }
         _log(f"[tf_ops] {key}: {res['int8']['outcome']}")

@@ -33,10 +33,17 @@ from tools.probe.classify import (
     op_names,
 )
 from tools.probe.messages import condense
-from tools.probe.tf_ops import builder_for
+from tools.probe.tf_ops import TF_OP_BUILDERS, builder_for
 
 TFLM_ARENA_BYTES = 4 << 20
 CALIBRATION_SAMPLES = 16
+#: TF ops whose outcome a probed variant ties to the value of their constant second
+#: operand (``Pow(y=2)``: an int8 MUL, ``Pow(y=3)``: a float POW): a probe records those
+#: constants of its graph (`_graphdef_consts`).
+CONST_OPERAND_OPS = frozenset(
+    b.extra["variant_of"] for b in TF_OP_BUILDERS.values()
+    if any(isinstance(c, dict) and c.get("fact") == "input1_value"
+           for c in (b.extra.get("when") or ())))
 _SKIP_GRAPHDEF = frozenset(
     {
         "Placeholder", "Const", "Identity", "IdentityN", "NoOp", "ReadVariableOp",
@@ -515,6 +522,28 @@ def _graphdef_ops(cf: Any) -> list[str]:
     return list(dict.fromkeys(n for n in names if n not in _SKIP_GRAPHDEF and n not in funcs))
 
 
+def _graphdef_consts(cf: Any) -> dict[str, list[float]]:
+    """The constant scalar second operands of the probe graph's ops whose outcome a probe
+    found to depend on that operand (`CONST_OPERAND_OPS`: the exponent of a Pow), by TF
+    op: a pattern holds only where its ops have the same constants."""
+    from tensorflow.python.framework import tensor_util
+
+    gd = cf.graph.as_graph_def()
+    nodes = list(gd.node) + [n for f in gd.library.function for n in f.node_def]
+    by_name = {n.name: n for n in nodes}
+    out: dict[str, set[float]] = {}
+    for n in nodes:
+        if n.op not in CONST_OPERAND_OPS or len(n.input) < 2:
+            continue
+        src = by_name.get(n.input[1].split(":")[0].lstrip("^"))
+        if src is None or src.op != "Const":
+            continue
+        value = tensor_util.MakeNdarray(src.attr["value"].tensor)
+        if value.size == 1:
+            out.setdefault(n.op, set()).add(float(value.reshape(-1)[0]))
+    return {op: sorted(v) for op, v in sorted(out.items())}
+
+
 def _resolve_shape(builder: Builder) -> Builder:
     """A generic Keras layer builder with the input shape the layer accepted."""
     import dataclasses
@@ -584,11 +613,11 @@ def _probe_tf_op(builder: Builder, phase: _Phase, saved_model: str | None) -> di
     if saved_model is not None:
         res["via"] = "saved_model"
     try:
-        if saved_model is not None:
-            res["graphdef_ops"] = _graphdef_ops(_export(builder, saved_model))
-        else:
-            cf, _ = _build(builder)
-            res["graphdef_ops"] = _graphdef_ops(cf)
+        fn = _export(builder, saved_model) if saved_model is not None else _build(builder)[0]
+        res["graphdef_ops"] = _graphdef_ops(fn)
+        consts = _graphdef_consts(fn)
+        if consts:
+            res["graphdef_consts"] = consts
     except Exception as exc:
         res.update(
             graphdef_ops=None, lowers_to=None,

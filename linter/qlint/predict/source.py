@@ -634,7 +634,15 @@ def _control_flow_links(graph: ModelGraph, ops: list[NodeId]) -> dict[NodeId, li
 def _pattern_holds(graph: ModelGraph, cap: TfOpCapability, members: set[NodeId],
                    source_ops: Mapping[NodeId, str]) -> bool:
     """True when every op of the instance that a pattern's ``pattern_when`` names meets
-    its conditions (an unknown fact: no); a pattern without conditions always holds."""
+    its conditions (an unknown fact: no), and every op the probe saw with a constant
+    second operand that decides its outcome (``graphdef_consts``: GELU's ``x ** 3``) has
+    one of the probe's constants here (a ``x ** 2`` near a Tanh is no GELU); a pattern
+    without either always holds."""
+    for tf_op, values in (cap.graphdef_consts or {}).items():
+        ops = [o for o in members if source_ops[o] == tf_op]
+        if not all(op_facts(graph, o, options=False).get("input1_value") in values
+                   for o in ops):
+            return False
     if not cap.pattern_when:
         return True
     for tf_op, conds in cap.pattern_when.items():

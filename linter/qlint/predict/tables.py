@@ -124,6 +124,9 @@ class TfOpCapability:
     # through the chain's own ops (``Squeeze+Neg+Pack``: a Squeeze read by the Neg, not a
     # Reshape of the stacked result)
     ordered: bool = False
+    # The constant scalar second operands the probe's graph gave its ops whose outcome
+    # depends on that operand, by TF op: ``{"Pow": (3.0,)}`` (GELU's cube)
+    graphdef_consts: Mapping[str, tuple[float, ...]] | None = None
 
     def float_count(self, builtin: str) -> int:
         """How many instances of ``builtin`` one instance of the pattern leaves in float."""
@@ -316,7 +319,18 @@ def _tf_op(key: str, raw: Mapping[str, Any]) -> TfOpCapability:
         carry_when=raw.get("carry_when") if isinstance(raw.get("carry_when"), Mapping)
         else None,
         ordered=raw.get("ordered") is True,
+        graphdef_consts=_consts(raw.get("graphdef_consts")),
     )
+
+
+def _consts(raw: object) -> Mapping[str, tuple[float, ...]] | None:
+    """``{"Pow": [3.0]}`` with float values; anything else (absent: a probe from before
+    constants were recorded) as ``None``."""
+    if not isinstance(raw, Mapping):
+        return None
+    out = {str(op): tuple(float(v) for v in values if isinstance(v, (int, float)))
+           for op, values in raw.items() if isinstance(values, Sequence)}
+    return out or None
 
 
 def _edges(raw: object) -> tuple[tuple[str, str, str], ...] | None:
