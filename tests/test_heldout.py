@@ -110,6 +110,11 @@ FLOORS[15] = {"QL101": (1.0, 0.5), "QL110": (0.823, 0.341), "QL111": (1.0, 1.0)}
 # two unknown dims probed (refused: the translation transformer's padding mask), and
 # GroupNormalization's float SQUARE only where its SquaredDifference is of rank 5.
 FLOORS[16] = {"QL101": (1.0, 1.0), "QL110": (1.0, 1.0), "QL111": (1.0, 1.0)}
+# Set 17 (13 models of third-party PyPI packages: tf-models-official, deepctr,
+# tensorflow-recommenders, keras-rs, ncps), scored once blind (QL101 1.0/1.0, QL110 1.0/0.8,
+# QL111 1.0/0.0: the two ncps models' TensorListReserve); the TensorArray-writing loop on
+# an unknown batch, probed for set 11's ConvLSTM2D before set 17 was scored, predicts it.
+FLOORS[17] = {"QL101": (1.0, 1.0), "QL110": (1.0, 0.8), "QL111": (1.0, 1.0)}
 SIZES = {1: 71, 2: 42, 3: 25, 4: 33, 5: 32, 6: 32, 7: 33, 8: 23, 9: 26, 10: 20, 11: 23,
          12: 13, 13: 12, 14: 13, 15: 11, 16: 15, 17: 13}
 GOAL = 0.98
@@ -209,6 +214,12 @@ OPAQUE_UNSCORED = {
         "cct", "ddim_unet", "eanet", "edsr", "gmlp", "involution", "nmt_transformer",
         "perceiver", "shiftvit", "switch_transformer", "token_learner", "vae",
         "vit_small_ds", "zero_dce")},
+    # the packages' own Layer subclasses (deepctr, official.nlp / official.vision,
+    # tensorflow-recommenders, keras-rs, ncps); their SavedModels are scored
+    17: {f"tp17.{m}/model.h5" for m in (
+        "autoint", "ccpm", "dcn", "deepfm", "deeplabv3plus", "din", "funnel", "mobilebert",
+        "tfrs_dcn", "xdeepfm")} | {f"tp17.{m}/model.keras" for m in (
+            "keras_rs_dlrm", "ncps_cfc", "ncps_ltc")},
 }
 
 

@@ -876,6 +876,38 @@ def test_a_pattern_holds_only_with_the_constants_its_probe_had() -> None:
     assert (p.cap.name, p.tflite_ops) == ("Pow(y=2, rank 5)", ("POW",))
 
 
+def tensor_list_write_graph(batch: int | None) -> ModelGraph:
+    """A while-loop body's TensorListSetItem writing a (batch, 8) step, as a SavedModel
+    of a recurrent layer holds it."""
+    g = ModelGraph("savedmodel", "model", "source")
+    handle = g.add_tensor(0, 0, name="handle", dtype="variant", shape=())
+    index = g.add_tensor(0, 1, name="i", dtype="int32", shape=())
+    item = g.add_tensor(0, 2, name="item", dtype="float32", shape=(batch, 8))
+    out = g.add_tensor(0, 3, name="out", dtype="variant", shape=())
+    g.add_op(0, 0, op_type="tf.TensorListSetItem", source_op="TensorListSetItem",
+             name="TensorListSetItem", inputs=[handle, index, item], outputs=[out],
+             location="serving_default/rnn/while/body/TensorListSetItem",
+             attrs={"element_dtype": "float32"})
+    g.attrs["subgraphs"] = [{"index": 0, "name": "serving_default",
+                             "inputs": [handle, index, item], "outputs": [out]}]
+    return g
+
+
+def test_a_tensor_list_written_on_an_unknown_batch_is_refused() -> None:
+    """Probed: a TensorArray written in a while loop on an unknown batch leaves a
+    TensorListReserve without a static element shape, which the converter refuses; on a
+    batch of one the probe killed the converter, so that case has no verdict (unknown)."""
+    from qlint.predict.tables import CONVERSION_ERROR
+
+    table = source_table()
+    (p,) = predict(tensor_list_write_graph(None), table)
+    assert (p.outcome, p.cap.name) == (CONVERSION_ERROR, "TensorListSetItem(unknown batch)")
+    assert "TensorListReserve" in (p.cap.message or "")
+    assert predict(tensor_list_write_graph(1), table) == []
+    assert [u.name for u in unknown_ops(tensor_list_write_graph(1), table)] == [
+        "TensorListSetItem"]
+
+
 def split_graph(sizes: tuple[int, ...]) -> ModelGraph:
     """A ``SplitV`` of 4 channels into ``sizes``; only the non-empty parts are read, so, as
     in a SavedModel, the loader notes an empty one in the op's attributes."""
