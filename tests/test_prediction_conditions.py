@@ -724,8 +724,7 @@ def test_float_is_carried_only_on_the_dtype_the_probe_saw() -> None:
 
 def masked_select_graph() -> ModelGraph:
     """``tf.where(mask, x, tf.zeros_like(x))`` as a SavedModel holds it (the attention mask
-    of keras-hub's Gemma): the ZerosLike keeps its TF name, having no one-op lowering (its
-    probe needed a harness op)."""
+    of keras-hub's Gemma, DIN's attention scores)."""
     g = ModelGraph("savedmodel", "model", "source")
     x = g.add_tensor(0, 0, name="x", dtype="float32", shape=(1, 16))
     mask = g.add_tensor(0, 1, name="mask", dtype="bool", shape=(1, 16))
@@ -744,13 +743,12 @@ def masked_select_graph() -> ModelGraph:
 
 def test_float_is_carried_from_the_builtin_an_op_was_predicted_to_become() -> None:
     """The probe saw a float ZEROS_LIKE keep the SELECT_V2 reading it float
-    (``OnesLike+ZerosLike+SelectV2``).  A source ZerosLike is predicted to stay a float
-    ZEROS_LIKE; the carry starts from that builtin, though ZerosLike has no one-op
-    lowering of its own."""
-    from qlint.predict.patterns import tf_op_lowerings
+    (``OnesLike+ZerosLike+SelectV2``): a source ZerosLike is predicted a float
+    ZEROS_LIKE and carries it on.  The carry starts from the builtin the op's prediction
+    named, so an op with no one-op lowering of its own carries too."""
+    from qlint.predict.carry import carried_predictions
 
     table = source_table()
-    assert "ZerosLike" not in tf_op_lowerings(table)
     g = masked_select_graph()
     preds = {g[p.op]["source_op"]: p for p in predict(g, table)}
     assert sorted(preds) == ["SelectV2", "ZerosLike"]
@@ -759,6 +757,11 @@ def test_float_is_carried_from_the_builtin_an_op_was_predicted_to_become() -> No
     assert (sel.via, sel.tflite_ops, sel.cap.name) == (
         "carried", ("SELECT_V2",), "OnesLike+ZerosLike+SelectV2")
     assert [g[r]["source_op"] for r in sel.related] == ["ZerosLike"]
+    zeros = preds["ZerosLike"].op
+    g[zeros]["source_op"] = g[zeros]["op_type"] = "UnloweredZeros"  # no lowering known
+    assert [c[3] for c in carried_predictions(g, {zeros: "ZEROS_LIKE"}, table)] == [
+        "SELECT_V2"]
+    assert carried_predictions(g, {zeros: None}, table) == []
 
 
 def new_axis_graph(shape: tuple[int | None, ...], spec: int) -> ModelGraph:
