@@ -76,6 +76,27 @@ def test_quant_modes_from_constants() -> None:
     assert classify_quant_mode(chain([("ADD", "int16")])) == "int16x8"
 
 
+def test_unquantized_uint8_data_leaves_a_float_model_float() -> None:
+    """A float model that casts a mask to uint8 (HF DeBERTa-v2's attention mask) holds a
+    uint8 tensor with no quantization parameters: plain integer data, not a quantized
+    activation, so the model is float, has no island, and is read as a float model."""
+    from qlint.analysis import compute_precision
+
+    g = ModelGraph("tflite", "m.tflite", "converted")
+    x = g.add_tensor(0, 0, name="x", dtype="float32", shape=(1, 4))
+    ids = g.add_tensor(0, 1, name="ids", dtype="int32", shape=(1, 4))
+    mask = g.add_tensor(0, 2, name="mask", dtype="uint8", shape=(1, 4))
+    y = g.add_tensor(0, 3, name="y", dtype="float32", shape=(1, 4))
+    g.add_op(0, 0, op_type="CAST", source_op="CAST", name="mask", inputs=[ids],
+             outputs=[mask])
+    g.add_op(0, 1, op_type="EXP", source_op="EXP", name="y", inputs=[x], outputs=[y])
+    assert compute_precision(g, next(iter(g.ops()))) == "int"
+    assert classify_quant_mode(g) == "float"
+    assert islands(g) == []
+    quantized = chain([("CAST", "uint8")], io_dtype="int32")  # uint8 with quantization
+    assert compute_precision(quantized, next(iter(quantized.ops()))) == "int8"
+
+
 def test_locations_name_subgraph_index_and_type() -> None:
     g = chain([("ADD", "int8")])
     op = next(g.ops())

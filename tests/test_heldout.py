@@ -116,6 +116,12 @@ FLOORS[16] = {"QL101": (1.0, 1.0), "QL110": (1.0, 1.0), "QL111": (1.0, 1.0)}
 # an unknown batch, probed for set 11's ConvLSTM2D before set 17 was scored, predicts it.
 # DIN's masked scores: ZerosLike re-probed with its sum as a harness, a one-op lowering.
 FLOORS[17] = {"QL101": (1.0, 1.0), "QL110": (1.0, 1.0), "QL111": (1.0, 1.0)}
+# Set 18 (13 Hugging Face transformers 4.46 TensorFlow models from small configurations),
+# scored once blind (QL101 1.0/0.867, QL110 0.875/0.933, QL111 1.0/0.0: MobileViT's
+# Conv2D on a fold whose H and W neither TensorFlow nor the converter knows); then an
+# unquantized uint8 tensor (DeBERTa-v2's mask) no longer makes a float model "mixed".
+# QL111 found nothing of the set's one refusal: no floor (a floor needs a finding).
+FLOORS[18] = {"QL101": (1.0, 0.933), "QL110": (0.875, 0.933)}
 SIZES = {1: 71, 2: 42, 3: 25, 4: 33, 5: 32, 6: 32, 7: 33, 8: 23, 9: 26, 10: 20, 11: 23,
          12: 13, 13: 12, 14: 13, 15: 11, 16: 15, 17: 13, 18: 13}
 GOAL = 0.98
@@ -221,6 +227,7 @@ OPAQUE_UNSCORED = {
         "autoint", "ccpm", "dcn", "deepfm", "deeplabv3plus", "din", "funnel", "mobilebert",
         "tfrs_dcn", "xdeepfm")} | {f"tp17.{m}/model.keras" for m in (
             "keras_rs_dlrm", "ncps_cfc", "ncps_ltc")},
+    18: set(),  # SavedModels and float .tflite files only: no .h5 or .keras file
 }
 
 

@@ -43,9 +43,11 @@ class Island:
 def compute_precision(graph: ModelGraph, op: NodeId) -> str:
     """How ``op``'s kernel computes: ``float``, ``int8``, ``int16``, ``int`` or ``none``.
 
-    QUANTIZE/DEQUANTIZE report ``conversion``.  Quantized activations decide over plain
-    integer ones (ARG_MAX on int8 input is ``int8``); an op that reads or writes a float
-    activation is ``float``.  ``KeyError`` for a tensor or an unknown node.
+    QUANTIZE/DEQUANTIZE report ``conversion``.  Quantized activations (int8 / int16
+    tensors with quantization parameters) decide over plain integer ones (ARG_MAX on int8
+    input is ``int8``; a CAST of a mask to uint8 without them is ``int``); an op that reads
+    or writes a float activation is ``float``.  ``KeyError`` for a tensor or an unknown
+    node.
     """
     return graph.derived(_all_precisions)[op]
 
@@ -74,7 +76,12 @@ def bulk_precisions(graph: ModelGraph) -> dict[NodeId, str]:
     n, n_ops = len(data), len(ops)
     dtypes = list(map(itemgetter("dtype"), data))
     is_float = np.fromiter(map(FLOAT_DTYPES.__contains__, dtypes), dtype=bool, count=n)
-    int8 = np.fromiter(map(_INT8_LIKE.__contains__, dtypes), dtype=bool, count=n)
+    # int8 / int16 data is a quantized activation only with quantization parameters (a
+    # uint8 cast of a mask in a float model is plain integer data)
+    int8 = np.zeros(n, dtype=bool)
+    for i in np.flatnonzero(np.fromiter(map(_INT8_LIKE.__contains__, dtypes), dtype=bool,
+                                        count=n)).tolist():
+        int8[i] = data[i]["quant"] is not None
     int16 = np.zeros(n, dtype=bool)
     for i in np.flatnonzero(np.fromiter(map("int16".__eq__, dtypes), dtype=bool,
                                         count=n)).tolist():
@@ -123,7 +130,7 @@ def each_precision(graph: ModelGraph) -> dict[NodeId, str]:
                     precision = "float"
                     break
                 seen = True
-                int8 = int8 or dtype in int8_like
+                int8 = int8 or (dtype in int8_like and node["quant"] is not None)
                 int16 = int16 or (dtype == "int16" and node["quant"] is not None)
             if precision:
                 break
