@@ -1,6 +1,6 @@
 """Held-out evaluation: qlint's predictions against the real converter on models nobody tuned on.
 
-Sixteen sets (``fixtures/heldout/models.py``, ``models_set2.py`` to ``models_set16.py``): the
+Eighteen sets (``fixtures/heldout/models.py``, ``models_set2.py`` to ``models_set18.py``): the
 models and the converter's verdicts (``fixtures/heldout/verdicts/``, written by ``python -m
 fixtures.heldout.build``) were made once with TensorFlow 2.21; the small models' files
 are committed, the big ones are rebuilt into the cache once (``--files-only``: model
