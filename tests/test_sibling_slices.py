@@ -20,10 +20,13 @@ KINDS = {"MatMul": "FULLY_CONNECTED", "StridedSlice": "STRIDED_SLICE", "ConcatV2
 
 
 def sibling_graph(fmt: str, joined: bool = True, reader: str = "AddV2",
-                  shared_slice: bool = False, via_split: bool = False) -> ModelGraph:
+                  shared_slice: bool = False, via_split: bool = False,
+                  read_first: bool = False) -> ModelGraph:
     """t = x @ w; one part of t concatenated with x (``joined``; else multiplied first),
     the other part read by ``reader``.  ``shared_slice``: the reader's slice is also read
-    by a MUL.  ``via_split``: the concatenated part comes from a Split of t."""
+    by a MUL.  ``via_split``: the concatenated part comes from a Split of t.
+    ``read_first``: the converter takes the reader first (its slice's name sorts first in
+    a SavedModel; it runs first in a ``.tflite``)."""
     g = ModelGraph(fmt, "model", "source" if fmt == "savedmodel" else "converted")
     tensors = iter(range(100))
 
@@ -40,15 +43,16 @@ def sibling_graph(fmt: str, joined: bool = True, reader: str = "AddV2",
     else:
         steps.append(("StridedSlice", [t], [a]))
     steps.append(("StridedSlice", [t], [b]))
-    if joined:
-        steps.append(("ConcatV2", [a, x], [c]))
-    else:
-        steps += [("Mul", [a], [m]), ("ConcatV2", [m, x], [c])]
-    steps.append((reader, [b], [y]))
+    join = [("ConcatV2", [a, x], [c])] if joined else [("Mul", [a], [m]),
+                                                       ("ConcatV2", [m, x], [c])]
+    read = [(reader, [b], [y])]
+    steps += read + join if read_first and fmt == "tflite" else join + read
     if shared_slice:
         steps.append(("Mul", [b], [z]))
     for k, (op, ins, outs) in enumerate(steps):
         name = f"{op}_{k}"
+        if read_first and outs == [b]:
+            name = f"{op}_0"  # sorts before the other part's slice
         if fmt == "savedmodel":
             g.add_op(0, k, op_type=op, source_op=op, name=name, inputs=ins, outputs=outs,
                      location=f"serving_default/{name}", attrs={"T": "float32"})
@@ -76,6 +80,7 @@ def test_the_fact_holds_only_for_a_joined_sibling(fmt: str) -> None:
     assert fact(via_split=True) is True  # the concatenated part split off, not sliced
     assert fact(joined=False) is False  # a MUL between the other part and the concat
     assert fact(shared_slice=True) is False  # the reader's slice is read by another op too
+    assert fact(read_first=True) is False  # the converter takes the reader first
     g = sibling_graph(fmt)
     concat = _reader(g, "ConcatV2")
     assert reads_joined_sibling(g, concat, [t for t in g.inputs(concat) if t is not None]) \
@@ -91,6 +96,8 @@ def test_prediction_follows_the_probed_sweep() -> None:
     assert (p.cap.name, p.tflite_ops) == ("AddV2(sibling slice joined)", ("ADD",))
     assert predict(sibling_graph("savedmodel", joined=False), table) == []
     assert predict(sibling_graph("savedmodel", shared_slice=True), table) == []
+    assert predict(sibling_graph("savedmodel", read_first=True), table) == []
+    assert entries["AddV2(sibling slice joined, read first)"].outcome != FLOAT_FALLBACK
 
 
 def test_float_tflite_reader_is_flagged_by_ql101() -> None:
@@ -103,3 +110,22 @@ def test_float_tflite_reader_is_flagged_by_ql101() -> None:
     assert flagged(sibling_graph("tflite")) == ["ADD"]
     assert flagged(sibling_graph("tflite", reader="Einsum")) == ["BATCH_MATMUL"]
     assert flagged(sibling_graph("tflite", joined=False)) == []
+    assert flagged(sibling_graph("tflite", read_first=True)) == []
+
+
+def test_converter_order_walks_readers_in_name_order() -> None:
+    from qlint.converter_order import op_order
+
+    # t's readers: the join's slice (StridedSlice_1) and the reader's (StridedSlice_2):
+    # the one named last is walked first, so its branch comes last
+    g = sibling_graph("savedmodel")
+    order = op_order(g)
+    by_name = {g[o]["name"]: order[o] for o in g.ops()}
+    assert by_name["MatMul_0"] == 0
+    assert by_name["ConcatV2_3"] < by_name["StridedSlice_2"] < by_name["AddV2_4"]
+    g = sibling_graph("savedmodel", read_first=True)
+    order = op_order(g)
+    by_name = {g[o]["name"]: order[o] for o in g.ops()}
+    assert by_name["AddV2_4"] < by_name["StridedSlice_1"] < by_name["ConcatV2_3"]
+    g = sibling_graph("tflite", read_first=True)  # a .tflite: its own execution order
+    assert list(op_order(g).values()) == list(range(len(list(g.ops()))))

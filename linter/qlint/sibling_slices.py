@@ -9,10 +9,17 @@ whose key half is rotated (split, negated, concatenated), a CSP block that conca
 one slice of a convolution and computes on the other.  What the converter does to such
 an op is probed per op (``tools/probe/context_ops.py``); this module only finds the
 structure, in a SavedModel graph and in a ``.tflite`` file alike.
+
+Order decides it as well: the probe sees the reading op stay float where the
+concatenation comes first in the graph, and int8 where the reading op comes first (the
+same model, its ops created in the other order, which names them in the other order).
+The fact holds only where a concatenation reached comes before the op in the order the
+converter takes the ops in (`qlint.converter_order`).
 """
 
 from __future__ import annotations
 
+from qlint.converter_order import op_order
 from qlint.graph import ModelGraph, NodeId
 
 #: Ops that take part of their input (the reader's side of the fact).
@@ -59,15 +66,17 @@ def _sliced_from(graph: ModelGraph, tensor: NodeId) -> tuple[NodeId, NodeId] | N
     return None
 
 
-def _joined(graph: ModelGraph, start: NodeId) -> bool:
-    """Whether op ``start`` is a concatenation or reaches one through `PART_OPS` and
+def _joins(graph: ModelGraph, start: NodeId) -> list[NodeId]:
+    """The concatenations op ``start`` is, or reaches through `PART_OPS` and
     `LAYOUT_OPS` alone."""
+    found: list[NodeId] = []
     frontier, seen = [start], {start}
     for _ in range(MAX_DEPTH):
         nxt: list[NodeId] = []
         for op in frontier:
             if _is(graph, op, JOIN_OPS):
-                return True
+                found.append(op)
+                continue
             if not _is(graph, op, PART_OPS | LAYOUT_OPS):
                 continue
             for t in graph.outputs(op):
@@ -76,20 +85,23 @@ def _joined(graph: ModelGraph, start: NodeId) -> bool:
                         seen.add(c)
                         nxt.append(c)
         if not nxt:
-            return False
+            break
         frontier = nxt
-    return False
+    return found
 
 
 def reads_joined_sibling(graph: ModelGraph, op: NodeId, inputs: list[NodeId]) -> bool:
     """True when one of ``inputs`` (the op's activation inputs) is a slice of a tensor
-    another reader of which reaches a concatenation (see the module docstring)."""
+    another reader of which reaches a concatenation that the converter takes before the
+    op (`qlint.converter_order`; see the module docstring)."""
+    order = graph.derived(op_order)
+    mine_at = order.get(op, -1)
     for tensor in inputs:
         found = _sliced_from(graph, tensor)
         if found is None:
             continue
         mine, t = found
-        if any(c != mine and _joined(graph, c) for c in graph.consumers(t)):
-            return True
+        for c in graph.consumers(t):
+            if c != mine and any(order.get(j, mine_at) < mine_at for j in _joins(graph, c)):
+                return True
     return False
-

@@ -187,11 +187,15 @@ CONTEXT_BUILDERS["L2Normalize(middle axis)"] = Builder(
 # A slice of a tensor whose other part is concatenated: a fused query-key-value
 # projection sliced three ways whose key is rotated (split, negated, concatenated), a CSP
 # block that concatenates one slice of a convolution and computes on the other.  The
-# strict int8 converter keeps the op reading the other slice in float (a GPT-NeoX
-# attention's value TRANSPOSE and BATCH_MATMUL).  Swept per reading op, joined (the slice
-# concatenated as it is) and not (a MUL between the slice and the concatenation):
-# ``reads_joined_sibling`` (`qlint.sibling_slices`).  t = reshape(x @ w) (1, 16, 2, 16);
-# the model returns concat([f(t[..., :8]), x4], -1) and op(t[..., 8:]).
+# strict int8 converter can keep the op reading the other slice in float (a GPT-NeoX
+# attention's value TRANSPOSE and BATCH_MATMUL): ``reads_joined_sibling``
+# (`qlint.sibling_slices`).  t = reshape(x @ w) (1, 16, 2, 16); the model returns
+# concat([f(t[..., :8]), o], -1) and op(t[..., 8:]).  Swept per reading op: joined (the
+# slice concatenated as it is), not joined (a MUL between the slice and the
+# concatenation), and joined with the reading op created before the concatenation (the
+# order of the graph decides too).  Each entry converts four forms of the
+# concatenation's other operand o (x4, x4 * 2.0, tf.tanh(x4), (x4 * 2.0)[..., :8]) and
+# records in how many the op stayed float (``float_runs``).
 _SIBLING_READERS: dict[str, tuple[str, Any]] = {
     # op: (what it computes on r = t[..., 8:], (1, 16, 2, 8); x4 = reshape(x), the same shape)
     "AddV2": ("r + 1.0", lambda tf, r, x4, c: r + 1.0),
@@ -217,8 +221,11 @@ _SIBLING_READERS: dict[str, tuple[str, Any]] = {
     "ConcatV2": ("tf.concat([r, x4 * 2.0], -1)",
                  lambda tf, r, x4, c: tf.concat([r, x4 * 2.0], -1)),
 }
-
-
+#: the concatenation's other operand o, one form each
+_SIBLING_OTHERS: dict[str, Any] = {
+    "x4": lambda tf, x4: x4, "x4 * 2.0": lambda tf, x4: x4 * 2.0,
+    "tf.tanh(x4)": lambda tf, x4: tf.tanh(x4),
+    "(x4 * 2.0)[..., :8]": lambda tf, x4: (x4 * 2.0)[..., :8]}
 # The float a joined sibling leaves spreads only within its readers (the RESHAPE and
 # CONV_2D of a convolution reading the slice), not to every CONV_2D a float RESHAPE feeds:
 # the readers that follow a layout op in the sweep.
@@ -226,8 +233,9 @@ _READS_JOINED = [{"fact": "reads_joined_sibling", "eq": True}]
 _SIBLING_BUILTINS = ("BATCH_MATMUL", "FULLY_CONNECTED", "CONV_2D")
 
 
-def _sibling(op: str, joined: bool) -> Builder:
+def _sibling(op: str, joined: bool, other: str = "x4", read_first: bool = False) -> Builder:
     text, read = _SIBLING_READERS[op]
+    join = _SIBLING_OTHERS[other]
 
     def make(tf: Any, keras: Any, rng: np.random.Generator) -> Any:
         consts = {"w": tf.constant(_w(rng, 16, 32)), "w2": tf.constant(_w(rng, 8, 4)),
@@ -236,20 +244,30 @@ def _sibling(op: str, joined: bool) -> Builder:
         def f(x: Any) -> Any:
             t = tf.reshape(tf.matmul(tf.reshape(x, [-1, 16]), consts["w"]), [-1, 16, 2, 16])
             x4 = tf.reshape(x, [-1, 16, 2, 8])
+            if read_first:  # the reading op created before the concatenation
+                out = read(tf, t[..., 8:], x4, consts)
+                return tf.concat([t[..., :8], join(tf, x4)], -1), out
             part = t[..., :8] if joined else t[..., :8] * 2.0
-            return tf.concat([part, x4], -1), read(tf, t[..., 8:], x4, consts)
+            return tf.concat([part, join(tf, x4)], -1), read(tf, t[..., 8:], x4, consts)
         return f
     first = "t[..., :8]" if joined else "t[..., :8] * 2.0"
-    return Builder(f"t = reshape(x @ w, [-1, 16, 2, 16]); tf.concat([{first}, x4], -1) and "
-                   f"{text} with r = t[..., 8:], on (None, 16, 16)", make,
+    forms = [_sibling(op, joined, o, read_first) for o in _SIBLING_OTHERS if o != other] \
+        if other == "x4" else []
+    order = ("; the reading op created first" if read_first else
+             "; the concatenation created first")
+    holds = joined and not read_first
+    return Builder(f"t = reshape(x @ w, [-1, 16, 2, 16]); tf.concat([{first}, o], -1) and "
+                   f"{text} with r = t[..., 8:], on (None, 16, 16){order}; o = "
+                   f"{', '.join(_SIBLING_OTHERS)} (one conversion each)", make,
                    (Arg((None, 16, 16), sample=(1, 16, 16)),),
-                   extra={"variant_of": op,
-                          "when": [{"fact": "reads_joined_sibling", "eq": joined}],
+                   extra={"variant_of": op, "forms": forms,
+                          "when": [{"fact": "reads_joined_sibling", "eq": holds}],
                           **({"carry_when": {b: _READS_JOINED for b in _SIBLING_BUILTINS}}
-                             if joined else {})})
+                             if holds else {})})
 
 
 for _op in _SIBLING_READERS:
-    for _joined in (True, False):
-        CONTEXT_BUILDERS[f"{_op}(sibling slice {'joined' if _joined else 'not joined'})"] = \
-            _sibling(_op, _joined)
+    CONTEXT_BUILDERS[f"{_op}(sibling slice joined)"] = _sibling(_op, True)
+    CONTEXT_BUILDERS[f"{_op}(sibling slice joined, read first)"] = \
+        _sibling(_op, True, read_first=True)
+    CONTEXT_BUILDERS[f"{_op}(sibling slice not joined)"] = _sibling(_op, False)

@@ -651,11 +651,16 @@ def _probe_tf_op(builder: Builder, phase: _Phase, saved_model: str | None) -> di
     ops = _model_ops(buf)
     entry: dict[str, Any] = {}
     repeat = int(builder.extra.get("repeat", 1))
-    if repeat > 1:  # an outcome that varies from conversion to conversion
-        runs = [(buf, ops)] + [(b, _model_ops(b)) for b in
-                               (_convert(builder, "int8", saved_model) for _ in range(repeat - 1))]
+    # other forms of the same structure, converted once each (the concatenation's other
+    # operand of a joined sibling slice): an outcome that varies with what the file does
+    # not say is a share of the forms, as a varying conversion is a share of the repeats
+    forms: list[Builder] = list(builder.extra.get("forms", ()))
+    if repeat > 1 or forms:  # an outcome that varies from conversion to conversion
+        others = [_convert(builder, "int8", saved_model) for _ in range(repeat - 1)] + [
+            _convert(form, "int8") for form in forms]
+        runs = [(buf, ops)] + [(b, _model_ops(b)) for b in others]
         floating = [r for r in runs if float_ops(r[1])]
-        entry["float_runs"] = [len(floating), repeat]
+        entry["float_runs"] = [len(floating), len(runs)]
         if floating:
             buf, ops = floating[0]
     harness: set[int] = set()
