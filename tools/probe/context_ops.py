@@ -184,3 +184,72 @@ CONTEXT_BUILDERS["L2Normalize(middle axis)"] = Builder(
     "tf.math.l2_normalize(x, axis=1) on (1, 4, 8)",
     lambda tf, keras, rng: lambda x: tf.math.l2_normalize(x, axis=1), (Arg((1, 4, 8)),),
     extra={"pattern_when": {"Sum": [{"fact": "reduces_depth", "eq": False}]}})
+# A slice of a tensor whose other part is concatenated: a fused query-key-value
+# projection sliced three ways whose key is rotated (split, negated, concatenated), a CSP
+# block that concatenates one slice of a convolution and computes on the other.  The
+# strict int8 converter keeps the op reading the other slice in float (a GPT-NeoX
+# attention's value TRANSPOSE and BATCH_MATMUL).  Swept per reading op, joined (the slice
+# concatenated as it is) and not (a MUL between the slice and the concatenation):
+# ``reads_joined_sibling`` (`qlint.sibling_slices`).  t = reshape(x @ w) (1, 16, 2, 16);
+# the model returns concat([f(t[..., :8]), x4], -1) and op(t[..., 8:]).
+_SIBLING_READERS: dict[str, tuple[str, Any]] = {
+    # op: (what it computes on r = t[..., 8:], (1, 16, 2, 8); x4 = reshape(x), the same shape)
+    "AddV2": ("r + 1.0", lambda tf, r, x4, c: r + 1.0),
+    "Mul": ("r * 3.0", lambda tf, r, x4, c: r * 3.0),
+    "Sub": ("r - 0.5", lambda tf, r, x4, c: r - 0.5),
+    "BatchMatMulV2": ("tf.matmul(r, x4, transpose_b=True)",
+                      lambda tf, r, x4, c: tf.matmul(r, x4, transpose_b=True)),
+    "Einsum": ("tf.einsum('bhqk,bkhd->bqhd', softmax(tf.einsum('bqhd,bkhd->bhqk', x4, x4)), r)",
+               lambda tf, r, x4, c: tf.einsum("bhqk,bkhd->bqhd", tf.nn.softmax(
+                   tf.einsum("bqhd,bkhd->bhqk", x4, x4)), r)),
+    "MatMul": ("tf.matmul(tf.reshape(r, [-1, 8]), w2), w2 (8, 4)",
+               lambda tf, r, x4, c: tf.matmul(tf.reshape(r, [-1, 8]), c["w2"])),
+    "Conv2D": ("tf.nn.conv2d(tf.reshape(r, [-1, 4, 8, 8]), k, 1, 'SAME'), k (3, 3, 8, 4)",
+               lambda tf, r, x4, c: tf.nn.conv2d(tf.reshape(r, [-1, 4, 8, 8]), c["k"], 1,
+                                                 "SAME")),
+    "Softmax": ("tf.nn.softmax(r)", lambda tf, r, x4, c: tf.nn.softmax(r)),
+    "Tanh": ("tf.tanh(r)", lambda tf, r, x4, c: tf.tanh(r)),
+    "Sigmoid": ("tf.sigmoid(r)", lambda tf, r, x4, c: tf.sigmoid(r)),
+    "Relu": ("tf.nn.relu(r)", lambda tf, r, x4, c: tf.nn.relu(r)),
+    "Mean": ("tf.reduce_mean(r, -1)", lambda tf, r, x4, c: tf.reduce_mean(r, -1)),
+    "Transpose": ("tf.transpose(r, [0, 2, 1, 3])",
+                  lambda tf, r, x4, c: tf.transpose(r, [0, 2, 1, 3])),
+    "ConcatV2": ("tf.concat([r, x4 * 2.0], -1)",
+                 lambda tf, r, x4, c: tf.concat([r, x4 * 2.0], -1)),
+}
+
+
+# The float a joined sibling leaves spreads only within its readers (the RESHAPE and
+# CONV_2D of a convolution reading the slice), not to every CONV_2D a float RESHAPE feeds:
+# the readers that follow a layout op in the sweep.
+_READS_JOINED = [{"fact": "reads_joined_sibling", "eq": True}]
+_SIBLING_BUILTINS = ("BATCH_MATMUL", "FULLY_CONNECTED", "CONV_2D")
+
+
+def _sibling(op: str, joined: bool) -> Builder:
+    text, read = _SIBLING_READERS[op]
+
+    def make(tf: Any, keras: Any, rng: np.random.Generator) -> Any:
+        consts = {"w": tf.constant(_w(rng, 16, 32)), "w2": tf.constant(_w(rng, 8, 4)),
+                  "k": tf.constant(_w(rng, 3, 3, 8, 4))}
+
+        def f(x: Any) -> Any:
+            t = tf.reshape(tf.matmul(tf.reshape(x, [-1, 16]), consts["w"]), [-1, 16, 2, 16])
+            x4 = tf.reshape(x, [-1, 16, 2, 8])
+            part = t[..., :8] if joined else t[..., :8] * 2.0
+            return tf.concat([part, x4], -1), read(tf, t[..., 8:], x4, consts)
+        return f
+    first = "t[..., :8]" if joined else "t[..., :8] * 2.0"
+    return Builder(f"t = reshape(x @ w, [-1, 16, 2, 16]); tf.concat([{first}, x4], -1) and "
+                   f"{text} with r = t[..., 8:], on (None, 16, 16)", make,
+                   (Arg((None, 16, 16), sample=(1, 16, 16)),),
+                   extra={"variant_of": op,
+                          "when": [{"fact": "reads_joined_sibling", "eq": joined}],
+                          **({"carry_when": {b: _READS_JOINED for b in _SIBLING_BUILTINS}}
+                             if joined else {})})
+
+
+for _op in _SIBLING_READERS:
+    for _joined in (True, False):
+        CONTEXT_BUILDERS[f"{_op}(sibling slice {'joined' if _joined else 'not joined'})"] = \
+            _sibling(_op, _joined)

@@ -448,14 +448,18 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
         if best is not None:
             _, sc, cap = best
             if cap.outcome == INTEGER:
-                # an integer pattern holds only if its ops convert: a probed condition
-                # under which this op is refused (a Conv2D reading frames whose shape the
-                # converter cannot infer) is the stronger fact
-                refused = _conditioned(graph, op, [v for v in variants.get(tf_op, ())
-                                                   if v.outcome == CONVERSION_ERROR])
-                if refused is not None:
-                    out.append(Prediction(op, refused.outcome, refused,
-                                          _tflite_ops(refused)))
+                # an integer pattern holds only where its ops' context is the probe's: a
+                # probed condition under which this op is refused (a Conv2D reading frames
+                # whose shape the converter cannot infer) or stays float (an einsum
+                # reading a slice whose sibling is concatenated) is the stronger fact; a
+                # condition on the op's constant operand is not (the pattern's probe fixed
+                # those: GELU's ``x ** 3``)
+                met = _conditioned(graph, op, [v for v in variants.get(tf_op, ())
+                                               if v.outcome == CONVERSION_ERROR or (
+                                                   v.outcome == FLOAT_FALLBACK
+                                                   and not _on_constants(v))])
+                if met is not None:
+                    out.append(Prediction(op, met.outcome, met, _tflite_ops(met)))
                 continue
             if (sc, cap.name) in done:
                 continue
@@ -499,6 +503,14 @@ def _integer_only(graph: ModelGraph, op: NodeId) -> bool:
     """True when every activation of ``op`` has a known integer or bool dtype."""
     acts = graph.activations(op)
     return bool(acts) and all(graph[t]["dtype"] in INTEGER_DTYPES for t in acts)
+
+
+def _on_constants(cap: TfOpCapability) -> bool:
+    """True when a variant's conditions name a constant operand's value (``input1_value``:
+    the exponent of ``tf.pow``)."""
+    when = cap.when if isinstance(cap.when, Sequence) and not isinstance(cap.when, str) else ()
+    return any(str(c.get("fact", "")).startswith("input") for c in when
+               if isinstance(c, Mapping))
 
 
 def _stand_ins(tab: CapabilityTable, cap: TfOpCapability, folded: set[str]) -> set[str]:

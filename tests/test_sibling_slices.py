@@ -1,0 +1,105 @@
+"""A slice of a tensor whose other part is concatenated: the fact and what the probed
+table predicts from it, on a SavedModel graph and on a float ``.tflite`` (no TensorFlow)."""
+
+from __future__ import annotations
+
+import pytest
+
+from qlint.graph import ModelGraph
+from qlint.op_facts import op_facts
+from qlint.predict.patterns import source_table
+from qlint.predict.source import predict
+from qlint.predict.tables import FLOAT_FALLBACK
+from qlint.quant_mode import classify_quant_mode
+from qlint.sibling_slices import reads_joined_sibling
+
+# (TF op, builtin) of each step, per IR kind
+KINDS = {"MatMul": "FULLY_CONNECTED", "StridedSlice": "STRIDED_SLICE", "ConcatV2":
+         "CONCATENATION", "AddV2": "ADD", "Mul": "MUL", "Reshape": "RESHAPE",
+         "Split": "SPLIT", "Einsum": "BATCH_MATMUL"}
+
+
+def sibling_graph(fmt: str, joined: bool = True, reader: str = "AddV2",
+                  shared_slice: bool = False, via_split: bool = False) -> ModelGraph:
+    """t = x @ w; one part of t concatenated with x (``joined``; else multiplied first),
+    the other part read by ``reader``.  ``shared_slice``: the reader's slice is also read
+    by a MUL.  ``via_split``: the concatenated part comes from a Split of t."""
+    g = ModelGraph(fmt, "model", "source" if fmt == "savedmodel" else "converted")
+    tensors = iter(range(100))
+
+    def tensor(name: str, **kw: object) -> int:
+        return g.add_tensor(0, next(tensors), name=name, dtype="float32",
+                            shape=kw.pop("shape", (1, 16, 16)), **kw)
+
+    x = tensor("x")
+    w = tensor("w", constant=True, shape=(16, 32))
+    t, a, b, c, m, y, z = (tensor(n) for n in ("t", "a", "b", "c", "m", "y", "z"))
+    steps: list[tuple[str, list[int], list[int]]] = [("MatMul", [x, w], [t])]
+    if via_split:
+        steps.append(("Split", [t], [a, m]))
+    else:
+        steps.append(("StridedSlice", [t], [a]))
+    steps.append(("StridedSlice", [t], [b]))
+    if joined:
+        steps.append(("ConcatV2", [a, x], [c]))
+    else:
+        steps += [("Mul", [a], [m]), ("ConcatV2", [m, x], [c])]
+    steps.append((reader, [b], [y]))
+    if shared_slice:
+        steps.append(("Mul", [b], [z]))
+    for k, (op, ins, outs) in enumerate(steps):
+        name = f"{op}_{k}"
+        if fmt == "savedmodel":
+            g.add_op(0, k, op_type=op, source_op=op, name=name, inputs=ins, outputs=outs,
+                     location=f"serving_default/{name}", attrs={"T": "float32"})
+        else:
+            g.add_op(0, k, op_type=KINDS[op], source_op=KINDS[op], name=name, inputs=ins,
+                     outputs=outs, location=f"subgraph[0]/op[{k}]")
+    g.attrs["subgraphs"] = [{"index": 0, "name": "serving_default", "inputs": [x],
+                             "outputs": [c, y, z] if shared_slice else [c, y]}]
+    if fmt == "tflite":
+        g.attrs["quant_mode"] = classify_quant_mode(g)
+    return g
+
+
+def _reader(g: ModelGraph, name: str) -> object:
+    return next(o for o in g.ops() if g[o]["name"].startswith(name))
+
+
+@pytest.mark.parametrize("fmt", ["savedmodel", "tflite"])
+def test_the_fact_holds_only_for_a_joined_sibling(fmt: str) -> None:
+    def fact(**kw: object) -> bool:
+        g = sibling_graph(fmt, **kw)  # type: ignore[arg-type]
+        return op_facts(g, _reader(g, "AddV2"))["reads_joined_sibling"]  # type: ignore[no-any-return]
+
+    assert fact() is True
+    assert fact(via_split=True) is True  # the concatenated part split off, not sliced
+    assert fact(joined=False) is False  # a MUL between the other part and the concat
+    assert fact(shared_slice=True) is False  # the reader's slice is read by another op too
+    g = sibling_graph(fmt)
+    concat = _reader(g, "ConcatV2")
+    assert reads_joined_sibling(g, concat, [t for t in g.inputs(concat) if t is not None]) \
+        is False  # the concatenated slice's own sibling is the reader's: not joined
+
+
+def test_prediction_follows_the_probed_sweep() -> None:
+    table = source_table()
+    entries = {c.name: c for c in table.tf_ops() if "(sibling slice" in c.name}
+    assert entries["AddV2(sibling slice joined)"].outcome == FLOAT_FALLBACK
+    assert entries["ConcatV2(sibling slice joined)"].outcome != FLOAT_FALLBACK
+    (p,) = [p for p in predict(sibling_graph("savedmodel"), table)]
+    assert (p.cap.name, p.tflite_ops) == ("AddV2(sibling slice joined)", ("ADD",))
+    assert predict(sibling_graph("savedmodel", joined=False), table) == []
+    assert predict(sibling_graph("savedmodel", shared_slice=True), table) == []
+
+
+def test_float_tflite_reader_is_flagged_by_ql101() -> None:
+    from qlint.registry import Context
+    from qlint_rules.int8_readiness import Int8Readiness
+
+    def flagged(g: ModelGraph) -> list[str]:
+        return [f.node["op_type"] for f in Int8Readiness().check(g, Context())]
+
+    assert flagged(sibling_graph("tflite")) == ["ADD"]
+    assert flagged(sibling_graph("tflite", reader="Einsum")) == ["BATCH_MATMUL"]
+    assert flagged(sibling_graph("tflite", joined=False)) == []
