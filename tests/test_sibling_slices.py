@@ -21,12 +21,14 @@ KINDS = {"MatMul": "FULLY_CONNECTED", "StridedSlice": "STRIDED_SLICE", "ConcatV2
 
 def sibling_graph(fmt: str, joined: bool = True, reader: str = "AddV2",
                   shared_slice: bool = False, via_split: bool = False,
-                  read_first: bool = False) -> ModelGraph:
+                  read_first: bool = False, slice_first: bool = False) -> ModelGraph:
     """t = x @ w; one part of t concatenated with x (``joined``; else multiplied first),
     the other part read by ``reader``.  ``shared_slice``: the reader's slice is also read
     by a MUL.  ``via_split``: the concatenated part comes from a Split of t.
     ``read_first``: the converter takes the reader first (its slice's name sorts first in
-    a SavedModel; it runs first in a ``.tflite``)."""
+    a SavedModel; it runs first in a ``.tflite``).  ``slice_first``: in a ``.tflite``,
+    the reader's slice runs before the concatenation, the reader after it (tf2-gnn's
+    RGAT)."""
     g = ModelGraph(fmt, "model", "source" if fmt == "savedmodel" else "converted")
     tensors = iter(range(100))
 
@@ -42,11 +44,13 @@ def sibling_graph(fmt: str, joined: bool = True, reader: str = "AddV2",
         steps.append(("Split", [t], [a, m]))
     else:
         steps.append(("StridedSlice", [t], [a]))
-    steps.append(("StridedSlice", [t], [b]))
     join = [("ConcatV2", [a, x], [c])] if joined else [("Mul", [a], [m]),
                                                        ("ConcatV2", [m, x], [c])]
-    read = [(reader, [b], [y])]
-    steps += read + join if read_first and fmt == "tflite" else join + read
+    read = [("StridedSlice", [t], [b]), (reader, [b], [y])]
+    if fmt == "tflite" and slice_first:
+        steps += read[:1] + join + read[1:]
+    else:
+        steps += read + join if read_first and fmt == "tflite" else join + read
     if shared_slice:
         steps.append(("Mul", [b], [z]))
     for k, (op, ins, outs) in enumerate(steps):
@@ -81,6 +85,8 @@ def test_the_fact_holds_only_for_a_joined_sibling(fmt: str) -> None:
     assert fact(joined=False) is False  # a MUL between the other part and the concat
     assert fact(shared_slice=True) is False  # the reader's slice is read by another op too
     assert fact(read_first=True) is False  # the converter takes the reader first
+    if fmt == "tflite":  # the reader's slice taken before the concatenation: int8 (RGAT)
+        assert fact(slice_first=True) is False
     g = sibling_graph(fmt)
     concat = _reader(g, "ConcatV2")
     assert reads_joined_sibling(g, concat, [t for t in g.inputs(concat) if t is not None]) \
@@ -116,16 +122,16 @@ def test_float_tflite_reader_is_flagged_by_ql101() -> None:
 def test_converter_order_walks_readers_in_name_order() -> None:
     from qlint.converter_order import op_order
 
-    # t's readers: the join's slice (StridedSlice_1) and the reader's (StridedSlice_2):
+    # t's readers: the join's slice (StridedSlice_1) and the reader's (StridedSlice_3):
     # the one named last is walked first, so its branch comes last
     g = sibling_graph("savedmodel")
     order = op_order(g)
     by_name = {g[o]["name"]: order[o] for o in g.ops()}
     assert by_name["MatMul_0"] == 0
-    assert by_name["ConcatV2_3"] < by_name["StridedSlice_2"] < by_name["AddV2_4"]
+    assert by_name["ConcatV2_2"] < by_name["StridedSlice_3"] < by_name["AddV2_4"]
     g = sibling_graph("savedmodel", read_first=True)
     order = op_order(g)
     by_name = {g[o]["name"]: order[o] for o in g.ops()}
-    assert by_name["AddV2_4"] < by_name["StridedSlice_1"] < by_name["ConcatV2_3"]
+    assert by_name["AddV2_4"] < by_name["StridedSlice_1"] < by_name["ConcatV2_2"]
     g = sibling_graph("tflite", read_first=True)  # a .tflite: its own execution order
     assert list(op_order(g).values()) == list(range(len(list(g.ops()))))

@@ -11,10 +11,12 @@ an op is probed per op (``tools/probe/context_ops.py``); this module only finds 
 structure, in a SavedModel graph and in a ``.tflite`` file alike.
 
 Order decides it as well: the probe sees the reading op stay float where the
-concatenation comes first in the graph, and int8 where the reading op comes first (the
-same model, its ops created in the other order, which names them in the other order).
-The fact holds only where a concatenation reached comes before the op in the order the
-converter takes the ops in (`qlint.converter_order`).
+concatenation comes first in the graph, and int8 where the reading op and its slice come
+first (the same model, its ops created in the other order, which names them in the other
+order).  The fact holds only where a concatenation reached comes before the op's slice
+in the order the converter takes the ops in (`qlint.converter_order`): tf2-gnn's RGAT
+slices a tensor, then concatenates the tensor itself, then multiplies the slice, and that
+MUL is int8.
 """
 
 from __future__ import annotations
@@ -92,15 +94,15 @@ def _joins(graph: ModelGraph, start: NodeId) -> list[NodeId]:
 
 def reads_joined_sibling(graph: ModelGraph, op: NodeId, inputs: list[NodeId]) -> bool:
     """True when one of ``inputs`` (the op's activation inputs) is a slice of a tensor
-    another reader of which reaches a concatenation that the converter takes before the
-    op (`qlint.converter_order`; see the module docstring)."""
+    another reader of which reaches a concatenation that the converter takes before that
+    slice (`qlint.converter_order`; see the module docstring)."""
     order = graph.derived(op_order)
-    mine_at = order.get(op, -1)
     for tensor in inputs:
         found = _sliced_from(graph, tensor)
         if found is None:
             continue
         mine, t = found
+        mine_at = order.get(mine, -1)  # the slice the op reads through
         for c in graph.consumers(t):
             if c != mine and any(order.get(j, mine_at) < mine_at for j in _joins(graph, c)):
                 return True
