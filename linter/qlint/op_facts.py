@@ -23,7 +23,8 @@ with a value.  This module computes those facts for one IR op:
   the value of each constant scalar input ``i`` of a source op (``input1_value``: the
   exponent of ``tf.pow``; a TF reduction's scalar axis, as ``axes`` and
   ``reduces_depth``), and whether the converter can infer the dims of a SavedModel op's
-  first input (``ifm_shape_inferred``, `qlint.converter_shapes`);
+  first input (``ifm_shape_inferred``, `qlint.converter_shapes`), and whether a
+  SavedModel op runs inside a while loop (``in_loop_body``);
 * from the op's builtin options in a ``.tflite`` file (strides, padding, dilation,
   pool filter size, depth multiplier, ``align_corners``, ...) and the values of small
   constant inputs (the axes of a MEAN), read with the ``tflite`` flatbuffer bindings
@@ -142,6 +143,8 @@ def op_facts(graph: ModelGraph, op: NodeId, *, options: bool = True) -> dict[str
         facts["ifm_shape_inferred"] = ins[0] not in graph.derived(unknown_to_converter)
     if node.get("source_op") in SOURCE_REDUCTIONS and "input1_value" in facts:
         facts["axes"] = [int(facts["input1_value"])]  # a source op's constant scalar axis
+    if graph.format == "savedmodel":  # inside a while loop's body or condition
+        facts["in_loop_body"] = _in_loop_body(graph, str(node.get("location", "")))
     if node.get("source_op") == "StridedSlice" and graph.format != "tflite":
         facts.update(_slice_facts(graph, op, node.get("attrs", {})))
     fmt = node.get("attrs", {}).get("data_format")
@@ -267,6 +270,28 @@ def _next_compute_op(graph: ModelGraph, tensor: NodeId,
     if not found:
         return None
     return next(iter(found)) if len(found) == 1 else sorted(found)
+
+
+#: TF loop ops, and the attributes naming the functions the SavedModel loader inlines at
+#: ``<loop location>/<attr>/...``.
+LOOP_OPS = frozenset({"While", "StatelessWhile"})
+LOOP_ATTRS = frozenset({"body", "cond"})
+
+
+def _loop_locations(graph: ModelGraph) -> frozenset[str]:
+    return frozenset(str(graph[op].get("location")) for op in graph.ops()
+                     if graph[op].get("source_op") in LOOP_OPS)
+
+
+def _in_loop_body(graph: ModelGraph, location: str) -> bool:
+    """Whether a SavedModel op sits in a function a while loop runs (its location is
+    ``<loop location>/body/...`` or ``.../cond/...``, as the loader inlines them)."""
+    loops = graph.derived(_loop_locations)
+    if not loops:
+        return False
+    parts = location.split("/")
+    return any(parts[k] in LOOP_ATTRS and "/".join(parts[:k]) in loops
+               for k in range(1, len(parts)))
 
 
 def _static(tensor: Mapping[str, Any]) -> tuple[int, ...]:

@@ -141,6 +141,26 @@ for _op in ("TensorListReserve", "TensorListSetItem", "TensorListStack"):
         "a tf.TensorArray written in a tf.while_loop, stacked, on a (None, 4, 8) input",
         _ta_write, Arg((None, 4, 8), sample=(1, 4, 8))), saved_model=True, extra={
             "variant_of": _op, "when": [{"fact": "dynamic_batch", "eq": True}]})
+# A TensorArray unstacked and read step by step with no loop (dm-sonnet's static_unroll of
+# a recurrent core): TensorListFromTensor and TensorListGetItem outside any while loop.
+# The reads inside a loop's body keep no verdict (above).
+
+
+def _ta_static(tf: Any) -> Any:
+    def f(x: Any) -> Any:  # x (4, 1, 8): the steps, read one by one and added up
+        ta = tf.TensorArray(tf.float32, size=4).unstack(x)
+        out = ta.read(0)
+        for i in range(1, 4):
+            out = out + ta.read(i) * float(i + 1)
+        return out
+    return f
+
+
+for _op in ("TensorListFromTensor", "TensorListGetItem"):
+    CONTEXT_BUILDERS[f"{_op}(outside a loop)"] = dataclasses.replace(raw(
+        "a tf.TensorArray unstacked from a (4, 1, 8) input and read at 0..3, no loop",
+        _ta_static, Arg((4, 1, 8))), saved_model=True, extra={
+            "variant_of": _op, "when": [{"fact": "in_loop_body", "eq": False}]})
 # A PadV2 of a float SIGN (larq pads binarized activations with 1.0 before a convolution)
 # stays float too.
 CONTEXT_BUILDERS["Sign+PadV2"] = raw(
@@ -271,3 +291,28 @@ for _op in _SIBLING_READERS:
     CONTEXT_BUILDERS[f"{_op}(sibling slice joined, read first)"] = \
         _sibling(_op, True, read_first=True)
     CONTEXT_BUILDERS[f"{_op}(sibling slice not joined)"] = _sibling(_op, False)
+# A CONCATENATION of float segment reductions (a graph network's messages aggregated per
+# node, two ways, then concatenated: tf2-gnn's RGAT) stays float too; swept with one
+# segment reduction beside a model input, and for the maximum.  Ordered chains: matched
+# along the data edge from the reduction to the concatenation.
+_SEGMENTS = {"UnsortedSegmentSum": "unsorted_segment_sum",
+             "UnsortedSegmentMax": "unsorted_segment_max"}
+
+
+def _segments_joined(fn: str, both: bool) -> Any:
+    def make(tf: Any) -> Any:
+        ids = tf.constant([0, 0, 1, 1, 2, 2, 3, 3])
+        reduce = getattr(tf.math, fn)
+        return lambda x, y: tf.concat([reduce(x, ids, 4), reduce(y, ids, 4) if both else y], -1)
+    return make
+
+
+for _op, _fn in _SEGMENTS.items():
+    for _both in (True, False):
+        CONTEXT_BUILDERS[f"{_op}+ConcatV2{'' if _both else '(one input)'}"] = \
+            dataclasses.replace(raw(
+                f"tf.concat([tf.math.{_fn}(x, ids, 4), "
+                f"{f'tf.math.{_fn}(y, ids, 4)' if _both else 'y'}], -1), "
+                f"ids = [0, 0, 1, 1, 2, 2, 3, 3], x (8, 4), y {(8, 4) if _both else (4, 4)}",
+                _segments_joined(_fn, _both), Arg((8, 4)), Arg((8, 4) if _both else (4, 4))),
+                extra={"ordered": True})

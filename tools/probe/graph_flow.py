@@ -82,6 +82,10 @@ def _stateful_flow(kind: str) -> Callable[[Any, Any, np.random.Generator], Any]:
                 self.w = [tf.Variable(_w(rng, 16, 16)) for _ in range(3)]
 
             def __call__(self, x: Any, *task: Any) -> Any:
+                if kind == "If(constant predicate)":  # a training flag fixed at export
+                    return tf.cond(tf.math.equal(tf.math.floormod(tf.constant(1), 4), 1),
+                                   lambda: tf.matmul(x, self.w[0]),
+                                   lambda: tf.matmul(x, self.w[1]))
                 if kind == "If":
                     return tf.cond(tf.reduce_mean(x) > 0.0, lambda: tf.matmul(x, self.w[0]),
                                    lambda: tf.matmul(x, self.w[1]))
@@ -99,6 +103,13 @@ for _kind, _call in (("If", "tf.cond"), ("Case", "tf.switch_case"), ("While", "t
         f"{_call} whose branches read tf.Variables (tf.saved_model.save of a tf.Module)",
         _stateful_flow(_kind),
         (X2, *((Arg((), "int32", 0, 3),) if _kind == "Case" else ())), saved_model=True)
+# The same If on a constant predicate (a dropout's training flag fixed when a tf.Module is
+# exported: tf2-gnn's GNN layers): the converter folds it, as it folds a StatelessIf's.
+GRAPH_FLOW_BUILDERS["If(constant predicate)"] = Builder(
+    "tf.cond(tf.constant(1) % 4 == 1, ...) whose branches read tf.Variables "
+    "(tf.saved_model.save of a tf.Module)", _stateful_flow("If(constant predicate)"), (X2,),
+    saved_model=True, extra={"variant_of": "If",
+                             "when": [{"fact": "first_input_constant", "eq": True}]})
 def _tf_keras_bilstm(tf: Any, keras: Any, rng: np.random.Generator) -> Any:
     import tf_keras
 

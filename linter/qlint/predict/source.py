@@ -31,9 +31,8 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from qlint.conditions import all_hold
 from qlint.graph import ModelGraph, NodeId
@@ -49,6 +48,7 @@ from qlint.predict.tables import (
     CapabilityTable,
     TfOpCapability,
 )
+from qlint.predict.variants import conditioned, overrides_pattern, variants_by_op
 
 MAX_SCOPE_OPS = 96
 HALF = frozenset({"float16", "bfloat16"})
@@ -240,7 +240,7 @@ def _predict_keras(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
     out = j.predictions
     # a Keras 2 file's layers lower as Keras 2 builds them: their tf_keras.<Class> entries
     keras2 = str((graph.attrs.get("metadata") or {}).get("keras_version", "")).startswith("2.")
-    variants = _variants(tab)
+    variants = variants_by_op(tab)
     for op in graph.ops():
         attrs = graph[op]["attrs"]
         if attrs.get("opaque"):
@@ -256,7 +256,7 @@ def _predict_keras(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
             key = function if tab.tf_op(function) is not None else _alias(tab, function)
         if keras2 and key and key.startswith("keras.") and tab.tf_op(f"tf_{key}") is not None:
             key = f"tf_{key}"
-        cap = _known(tab, (_conditioned(graph, op, variants.get(key, ())) or tab.tf_op(key))
+        cap = _known(tab, (conditioned(graph, op, variants.get(key, ())) or tab.tf_op(key))
                      if key else None)
         if cap is not None:
             if cap.outcome != INTEGER:
@@ -384,7 +384,7 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
                 into[sc].add(tf_op)
                 sizes[sc] += 1
     links = _control_flow_links(graph, ops)
-    variants = _variants(tab)
+    variants = variants_by_op(tab)
     # Keras operation entries (keras.ops.*) judge a .keras file's operation nodes, and
     # tf_keras.* entries (probed on a batch of one) a Keras 2 .h5 file's layers; in a
     # SavedModel the TF ops they become are judged by their own entries
@@ -454,10 +454,9 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
                 # reading a slice whose sibling is concatenated) is the stronger fact; a
                 # condition on the op's constant operand is not (the pattern's probe fixed
                 # those: GELU's ``x ** 3``)
-                met = _conditioned(graph, op, [v for v in variants.get(tf_op, ())
-                                               if v.outcome == CONVERSION_ERROR or (
-                                                   v.outcome == FLOAT_FALLBACK
-                                                   and not _on_constants(v))])
+                met = conditioned(graph, op, [v for v in variants.get(tf_op, ())
+                                               if v.outcome == CONVERSION_ERROR
+                                               or overrides_pattern(v)])
                 if met is not None:
                     out.append(Prediction(op, met.outcome, met, _tflite_ops(met)))
                 continue
@@ -474,18 +473,22 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
                     lowered.get(source_ops[o]) for o in inst if o not in claimed}
                 claimed.update(inst)
                 tfl = tuple(b for b in _tflite_ops(cap) if b not in taken)
-                if cap.outcome == FLOAT_FALLBACK and not tfl:
-                    continue
-                out.append(Prediction(inst[0], cap.outcome, cap, tfl, related=inst[1:],
-                                      via="pattern",
-                                      counts=_present_counts(cap, tfl, inst, source_ops,
-                                                             lowered)))
+                if cap.outcome != FLOAT_FALLBACK or tfl:
+                    out.append(Prediction(inst[0], cap.outcome, cap, tfl, related=inst[1:],
+                                          via="pattern",
+                                          counts=_present_counts(cap, tfl, inst, source_ops,
+                                                                 lowered)))
+                # an op of a float pattern meeting a probed context of its own that the
+                # pattern's probe did not have (a SquaredDifference of rank 5 in a layer
+                # normalization probed on rank 3) keeps that variant's float op too
+                if cap.outcome == FLOAT_FALLBACK:
+                    out.extend(_context_variants(graph, inst, variants, source_ops, set(tfl)))
             continue
         ins = graph.inputs(op)
         # a predicate computed from static shapes alone is as constant as a literal one
         shaped = {"first_input_constant": True} if ins and ins[0] is not None and \
             graph.producer(ins[0]) in from_shapes else {}
-        known = _known(tab, _conditioned(graph, op, variants.get(tf_op, ()), shaped)
+        known = _known(tab, conditioned(graph, op, variants.get(tf_op, ()), shaped)
                        or _single(tab, tf_op))
         if known is None:
             j.unknown.append(Unknown(op, "tf_op", tf_op))
@@ -505,12 +508,21 @@ def _integer_only(graph: ModelGraph, op: NodeId) -> bool:
     return bool(acts) and all(graph[t]["dtype"] in INTEGER_DTYPES for t in acts)
 
 
-def _on_constants(cap: TfOpCapability) -> bool:
-    """True when a variant's conditions name a constant operand's value (``input1_value``:
-    the exponent of ``tf.pow``)."""
-    when = cap.when if isinstance(cap.when, Sequence) and not isinstance(cap.when, str) else ()
-    return any(str(c.get("fact", "")).startswith("input") for c in when
-               if isinstance(c, Mapping))
+def _context_variants(graph: ModelGraph, inst: list[NodeId],
+                      variants: Mapping[str, list[TfOpCapability]],
+                      source_ops: Mapping[NodeId, str],
+                      predicted: set[str]) -> list[Prediction]:
+    """Predictions for the ops of a float pattern instance that meet a float variant of
+    their own (not one on a constant operand) whose float ops the pattern does not name."""
+    out: list[Prediction] = []
+    for o in inst:
+        met = conditioned(graph, o, [v for v in variants.get(source_ops[o], ())
+                                      if overrides_pattern(v)])
+        if met is not None and not set(met.float_ops) <= predicted:
+            tfl = tuple(b for b in _tflite_ops(met) if b not in predicted)
+            out.append(Prediction(o, met.outcome, met, tfl))
+            predicted |= set(tfl)
+    return out
 
 
 def _stand_ins(tab: CapabilityTable, cap: TfOpCapability, folded: set[str]) -> set[str]:
@@ -525,38 +537,6 @@ def _stand_ins(tab: CapabilityTable, cap: TfOpCapability, folded: set[str]) -> s
         if not (own is not None and own.lowers_to and keep & set(own.lowers_to)):
             out.add(tf_op)
     return out
-
-
-def _variants(tab: CapabilityTable) -> dict[str, list[TfOpCapability]]:
-    """Each entry's probed condition variants (``Pow`` -> ``Pow(y=2)``, ...), table order."""
-    out: dict[str, list[TfOpCapability]] = defaultdict(list)
-    for c in tab.tf_ops():
-        if c.variant_of and isinstance(c.when, list):
-            out[c.variant_of].append(c)
-    return out
-
-
-def _conditioned(graph: ModelGraph, op: NodeId, variants: Iterable[TfOpCapability],
-                 known: Mapping[str, Any] | None = None) -> TfOpCapability | None:
-    """The probed variant whose condition the op meets.
-
-    Conditions are data from the table, swept by the probe, not cases written here: a
-    list of `qlint.conditions` over the op's facts (``[{"fact": "input1_value", "eq":
-    2.0}, {"fact": "ifm_rank", "le": 4}]``: ``tf.pow(x, 2)`` up to rank 4;
-    ``[{"fact": "ifm_is_model_output", "eq": true}]``: an ``ArgMax`` reading a tensor
-    that is also a model output).  A condition on a fact unknown for the op never holds.
-    ``known``: facts established beyond the op's own (a predicate computed from
-    static shapes is constant).
-    """
-    facts: dict[str, Any] | None = None
-    for cap in variants:
-        w = cap.when
-        if isinstance(w, Sequence) and not isinstance(w, str):
-            if facts is None:
-                facts = {**op_facts(graph, op), **(known or {})}
-            if all_hold(w, facts):
-                return cap
-    return None
 
 
 def _present_counts(cap: TfOpCapability, tflite_ops: tuple[str, ...], inst: list[NodeId],

@@ -1,0 +1,63 @@
+"""Probed condition variants of a TF op (``Pow`` -> ``Pow(y=2)``, ``AddV2(sibling slice
+joined)``): which one an op meets, and which outweigh a pattern the op belongs to."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from qlint.conditions import all_hold
+from qlint.graph import ModelGraph, NodeId
+from qlint.op_facts import op_facts
+from qlint.predict.tables import FLOAT_FALLBACK, CapabilityTable, TfOpCapability
+
+
+def overrides_pattern(cap: TfOpCapability) -> bool:
+    """Whether a float variant outweighs a pattern its op belongs to: a condition on the
+    op's context (not on a constant operand, which the pattern's probe fixed: GELU's
+    ``x ** 3``) under which the op stayed float in every probed conversion (not a split
+    that the converter decides differently from run to run)."""
+    runs = cap.float_runs
+    return cap.outcome == FLOAT_FALLBACK and not on_constants(cap) and (
+        runs is None or runs[0] == runs[1])
+
+
+def on_constants(cap: TfOpCapability) -> bool:
+    """True when a variant's conditions name a constant operand's value (``input1_value``:
+    the exponent of ``tf.pow``)."""
+    when = cap.when if isinstance(cap.when, Sequence) and not isinstance(cap.when, str) else ()
+    return any(str(c.get("fact", "")).startswith("input") for c in when
+               if isinstance(c, Mapping))
+
+
+def variants_by_op(tab: CapabilityTable) -> dict[str, list[TfOpCapability]]:
+    """Each entry's probed condition variants (``Pow`` -> ``Pow(y=2)``, ...), table order."""
+    out: dict[str, list[TfOpCapability]] = defaultdict(list)
+    for c in tab.tf_ops():
+        if c.variant_of and isinstance(c.when, list):
+            out[c.variant_of].append(c)
+    return out
+
+
+def conditioned(graph: ModelGraph, op: NodeId, variants: Iterable[TfOpCapability],
+                 known: Mapping[str, Any] | None = None) -> TfOpCapability | None:
+    """The probed variant whose condition the op meets.
+
+    Conditions are data from the table, swept by the probe, not cases written here: a
+    list of `qlint.conditions` over the op's facts (``[{"fact": "input1_value", "eq":
+    2.0}, {"fact": "ifm_rank", "le": 4}]``: ``tf.pow(x, 2)`` up to rank 4;
+    ``[{"fact": "ifm_is_model_output", "eq": true}]``: an ``ArgMax`` reading a tensor
+    that is also a model output).  A condition on a fact unknown for the op never holds.
+    ``known``: facts established beyond the op's own (a predicate computed from
+    static shapes is constant).
+    """
+    facts: dict[str, Any] | None = None
+    for cap in variants:
+        w = cap.when
+        if isinstance(w, Sequence) and not isinstance(w, str):
+            if facts is None:
+                facts = {**op_facts(graph, op), **(known or {})}
+            if all_hold(w, facts):
+                return cap
+    return None

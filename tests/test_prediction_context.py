@@ -1,0 +1,78 @@
+"""Context conditions added from held-out set 19: a stateful If on a constant predicate, a
+TensorArray read outside a loop, a concatenation of float segment reductions, an op of a
+float pattern meeting a context variant of its own (no TensorFlow)."""
+
+from __future__ import annotations
+
+from graph_builders import chain
+
+from qlint.graph import ModelGraph
+from qlint.op_facts import op_facts
+from qlint.predict.patterns import source_table
+from qlint.predict.source import predict, unknown_ops
+from qlint.registry import Context
+from qlint_rules.int8_readiness import Int8Readiness
+
+
+def source_graph(steps: list[tuple[str, list[int], list[int], str]],
+                 tensors: dict[int, dict[str, object]], outputs: list[int]) -> ModelGraph:
+    """A SavedModel graph: ``steps`` of (TF op, input ids, output ids, location)."""
+    g = ModelGraph("savedmodel", "model", "source")
+    ids = {k: g.add_tensor(0, k, name=f"t{k}", **({"dtype": "float32", "shape": (1, 8)}
+                                                   | spec))  # type: ignore[arg-type]
+           for k, spec in tensors.items()}
+    for k, (op, ins, outs, loc) in enumerate(steps):
+        g.add_op(0, k, op_type=op, source_op=op, name=loc.rsplit("/", 1)[-1],
+                 inputs=[ids[i] for i in ins], outputs=[ids[o] for o in outs],
+                 location=f"serving_default/{loc}", attrs={"T": "float32"})
+    g.attrs["subgraphs"] = [{"index": 0, "name": "serving_default",
+                             "inputs": [ids[0]], "outputs": [ids[o] for o in outputs]}]
+    return g
+
+
+def test_stateful_if_on_a_constant_predicate_is_folded() -> None:
+    table = source_table()
+
+    def graph(constant: bool) -> ModelGraph:
+        pred = {"dtype": "bool", "shape": (), "constant": constant}
+        tensors = {0: {}, 1: pred, 2: {}}
+        steps = [("If", [1, 0], [2], "cond")]
+        if not constant:  # a predicate computed from the input
+            tensors[1] = {"dtype": "bool", "shape": ()}
+            steps.insert(0, ("Greater", [0], [1], "Greater"))
+        return source_graph(steps, tensors, [2])
+
+    assert op_facts(graph(True), next(iter(graph(True).ops())))["first_input_constant"]
+    assert predict(graph(True), table) == []
+    (p,) = predict(graph(False), table)
+    assert p.cap.name == "If" and p.tflite_ops == ("IF",)
+
+
+def test_tensor_array_read_outside_a_loop_is_known() -> None:
+    table = source_table()
+    tensors = {0: {"shape": (4, 1, 8)}, 1: {"dtype": "variant", "shape": ()},
+               2: {"dtype": "int32", "shape": (), "constant": True}, 3: {}}
+    outside = source_graph([("TensorListFromTensor", [0], [1], "TensorArrayUnstack"),
+                            ("TensorListGetItem", [1, 2], [3], "TensorArrayV2Read")],
+                           tensors, [3])
+    assert [op_facts(outside, o)["in_loop_body"] for o in outside.ops()] == [False, False]
+    assert predict(outside, table) == [] and unknown_ops(outside, table) == []
+    tensors[4] = {"dtype": "int32", "shape": ()}
+    looped = source_graph([("TensorListFromTensor", [0], [1], "TensorArrayUnstack"),
+                           ("While", [4, 1], [4], "while"),
+                           ("TensorListGetItem", [1, 2], [3], "while/body/TensorArrayV2Read")],
+                          tensors, [3])
+    facts = [op_facts(looped, o)["in_loop_body"] for o in looped.ops()]
+    assert facts == [False, False, True]
+    # the read inside the loop's body has no verdict: named, not passed as fine
+    assert "TensorListGetItem" in {u.name for u in unknown_ops(looped, table)}
+
+
+def test_concatenation_of_float_segment_sums_stays_float() -> None:
+    def flagged(g: ModelGraph) -> list[str]:
+        return [f.node["op_type"] for f in Int8Readiness().check(g, Context())]
+
+    assert flagged(chain([("UNSORTED_SEGMENT_SUM", "float32"),
+                          ("CONCATENATION", "float32")])) == [
+        "UNSORTED_SEGMENT_SUM", "CONCATENATION"]
+    assert flagged(chain([("ADD", "float32"), ("CONCATENATION", "float32")])) == []
