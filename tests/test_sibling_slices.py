@@ -11,7 +11,7 @@ from qlint.predict.patterns import source_table
 from qlint.predict.source import predict
 from qlint.predict.tables import FLOAT_FALLBACK
 from qlint.quant_mode import classify_quant_mode
-from qlint.sibling_slices import reads_joined_sibling
+from qlint.sibling_slices import joined_sibling
 
 # (TF op, builtin) of each step, per IR kind
 KINDS = {"MatMul": "FULLY_CONNECTED", "StridedSlice": "STRIDED_SLICE", "ConcatV2":
@@ -76,21 +76,21 @@ def _reader(g: ModelGraph, name: str) -> object:
 
 @pytest.mark.parametrize("fmt", ["savedmodel", "tflite"])
 def test_the_fact_holds_only_for_a_joined_sibling(fmt: str) -> None:
-    def fact(**kw: object) -> bool:
+    def fact(**kw: object) -> str:
         g = sibling_graph(fmt, **kw)  # type: ignore[arg-type]
-        return op_facts(g, _reader(g, "AddV2"))["reads_joined_sibling"]  # type: ignore[no-any-return]
+        return op_facts(g, _reader(g, "AddV2"))["joined_sibling"]  # type: ignore[no-any-return]
 
-    assert fact() is True
-    assert fact(via_split=True) is True  # the concatenated part split off, not sliced
-    assert fact(joined=False) is False  # a MUL between the other part and the concat
-    assert fact(shared_slice=True) is False  # the reader's slice is read by another op too
-    assert fact(read_first=True) is False  # the converter takes the reader first
+    assert fact() == "joined first"
+    assert fact(via_split=True) == "joined first"  # the concatenated part split off
+    assert fact(joined=False) == "none"  # a MUL between the other part and the concat
+    assert fact(shared_slice=True) == "none"  # the reader's slice is read by another op too
+    assert fact(read_first=True) == "read first"  # the converter takes the reader first
     if fmt == "tflite":  # the reader's slice taken before the concatenation: int8 (RGAT)
-        assert fact(slice_first=True) is False
+        assert fact(slice_first=True) == "read first"
     g = sibling_graph(fmt)
     concat = _reader(g, "ConcatV2")
-    assert reads_joined_sibling(g, concat, [t for t in g.inputs(concat) if t is not None]) \
-        is False  # the concatenated slice's own sibling is the reader's: not joined
+    assert joined_sibling(g, concat, [t for t in g.inputs(concat) if t is not None]) \
+        == "none"  # the concatenated slice's own sibling is the reader's: not joined
 
 
 def test_prediction_follows_the_probed_sweep() -> None:
@@ -103,7 +103,7 @@ def test_prediction_follows_the_probed_sweep() -> None:
     assert predict(sibling_graph("savedmodel", joined=False), table) == []
     assert predict(sibling_graph("savedmodel", shared_slice=True), table) == []
     assert predict(sibling_graph("savedmodel", read_first=True), table) == []
-    assert entries["AddV2(sibling slice joined, read first)"].outcome != FLOAT_FALLBACK
+    assert entries["AddV2(sibling slice read first)"].outcome != FLOAT_FALLBACK
 
 
 def test_float_tflite_reader_is_flagged_by_ql101() -> None:
@@ -123,7 +123,7 @@ def test_converter_order_walks_readers_in_name_order() -> None:
     from qlint.converter_order import op_order
 
     # t's readers: the join's slice (StridedSlice_1) and the reader's (StridedSlice_3):
-    # the one named last is walked first, so its branch comes last
+    # the one named last is walked first, so its branch comes last (reverse post-order)
     g = sibling_graph("savedmodel")
     order = op_order(g)
     by_name = {g[o]["name"]: order[o] for o in g.ops()}

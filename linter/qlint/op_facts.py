@@ -19,7 +19,8 @@ with a value.  This module computes those facts for one IR op:
   op type of the first op its output reaches through layout-only ops
   (``next_compute_op``: ``PACK`` for a RESHAPE whose result is transposed, then
   stacked; ``output`` for a model output), whether the op reads a slice of a tensor
-  whose other part is concatenated (``reads_joined_sibling``, `qlint.sibling_slices`),
+  whose other part is concatenated, and which the converter takes first (``joined_sibling``,
+  `qlint.sibling_slices`),
   the value of each constant scalar input ``i`` of a source op (``input1_value``: the
   exponent of ``tf.pow``; a TF reduction's scalar axis, as ``axes`` and
   ``reduces_depth``), and whether the converter can infer the dims of a SavedModel op's
@@ -44,7 +45,7 @@ from typing import Any
 
 from qlint.converter_shapes import unknown_to_converter
 from qlint.graph import ModelGraph, NodeId
-from qlint.sibling_slices import reads_joined_sibling
+from qlint.sibling_slices import joined_sibling
 
 #: Constant inputs read for their values (axes, sizes) are at most this many bytes.
 MAX_CONST_BYTES = 256
@@ -156,7 +157,7 @@ def op_facts(graph: ModelGraph, op: NodeId, *, options: bool = True) -> dict[str
     model_outputs = {t for sg in graph.attrs.get("subgraphs", []) for t in sg.get("outputs", ())}
     if ins:
         facts["ifm_is_model_output"] = ins[0] in model_outputs
-        facts["reads_joined_sibling"] = reads_joined_sibling(graph, op, ins)
+        facts["joined_sibling"] = joined_sibling(graph, op, ins)
     used = [t for t in outs if t in model_outputs or graph.consumers(t)]
     args = [graph[t].get("output_arg") for t in used]
     if all(isinstance(a, str) for a in args):  # a SavedModel's function-body op

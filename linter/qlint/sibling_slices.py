@@ -1,6 +1,6 @@
 """Whether an op reads a slice of a tensor whose other part is concatenated.
 
-The fact ``reads_joined_sibling`` of `qlint.op_facts`: an op reads, directly or through
+The fact ``joined_sibling`` of `qlint.op_facts`: an op reads, directly or through
 layout ops that nothing else reads, a slice (``StridedSlice``, ``Slice``, ``GatherV2``;
 ``STRIDED_SLICE``, ``SLICE``, ``GATHER``) of a tensor ``t``, and another reader of ``t``
 reaches a concatenation (``ConcatV2``, ``Pack``; ``CONCATENATION``, ``PACK``) through
@@ -10,13 +10,10 @@ one slice of a convolution and computes on the other.  What the converter does t
 an op is probed per op (``tools/probe/context_ops.py``); this module only finds the
 structure, in a SavedModel graph and in a ``.tflite`` file alike.
 
-Order decides it as well: the probe sees the reading op stay float where the
-concatenation comes first in the graph, and int8 where the reading op and its slice come
-first (the same model, its ops created in the other order, which names them in the other
-order).  The fact holds only where a concatenation reached comes before the op's slice
-in the order the converter takes the ops in (`qlint.converter_order`): tf2-gnn's RGAT
-slices a tensor, then concatenates the tensor itself, then multiplies the slice, and that
-MUL is int8.
+Order decides it as well: the probe sees the reading op stay float where the converter
+takes the concatenation first (``"joined first"``), and int8 where it takes the op's slice
+first (``"read first"``: the same model, its slices named the other way round), in the
+order `qlint.converter_order` gives.  ``"none"`` where the op reads no such slice.
 """
 
 from __future__ import annotations
@@ -92,18 +89,19 @@ def _joins(graph: ModelGraph, start: NodeId) -> list[NodeId]:
     return found
 
 
-def reads_joined_sibling(graph: ModelGraph, op: NodeId, inputs: list[NodeId]) -> bool:
-    """True when one of ``inputs`` (the op's activation inputs) is a slice of a tensor
-    another reader of which reaches a concatenation that the converter takes before that
-    slice (`qlint.converter_order`; see the module docstring)."""
+def joined_sibling(graph: ModelGraph, op: NodeId, inputs: list[NodeId]) -> str:
+    """``"joined first"``, ``"read first"`` or ``"none"`` for ``op`` reading ``inputs``
+    (its activation inputs): see the module docstring."""
     order = graph.derived(op_order)
+    found = "none"
     for tensor in inputs:
-        found = _sliced_from(graph, tensor)
-        if found is None:
+        sliced = _sliced_from(graph, tensor)
+        if sliced is None:
             continue
-        mine, t = found
-        mine_at = order.get(mine, -1)  # the slice the op reads through
-        for c in graph.consumers(t):
-            if c != mine and any(order.get(j, mine_at) < mine_at for j in _joins(graph, c)):
-                return True
-    return False
+        mine, t = sliced
+        joins = [j for c in graph.consumers(t) if c != mine for j in _joins(graph, c)]
+        if any(order.get(j, 0) < order.get(mine, 0) for j in joins):
+            return "joined first"
+        if joins:
+            found = "read first"
+    return found

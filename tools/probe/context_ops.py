@@ -208,14 +208,15 @@ CONTEXT_BUILDERS["L2Normalize(middle axis)"] = Builder(
 # projection sliced three ways whose key is rotated (split, negated, concatenated), a CSP
 # block that concatenates one slice of a convolution and computes on the other.  The
 # strict int8 converter can keep the op reading the other slice in float (a GPT-NeoX
-# attention's value TRANSPOSE and BATCH_MATMUL): ``reads_joined_sibling``
+# attention's value TRANSPOSE and BATCH_MATMUL): ``joined_sibling``
 # (`qlint.sibling_slices`).  t = reshape(x @ w) (1, 16, 2, 16); the model returns
 # concat([f(t[..., :8]), o], -1) and op(t[..., 8:]).  Swept per reading op: joined (the
-# slice concatenated as it is), not joined (a MUL between the slice and the
-# concatenation), and joined with the reading op created before the concatenation (the
-# order of the graph decides too).  Each entry converts four forms of the
-# concatenation's other operand o (x4, x4 * 2.0, tf.tanh(x4), (x4 * 2.0)[..., :8]) and
-# records in how many the op stayed float (``float_runs``).
+# slice concatenated as it is) with the concatenation taken first, joined with the
+# reading op's slice taken first (created, so named, first: the converter's order decides
+# too: `qlint.converter_order`), and not joined (a MUL between the slice and the
+# concatenation).  Each entry converts four forms of the concatenation's other operand o
+# (x4, x4 * 2.0, tf.tanh(x4), (x4 * 2.0)[..., :8]) and records in how many the op stayed
+# float (``float_runs``).
 _SIBLING_READERS: dict[str, tuple[str, Any]] = {
     # op: (what it computes on r = t[..., 8:], (1, 16, 2, 8); x4 = reshape(x), the same shape)
     "AddV2": ("r + 1.0", lambda tf, r, x4, c: r + 1.0),
@@ -249,12 +250,14 @@ _SIBLING_OTHERS: dict[str, Any] = {
 # The float a joined sibling leaves spreads only within its readers (the RESHAPE and
 # CONV_2D of a convolution reading the slice), not to every CONV_2D a float RESHAPE feeds:
 # the readers that follow a layout op in the sweep.
-_READS_JOINED = [{"fact": "reads_joined_sibling", "eq": True}]
 _SIBLING_BUILTINS = ("BATCH_MATMUL", "FULLY_CONNECTED", "CONV_2D")
+#: the fact's value each sweep holds under, and the orders its forms are converted in
+_SIBLING_SWEEP = {"joined": ("joined first", False), "read first": ("read first", True),
+                  "not joined": ("none", False)}
 
 
-def _sibling(op: str, joined: bool, other: str = "x4", read_first: bool = False) -> Builder:
-    text, read = _SIBLING_READERS[op]
+def _sibling_form(op: str, joined: bool, other: str, read_first: bool) -> Builder:
+    _, read = _SIBLING_READERS[op]
     join = _SIBLING_OTHERS[other]
 
     def make(tf: Any, keras: Any, rng: np.random.Generator) -> Any:
@@ -270,27 +273,33 @@ def _sibling(op: str, joined: bool, other: str = "x4", read_first: bool = False)
             part = t[..., :8] if joined else t[..., :8] * 2.0
             return tf.concat([part, join(tf, x4)], -1), read(tf, t[..., 8:], x4, consts)
         return f
+    return Builder(f"{op} sibling form", make, (Arg((None, 16, 16), sample=(1, 16, 16)),))
+
+
+def _sibling(op: str, sweep: str) -> Builder:
+    text, _ = _SIBLING_READERS[op]
+    value, read_first = _SIBLING_SWEEP[sweep]
+    joined = sweep != "not joined"
+    forms = [_sibling_form(op, joined, o, read_first) for o in _SIBLING_OTHERS]
     first = "t[..., :8]" if joined else "t[..., :8] * 2.0"
-    forms = [_sibling(op, joined, o, read_first) for o in _SIBLING_OTHERS if o != other] \
-        if other == "x4" else []
-    order = ("; the reading op created first" if read_first else
+    order = ("; the reading op created (so named) first" if read_first else
              "; the concatenation created first")
-    holds = joined and not read_first
     return Builder(f"t = reshape(x @ w, [-1, 16, 2, 16]); tf.concat([{first}, o], -1) and "
                    f"{text} with r = t[..., 8:], on (None, 16, 16){order}; o = "
-                   f"{', '.join(_SIBLING_OTHERS)} (one conversion each)", make,
-                   (Arg((None, 16, 16), sample=(1, 16, 16)),),
-                   extra={"variant_of": op, "forms": forms,
-                          "when": [{"fact": "reads_joined_sibling", "eq": holds}],
-                          **({"carry_when": {b: _READS_JOINED for b in _SIBLING_BUILTINS}}
-                             if holds else {})})
+                   f"{', '.join(_SIBLING_OTHERS)} (one conversion each)",
+                   forms[0].make, forms[0].args,
+                   extra={"variant_of": op, "forms": forms[1:],
+                          "when": [{"fact": "joined_sibling", "eq": value}],
+                          **({"carry_when": {b: [{"fact": "joined_sibling", "eq": value}]
+                                             for b in _SIBLING_BUILTINS}}
+                             if value == "joined first" else {})})
 
 
 for _op in _SIBLING_READERS:
-    CONTEXT_BUILDERS[f"{_op}(sibling slice joined)"] = _sibling(_op, True)
-    CONTEXT_BUILDERS[f"{_op}(sibling slice joined, read first)"] = \
-        _sibling(_op, True, read_first=True)
-    CONTEXT_BUILDERS[f"{_op}(sibling slice not joined)"] = _sibling(_op, False)
+    for _sweep in _SIBLING_SWEEP:
+        CONTEXT_BUILDERS[f"{_op}(sibling slice {_sweep})"] = _sibling(_op, _sweep)
+
+
 # A CONCATENATION of float segment reductions (a graph network's messages aggregated per
 # node, two ways, then concatenated: tf2-gnn's RGAT) stays float too; swept with one
 # segment reduction beside a model input, and for the maximum.  Ordered chains: matched
