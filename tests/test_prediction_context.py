@@ -1,6 +1,6 @@
-"""Context conditions added from held-out set 19: a stateful If on a constant predicate, a
-TensorArray read outside a loop, a concatenation of float segment reductions, an op of a
-float pattern meeting a context variant of its own (no TensorFlow)."""
+"""Context conditions added from held-out sets 18 and 19: a stateful If on a constant
+predicate, a TensorArray read outside a loop, a concatenation of float segment
+reductions, identical ops on one input merged (no TensorFlow)."""
 
 from __future__ import annotations
 
@@ -76,3 +76,22 @@ def test_concatenation_of_float_segment_sums_stays_float() -> None:
                           ("CONCATENATION", "float32")])) == [
         "UNSORTED_SEGMENT_SUM", "CONCATENATION"]
     assert flagged(chain([("ADD", "float32"), ("CONCATENATION", "float32")])) == []
+
+
+def test_identical_ops_on_one_input_are_one_op() -> None:
+    table = source_table()
+    ints = {"dtype": "int32", "shape": (1, 16)}
+    flt = {"dtype": "float32", "shape": (1, 16)}
+
+    def graph(same_input: bool) -> ModelGraph:
+        tensors = {0: ints, 1: ints, 2: flt, 3: flt}
+        second = 0 if same_input else 1
+        g = source_graph([("Cast", [0], [2], "encoder/Cast"),
+                          ("Cast", [second], [3], "decoder/Cast")], tensors, [2, 3])
+        for op in g.ops():
+            g[op]["attrs"] = {"SrcT": "int32", "DstT": "float32"}
+        return g
+
+    # the converter merges a BART encoder's and decoder's Cast of one mask into one CAST
+    assert [p.cap.name for p in predict(graph(True), table)] == ["Cast(int32->float32)"]
+    assert len(predict(graph(False), table)) == 2

@@ -418,8 +418,9 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
                               via="pattern",
                               counts=_present_counts(cap, tfl, inst, source_ops, lowered)))
     from_shapes = _shape_arithmetic(graph, ops)
+    merged = _duplicates(graph, ops)
     for op in ops:
-        if op in claimed:
+        if op in claimed or op in merged:
             continue
         tf_op = source_ops[op]
         if any(graph[t]["dtype"] in HALF for t in graph.activations(op)):
@@ -500,6 +501,25 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
 
 
 INTEGER_DTYPES = frozenset({"int8", "int16", "int32", "int64", "uint8", "bool"})
+
+
+def _duplicates(graph: ModelGraph, ops: list[NodeId]) -> set[NodeId]:
+    """The ops that repeat an earlier op: the same TF op with the same attributes on the
+    same input tensors (a BART encoder and decoder each casting the one attention mask).
+    The converter merges them (common-subexpression elimination), so the first stands for
+    them all.  Control-flow ops and ops without inputs are never merged here."""
+    seen: set[tuple[str, tuple[NodeId | None, ...], str]] = set()
+    out: set[NodeId] = set()
+    for op in ops:
+        node = graph[op]
+        ins = tuple(graph.inputs(op))
+        if not ins or node["source_op"] in CONTROL_FLOW:
+            continue
+        key = (str(node["source_op"]), ins, repr(sorted((node.get("attrs") or {}).items())))
+        if key in seen:
+            out.add(op)
+        seen.add(key)
+    return out
 
 
 def _integer_only(graph: ModelGraph, op: NodeId) -> bool:
