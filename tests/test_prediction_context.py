@@ -95,3 +95,30 @@ def test_identical_ops_on_one_input_are_one_op() -> None:
     # the converter merges a BART encoder's and decoder's Cast of one mask into one CAST
     assert [p.cap.name for p in predict(graph(True), table)] == ["Cast(int32->float32)"]
     assert len(predict(graph(False), table)) == 2
+
+
+def test_readers_of_a_concatenated_float_elu_stay_float() -> None:
+    def flagged(g: ModelGraph) -> list[str]:
+        return sorted(f.node["op_type"] for f in Int8Readiness().check(g, Context()))
+
+    def vnet(joined: bool) -> ModelGraph:
+        """ELU -> CONV_2D, and (``joined``) the ELU concatenated with the model input."""
+        g = ModelGraph("tflite", "vnet.tflite", "converted")
+        x = g.add_tensor(0, 0, name="x", dtype="float32", shape=(1, 8, 8, 4))
+        k = g.add_tensor(0, 1, name="k", dtype="float32", shape=(4, 3, 3, 4), constant=True)
+        e, y, c = (g.add_tensor(0, 2 + i, name=n, dtype="float32", shape=(1, 8, 8, 4))
+                   for i, n in enumerate(("elu", "conv", "concat")))
+        g.add_op(0, 0, op_type="ELU", source_op="ELU", name="elu", inputs=[x], outputs=[e])
+        g.add_op(0, 1, op_type="CONV_2D", source_op="CONV_2D", name="conv", inputs=[e, k],
+                 outputs=[y])
+        outs = [y]
+        if joined:
+            g.add_op(0, 2, op_type="CONCATENATION", source_op="CONCATENATION", name="concat",
+                     inputs=[e, x], outputs=[c])
+            outs.append(c)
+        g.attrs["subgraphs"] = [{"index": 0, "name": "main", "inputs": [x], "outputs": outs}]
+        g.attrs["quant_mode"] = "float"
+        return g
+
+    assert flagged(vnet(True)) == ["CONCATENATION", "CONV_2D", "ELU"]
+    assert flagged(vnet(False)) == ["ELU"]  # the same CONV_2D, no concatenation: int8

@@ -18,7 +18,8 @@ with a value.  This module computes those facts for one IR op:
   size (``ifm_unknown_dims``), the
   op type of the first op its output reaches through layout-only ops
   (``next_compute_op``: ``PACK`` for a RESHAPE whose result is transposed, then
-  stacked; ``output`` for a model output), whether the op reads a slice of a tensor
+  stacked; ``output`` for a model output), whether an input of the op is also read by a
+  concatenation (``ifm_joined``), whether the op reads a slice of a tensor
   whose other part is concatenated, and which the converter takes first (``joined_sibling``,
   `qlint.sibling_slices`),
   the value of each constant scalar input ``i`` of a source op (``input1_value``: the
@@ -69,6 +70,9 @@ LAYOUT_OPS = frozenset({"RESHAPE", "TRANSPOSE", "SQUEEZE", "EXPAND_DIMS",
 #: A TF StridedSlice's bit masks, facts of a source op (``new_axis_mask``: 2 for
 #: ``x[:, tf.newaxis]``).
 SLICE_MASKS = ("begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask", "shrink_axis_mask")
+#: Concatenations, as TFLite builtins and as TF ops (``ifm_joined``: an input of the op is
+#: also concatenated).
+JOINS = frozenset({"CONCATENATION", "PACK", "ConcatV2", "Pack"})
 #: How many layout ops deep `next_compute_op` looks.
 MAX_LAYOUT_CHAIN = 8
 REDUCE_OPS = frozenset({"MEAN", "SUM", "REDUCE_MAX", "REDUCE_MIN", "REDUCE_PROD", "ARG_MAX",
@@ -158,6 +162,8 @@ def op_facts(graph: ModelGraph, op: NodeId, *, options: bool = True) -> dict[str
     if ins:
         facts["ifm_is_model_output"] = ins[0] in model_outputs
         facts["joined_sibling"] = joined_sibling(graph, op, ins)
+        facts["ifm_joined"] = any(graph[c]["op_type"] in JOINS or graph[c].get("source_op")
+                                  in JOINS for t in ins for c in graph.consumers(t) if c != op)
     used = [t for t in outs if t in model_outputs or graph.consumers(t)]
     args = [graph[t].get("output_arg") for t in used]
     if all(isinstance(a, str) for a in args):  # a SavedModel's function-body op

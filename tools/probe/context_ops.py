@@ -325,3 +325,24 @@ for _op, _fn in _SEGMENTS.items():
                 f"ids = [0, 0, 1, 1, 2, 2, 3, 3], x (8, 4), y {(8, 4) if _both else (4, 4)}",
                 _segments_joined(_fn, _both), Arg((8, 4)), Arg((8, 4) if _both else (4, 4))),
                 extra={"ordered": True})
+# A CONCATENATION of a float ELU (a V-Net's skip connection concatenates the encoder's ELU
+# output with the decoder's) stays float too; ordered: along the data edge.
+CONTEXT_BUILDERS["Elu+ConcatV2"] = dataclasses.replace(raw(
+    "tf.concat([tf.nn.elu(x), y], -1), x and y (1, 8, 8, 4)",
+    lambda tf: lambda x, y: tf.concat([tf.nn.elu(x), y], -1), X4, X4),
+    extra={"ordered": True})
+# The other readers of that ELU stay float too (a V-Net's strided convolution and residual
+# ADD reading the ELU its skip connection concatenates); without the concatenation the
+# same CONV_2D and ADD are int8 (probed alike: only the ELU stays float).  The float
+# carries to them under ``ifm_joined``: an input of theirs is also concatenated.
+_ELU_READERS = {"Conv2D": ("tf.nn.conv2d(t, k, 1, 'SAME'), k (3, 3, 4, 4)", "CONV_2D",
+                           lambda tf, t, y, k: tf.nn.conv2d(t, k, 1, "SAME")),
+                "AddV2": ("t + y", "ADD", lambda tf, t, y, k: t + y)}
+for _op, (_text, _builtin, _read) in _ELU_READERS.items():
+    CONTEXT_BUILDERS[f"Elu+{_op}(input also concatenated)"] = Builder(
+        f"t = tf.nn.elu(x); tf.concat([t, y], -1) and {_text}, x and y (1, 8, 8, 4)",
+        (lambda read: lambda tf, keras, rng: (lambda k: lambda x, y: (
+            lambda t: (tf.concat([t, y], -1), read(tf, t, y, k)))(tf.nn.elu(x)))(
+                tf.constant(_w(rng, 3, 3, 4, 4))))(_read),
+        (X4, X4), extra={"carry_only": True, "carry_when": {
+            _builtin: [{"fact": "ifm_joined", "eq": True}]}})

@@ -390,7 +390,7 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
     # SavedModel the TF ops they become are judged by their own entries
     patterns = [c for c in tab.tf_ops()
                 if c.graphdef_ops and len(set(c.graphdef_ops)) > 1 and usable(c)
-                and not c.when and not (c.keras or "").startswith("ops.")
+                and not c.when and not c.carry_only and not (c.keras or "").startswith("ops.")
                 and not c.name.startswith("tf_keras.")]
     chains = [c for c in patterns if c.ordered]
     patterns = [c for c in patterns if not c.ordered]

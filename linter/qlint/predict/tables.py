@@ -124,6 +124,9 @@ class TfOpCapability:
     # through the chain's own ops (``Squeeze+Neg+Pack``: a Squeeze read by the Neg, not a
     # Reshape of the stacked result)
     ordered: bool = False
+    # a probe that only records how float spreads (``float_edges`` under ``carry_when``):
+    # never matched as a pattern (a V-Net ELU read by a concatenation and a convolution)
+    carry_only: bool = False
     # The constant scalar second operands the probe's graph gave its ops whose outcome
     # depends on that operand, by TF op: ``{"Pow": (3.0,)}`` (GELU's cube)
     graphdef_consts: Mapping[str, tuple[float, ...]] | None = None
@@ -319,6 +322,7 @@ def _tf_op(key: str, raw: Mapping[str, Any]) -> TfOpCapability:
         carry_when=raw.get("carry_when") if isinstance(raw.get("carry_when"), Mapping)
         else None,
         ordered=raw.get("ordered") is True,
+        carry_only=raw.get("carry_only") is True,
         graphdef_consts=_consts(raw.get("graphdef_consts")),
     )
 
