@@ -46,7 +46,7 @@ from typing import Any
 
 from qlint.converter_shapes import unknown_to_converter
 from qlint.graph import ModelGraph, NodeId
-from qlint.sibling_slices import joined_sibling
+from qlint.sibling_slices import JOIN_OPS, LAYOUT_OPS, is_kind, joined_sibling
 
 #: Constant inputs read for their values (axes, sizes) are at most this many bytes.
 MAX_CONST_BYTES = 256
@@ -63,16 +63,9 @@ CONV_OPS = frozenset({"CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV"})
 RESIZE_OPS = frozenset({"RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR"})
 #: TF reductions whose second operand is the axis (a constant scalar: ``axes``).
 SOURCE_REDUCTIONS = frozenset({"Sum", "Mean", "Max", "Min", "Prod"})
-#: Ops that only lay their input's elements out again, as TFLite builtins and as TF ops:
-#: `next_compute_op` looks through them.
-LAYOUT_OPS = frozenset({"RESHAPE", "TRANSPOSE", "SQUEEZE", "EXPAND_DIMS",
-                        "Reshape", "Transpose", "Squeeze", "ExpandDims"})
 #: A TF StridedSlice's bit masks, facts of a source op (``new_axis_mask``: 2 for
 #: ``x[:, tf.newaxis]``).
 SLICE_MASKS = ("begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask", "shrink_axis_mask")
-#: Concatenations, as TFLite builtins and as TF ops (``ifm_joined``: an input of the op is
-#: also concatenated).
-JOINS = frozenset({"CONCATENATION", "PACK", "ConcatV2", "Pack"})
 #: How many layout ops deep `next_compute_op` looks.
 MAX_LAYOUT_CHAIN = 8
 REDUCE_OPS = frozenset({"MEAN", "SUM", "REDUCE_MAX", "REDUCE_MIN", "REDUCE_PROD", "ARG_MAX",
@@ -162,8 +155,8 @@ def op_facts(graph: ModelGraph, op: NodeId, *, options: bool = True) -> dict[str
     if ins:
         facts["ifm_is_model_output"] = ins[0] in model_outputs
         facts["joined_sibling"] = joined_sibling(graph, op, ins)
-        facts["ifm_joined"] = any(graph[c]["op_type"] in JOINS or graph[c].get("source_op")
-                                  in JOINS for t in ins for c in graph.consumers(t) if c != op)
+        facts["ifm_joined"] = any(is_kind(graph, c, JOIN_OPS) for t in ins
+                                  for c in graph.consumers(t) if c != op)
     used = [t for t in outs if t in model_outputs or graph.consumers(t)]
     args = [graph[t].get("output_arg") for t in used]
     if all(isinstance(a, str) for a in args):  # a SavedModel's function-body op
@@ -263,12 +256,11 @@ def _next_compute_op(graph: ModelGraph, tensor: NodeId,
             if t in model_outputs:
                 found.add("output")
             for c in graph.consumers(t):
-                node = graph[c]
-                if node["op_type"] in LAYOUT_OPS or node.get("source_op") in LAYOUT_OPS:
+                if is_kind(graph, c, LAYOUT_OPS):
                     nxt.extend(o for o in graph.outputs(c) if o is not None and o not in seen)
                     seen.update(nxt)
                 else:
-                    found.add(str(node["op_type"]))
+                    found.add(str(graph[c]["op_type"]))
         if not nxt:
             break
         frontier = nxt

@@ -24,7 +24,8 @@ from qlint.graph import ModelGraph, NodeId
 #: Ops that take part of their input (the reader's side of the fact).
 SLICE_OPS = frozenset({"StridedSlice", "Slice", "GatherV2",
                        "STRIDED_SLICE", "SLICE", "GATHER"})
-#: Ops that only lay their input's elements out again.
+#: Ops that only lay their input's elements out again, as TFLite builtins and as TF ops
+#: (`qlint.op_facts`' ``next_compute_op`` looks through them too).
 LAYOUT_OPS = frozenset({"Reshape", "Transpose", "Squeeze", "ExpandDims",
                         "RESHAPE", "TRANSPOSE", "SQUEEZE", "EXPAND_DIMS"})
 #: Ops a concatenated part may pass on its way from ``t`` (besides `LAYOUT_OPS`).
@@ -34,7 +35,8 @@ JOIN_OPS = frozenset({"ConcatV2", "Pack", "CONCATENATION", "PACK"})
 MAX_DEPTH = 8
 
 
-def _is(graph: ModelGraph, op: NodeId, kinds: frozenset[str]) -> bool:
+def is_kind(graph: ModelGraph, op: NodeId, kinds: frozenset[str]) -> bool:
+    """Whether the op's TFLite builtin or TF op is one of ``kinds``."""
     node = graph[op]
     return node["op_type"] in kinds or node.get("source_op") in kinds
 
@@ -57,9 +59,9 @@ def _sliced_from(graph: ModelGraph, tensor: NodeId) -> tuple[NodeId, NodeId] | N
         src = ins[0] if ins else None
         if src is None:
             return None
-        if _is(graph, p, SLICE_OPS):
+        if is_kind(graph, p, SLICE_OPS):
             return p, src
-        if not _is(graph, p, LAYOUT_OPS):
+        if not is_kind(graph, p, LAYOUT_OPS):
             return None
         t = src
     return None
@@ -73,10 +75,10 @@ def _joins(graph: ModelGraph, start: NodeId) -> list[NodeId]:
     for _ in range(MAX_DEPTH):
         nxt: list[NodeId] = []
         for op in frontier:
-            if _is(graph, op, JOIN_OPS):
+            if is_kind(graph, op, JOIN_OPS):
                 found.append(op)
                 continue
-            if not _is(graph, op, PART_OPS | LAYOUT_OPS):
+            if not is_kind(graph, op, PART_OPS | LAYOUT_OPS):
                 continue
             for t in graph.outputs(op):
                 for c in graph.consumers(t) if t is not None else ():
