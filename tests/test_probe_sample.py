@@ -63,7 +63,8 @@ TF_SAMPLE = ["Erf", "Cumsum", "Pow(y=2)", "Pow(y=3)", "Pow(y=2, rank 5)",
              "RFFT", "Imag", "StridedSlice(complex64)", "Neg+AddV2", "Sign+PadV2",
              "OnesLike+ZerosLike+SelectV2", "Squeeze+Transpose+Neg+Pack",
              "Neg+Transpose+ConcatV2", "StridedSlice(new axis, full spec, two unknown dims)",
-             "SquaredDifference(rank 5)", "keras.Activation(gelu,approximate)"]
+             "SquaredDifference(rank 5)", "keras.Activation(gelu,approximate)",
+             "tf_keras.ConvLSTM2D(dynamic batch)"]
 TIMEOUT = 120.0
 
 
@@ -224,6 +225,17 @@ def test_flag_variants_name_each_boolean_argument_against_its_default() -> None:
     assert flag_variants(keras, ["Dot"]) == ["keras.Dot(normalize=True)"]
     assert "keras.LSTM(unroll=True)" in flag_variants(keras, ["LSTM"])
     assert builder_for("keras.Dot(normalize=True)").name == "keras.layers.Dot(normalize=True)"
+
+
+def test_a_dynamic_batch_layer_key_is_a_variant_of_its_layer() -> None:
+    from tools.probe.tf_ops import builder_for
+
+    for prefix in ("keras", "tf_keras"):
+        b = builder_for(f"{prefix}.ConvLSTM2D(dynamic batch)")
+        assert b.name == f"{prefix}.layers.ConvLSTM2D" and b.saved_model
+        assert b.extra["variant_of"] == f"{prefix}.ConvLSTM2D"
+        assert b.extra["when"] == [{"fact": "dynamic_batch", "eq": True}]
+    assert "variant_of" not in builder_for("keras.ConvLSTM2D").extra
 
 
 def test_tf_ops_keys_split_on_commas_outside_parentheses() -> None:

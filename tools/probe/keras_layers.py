@@ -149,10 +149,12 @@ def _ctor(keras: Any, cls_name: str, flags: dict[str, bool] | None = None) -> An
     return cls(**kwargs)
 
 
-def _model(keras: Any, layer: Any, cls_name: str, shape: tuple[int, ...], dtype: str) -> Any:
-    x = keras.Input(shape=shape[1:], batch_size=shape[0], dtype=dtype)
+def _model(keras: Any, layer: Any, cls_name: str, shape: tuple[int, ...], dtype: str,
+           dynamic_batch: bool = False) -> Any:
+    batch = None if dynamic_batch else shape[0]
+    x = keras.Input(shape=shape[1:], batch_size=batch, dtype=dtype)
     if cls_name in MERGE:
-        y = keras.Input(shape=shape[1:], batch_size=shape[0], dtype=dtype)
+        y = keras.Input(shape=shape[1:], batch_size=batch, dtype=dtype)
         if cls_name in ("Attention", "AdditiveAttention"):
             out = layer([x, y])
         elif cls_name in ("MultiHeadAttention", "GroupQueryAttention"):
@@ -163,9 +165,12 @@ def _model(keras: Any, layer: Any, cls_name: str, shape: tuple[int, ...], dtype:
     return keras.Model(x, layer(x))
 
 
-def layer_builder(cls_name: str, flags: dict[str, bool] | None = None) -> Builder:
+def layer_builder(cls_name: str, flags: dict[str, bool] | None = None,
+                  dynamic_batch: bool = False) -> Builder:
     """A builder for ``keras.layers.<cls_name>`` (constructed with the boolean arguments
-    ``flags``); the input shape is found at build time."""
+    ``flags``); the input shape is found at build time.  ``dynamic_batch``: the model's
+    input has a batch of None, as a Keras model saved without ``batch_size`` has (fed a
+    batch of 1)."""
     dtype = "int32" if cls_name in INT_INPUT else "float32"
     hi = float(INT_INPUT.get(cls_name, 1))
     lo = 0.0 if dtype == "int32" else -1.0
@@ -175,13 +180,15 @@ def layer_builder(cls_name: str, flags: dict[str, bool] | None = None) -> Builde
         errors = []
         for shape in SHAPES if dtype == "float32" else ((1, 4),):
             try:
-                model = _model(keras, _ctor(keras, cls_name, flags), cls_name, shape, dtype)
+                model = _model(keras, _ctor(keras, cls_name, flags), cls_name, shape, dtype,
+                               dynamic_batch)
                 n = len(model.inputs)
                 model([np.zeros(shape, dtype)] * n if n > 1 else np.zeros(shape, dtype))
             except Exception as exc:  # try the next shape; keep Keras' reason
                 errors.append(f"{shape}: {type(exc).__name__}: {exc}")
                 continue
             chosen["shape"] = shape
+            chosen["dynamic_batch"] = dynamic_batch
             return model
         raise ValueError(" | ".join(errors[-2:]))
 

@@ -759,6 +759,15 @@ def builder_for(key: str) -> Builder:
     m = re.fullmatch(r"keras\.(\w+)\((\w+)=(True|False)\)", key)
     if m:
         return layer_builder(m.group(1), {m.group(2): m.group(3) == "True"})
+    m = re.fullmatch(r"(tf_keras|keras)\.(\w+)\(dynamic batch\)", key)
+    if m:  # the layer on an input whose batch is None (a saved Keras model's)
+        b = dataclasses.replace(layer_builder(m.group(2), dynamic_batch=True),
+                                saved_model=True)  # as a saved Keras model is converted
+        if m.group(1) == "tf_keras":
+            b = keras2_builder(b)
+        b.extra.update({"variant_of": f"{m.group(1)}.{m.group(2)}",
+                        "when": [{"fact": "dynamic_batch", "eq": True}]})
+        return b
     m = re.fullmatch(r"tf_keras\.(\w+(?:\(.*\))?)", key)
     if m:  # the Keras 3 builder of the same layer, given Keras 2 (tf_keras) to build with
         return keras2_builder(builder_for(f"keras.{m.group(1)}"))

@@ -560,9 +560,11 @@ def _resolve_shape(builder: Builder) -> Builder:
                                    make=lambda tf, keras, rng: model, name=name)
     shape = builder.extra["chosen"]["shape"]
     a = builder.args[0]
-    args = tuple(Arg(shape, a.dtype, a.lo, a.hi) for _ in model.inputs)
+    signature = ((None, *shape[1:]) if builder.extra["chosen"].get("dynamic_batch")
+                 else shape)
+    args = tuple(Arg(signature, a.dtype, a.lo, a.hi, sample=shape) for _ in model.inputs)
     return dataclasses.replace(builder, args=args, make=lambda tf, keras, rng: model,
-                               name=f"{builder.name} on {shape}")
+                               name=f"{builder.name} on {signature}")
 
 
 def keras_list(job: dict[str, Any], phase: _Phase) -> dict[str, Any]:
