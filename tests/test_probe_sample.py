@@ -64,7 +64,7 @@ TF_SAMPLE = ["Erf", "Cumsum", "Pow(y=2)", "Pow(y=3)", "Pow(y=2, rank 5)",
              "OnesLike+ZerosLike+SelectV2", "Squeeze+Transpose+Neg+Pack",
              "Neg+Transpose+ConcatV2", "StridedSlice(new axis, full spec, two unknown dims)",
              "SquaredDifference(rank 5)", "keras.Activation(gelu,approximate)",
-             "tf_keras.ConvLSTM2D(dynamic batch)"]
+             "tf_keras.ConvLSTM2D(dynamic batch)", "keras.EinsumDense(bias NCHW, rank 3)"]
 TIMEOUT = 120.0
 
 

@@ -26,7 +26,9 @@ with a value.  This module computes those facts for one IR op:
   exponent of ``tf.pow``; a TF reduction's scalar axis, as ``axes`` and
   ``reduces_depth``), and whether the converter can infer the dims of a SavedModel op's
   first input (``ifm_shape_inferred``, `qlint.converter_shapes`), and whether a
-  SavedModel op runs inside a while loop (``in_loop_body``);
+  SavedModel op runs inside a while loop (``in_loop_body``), and the layout Keras 3
+  gives an addition it computes as a bias add (``bias_add_format``,
+  `qlint.keras_bias_add`);
 * from the op's builtin options in a ``.tflite`` file (strides, padding, dilation,
   pool filter size, depth multiplier, ``align_corners``, ...) and the values of small
   constant inputs (the axes of a MEAN), read with the ``tflite`` flatbuffer bindings
@@ -46,6 +48,7 @@ from typing import Any
 
 from qlint.converter_shapes import unknown_to_converter
 from qlint.graph import ModelGraph, NodeId
+from qlint.keras_bias_add import BIAS_ADDERS, bias_add_format
 from qlint.sibling_slices import JOIN_OPS, LAYOUT_OPS, is_kind, joined_sibling
 
 #: Constant inputs read for their values (axes, sizes) are at most this many bytes.
@@ -145,6 +148,11 @@ def op_facts(graph: ModelGraph, op: NodeId, *, options: bool = True) -> dict[str
         facts["in_loop_body"] = _in_loop_body(graph, str(node.get("location", "")))
     if node.get("source_op") == "StridedSlice" and graph.format != "tflite":
         facts.update(_slice_facts(graph, op, node.get("attrs", {})))
+    if graph.format == "keras" and node.get("source_op") in BIAS_ADDERS:  # a BiasAdd?
+        layout = bias_add_format(node["source_op"], node.get("attrs", {}),
+                                 graph[outs[0]].get("shape") if outs else None)
+        if layout is not None:
+            facts["bias_add_format"] = layout
     fmt = node.get("attrs", {}).get("data_format")
     if isinstance(fmt, str) and graph.format != "tflite":  # a source op's layout: NHWC, NCHW
         facts["data_format"] = fmt

@@ -18,6 +18,7 @@ import numpy as np
 from tools.probe.builders import HARNESS, X2, X4, Arg, Builder, _w, harnessed, raw
 from tools.probe.context_ops import CONTEXT_BUILDERS
 from tools.probe.graph_flow import GRAPH_FLOW_BUILDERS, keras2_builder
+from tools.probe.keras_bias_add import KERAS_BIAS_ADD_BUILDERS
 from tools.probe.keras_layers import activation_builder, layer_builder
 from tools.probe.keras_ops import op_builder
 from tools.probe.legalized import legalized_builders
@@ -685,6 +686,7 @@ TF_OP_BUILDERS["Sin+ConcatV2"] = raw("tf.concat([x, tf.math.sin(x)], -1)",
                                      lambda tf: lambda x: tf.concat([x, tf.math.sin(x)], -1),
                                      Arg((1, 16), lo=-3.0, hi=3.0))
 TF_OP_BUILDERS.update(CONTEXT_BUILDERS)
+TF_OP_BUILDERS.update(KERAS_BIAS_ADD_BUILDERS)
 # GroupNormalization on a sequence (batch, steps, channels): its grouped tensor is of rank
 # 4; a variant of the layer on an input of rank 3 or less.
 TF_OP_BUILDERS["keras.GroupNormalization(rank 3 input)"] = dataclasses.replace(

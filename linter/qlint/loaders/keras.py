@@ -411,7 +411,8 @@ class _Builder:
                 raise ModelLoadError(self.path, f"layer {name}: inbound_nodes is not a list")
             for n_idx, node in enumerate(nodes):
                 ins = [self._history(prefix, h) for h in _node_history(node)]
-                outs = self._call(layer, prefix, name, n_idx, ins, depth, _call_args(node))
+                outs = self._call(layer, prefix, name, n_idx, ins, depth, _call_args(node),
+                                  _arg_shapes(node))
                 for t_idx, k in enumerate(outs):
                     want = f"{prefix}{name}:{n_idx}:{t_idx}"
                     if k != want:
@@ -433,7 +434,9 @@ class _Builder:
         return key
 
     def _call(self, layer: dict[str, Any], prefix: str, name: str, n_idx: int,
-              ins: list[str], depth: int, call_args: int | None = None) -> list[str]:
+              ins: list[str], depth: int, call_args: int | None = None,
+              arg_shapes: list[tuple[str, tuple[int | None, ...]] | None] | None = None,
+              ) -> list[str]:
         layer, qat = unwrap_qat(layer)
         cls = str(layer.get("class_name"))
         cfg = _obj(layer.get("config"))
@@ -472,6 +475,8 @@ class _Builder:
             "keras.src.ops.") else cls
         if kind.startswith("ops.") and call_args is not None:
             attrs["call_args"] = call_args  # where(c) and where(c, x, y) are unlike ops
+        if kind.startswith("ops.") and arg_shapes:
+            attrs["arg_shapes"] = arg_shapes  # the operands' shapes, constants' included
         self.ops.append(_Op(kind, name, location, [self.resolve(k) for k in ins], [out], attrs))
         return [out]
 
@@ -584,6 +589,40 @@ def _call_args(node: Any) -> int | None:
     """How many positional arguments a Keras 3 call passed (tensors and constants)."""
     args = node.get("args") if isinstance(node, dict) else None
     return len(args) if isinstance(args, list) else None
+
+
+def _arg_shapes(node: Any) -> list[tuple[str, tuple[int | None, ...]] | None] | None:
+    """``(kind, shape)`` of each positional argument of a Keras 3 call: a ``tensor``'s
+    shape from its config, a ``constant``'s (``__numpy__``, a Python number) from its
+    value; None where unknown."""
+    args = node.get("args") if isinstance(node, dict) else None
+    if not isinstance(args, list) or len(args) > 8:
+        return None
+    return [_arg_shape(a) for a in args]
+
+
+def _arg_shape(arg: Any) -> tuple[str, tuple[int | None, ...]] | None:
+    if isinstance(arg, bool):
+        return None
+    if isinstance(arg, (int, float)):
+        return ("constant", ())
+    if not isinstance(arg, dict):
+        return None
+    cfg = _obj(arg.get("config"))
+    if arg.get("class_name") == "__keras_tensor__":
+        shape = cfg.get("shape")
+        if isinstance(shape, list) and len(shape) <= 8:
+            return ("tensor", tuple(d if isinstance(d, int) and not isinstance(d, bool)
+                                    else None for d in shape))
+        return None
+    if arg.get("class_name") == "__numpy__":  # nested lists: the first element's chain
+        value = cfg.get("value")
+        dims: list[int] = []
+        while isinstance(value, list) and len(dims) < 8:
+            dims.append(len(value))
+            value = value[0] if value else None
+        return ("constant", tuple(dims)) if not isinstance(value, list) else None
+    return None
 
 
 def _collect(obj: Any, out: list[tuple[str, int, int, Any]], depth: int) -> None:
