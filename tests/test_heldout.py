@@ -1,6 +1,6 @@
 """Held-out evaluation: qlint's predictions against the real converter on models nobody tuned on.
 
-Twenty sets (``fixtures/heldout/models.py``, ``models_set2.py`` to ``models_set20.py``): the
+Twenty-one sets (``fixtures/heldout/models.py``, ``models_set2.py`` to ``models_set21.py``): the
 models and the converter's verdicts (``fixtures/heldout/verdicts/``, written by ``python -m
 fixtures.heldout.build``) were made once with TensorFlow 2.21; the small models' files
 are committed, the big ones are rebuilt into the cache once (``--files-only``: model
@@ -138,7 +138,7 @@ FLOORS[19] = {"QL101": (1.0, 1.0), "QL110": (1.0, 1.0)}
 FLOORS[20] = {"QL101": (1.0, 1.0), "QL110": (1.0, 1.0)}
 SIZES = {1: 71, 2: 42, 3: 25, 4: 33, 5: 32, 6: 32, 7: 33, 8: 23, 9: 26, 10: 20, 11: 23,
          12: 13, 13: 12, 14: 13, 15: 11, 16: 15, 17: 13, 18: 13, 19: 16,
-         20: 13}
+         20: 13, 21: 17}
 GOAL = 0.98
 Scored = tuple[dict[str, score.Score], dict[str, list[str]], list[str]]
 
@@ -250,6 +250,9 @@ OPAQUE_UNSCORED = {
     20: {f"tp20.{m}/model.h5" for m in (
         "att_unet", "att_unet_multiply", "resunet_a", "unet_plus_deep")}
     | {f"tp20.{m}/model.keras" for m in ("vit", "vit_representation")},
+    # nbeats-keras' trend and seasonality bases and its input slices are Lambda layers,
+    # mlp-mixer-keras' MixerBlock its own Layer subclass; their SavedModels are scored
+    21: {f"tp21.{m}/model.h5" for m in ("mlp_mixer", "nbeats", "nbeats_exog")},
 }
 
 
