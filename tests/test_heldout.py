@@ -136,6 +136,10 @@ FLOORS[19] = {"QL101": (1.0, 1.0), "QL110": (1.0, 1.0)}
 # every model converts, so QL111 has nothing to find and no floor); then a concatenated
 # float ELU and its other readers probed (Elu+ConcatV2, carried under ifm_joined).
 FLOORS[20] = {"QL101": (1.0, 1.0), "QL110": (1.0, 1.0)}
+# Set 21 (17 models of eight packages: efficientnet, segmentation-models, aeon, ...),
+# scored once blind: QL101 and QL110 1.0/1.0 (two models keep ops in float; every model
+# converts, so QL111 has nothing to find and no floor).
+FLOORS[21] = {"QL101": (1.0, 1.0), "QL110": (1.0, 1.0)}
 SIZES = {1: 71, 2: 42, 3: 25, 4: 33, 5: 32, 6: 32, 7: 33, 8: 23, 9: 26, 10: 20, 11: 23,
          12: 13, 13: 12, 14: 13, 15: 11, 16: 15, 17: 13, 18: 13, 19: 16,
          20: 13, 21: 17}

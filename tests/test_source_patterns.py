@@ -157,3 +157,39 @@ def test_update_replaces_only_the_probed_entries() -> None:
     assert out["updates"][-1]["tf_ops"] == ["keras.LSTM"]
     with pytest.raises(ValueError, match="probed on"):
         merge(old, _doc({**v, "tensorflow": "2.22.0"}, {}), "c")
+
+
+NESTED = _table({
+    "norm": {"keras": None, "probe": "norm", "graphdef_ops": ["Mean", "Rsqrt", "Neg"],
+             "lowers_to": ["MEAN", "RSQRT", "NEG"],
+             "int8": {"outcome": FLOAT_FALLBACK, "float_ops": ["NEG"]}},
+    "gelu": {"keras": None, "probe": "gelu", "graphdef_ops": ["Neg", "Erfc", "Mul"],
+             "lowers_to": ["GELU"], "int8": {"outcome": "integer"}},
+    "sort": {"keras": None, "probe": "sort", "graphdef_ops": ["Neg", "TopKV2"],
+             "lowers_to": ["NEG", "TOPK_V2"], "int8": {"outcome": "integer"}},
+    "sorted_norm": {"keras": None, "probe": "sort, then norm",
+                    "graphdef_ops": ["Mean", "Rsqrt", "Neg", "TopKV2"],
+                    "lowers_to": ["MEAN", "RSQRT", "NEG", "TOPK_V2"],
+                    "int8": {"outcome": FLOAT_FALLBACK, "float_ops": ["NEG"]}},
+    "Mean": {"keras": None, "probe": "m", "graphdef_ops": ["Mean"], "lowers_to": ["MEAN"],
+             "int8": {"outcome": "integer"}},
+    "Rsqrt": {"keras": None, "probe": "r", "graphdef_ops": ["Rsqrt"], "lowers_to": ["RSQRT"],
+              "int8": {"outcome": "integer"}}})
+
+
+def test_an_op_of_a_smaller_pattern_instance_does_not_complete_an_enclosing_one() -> None:
+    # a layer scope holding a normalization without a Neg and an exact GELU with one: the
+    # GELU's Neg is the GELU's, so the layer is no instance of "norm"
+    layer = _graph([("Mean", "s/layer/norm/Mean", [0], [1]),
+                    ("Rsqrt", "s/layer/norm/Rsqrt", [1], [2]),
+                    ("Neg", "s/layer/Gelu/Neg", [2], [3]),
+                    ("Erfc", "s/layer/Gelu/Erfc", [3], [4]),
+                    ("Mul", "s/layer/Gelu/mul", [4, 2], [5])])
+    assert [p for p in predict(layer, NESTED) if p.outcome != "integer"] == []
+    # a pattern holding all of the smaller one (a sort and what follows) keeps its instance
+    sorted_norm = _graph([("Neg", "s/m/argsort/Neg", [0], [1]),
+                          ("TopKV2", "s/m/argsort/TopKV2", [1], [2]),
+                          ("Mean", "s/m/Mean", [2], [3]),
+                          ("Rsqrt", "s/m/Rsqrt", [3], [4])])
+    (p,) = [p for p in predict(sorted_norm, NESTED) if p.outcome == FLOAT_FALLBACK]
+    assert p.cap.name == "sorted_norm" and p.tflite_ops == ("NEG",)

@@ -40,6 +40,7 @@ from qlint.loaders.keras import TF_FUNCTION_LAYERS
 from qlint.op_facts import op_facts
 from qlint.predict.carry import carried_predictions
 from qlint.predict.patterns import layer_key, match_pattern, source_table, tf_op_lowerings
+from qlint.predict.scopes import drop_borrowed, innermost, member_scopes, scopes
 from qlint.predict.tables import (
     CONVERSION_ERROR,
     FLOAT_FALLBACK,
@@ -148,26 +149,6 @@ def _single(tab: CapabilityTable, tf_op: str) -> TfOpCapability | None:
     if cap.name == tf_op or (cap.graphdef_ops or ()) == (tf_op,):
         return cap
     return None
-
-
-def _member_scopes(location: str) -> list[str]:
-    """The name scopes an op at ``location`` belongs to, innermost first: its own name
-    and the scopes enclosing it.
-
-    TF names the op that returns a name scope's result after the scope itself
-    (``tf.math.log_sigmoid`` opens ``LogSigmoid/`` and returns its last ``Neg`` as
-    ``LogSigmoid``), so that op is a member of the scope of its own name."""
-    return [location, *_scopes(location)]
-
-
-def _scopes(location: str) -> list[str]:
-    """The name scopes enclosing ``location``, innermost first (``a/b/c``: ``a/b``, ``a``)."""
-    out = []
-    i = location.rfind("/")
-    while i >= 0:
-        out.append(location[:i])
-        i = location.rfind("/", 0, i)
-    return out
 
 
 @dataclass
@@ -351,12 +332,6 @@ def _tflite_ops(cap: TfOpCapability) -> tuple[str, ...]:
     return cap.lowers_to or ()
 
 
-def _innermost(found: set[str]) -> set[str]:
-    """The scopes of ``found`` with no other scope of ``found`` inside them."""
-    enclosing = {o[:i] for o in found for i, ch in enumerate(o) if ch == "/"}
-    return found - enclosing
-
-
 def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
     ops = list(graph.ops())
     locations = {op: graph[op]["location"] for op in ops}
@@ -367,7 +342,7 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
     sizes: dict[str, int] = defaultdict(int)
     for op in ops:
         tf_op = source_ops[op]
-        for sc in _member_scopes(locations[op]):
+        for sc in member_scopes(locations[op]):
             members[sc].append(op)
             kinds[sc].add(tf_op)
             sizes[sc] += 1
@@ -379,7 +354,7 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
     folded: dict[str, set[str]] = defaultdict(set)
     for key, into in (("elided_ops", elided), ("folded_ops", folded)):
         for loc, tf_op in graph.attrs.get(key, []):
-            for sc in _member_scopes(loc):
+            for sc in member_scopes(loc):
                 kinds[sc].add(tf_op)
                 into[sc].add(tf_op)
                 sizes[sc] += 1
@@ -400,7 +375,9 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
     small = [(sc, k) for sc, k in kinds.items() if sizes[sc] <= MAX_SCOPE_OPS]
     instances: dict[str, set[str]] = {}
     for cap, need in zip(patterns, needs, strict=True):
-        instances[cap.name] = _innermost({sc for sc, k in small if need <= k})
+        instances[cap.name] = innermost({sc for sc, k in small if need <= k})
+    drop_borrowed(instances, patterns, needs, members, locations, source_ops,
+                   {sc: elided[sc] | folded[sc] for sc in kinds})
     # the patterns an op of each TF op may belong to, in table order
     candidates: dict[str, list[tuple[TfOpCapability, frozenset[str]]]] = defaultdict(list)
     for cap, need in zip(patterns, needs, strict=True):
@@ -430,7 +407,7 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
         best: tuple[int, str, TfOpCapability] | None = None
         mine = candidates.get(tf_op, ())
         if mine:
-            for sc in _member_scopes(locations[op]):
+            for sc in member_scopes(locations[op]):
                 for cap, need in mine:
                     if sc not in instances[cap.name]:
                         continue
@@ -638,7 +615,7 @@ def _control_flow_links(graph: ModelGraph, ops: list[NodeId]) -> dict[NodeId, li
     if not by_location:
         return links
     for op in ops:
-        for sc in _scopes(graph[op]["location"]):
+        for sc in scopes(graph[op]["location"]):
             head, _, attr = sc.rpartition("/")
             parent = by_location.get(head) if attr in BODY_ATTRS else None
             if parent is not None and parent != op:
