@@ -604,6 +604,14 @@ TF_OP_BUILDERS["Roll(dynamic batch)"] = Builder(
     lambda tf, keras, rng: lambda x: tf.roll(x, [1, 1], axis=[1, 2]),
     (Arg((None, 8, 8, 4)),),
     extra={"variant_of": "Roll", "when": [{"fact": "dynamic_batch", "eq": True}]})
+# tf.ones_like / tf.zeros_like fold to a constant on a static shape (the function probes
+# hold no op); on an unknown batch (a Keras 2 TFOpLambda of a saved model) they stay ops
+for _fn in ("ones_like", "zeros_like"):
+    TF_OP_BUILDERS[f"tf.{_fn}(dynamic batch)"] = Builder(
+        f"tf.{_fn}(x) on (None, 16)",
+        (lambda fn: lambda tf, keras, rng: lambda x: getattr(tf, fn)(x))(_fn),
+        (Arg((None, 16), sample=(1, 16)),),
+        extra={"variant_of": f"tf.{_fn}", "when": [{"fact": "dynamic_batch", "eq": True}]})
 # An attribute and a rank swept: Keras 3's ``ops.add(x, b)`` with a bias ``b`` along
 # axis 1 (an EinsumDense bias over a middle axis, a per-row offset) becomes
 # ``BiasAdd(data_format="NCHW")``; the converter transposes it to channels-last as if the
