@@ -20,6 +20,7 @@ from tools.probe.context_ops import CONTEXT_BUILDERS
 from tools.probe.graph_flow import GRAPH_FLOW_BUILDERS, keras2_builder
 from tools.probe.keras_bias_add import KERAS_BIAS_ADD_BUILDERS
 from tools.probe.keras_layers import activation_builder, layer_builder
+from tools.probe.keras_masks import KERAS_MASK_BUILDERS
 from tools.probe.keras_ops import op_builder
 from tools.probe.legalized import legalized_builders
 from tools.probe.raw_ops import raw_op_builder
@@ -695,6 +696,7 @@ TF_OP_BUILDERS["Sin+ConcatV2"] = raw("tf.concat([x, tf.math.sin(x)], -1)",
                                      Arg((1, 16), lo=-3.0, hi=3.0))
 TF_OP_BUILDERS.update(CONTEXT_BUILDERS)
 TF_OP_BUILDERS.update(KERAS_BIAS_ADD_BUILDERS)
+TF_OP_BUILDERS.update(KERAS_MASK_BUILDERS)
 # GroupNormalization on a sequence (batch, steps, channels): its grouped tensor is of rank
 # 4; a variant of the layer on an input of rank 3 or less.
 TF_OP_BUILDERS["keras.GroupNormalization(rank 3 input)"] = dataclasses.replace(
