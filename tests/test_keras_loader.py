@@ -167,9 +167,10 @@ def test_a_keras2_h5_is_judged_by_keras2_probes() -> None:
     """A Keras 2 (tf_keras) ``.h5``: a ``TFOpLambda`` names the TF function it calls, so
     it is judged by that function's entry, the entry its probe behaved as, or its
     probed variant (``tf.ones_like`` folds on a static batch; on this model's unknown
-    batch it is the integer ``tf.ones_like(dynamic batch)``) instead of being opaque; ``LayerNormalization`` is judged by its tf_keras probe (an
-    int8 fusion, where Keras 3's keeps a NEG float); an ``LSTM`` by the batch size of
-    the model's input, which the file's layers do not record."""
+    batch it is the integer ``tf.ones_like(dynamic batch)``) instead of being opaque;
+    ``LayerNormalization`` is judged by its tf_keras probe (an int8 fusion, where Keras
+    3's keeps a NEG float); an ``LSTM`` by the batch size of the model's input, which the
+    file's layers do not record."""
     from qlint.predict.patterns import source_table
     from qlint.predict.source import predict, unknown_ops
 
