@@ -193,3 +193,16 @@ def test_an_op_of_a_smaller_pattern_instance_does_not_complete_an_enclosing_one(
                           ("Rsqrt", "s/m/Rsqrt", [3], [4])])
     (p,) = [p for p in predict(sorted_norm, NESTED) if p.outcome == FLOAT_FALLBACK]
     assert p.cap.name == "sorted_norm" and p.tflite_ops == ("NEG",)
+
+
+def test_float_carries_into_a_keras_operation_of_several_builtins() -> None:
+    # keras.ops.where(c, ones_like(s), zeros_like(s)): the where's probe lowers to GREATER,
+    # MUL and SELECT_V2; the float ZEROS_LIKE keeps its SELECT_V2 float
+    from qlint.predict.patterns import lower
+
+    graph = load_keras(str(REPO / "fixtures" / "heldout" / "models" / "arch7.ae_anomaly"
+                           / "model.keras"))
+    lower(graph)
+    carried = [(graph[p.op]["source_op"], p.tflite_ops) for p in predict(graph)
+               if p.via == "carried"]
+    assert carried == [("ops.Where", ("SELECT_V2",))]

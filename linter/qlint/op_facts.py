@@ -28,7 +28,8 @@ with a value.  This module computes those facts for one IR op:
   first input (``ifm_shape_inferred``, `qlint.converter_shapes`), and whether a
   SavedModel op runs inside a while loop (``in_loop_body``), and the layout Keras 3
   gives an addition it computes as a bias add (``bias_add_format``,
-  `qlint.keras_bias_add`);
+  `qlint.keras_bias_add`), and whether a Keras layer's input carries the mask an
+  ``Embedding(mask_zero=True)`` or a ``Masking`` layer attaches (``input_masked``);
 * from the op's builtin options in a ``.tflite`` file (strides, padding, dilation,
   pool filter size, depth multiplier, ``align_corners``, ...) and the values of small
   constant inputs (the axes of a MEAN), read with the ``tflite`` flatbuffer bindings
@@ -148,6 +149,8 @@ def op_facts(graph: ModelGraph, op: NodeId, *, options: bool = True) -> dict[str
         facts["in_loop_body"] = _in_loop_body(graph, str(node.get("location", "")))
     if node.get("source_op") == "StridedSlice" and graph.format != "tflite":
         facts.update(_slice_facts(graph, op, node.get("attrs", {})))
+    if graph.format == "keras" and ins:  # a Keras mask on the input (not an op in the file)
+        facts["input_masked"] = _masks(graph, graph.producer(ins[0]))
     if graph.format == "keras" and node.get("source_op") in BIAS_ADDERS:  # a BiasAdd?
         layout = bias_add_format(node["source_op"], node.get("attrs", {}),
                                  graph[outs[0]].get("shape") if outs else None)
@@ -299,6 +302,18 @@ def _in_loop_body(graph: ModelGraph, location: str) -> bool:
     parts = location.split("/")
     return any(parts[k] in LOOP_ATTRS and "/".join(parts[:k]) in loops
                for k in range(1, len(parts)))
+
+
+def _masks(graph: ModelGraph, op: NodeId | None) -> bool:
+    """Whether Keras layer ``op`` attaches a mask to its output: an ``Embedding`` with
+    ``mask_zero=True`` or a ``Masking`` layer."""
+    if op is None:
+        return False
+    node = graph[op]
+    config = (node.get("attrs") or {}).get("config")
+    return node.get("source_op") == "Masking" or (
+        node.get("source_op") == "Embedding" and isinstance(config, Mapping)
+        and config.get("mask_zero") is True)
 
 
 def _static(tensor: Mapping[str, Any]) -> tuple[int, ...]:

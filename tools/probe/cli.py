@@ -199,7 +199,8 @@ def drop_functions_like_existing(tf_ops: dict[str, dict[str, Any]],
     kept: dict[str, dict[str, Any]] = {}
     same: dict[str, str] = {}
     for key, entry in tf_ops.items():
-        if key.startswith("tf.") and key not in base and _trace(entry) in seen:
+        if (key.startswith("tf.") and key not in base and "variant_of" not in entry
+                and _trace(entry) in seen):
             same[key] = seen[_trace(entry)]
             continue
         kept[key] = entry
@@ -226,7 +227,8 @@ def drop_functions_of_known_ops(tf_ops: dict[str, dict[str, Any]],
     dropped: list[str] = []
     for key, entry in tf_ops.items():
         ops = set(entry.get("graphdef_ops") or ())
-        if key.startswith("tf.") and key not in base and len(ops) > 1 and ops <= known:
+        if (key.startswith("tf.") and key not in base and "variant_of" not in entry
+                and len(ops) > 1 and ops <= known):
             dropped.append(key)
         else:
             kept[key] = entry

@@ -20,6 +20,7 @@ from tools.probe.context_ops import CONTEXT_BUILDERS
 from tools.probe.graph_flow import GRAPH_FLOW_BUILDERS, keras2_builder
 from tools.probe.keras_bias_add import KERAS_BIAS_ADD_BUILDERS
 from tools.probe.keras_layers import activation_builder, layer_builder
+from tools.probe.keras_masks import KERAS_MASK_BUILDERS
 from tools.probe.keras_ops import op_builder
 from tools.probe.legalized import legalized_builders
 from tools.probe.raw_ops import raw_op_builder
@@ -604,6 +605,14 @@ TF_OP_BUILDERS["Roll(dynamic batch)"] = Builder(
     lambda tf, keras, rng: lambda x: tf.roll(x, [1, 1], axis=[1, 2]),
     (Arg((None, 8, 8, 4)),),
     extra={"variant_of": "Roll", "when": [{"fact": "dynamic_batch", "eq": True}]})
+# tf.ones_like / tf.zeros_like fold to a constant on a static shape (the function probes
+# hold no op); on an unknown batch (a Keras 2 TFOpLambda of a saved model) they stay ops
+for _fn in ("ones_like", "zeros_like"):
+    TF_OP_BUILDERS[f"tf.{_fn}(dynamic batch)"] = Builder(
+        f"tf.{_fn}(x) on (None, 16)",
+        (lambda fn: lambda tf, keras, rng: lambda x: getattr(tf, fn)(x))(_fn),
+        (Arg((None, 16), sample=(1, 16)),),
+        extra={"variant_of": f"tf.{_fn}", "when": [{"fact": "dynamic_batch", "eq": True}]})
 # An attribute and a rank swept: Keras 3's ``ops.add(x, b)`` with a bias ``b`` along
 # axis 1 (an EinsumDense bias over a middle axis, a per-row offset) becomes
 # ``BiasAdd(data_format="NCHW")``; the converter transposes it to channels-last as if the
@@ -687,6 +696,7 @@ TF_OP_BUILDERS["Sin+ConcatV2"] = raw("tf.concat([x, tf.math.sin(x)], -1)",
                                      Arg((1, 16), lo=-3.0, hi=3.0))
 TF_OP_BUILDERS.update(CONTEXT_BUILDERS)
 TF_OP_BUILDERS.update(KERAS_BIAS_ADD_BUILDERS)
+TF_OP_BUILDERS.update(KERAS_MASK_BUILDERS)
 # GroupNormalization on a sequence (batch, steps, channels): its grouped tensor is of rank
 # 4; a variant of the layer on an input of rank 3 or less.
 TF_OP_BUILDERS["keras.GroupNormalization(rank 3 input)"] = dataclasses.replace(

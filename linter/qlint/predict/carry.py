@@ -9,7 +9,9 @@ chain left in float and which float op read which, on what dtype (``float_edges`
 stacked with others, not when it is the model's output).
 `carried_predictions` extends the predictions of a source graph along those pairs: an op
 whose input comes, as a float tensor, from an op predicted float, and whose builtin pair
-with it is a carried one, is predicted float too, and so on down the graph.
+with it is a carried one, is predicted float too, and so on down the graph.  A Keras
+layer or operation whose probe lowered it to several builtins is matched by each of them
+(the float ZEROS_LIKE read by ``keras.ops.where`` keeps its SELECT_V2 float).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Mapping
 from qlint.conditions import all_hold
 from qlint.graph import ModelGraph, NodeId
 from qlint.op_facts import op_facts
-from qlint.predict.patterns import tf_op_lowerings
+from qlint.predict.patterns import layer_key, tf_op_lowerings
 from qlint.predict.tables import FLOAT_FALLBACK, CapabilityTable, TfOpCapability
 
 #: Tensor dtypes on which a probed pattern carries float from op to op.
@@ -84,6 +86,18 @@ def carried_predictions(graph: ModelGraph, flagged: Mapping[NodeId, str | None],
         node = graph[op]
         return flagged.get(op) or str(lowered.get(node["source_op"], node["op_type"]))
 
+    def kinds(op: NodeId) -> list[str]:
+        """The op's builtin; for a Keras layer or operation that lowers to several, each
+        of them (``keras.ops.where(c, x, y)``'s probe: GREATER, MUL, SELECT_V2)."""
+        node = graph[op]
+        if graph.format == "keras" and op not in flagged and str(node["op_type"]) == \
+                f"keras.{node['source_op']}":
+            key = layer_key(graph, op)
+            entry = table.tf_op(key) if key else None
+            if entry is not None and entry.lowers_to:
+                return list(entry.lowers_to)
+        return [builtin(op)]
+
     for op in graph.ops():
         if op in floating:
             continue
@@ -93,10 +107,14 @@ def carried_predictions(graph: ModelGraph, flagged: Mapping[NodeId, str | None],
             p = graph.producer(t)
             if p is None or p not in floating:
                 continue
-            kind = builtin(op)
-            cap = carrying(pairs, builtin(p), kind, graph[t]["dtype"])
-            if cap is not None and carry_holds(graph, op, cap, kind):
-                out.append((op, p, cap, kind))
+            found = None
+            for kind in kinds(op):
+                cap = carrying(pairs, builtin(p), kind, graph[t]["dtype"])
+                if cap is not None and carry_holds(graph, op, cap, kind):
+                    found = (op, p, cap, kind)
+                    break
+            if found is not None:
+                out.append(found)
                 floating.add(op)
                 break
     return out
