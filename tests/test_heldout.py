@@ -1,6 +1,6 @@
 """Held-out evaluation: qlint's predictions against the real converter on models nobody tuned on.
 
-Twenty-one sets (``fixtures/heldout/models.py``, ``models_set2.py`` to ``models_set21.py``): the
+Twenty-two sets (``fixtures/heldout/models.py``, ``models_set2.py`` to ``models_set22.py``): the
 models and the converter's verdicts (``fixtures/heldout/verdicts/``, written by ``python -m
 fixtures.heldout.build``) were made once with TensorFlow 2.21; the small models' files
 are committed, the big ones are rebuilt into the cache once (``--files-only``: model
@@ -142,7 +142,7 @@ FLOORS[20] = {"QL101": (1.0, 1.0), "QL110": (1.0, 1.0)}
 FLOORS[21] = {"QL101": (1.0, 1.0), "QL110": (1.0, 1.0)}
 SIZES = {1: 71, 2: 42, 3: 25, 4: 33, 5: 32, 6: 32, 7: 33, 8: 23, 9: 26, 10: 20, 11: 23,
          12: 13, 13: 12, 14: 13, 15: 11, 16: 15, 17: 13, 18: 13, 19: 16,
-         20: 13, 21: 17}
+         20: 13, 21: 17, 22: 18}
 GOAL = 0.98
 Scored = tuple[dict[str, score.Score], dict[str, list[str]], list[str]]
 
@@ -257,6 +257,15 @@ OPAQUE_UNSCORED = {
     # nbeats-keras' trend and seasonality bases and its input slices are Lambda layers,
     # mlp-mixer-keras' MixerBlock its own Layer subclass; their SavedModels are scored
     21: {f"tp21.{m}/model.h5" for m in ("mlp_mixer", "nbeats", "nbeats_exog")},
+    # the packages' own Layer subclasses (CyberZHG's transformer layers, tfswin's blocks,
+    # keras-lmu's LMU layers, attention's Attention) and keras-ocr's Lambda layers;
+    # spleeter's U-Nets are Keras layers and TFOpLambda only; DeepXDE's networks are
+    # SavedModels only; their SavedModels are scored
+    22: {f"tp22.{m}/model.h5" for m in ("bert", "gpt2", "ocr_crnn", "ocr_stn_ctc",
+                                        "transformer")}
+    | {f"tp22.{m}/model.keras" for m in (
+        "attention_bahdanau", "attention_luong", "lmu", "lmu_ff_fft", "lmu_ff_raw", "swin",
+        "swin_v2")},
 }
 
 
