@@ -605,6 +605,16 @@ TF_OP_BUILDERS["Roll(dynamic batch)"] = Builder(
     lambda tf, keras, rng: lambda x: tf.roll(x, [1, 1], axis=[1, 2]),
     (Arg((None, 8, 8, 4)),),
     extra={"variant_of": "Roll", "when": [{"fact": "dynamic_batch", "eq": True}]})
+# A rank swept: a transpose of more dims than TFLite's TRANSPOSE takes (Swin's window
+# partition transposes a rank-8 tensor).
+for _rank in (5, 6, 7, 8, 9):
+    _shape = (1, 2, 3, 2, 3, 2, 2, 2, 4)[:_rank]
+    TF_OP_BUILDERS[f"Transpose(rank {_rank})"] = Builder(
+        f"tf.transpose(x, [0, {_rank - 2}, ..., 1, {_rank - 1}]) on {_shape}",
+        (lambda r: lambda tf, keras, rng: lambda x: tf.transpose(
+            x, [0, *range(r - 2, 0, -1), r - 1]))(_rank),
+        (Arg(_shape),),
+        extra={"variant_of": "Transpose", "when": [{"fact": "ifm_rank", "eq": _rank}]})
 # tf.ones_like / tf.zeros_like fold to a constant on a static shape (the function probes
 # hold no op); on an unknown batch (a Keras 2 TFOpLambda of a saved model) they stay ops
 for _fn in ("ones_like", "zeros_like"):
