@@ -65,7 +65,8 @@ TF_SAMPLE = ["Erf", "Cumsum", "Pow(y=2)", "Pow(y=3)", "Pow(y=2, rank 5)",
              "Neg+Transpose+ConcatV2", "StridedSlice(new axis, full spec, two unknown dims)",
              "SquaredDifference(rank 5)", "keras.Activation(gelu,approximate)",
              "tf_keras.ConvLSTM2D(dynamic batch)", "keras.EinsumDense(bias NCHW, rank 3)",
-             "tf.zeros_like(dynamic batch)", "keras.GlobalAveragePooling1D(masked input)"]
+             "tf.zeros_like(dynamic batch)", "keras.GlobalAveragePooling1D(masked input)",
+             "Transpose(rank 8)", "Pad(complex64)", "Sin+Cos+Pack"]
 TIMEOUT = 120.0
 
 

@@ -206,3 +206,32 @@ def test_float_carries_into_a_keras_operation_of_several_builtins() -> None:
     carried = [(graph[p.op]["source_op"], p.tflite_ops) for p in predict(graph)
                if p.via == "carried"]
     assert carried == [("ops.Where", ("SELECT_V2",))]
+
+
+def _positions(dim: int) -> ModelGraph:
+    """sin(cast(range(tf.shape(x)[dim]))) on x of shape (None, None, 16)."""
+    g = ModelGraph("savedmodel", "synthetic", "source")
+    spec = [("x", "float32", (None, None, 16), {}), ("s", "int32", (3,), {}),
+            ("b", "int32", (1,), {"constant": True, "value": float(dim)}),
+            ("e", "int32", (1,), {"constant": True, "value": float(dim + 1)}),
+            ("n", "int32", (), {}), ("r", "int32", (None,), {}), ("f", "float32", (None,), {}),
+            ("y", "float32", (None,), {})]
+    t = {name: g.add_tensor(0, i, name=name, dtype=dt, shape=sh, **more)
+         for i, (name, dt, sh, more) in enumerate(spec)}
+    for k, (op, ins, out, attrs) in enumerate([
+            ("Shape", ["x"], "s", {}), ("StridedSlice", ["s", "b", "e", "e"], "n",
+                                        {"shrink_axis_mask": 1}),
+            ("Range", ["n"], "r", {}), ("Cast", ["r"], "f", {"SrcT": "int32", "DstT": "float32"}),
+            ("Sin", ["f"], "y", {})]):
+        g.add_op(0, k, op_type=f"tf.{op}", source_op=op, name=op, inputs=[t[i] for i in ins],
+                 outputs=[t[out]], location=f"s/pos/{op}", attrs=attrs)
+    return g
+
+
+def test_float_math_on_a_dimension_that_is_not_static_is_a_kernel() -> None:
+    # a sequence length of unknown size: the Cast and the Sin run at run time, in float
+    unknown = {p.cap.name.split("(")[0] for p in predict(_positions(1))
+               if p.outcome == FLOAT_FALLBACK}
+    assert {"Cast", "Sin"} <= unknown
+    # the static channel count: folded by the converter, no kernel
+    assert [p for p in predict(_positions(2)) if p.outcome == FLOAT_FALLBACK] == []

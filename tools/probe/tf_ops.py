@@ -24,6 +24,7 @@ from tools.probe.keras_masks import KERAS_MASK_BUILDERS
 from tools.probe.keras_ops import op_builder
 from tools.probe.legalized import legalized_builders
 from tools.probe.raw_ops import raw_op_builder
+from tools.probe.shape_variants import SHAPE_VARIANT_BUILDERS
 from tools.probe.tf_functions import function_builder
 
 POS2 = Arg((1, 16), lo=0.1, hi=2.0)
@@ -605,24 +606,6 @@ TF_OP_BUILDERS["Roll(dynamic batch)"] = Builder(
     lambda tf, keras, rng: lambda x: tf.roll(x, [1, 1], axis=[1, 2]),
     (Arg((None, 8, 8, 4)),),
     extra={"variant_of": "Roll", "when": [{"fact": "dynamic_batch", "eq": True}]})
-# A rank swept: a transpose of more dims than TFLite's TRANSPOSE takes (Swin's window
-# partition transposes a rank-8 tensor).
-for _rank in (5, 6, 7, 8, 9):
-    _shape = (1, 2, 3, 2, 3, 2, 2, 2, 4)[:_rank]
-    TF_OP_BUILDERS[f"Transpose(rank {_rank})"] = Builder(
-        f"tf.transpose(x, [0, {_rank - 2}, ..., 1, {_rank - 1}]) on {_shape}",
-        (lambda r: lambda tf, keras, rng: lambda x: tf.transpose(
-            x, [0, *range(r - 2, 0, -1), r - 1]))(_rank),
-        (Arg(_shape),),
-        extra={"variant_of": "Transpose", "when": [{"fact": "ifm_rank", "eq": _rank}]})
-# tf.ones_like / tf.zeros_like fold to a constant on a static shape (the function probes
-# hold no op); on an unknown batch (a Keras 2 TFOpLambda of a saved model) they stay ops
-for _fn in ("ones_like", "zeros_like"):
-    TF_OP_BUILDERS[f"tf.{_fn}(dynamic batch)"] = Builder(
-        f"tf.{_fn}(x) on (None, 16)",
-        (lambda fn: lambda tf, keras, rng: lambda x: getattr(tf, fn)(x))(_fn),
-        (Arg((None, 16), sample=(1, 16)),),
-        extra={"variant_of": f"tf.{_fn}", "when": [{"fact": "dynamic_batch", "eq": True}]})
 # An attribute and a rank swept: Keras 3's ``ops.add(x, b)`` with a bias ``b`` along
 # axis 1 (an EinsumDense bias over a middle axis, a per-row offset) becomes
 # ``BiasAdd(data_format="NCHW")``; the converter transposes it to channels-last as if the
@@ -704,9 +687,16 @@ for _shape_op, (_in, _fn) in _SHAPE_OPS.items():
 TF_OP_BUILDERS["Sin+ConcatV2"] = raw("tf.concat([x, tf.math.sin(x)], -1)",
                                      lambda tf: lambda x: tf.concat([x, tf.math.sin(x)], -1),
                                      Arg((1, 16), lo=-3.0, hi=3.0))
+# The same with the sine and cosine stacked (a sinusoidal position embedding interleaving
+# them): the PACK of the two float ops.
+TF_OP_BUILDERS["Sin+Cos+Pack"] = raw(
+    "tf.stack([tf.math.sin(x), tf.math.cos(x)], -1)",
+    lambda tf: lambda x: tf.stack([tf.math.sin(x), tf.math.cos(x)], -1),
+    Arg((1, 16), lo=-3.0, hi=3.0))
 TF_OP_BUILDERS.update(CONTEXT_BUILDERS)
 TF_OP_BUILDERS.update(KERAS_BIAS_ADD_BUILDERS)
 TF_OP_BUILDERS.update(KERAS_MASK_BUILDERS)
+TF_OP_BUILDERS.update(SHAPE_VARIANT_BUILDERS)
 # GroupNormalization on a sequence (batch, steps, channels): its grouped tensor is of rank
 # 4; a variant of the layer on an input of rank 3 or less.
 TF_OP_BUILDERS["keras.GroupNormalization(rank 3 input)"] = dataclasses.replace(

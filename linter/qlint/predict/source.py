@@ -41,6 +41,7 @@ from qlint.op_facts import op_facts
 from qlint.predict.carry import carried_predictions
 from qlint.predict.patterns import layer_key, match_pattern, source_table, tf_op_lowerings
 from qlint.predict.scopes import drop_borrowed, innermost, member_scopes, scopes
+from qlint.predict.shape_arithmetic import shape_arithmetic
 from qlint.predict.tables import (
     CONVERSION_ERROR,
     FLOAT_FALLBACK,
@@ -294,27 +295,6 @@ def _activation_key(act: object, match: Callable[..., str | None]) -> str | None
     return None if key == "keras.Activation" else key
 
 
-#: TF ops that read a tensor's shape, not its values.
-SHAPE_READERS = frozenset({"Shape", "ShapeN", "Size", "Rank"})
-
-
-def _shape_arithmetic(graph: ModelGraph, ops: list[NodeId]) -> set[NodeId]:
-    """The ops that compute only on shapes: a Shape/Size/Rank, or an op whose every
-    non-constant input comes from one of them (Keras ``Resizing(crop_to_aspect_ratio=
-    True)`` casts the image's height and width to float to compute its crop box).  The
-    converter folds what the static dimensions make constant; none of it is a float
-    kernel on the data."""
-    out: set[NodeId] = set()
-    for op in ops:  # model order: producers first
-        if graph[op]["source_op"] in SHAPE_READERS:
-            out.add(op)
-            continue
-        ins = [t for t in graph.inputs(op) if t is not None and not graph[t].get("constant")]
-        if ins and all(graph.producer(t) in out for t in ins):
-            out.add(op)
-    return out
-
-
 def _integer_operation(graph: ModelGraph, op: NodeId) -> bool:
     """A Keras operation node reading only integer or bool tensors and not casting to a
     float type (``keras.ops.not_equal(token_ids, 0)``).  Its entry was probed on float
@@ -394,7 +374,7 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
         out.append(Prediction(inst[0], cap.outcome, cap, tfl, related=inst[1:],
                               via="pattern",
                               counts=_present_counts(cap, tfl, inst, source_ops, lowered)))
-    from_shapes = _shape_arithmetic(graph, ops)
+    from_shapes = shape_arithmetic(graph, ops)
     merged = _duplicates(graph, ops)
     for op in ops:
         if op in claimed or op in merged:
