@@ -399,11 +399,11 @@ def test_arithmetic_on_shapes_is_no_float_kernel() -> None:
     from pathlib import Path
 
     from qlint.loaders.savedmodel import load_savedmodel
-    from qlint.predict.source import _shape_arithmetic
+    from qlint.predict.shape_arithmetic import shape_arithmetic
 
     path = Path(__file__).resolve().parent.parent / "fixtures" / "heldout" / "models"
     g = load_savedmodel(str(path / "arch7.crop_preprocess" / "saved_model"))
-    shape_ops = _shape_arithmetic(g, list(g.ops()))
+    shape_ops = shape_arithmetic(g, list(g.ops()))
     casts = [o for o in g.ops() if g[o]["source_op"] == "Cast" and "resizing" in
              g[o]["location"]]
     assert len(casts) == 8 and set(casts) <= shape_ops

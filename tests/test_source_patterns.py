@@ -235,3 +235,18 @@ def test_float_math_on_a_dimension_that_is_not_static_is_a_kernel() -> None:
     assert {"Cast", "Sin"} <= unknown
     # the static channel count: folded by the converter, no kernel
     assert [p for p in predict(_positions(2)) if p.outcome == FLOAT_FALLBACK] == []
+
+
+def test_a_refusing_condition_wins_over_one_met_earlier() -> None:
+    from qlint.predict.variants import conditioned
+
+    g = _graph([("Transpose", "s/m/Transpose", [0], [1])])
+    holds = [{"fact": "ifm_rank", "eq": 2}]
+    ok = _table({"T(ok)": {"keras": None, "probe": "a", "graphdef_ops": ["Transpose"],
+                           "variant_of": "Transpose", "when": holds, "lowers_to": ["TRANSPOSE"],
+                           "int8": {"outcome": "integer"}},
+                 "T(refused)": {"keras": None, "probe": "b", "graphdef_ops": ["Transpose"],
+                                "variant_of": "Transpose", "when": holds, "lowers_to": None,
+                                "int8": {"outcome": CONVERSION_ERROR, "message": "m"}}})
+    met = conditioned(g, next(iter(g.ops())), list(ok.tf_ops()))
+    assert met is not None and met.name == "T(refused)"

@@ -656,6 +656,10 @@ TF_OP_BUILDERS["tf.concat"] = raw(
     "tf.concat([x, y], -1) on two (None, 16) inputs",
     lambda tf: lambda x, y: tf.concat([x, y], -1),
     Arg((None, 16), sample=(1, 16)), Arg((None, 16), sample=(1, 16)))
+TF_OP_BUILDERS["tf.stack"] = raw(
+    "tf.stack([x, y], -1) on two (None, 16) inputs",
+    lambda tf: lambda x, y: tf.stack([x, y], -1),
+    Arg((None, 16), sample=(1, 16)), Arg((None, 16), sample=(1, 16)))
 # Chains: does a shape op fed by an op the converter keeps in float stay float too?
 # Producers: NEG (float32 out) and RFFT (complex64 out; the chain ends in tf.math.abs),
 # on an input with an unknown batch dimension (the SavedModel of a Keras model).

@@ -10,7 +10,7 @@ from typing import Any
 from qlint.conditions import all_hold
 from qlint.graph import ModelGraph, NodeId
 from qlint.op_facts import op_facts
-from qlint.predict.tables import FLOAT_FALLBACK, CapabilityTable, TfOpCapability
+from qlint.predict.tables import CONVERSION_ERROR, FLOAT_FALLBACK, CapabilityTable, TfOpCapability
 
 
 def overrides_pattern(cap: TfOpCapability) -> bool:
@@ -53,11 +53,14 @@ def conditioned(graph: ModelGraph, op: NodeId, variants: Iterable[TfOpCapability
     static shapes is constant).
     """
     facts: dict[str, Any] | None = None
+    met: TfOpCapability | None = None
     for cap in variants:
         w = cap.when
         if isinstance(w, Sequence) and not isinstance(w, str):
             if facts is None:
                 facts = {**op_facts(graph, op), **(known or {})}
             if all_hold(w, facts):
-                return cap
-    return None
+                if cap.outcome == CONVERSION_ERROR:
+                    return cap  # a condition the converter refuses the op under decides
+                met = met or cap
+    return met
