@@ -14,6 +14,7 @@ precision or recall fails here and prints the misses.
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 
 import pytest
 from conftest import REPO
@@ -299,3 +300,19 @@ def test_every_converted_verdict_says_whether_the_interpreter_prepares_it() -> N
                          "failed to prepare.")
     assert m is not None and m.group("op") == "REVERSE_SEQUENCE"
     assert _fits([None, 6], [1, 6]) and not _fits([None, 6], [1, 1])
+
+
+def test_third_party_packages_are_pinned(tmp_path: Path) -> None:
+    """Every package a set's builders import is pinned, so the rebuild of the model files a
+    test session lacks installs the versions the verdicts were made with."""
+    from fixtures.heldout import packages
+
+    assert packages.requirements(1) == []
+    assert packages.ensure(tmp_path, 1) is None  # set 1 builds with TensorFlow alone
+    assert "keras-bert==0.89.0" in packages.requirements(22)
+    for heldout_set in SIZES:
+        for req in packages.requirements(heldout_set):
+            name, _, version = req.partition("==")
+            assert name and version[:1].isdigit(), req
+    env = packages.child_env(tmp_path)
+    assert env["PYTHONPATH"].split(":")[0] == str(tmp_path)

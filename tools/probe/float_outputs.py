@@ -360,7 +360,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 when stale")
     p.add_argument("--cache", type=Path,
-                   default=Path(os.environ.get("QLINT_PROBE_CACHE", "/work/cache/qlint"))
+                   default=Path(os.environ.get("QLINT_PROBE_CACHE",
+                                          Path.home() / ".cache" / "qlint"))
                    / "float_outputs",
                    help="where the SavedModels and converted files go (outside the repo)")
     p.add_argument("--only", default="",
