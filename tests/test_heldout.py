@@ -147,6 +147,12 @@ FLOORS[21] = {"QL101": (1.0, 1.0), "QL110": (1.0, 1.0)}
 # rank and Pad(complex64). Left: identical kernels merged, errors named ahead of the
 # converter's first failing pass.
 FLOORS[22] = {"QL101": (1.0, 1.0), "QL110": (0.96, 1.0), "QL111": (0.78, 1.0)}
+# Set 23 (16 models of nine packages: bert-for-tf2, cvnn, deel-lip, tensorflow-wavelets,
+# kgcnn, ...), scored once blind (QL101 0.875/1.0, QL110 1.0/0.857, QL111 1.0/0.333);
+# then complex64 and float64 dtype variants, an einsum summing a label of one operand
+# alone, a percentile's index from a flattened batch, argsort's NEG carried to a TOPK_V2
+# only when its values are unused, and Keras 2 layer bodies kept apart by their scope.
+FLOORS[23] = {"QL101": (1.0, 1.0), "QL110": (1.0, 1.0), "QL111": (1.0, 1.0)}
 SIZES = {1: 71, 2: 42, 3: 25, 4: 33, 5: 32, 6: 32, 7: 33, 8: 23, 9: 26, 10: 20, 11: 23,
          12: 13, 13: 12, 14: 13, 15: 11, 16: 15, 17: 13, 18: 13, 19: 16,
          20: 13, 21: 17, 22: 18, 23: 16}
@@ -273,6 +279,15 @@ OPAQUE_UNSCORED = {
     | {f"tp22.{m}/model.keras" for m in (
         "attention_bahdanau", "attention_luong", "lmu", "lmu_ff_fft", "lmu_ff_raw", "swin",
         "swin_v2")},
+    # every package's own Layer subclasses (bert-for-tf2's encoders, cvnn's complex
+    # layers, deel-lip's Lipschitz layers, the wavelet transforms, KAN, MDN, octave and
+    # graph convolutions); tf-siren's network is a SavedModel only; their SavedModels are
+    # scored
+    23: {f"tp23.{m}/model.h5" for m in (
+        "adapter_bert", "albert", "bert", "cvnn_cnn", "cvnn_unet", "deel_lip_hkr",
+        "deel_lip_wasserstein", "octave")}
+    | {f"tp23.{m}/model.keras" for m in (
+        "dmwt_sure", "dwt_db4", "dwt_haar", "kan", "kgcnn_gcn", "kgcnn_schnet", "mdn")},
 }
 
 

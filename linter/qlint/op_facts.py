@@ -26,7 +26,8 @@ with a value.  This module computes those facts for one IR op:
   exponent of ``tf.pow``; a TF reduction's scalar axis, as ``axes`` and
   ``reduces_depth``), and whether the converter can infer the dims of a SavedModel op's
   first input (``ifm_shape_inferred``, `qlint.converter_shapes`), and whether a
-  SavedModel op runs inside a while loop (``in_loop_body``), and the layout Keras 3
+  SavedModel op runs inside a while loop (``in_loop_body``), whether a source einsum
+  sums a label of one operand alone (``einsum_sums_lone_label``), and the layout Keras 3
   gives an addition it computes as a bias add (``bias_add_format``,
   `qlint.keras_bias_add`), and whether a Keras layer's input carries the mask an
   ``Embedding(mask_zero=True)`` or a ``Masking`` layer attaches (``input_masked``);
@@ -149,6 +150,11 @@ def op_facts(graph: ModelGraph, op: NodeId, *, options: bool = True) -> dict[str
         facts["in_loop_body"] = _in_loop_body(graph, str(node.get("location", "")))
     if node.get("source_op") == "StridedSlice" and graph.format != "tflite":
         facts.update(_slice_facts(graph, op, node.get("attrs", {})))
+    equation = node.get("attrs", {}).get("equation")
+    if node.get("source_op") == "Einsum" and isinstance(equation, str):
+        lone = einsum_sums_lone_label(equation)
+        if lone is not None:
+            facts["einsum_sums_lone_label"] = lone
     if graph.format == "keras" and ins:  # a Keras mask on the input (not an op in the file)
         facts["input_masked"] = _masks(graph, graph.producer(ins[0]))
     if graph.format == "keras" and node.get("source_op") in BIAS_ADDERS:  # a BiasAdd?
@@ -343,6 +349,20 @@ def _weights(graph: ModelGraph, op: NodeId, op_type: str) -> NodeId | None:
     inputs = graph.inputs(op)
     w = inputs[1] if len(inputs) > 1 else None
     return w if w is not None and graph[w].get("constant") else None
+
+
+def einsum_sums_lone_label(equation: str) -> bool | None:
+    """Whether a two-operand einsum sums a label of one operand alone: a label in neither
+    the other operand nor the output ('fij,jk->ik' sums ``f`` of the first).  ``None``
+    when the equation is not of two operands."""
+    lhs, arrow, out = equation.replace(" ", "").replace("...", "").partition("->")
+    operands = lhs.split(",")
+    if len(operands) != 2:
+        return None
+    if not arrow:  # implicit output: every label that appears once is kept
+        return False
+    a, b, kept = set(operands[0]), set(operands[1]), set(out)
+    return bool((a - b - kept) or (b - a - kept))
 
 
 def _slice_facts(graph: ModelGraph, op: NodeId, attrs: Mapping[str, Any]) -> dict[str, Any]:

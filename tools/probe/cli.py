@@ -92,7 +92,8 @@ def probe_tf_ops(worker: GuardedWorker, keys: Iterable[str]) -> dict[str, dict[s
         out[key] = {
             k: res[k]
             for k in ("keras", "probe", "via", "variant_of", "when", "pattern_when",
-                      "carry_when", "ordered", "carry_only", "when_builtin", "graphdef_ops",
+                      "carry_when", "carry_when_builtin", "ordered", "carry_only",
+                      "when_builtin", "graphdef_ops",
                       "graphdef_consts", "lowers_to", "float_message", "int8")
             if k in res
         }

@@ -1,14 +1,16 @@
 """Probe builders of ops whose verdict depends on a shape or a dtype of their input: a
 transpose by rank, ``tf.ones_like`` / ``tf.zeros_like`` on an unknown batch (they fold on
-a static one), a pad of a complex64 spectrum.  Each is a variant of its op, under the
+a static one), a pad of a complex64 spectrum, more ops on complex64, arithmetic on float64,
+an einsum that sums a label of one operand alone.  Each is a variant of its op, under the
 fact its condition names.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
-from tools.probe.builders import HARNESS, Arg, Builder, harnessed, raw
+from tools.probe.builders import HARNESS, X2, Arg, Builder, _w, harnessed, raw
 
 SHAPE_VARIANT_BUILDERS: dict[str, Builder] = {}
 # A rank swept: a transpose of more dims than TFLite's TRANSPOSE takes (Swin's window
@@ -36,3 +38,67 @@ SHAPE_VARIANT_BUILDERS["Pad(complex64)"] = dataclasses.replace(harnessed(raw(
                                      name=HARNESS),
     Arg((None, 4, 16), sample=(1, 4, 16)))), extra={
         "variant_of": "Pad", "when": [{"fact": "ifm_dtype", "eq": "complex64"}]})
+# More ops swept over complex64 (a complex-valued network's dense and convolution layers,
+# pooling indices, skip connections): each reads tf.signal.rfft spectra, its result's
+# magnitude is the output.
+_RFFT = "tf.signal.rfft"
+_COMPLEX_OPS: dict[str, tuple[str, Any, tuple[Arg, ...]]] = {
+    "BiasAdd": ("tf.nn.bias_add(rfft(x), rfft(b))",
+                lambda tf, c, y: tf.nn.bias_add(c, tf.signal.rfft(y, name=HARNESS)),
+                (Arg((2, 16)), Arg((16,)))),
+    "MatMul": ("tf.matmul(rfft(x), rfft(y), transpose_b=True)",
+               lambda tf, c, y: tf.matmul(c, tf.signal.rfft(y, name=HARNESS), transpose_b=True),
+               (Arg((2, 16)), Arg((3, 16)))),
+    "BatchMatMulV2": ("tf.linalg.matmul(rfft(x), rfft(y), transpose_b=True), rank 3",
+                      lambda tf, c, y: tf.linalg.matmul(
+                          c, tf.signal.rfft(y, name=HARNESS), transpose_b=True),
+                      (Arg((1, 2, 16)), Arg((1, 3, 16)))),
+    "GatherV2": ("tf.gather(rfft(x), [0, 2, 4], axis=1)",
+                 lambda tf, c: tf.gather(c, [0, 2, 4], axis=1), (Arg((2, 16)),)),
+    "ConcatV2": ("tf.concat([rfft(x), rfft(y)], -1)",
+                 lambda tf, c, y: tf.concat([c, tf.signal.rfft(y, name=HARNESS)], -1),
+                 (Arg((2, 16)), Arg((2, 16)))),
+    "Reshape": ("tf.reshape(rfft(x), [2, 3, 3])",
+                lambda tf, c: tf.reshape(c, [2, 3, 3]), (Arg((2, 16)),)),
+    "ExpandDims": ("tf.expand_dims(rfft(x), 1)",
+                   lambda tf, c: tf.expand_dims(c, 1), (Arg((2, 16)),)),
+    "Squeeze": ("tf.squeeze(rfft(x), 1)", lambda tf, c: tf.squeeze(c, 1), (Arg((2, 1, 16)),)),
+    "Pack": ("tf.stack([rfft(x), rfft(y)], 1)",
+             lambda tf, c, y: tf.stack([c, tf.signal.rfft(y, name=HARNESS)], 1),
+             (Arg((2, 16)), Arg((2, 16)))),
+    "Tile": ("tf.tile(rfft(x), [1, 2])", lambda tf, c: tf.tile(c, [1, 2]), (Arg((2, 16)),)),
+    "Neg": ("tf.math.negative(rfft(x))", lambda tf, c: tf.math.negative(c), (Arg((2, 16)),)),
+}
+for _op, (_text, _fn, _args) in _COMPLEX_OPS.items():
+    SHAPE_VARIANT_BUILDERS[f"{_op}(complex64)"] = harnessed(Builder(
+        f"{_text} ({_RFFT} and tf.math.abs as harness)",
+        (lambda fn: lambda tf, keras, rng: lambda x, *more: tf.math.abs(
+            fn(tf, tf.signal.rfft(x, name=HARNESS), *more), name=HARNESS))(_fn),
+        _args, extra={"variant_of": _op, "when": [{"fact": "ifm_dtype", "eq": "complex64"}]}))
+# Arithmetic swept over float64 (a percentile computed in float64 by a thresholding layer):
+# a cast to float64 and back is the harness.
+_FLOAT64_OPS: dict[str, tuple[str, Any]] = {
+    "AddV2": ("x + 1.5", lambda tf, d: d + tf.constant(1.5, tf.float64)),
+    "Sub": ("x - 1.5", lambda tf, d: d - tf.constant(1.5, tf.float64)),
+    "Mul": ("x * 1.5", lambda tf, d: d * tf.constant(1.5, tf.float64)),
+    "RealDiv": ("x / 1.5", lambda tf, d: d / tf.constant(1.5, tf.float64)),
+    "Round": ("tf.math.round(x)", lambda tf, d: tf.math.round(d)),
+    "Floor": ("tf.math.floor(x)", lambda tf, d: tf.math.floor(d)),
+    "Maximum": ("tf.math.maximum(x, 0.5)",
+                lambda tf, d: tf.math.maximum(d, tf.constant(0.5, tf.float64))),
+}
+for _op, (_text, _fn) in _FLOAT64_OPS.items():
+    SHAPE_VARIANT_BUILDERS[f"{_op}(float64)"] = harnessed(Builder(
+        f"{_text} in float64 (tf.cast to float64 and back as harness)",
+        (lambda fn: lambda tf, keras, rng: lambda x: tf.cast(
+            fn(tf, tf.cast(x * 4.0, tf.float64, name=HARNESS)), tf.float32, name=HARNESS))(_fn),
+        (X2,), extra={"variant_of": _op, "when": [{"fact": "ifm_dtype", "eq": "float64"}]}))
+# An einsum that sums a label of one operand alone (in neither the other operand nor the
+# output: a multiwavelet transform's filter bank, 'fijc,bjkc->bikc'); a plain contraction
+# ('ij,jk->ik', the base entry) converts.
+SHAPE_VARIANT_BUILDERS["Einsum(label summed in one operand)"] = Builder(
+    "tf.einsum('fij,jk->ik', w, x), w (3, 2, 4) constant, x (4, 5)",
+    lambda tf, keras, rng: (lambda w: lambda x: tf.einsum("fij,jk->ik", w, x))(
+        tf.constant(_w(rng, 3, 2, 4))),
+    (Arg((4, 5)),),
+    extra={"variant_of": "Einsum", "when": [{"fact": "einsum_sums_lone_label", "eq": True}]})

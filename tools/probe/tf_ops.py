@@ -387,8 +387,12 @@ TF_OP_BUILDERS: dict[str, Builder] = {
                                x=tf.cast(x * 100.0, tf.int32))),
     "InTopKV2": raw("tf.math.in_top_k([1], x, 2)", lambda tf: lambda x:
                     tf.math.in_top_k(tf.constant([1]), x, 2)),
-    "InvertPermutation": raw("tf.math.invert_permutation(argsort(x))", lambda tf: lambda x:
-                             tf.math.invert_permutation(tf.argsort(x[0]))),
+    # argsort's float NEG keeps the TOPK_V2 float when only its indices are read (the
+    # Sort probe: values read, the TOPK_V2 int8)
+    "InvertPermutation": dataclasses.replace(raw(
+        "tf.math.invert_permutation(argsort(x))", lambda tf: lambda x:
+        tf.math.invert_permutation(tf.argsort(x[0]))), extra={"carry_when": {
+            "TOPK_V2": [{"fact": "used_outputs", "eq": ["indices"]}]}}),
     "IRFFT2D": raw("tf.signal.irfft2d(tf.signal.rfft2d(x))", lambda tf: lambda x:
                    tf.signal.irfft2d(tf.signal.rfft2d(x)), Arg((1, 8, 8))),
     "StatelessMultinomial": raw("tf.random.stateless_categorical(x, 1, seed=[1, 2])",

@@ -384,6 +384,30 @@ def _builtin_when(builder: Builder, ref_buf: bytes) -> list[dict[str, Any]] | No
             else dict(c) for c in when]
 
 
+def _builtin_carry_when(builder: Builder, ref_buf: bytes
+                        ) -> dict[str, list[dict[str, Any]]] | None:
+    """A chain's ``carry_when`` as it reads on the builtins: each condition on a builtin's
+    ``used_outputs`` becomes one on its ``used_output_slots``, as the unquantized
+    conversion of the probe model wires them; ``None`` when there is no such condition,
+    or the slots of a builtin it names are not one measured value."""
+    carry = builder.extra.get("carry_when")
+    if not isinstance(carry, dict) or not any(
+            c.get("fact") == "used_outputs" for conds in carry.values() for c in conds):
+        return None
+    try:
+        slots = _used_output_slots(ref_buf)
+    except Exception:
+        return None
+    out: dict[str, list[dict[str, Any]]] = {}
+    for builtin, conds in carry.items():
+        seen = slots.get(builtin, set())
+        if any(c.get("fact") == "used_outputs" for c in conds) and len(seen) != 1:
+            return None
+        out[builtin] = [{"fact": "used_output_slots", "eq": list(next(iter(seen)))}
+                        if c.get("fact") == "used_outputs" else dict(c) for c in conds]
+    return out
+
+
 def _inputs_for(interp: Any, builder: Builder) -> list[tuple[int, np.ndarray]]:
     """Input arrays in interpreter input order, quantized where the input is."""
     rng = np.random.default_rng(2)
@@ -634,6 +658,9 @@ def _probe_tf_op(builder: Builder, phase: _Phase, saved_model: str | None) -> di
         when_builtin = _builtin_when(builder, ref_buf)
         if when_builtin is not None:
             res["when_builtin"] = when_builtin
+        carry_builtin = _builtin_carry_when(builder, ref_buf)
+        if carry_builtin is not None:
+            res["carry_when_builtin"] = carry_builtin
     except Exception as exc:
         ref_ops = None
         res["lowers_to"] = None

@@ -609,7 +609,11 @@ class _Scope:
         args = {a.name: ins[i] for i, a in enumerate(fdef.signature.input_arg) if i < len(ins)}
         generic = node.op in CALL_OPS and node.name.split("/")[-1].startswith(
             ("StatefulPartitionedCall", "PartitionedCall"))
-        path = self.path if generic else f"{self.path}/{node.name}"
+        # a generic call node adds its name scope (a Keras 2 layer's
+        # ``dense/StatefulPartitionedCall``: ``dense``), not its own name; two layers'
+        # bodies that name their ops alike stay apart
+        scope = node.name.rpartition("/")[0] if generic else node.name
+        path = f"{self.path}/{scope}" if scope else self.path
         child = _Scope(self.b, self.sig, prefix=f"{self.prefix}{node.name}/", path=path,
                        depth=self.depth + 1, stack=(*self.stack, func), args=args,
                        anchor=self.anchor)

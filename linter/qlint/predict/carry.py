@@ -61,8 +61,12 @@ def carrying(pairs: dict[tuple[str, str, str], TfOpCapability], producer: str,
 def carry_holds(graph: ModelGraph, op: NodeId, cap: TfOpCapability, builtin: str) -> bool:
     """Whether the probed chain ``cap`` carries float to ``op`` (a ``builtin``): true
     unless the chain has conditions on that builtin (``carry_when``) that the op does
-    not meet (an unknown fact: no)."""
-    conds = (cap.carry_when or {}).get(builtin)
+    not meet (an unknown fact: no).  On a .tflite file, the conditions as they read on
+    its builtins where the probe recorded them (``carry_when_builtin``)."""
+    by_builtin = cap.carry_when
+    if graph.format == "tflite" and cap.carry_when_builtin is not None:
+        by_builtin = cap.carry_when_builtin
+    conds = (by_builtin or {}).get(builtin)
     if not conds:
         return True
     return all_hold(list(conds), op_facts(graph, op, options=False)) is True

@@ -120,6 +120,9 @@ class TfOpCapability:
     # [{"fact": "next_compute_op", "in": ["PACK", "CONCATENATION"]}]}`` (a RESHAPE of a
     # float NEG stays float when its result is stacked, not when it is the model output)
     carry_when: Mapping[str, Sequence[Mapping[str, Any]]] | None = None
+    # ``carry_when`` as it reads on a .tflite file's builtins, where it names a SavedModel
+    # op's outputs (``used_outputs`` names become the ``used_output_slots`` the probe saw)
+    carry_when_builtin: Mapping[str, Sequence[Mapping[str, Any]]] | None = None
     # A chain whose TF ops must flow in ``graphdef_ops`` order, each feeding the next
     # through the chain's own ops (``Squeeze+Neg+Pack``: a Squeeze read by the Neg, not a
     # Reshape of the stacked result)
@@ -321,6 +324,8 @@ def _tf_op(key: str, raw: Mapping[str, Any]) -> TfOpCapability:
         else None,
         carry_when=raw.get("carry_when") if isinstance(raw.get("carry_when"), Mapping)
         else None,
+        carry_when_builtin=raw.get("carry_when_builtin")
+        if isinstance(raw.get("carry_when_builtin"), Mapping) else None,
         ordered=raw.get("ordered") is True,
         carry_only=raw.get("carry_only") is True,
         graphdef_consts=_consts(raw.get("graphdef_consts")),
