@@ -67,7 +67,7 @@ TF_SAMPLE = ["Erf", "Cumsum", "Pow(y=2)", "Pow(y=3)", "Pow(y=2, rank 5)",
              "tf_keras.ConvLSTM2D(dynamic batch)", "keras.EinsumDense(bias NCHW, rank 3)",
              "tf.zeros_like(dynamic batch)", "keras.GlobalAveragePooling1D(masked input)",
              "Transpose(rank 8)", "Pad(complex64)", "Sin+Cos+Pack", "MatMul(complex64)",
-             "Reshape(complex64)", "Round(float64)", "Einsum(label summed in one operand)",
+             "Round(float64)", "Einsum(label summed in one operand)",
              "InvertPermutation"]
 TIMEOUT = 120.0
 

@@ -28,7 +28,7 @@ from conftest import REPO
 from qlint.loaders.keras import load_keras
 from qlint.loaders.savedmodel import load_savedmodel
 from qlint.predict.source import predict
-from qlint.predict.tables import CONVERSION_ERROR, FLOAT_FALLBACK
+from qlint.predict.tables import CONVERSION_ERROR, FLOAT_FALLBACK, RUNTIME_ERROR
 from qlint.registry import Context
 from qlint_rules.source_dtypes import Float16Policy
 
@@ -57,9 +57,14 @@ def predicted(graph: Any) -> tuple[bool, set[str]]:
     preds = predict(graph)
     error = any(p.outcome == CONVERSION_ERROR for p in preds) or any(
         True for _ in Float16Policy().check(graph, Context()))
-    floats = {o for p in preds if p.outcome == FLOAT_FALLBACK and not _may(p)
-              for o in p.tflite_ops}
+    floats = {o for p in preds if _float(p) and not _may(p) for o in p.tflite_ops}
     return error, floats
+
+
+def _float(p: Any) -> bool:
+    """A float prediction, or one whose probe kept ops float and then failed to run (a
+    batched non_max_suppression_padded: QL110 names its float ops all the same)."""
+    return p.outcome == FLOAT_FALLBACK or (p.outcome == RUNTIME_ERROR and bool(p.cap.float_ops))
 
 
 def _may(p: Any) -> bool:

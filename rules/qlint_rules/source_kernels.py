@@ -11,7 +11,7 @@ from qlint.finding import Finding, Severity
 from qlint.graph import ModelGraph
 from qlint.knowledge import all_records
 from qlint.predict.source import Prediction, predict
-from qlint.predict.tables import CONVERSION_ERROR, FLOAT_FALLBACK
+from qlint.predict.tables import CONVERSION_ERROR, FLOAT_FALLBACK, RUNTIME_ERROR
 from qlint.registry import Context, Rule
 
 SOURCE_FORMATS = frozenset({"savedmodel", "keras"})
@@ -70,7 +70,9 @@ class SourceFloatFallback(Rule):
 
     def check(self, graph: ModelGraph, ctx: Context) -> Iterator[Finding]:
         for p in predict(graph):
-            if p.outcome != FLOAT_FALLBACK:
+            # a probe whose int8 model then failed to run kept its float ops all the same
+            failed = p.outcome == RUNTIME_ERROR and bool(p.cap.float_ops)
+            if p.outcome != FLOAT_FALLBACK and not failed:
                 continue
             counts = [p.count(o) for o in p.tflite_ops]
             ops = ", ".join(o if n == 1 else f"{o} x{n}"
@@ -84,7 +86,9 @@ class SourceFloatFallback(Rule):
                 graph, p.op,
                 f"{_what(graph, p)} {will} in float32 after strict int8 conversion: "
                 f"{ops or 'its TFLite op'} {'stays' if sum(counts) == 1 else 'stay'} float between "
-                f"DEQUANTIZE/QUANTIZE (probed with {p.cap.probe or p.cap.name}{cond})",
+                f"DEQUANTIZE/QUANTIZE (probed with {p.cap.probe or p.cap.name}{cond})"
+                + (f"; the probe's int8 model then failed to run: "
+                   f"{(p.cap.message or '').split(' | ')[0]}" if failed else ""),
                 related=p.related,
             )
 

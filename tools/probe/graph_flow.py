@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from tools.probe.builders import X2, Arg, Builder, _w
+from tools.probe.builders import HARNESS, X2, Arg, Builder, _w, harnessed
 
 GRAPH_FLOW_BUILDERS: dict[str, Builder] = {}
 
@@ -42,6 +42,20 @@ GRAPH_FLOW_BUILDERS["implements:non_max_suppression_padded_v2"] = Builder(
     lambda tf, keras, rng: lambda b, s: tf.image.non_max_suppression_padded(
         b, s, 10, iou_threshold=0.5, pad_to_max_output_size=True)[0],
     (Arg((64, 4), lo=0.0, hi=1.0), Arg((64,), lo=0.0, hi=1.0)), saved_model=True)
+# Boxes of a batch (rank 3: a detector's ``[batch, boxes, 4]``, as keras-cv's YOLOv8
+# decoder passes them) are not replaced: the function's loops are converted as they are.
+GRAPH_FLOW_BUILDERS["implements:non_max_suppression_padded_v2(batched boxes)"] = harnessed(
+    Builder(
+        "tf.image.non_max_suppression_padded(boxes, scores, 100, pad_to_max_output_size=True), "
+        "boxes (None, 84, 4) of corners and sizes (their concatenation is the harness)",
+        lambda tf, keras, rng: lambda c, wh, s: tf.image.non_max_suppression_padded(
+            tf.concat([c, tf.add(c, wh, name=HARNESS)], -1, name=HARNESS), s, 100,
+            iou_threshold=0.7, score_threshold=0.2, pad_to_max_output_size=True)[0],
+        (Arg((None, 84, 2), lo=0.0, hi=0.5, sample=(1, 84, 2)),
+         Arg((None, 84, 2), lo=0.1, hi=0.5, sample=(1, 84, 2)),
+         Arg((None, 84), lo=0.0, hi=1.0, sample=(1, 84))), saved_model=True,
+        extra={"variant_of": "implements:non_max_suppression_padded_v2",
+               "when": [{"fact": "ifm_rank", "eq": 3}]}), last=False)
 
 
 def _tf_keras_rnn(layer: str) -> Callable[[Any, Any, np.random.Generator], Any]:

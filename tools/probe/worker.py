@@ -705,16 +705,16 @@ def _probe_tf_op(builder: Builder, phase: _Phase, saved_model: str | None) -> di
     names = op_names(ops)
     if ref_ops is None or names != res["lowers_to"]:
         entry["ops"] = names
+    bad = float_ops(ops)  # the converted file's, whether or not the interpreter runs it
     if err is not None:
         entry.update(outcome="runtime_error", message=condense(err))
     else:
-        bad = float_ops(ops)
         entry.update(outcome="float_fallback" if bad else "integer", message=None)
-        if bad:
-            entry["float_ops"] = bad
-            counts = float_op_counts(ops)
-            if any(n > 1 for n in counts.values()):
-                entry["float_counts"] = counts
+    if bad:
+        entry["float_ops"] = bad
+        counts = float_op_counts(ops)
+        if any(n > 1 for n in counts.values()):
+            entry["float_counts"] = counts
     keep = ("outcome", "message", "float_ops", "float_counts", "ops", "float_edges",
             "harness_float_ops", "float_runs")
     res["int8"] = {k: entry[k] for k in keep if k in entry}

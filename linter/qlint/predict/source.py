@@ -31,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from qlint.conditions import all_hold
@@ -306,9 +306,23 @@ def _integer_operation(graph: ModelGraph, op: NodeId) -> bool:
         isinstance(target, str) and target.startswith(("float", "bfloat")))
 
 
+def _own_variant(graph: ModelGraph, cap: TfOpCapability, inst: list[NodeId],
+                 variants: Mapping[str, Sequence[TfOpCapability]],
+                 source_ops: Mapping[NodeId, str]) -> TfOpCapability | None:
+    """A variant of the pattern's own op whose conditions its op in ``inst`` meets: the
+    pattern probed under another condition (``non_max_suppression_padded`` on boxes of a
+    batch, which the converter does not replace)."""
+    own = next((o for o in inst if source_ops[o] == cap.name), None)
+    if own is None or not variants.get(cap.name):
+        return None
+    return conditioned(graph, own, variants[cap.name])
+
+
 def _tflite_ops(cap: TfOpCapability) -> tuple[str, ...]:
     if cap.outcome == FLOAT_FALLBACK:
         return cap.float_ops or cap.lowers_to or ()
+    if cap.outcome == RUNTIME_ERROR and cap.float_ops:  # float, then refused at run time
+        return cap.float_ops
     return cap.lowers_to or ()
 
 
@@ -430,16 +444,17 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
                 taken = {lowered.get(source_ops[o]) for o in inst if o in claimed} - {
                     lowered.get(source_ops[o]) for o in inst if o not in claimed}
                 claimed.update(inst)
-                tfl = tuple(b for b in _tflite_ops(cap) if b not in taken)
-                if cap.outcome != FLOAT_FALLBACK or tfl:
-                    out.append(Prediction(inst[0], cap.outcome, cap, tfl, related=inst[1:],
+                icap = _own_variant(graph, cap, inst, variants, source_ops) or cap
+                tfl = tuple(b for b in _tflite_ops(icap) if b not in taken)
+                if icap.outcome != FLOAT_FALLBACK or tfl:
+                    out.append(Prediction(inst[0], icap.outcome, icap, tfl, related=inst[1:],
                                           via="pattern",
-                                          counts=_present_counts(cap, tfl, inst, source_ops,
+                                          counts=_present_counts(icap, tfl, inst, source_ops,
                                                                  lowered)))
                 # an op of a float pattern meeting a probed context of its own that the
                 # pattern's probe did not have (a SquaredDifference of rank 5 in a layer
                 # normalization probed on rank 3) keeps that variant's float op too
-                if cap.outcome == FLOAT_FALLBACK:
+                if icap.outcome == FLOAT_FALLBACK:
                     out.extend(_context_variants(graph, inst, variants, source_ops, set(tfl)))
             continue
         ins = graph.inputs(op)
@@ -490,12 +505,14 @@ def _context_variants(graph: ModelGraph, inst: list[NodeId],
                       source_ops: Mapping[NodeId, str],
                       predicted: set[str]) -> list[Prediction]:
     """Predictions for the ops of a float pattern instance that meet a float variant of
-    their own (not one on a constant operand) whose float ops the pattern does not name."""
+    their own (not one on a constant operand) whose float ops the pattern does not name,
+    or a variant the converter refuses them under (a float64 Mul beside a Cast)."""
     out: list[Prediction] = []
     for o in inst:
         met = conditioned(graph, o, [v for v in variants.get(source_ops[o], ())
-                                      if overrides_pattern(v)])
-        if met is not None and not set(met.float_ops) <= predicted:
+                                      if overrides_pattern(v) or v.outcome == CONVERSION_ERROR])
+        if met is not None and (met.outcome == CONVERSION_ERROR
+                                or not set(met.float_ops) <= predicted):
             tfl = tuple(b for b in _tflite_ops(met) if b not in predicted)
             out.append(Prediction(o, met.outcome, met, tfl))
             predicted |= set(tfl)
