@@ -27,7 +27,9 @@ def _what(graph: ModelGraph, p: Prediction) -> str:
         extra = f" activation={node['attrs'].get('activation')!r}" if p.via == "activation" else ""
         return f"{node['source_op']} {kind} '{node['name']}'{extra}"
     if p.via == "pattern":  # named by its ops: the probe's name may be another API's
-        return f"TF op pattern ({', '.join(p.cap.graphdef_ops or ())})"
+        present = {graph[o]["source_op"] for o in (p.op, *p.related)}
+        ops = [o for o in dict.fromkeys(p.cap.graphdef_ops or ()) if o in present]
+        return f"TF op pattern ({', '.join(ops or sorted(present))})"
     if p.via == "carried":
         return f"TF op {node['source_op']} fed by the float {graph[p.related[0]]['source_op']}"
     composite = str(node["source_op"]).removeprefix("implements:")
