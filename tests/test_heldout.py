@@ -154,6 +154,12 @@ FLOORS[22] = {"QL101": (1.0, 1.0), "QL110": (0.96, 1.0), "QL111": (0.78, 1.0)}
 # alone, a percentile's index from a flattened batch, argsort's NEG carried to a TOPK_V2
 # only when its values are unused, and Keras 2 layer bodies kept apart by their scope.
 FLOORS[23] = {"QL101": (1.0, 1.0), "QL110": (1.0, 1.0), "QL111": (1.0, 1.0)}
+# Set 24 (17 models of nine packages: tfts, kymatio, keras-complex, csbdeep, keras-gcn, ...),
+# scored once blind (QL101 1.0/0.735, QL110 0.706/0.735, QL111 0.818/0.75); then Sub+Square
+# as an ordered chain, repeated ops merged down the graph, no op predicted twice, and the
+# complex FFTs, Mean(complex64) and Div probed.  Left: a moving average's slices, splits
+# that vary between conversions, CARE's convolutions, errors named ahead of the converter.
+FLOORS[24] = {"QL101": (1.0, 0.734), "QL110": (1.0, 0.714), "QL111": (0.846, 0.916)}
 SIZES = {1: 71, 2: 42, 3: 25, 4: 33, 5: 32, 6: 32, 7: 33, 8: 23, 9: 26, 10: 20, 11: 23,
          12: 13, 13: 12, 14: 13, 15: 11, 16: 15, 17: 13, 18: 13, 19: 16,
          20: 13, 21: 17, 22: 18, 23: 16, 24: 17}
@@ -289,6 +295,11 @@ OPAQUE_UNSCORED = {
         "deel_lip_wasserstein", "octave")}
     | {f"tp23.{m}/model.keras" for m in (
         "dmwt_sure", "dwt_db4", "dwt_haar", "kan", "kgcnn_gcn", "kgcnn_schnet", "mdn")},
+    # the packages' own Layer subclasses (keras-adaptive-softmax's, keras-bi-lm's, csbdeep's
+    # and kymatio's, keras-complex's, keras-gcn's); tfts' networks are SavedModels only;
+    # their SavedModels are scored
+    24: {f"tp24.{m}/model.h5" for m in ("adaptive_softmax", "bilm", "gcn", "gcn_maxpool")}
+    | {f"tp24.{m}/model.keras" for m in ("care_2d", "complex_conv_bn", "kymatio_scattering")},
 }
 
 

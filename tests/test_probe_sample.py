@@ -68,7 +68,8 @@ TF_SAMPLE = ["Erf", "Cumsum", "Pow(y=2)", "Pow(y=3)", "Pow(y=2, rank 5)",
              "tf.zeros_like(dynamic batch)", "keras.GlobalAveragePooling1D(masked input)",
              "Transpose(rank 8)", "Pad(complex64)", "Sin+Cos+Pack", "MatMul(complex64)",
              "Round(float64)", "Einsum(label summed in one operand)",
-             "InvertPermutation"]
+             "InvertPermutation", "FFT", "Div", "Mean(complex64)", "Sub+Square",
+             "implements:non_max_suppression_padded_v2(batched boxes)"]
 TIMEOUT = 120.0
 
 

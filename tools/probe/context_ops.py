@@ -327,6 +327,13 @@ for _op, _fn in _SEGMENTS.items():
                 extra={"ordered": True})
 # A CONCATENATION of a float ELU (a V-Net's skip connection concatenates the encoder's ELU
 # output with the decoder's) stays float too; ordered: along the data edge.
+# The converter fuses a Sub feeding a Square into one SQUARED_DIFFERENCE
+# (optimize_patterns.td); ordered: along the data edge, wherever the two are (a RevIN
+# normalization's ``square(x - mean)`` inside a block of many Subs), and only that way
+# round (a factorization machine squares a sum, then subtracts).
+CONTEXT_BUILDERS["Sub+Square"] = dataclasses.replace(raw(
+    "tf.math.square(a - b)", lambda tf: lambda a, b: tf.math.square(a - b), X2, X2),
+    extra={"ordered": True})
 CONTEXT_BUILDERS["Elu+ConcatV2"] = dataclasses.replace(raw(
     "tf.concat([tf.nn.elu(x), y], -1), x and y (1, 8, 8, 4)",
     lambda tf: lambda x, y: tf.concat([tf.nn.elu(x), y], -1), X4, X4),

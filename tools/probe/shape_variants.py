@@ -63,6 +63,8 @@ _COMPLEX_OPS: dict[str, tuple[str, Any, tuple[Arg, ...]]] = {
              (Arg((2, 16)), Arg((2, 16)))),
     "Tile": ("tf.tile(rfft(x), [1, 2])", lambda tf, c: tf.tile(c, [1, 2]), (Arg((2, 16)),)),
     "Neg": ("tf.math.negative(rfft(x))", lambda tf, c: tf.math.negative(c), (Arg((2, 16)),)),
+    "Mean": ("tf.reduce_mean(rfft(x), 1)", lambda tf, c: tf.reduce_mean(c, 1),
+             (Arg((2, 4, 16)),)),
 }
 for _op, (_text, _fn, _args) in _COMPLEX_OPS.items():
     SHAPE_VARIANT_BUILDERS[f"{_op}(complex64)"] = harnessed(Builder(

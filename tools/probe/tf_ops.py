@@ -25,6 +25,7 @@ from tools.probe.keras_ops import op_builder
 from tools.probe.legalized import legalized_builders
 from tools.probe.raw_ops import raw_op_builder
 from tools.probe.shape_variants import SHAPE_VARIANT_BUILDERS
+from tools.probe.spectral_ops import SPECTRAL_BUILDERS
 from tools.probe.tf_functions import function_builder
 
 POS2 = Arg((1, 16), lo=0.1, hi=2.0)
@@ -164,10 +165,8 @@ TF_OP_BUILDERS: dict[str, Builder] = {
     # an integer input cast to float and concatenated with float features
     "Cast+ConcatV2": raw("tf.concat([x, tf.cast(int32, float32)])", _concat_cast,
                          X2, Arg((1, 4), "int32", 0, 8)),
-    # neighbours the converter fuses (optimize_patterns.td): Sub feeding Square becomes
-    # SQUARED_DIFFERENCE, Square/Sum/Rsqrt/Mul of tf.math.l2_normalize L2_NORMALIZATION
-    "Sub+Square": raw("tf.math.square(a - b)", lambda tf: lambda a, b: tf.math.square(a - b),
-                      X2, X2),
+    # neighbours the converter fuses (optimize_patterns.td): Square/Sum/Rsqrt/Mul of
+    # tf.math.l2_normalize becomes L2_NORMALIZATION (Sub+Square: tools/probe/context_ops.py)
     "Einsum": raw("tf.einsum(bij,bjk->bik)", _einsum, Arg((1, 4, 8)), Arg((1, 8, 4))),
     "Elu": raw("tf.nn.elu", lambda tf: tf.nn.elu),
     "Erf": raw("tf.math.erf", lambda tf: tf.math.erf),
@@ -704,7 +703,7 @@ TF_OP_BUILDERS["Sin+Cos+Pack"] = raw(
 TF_OP_BUILDERS.update(CONTEXT_BUILDERS)
 TF_OP_BUILDERS.update(KERAS_BIAS_ADD_BUILDERS)
 TF_OP_BUILDERS.update(KERAS_MASK_BUILDERS)
-TF_OP_BUILDERS.update(SHAPE_VARIANT_BUILDERS)
+TF_OP_BUILDERS.update(SHAPE_VARIANT_BUILDERS | SPECTRAL_BUILDERS)
 # GroupNormalization on a sequence (batch, steps, channels): its grouped tensor is of rank
 # 4; a variant of the layer on an input of rank 3 or less.
 TF_OP_BUILDERS["keras.GroupNormalization(rank 3 input)"] = dataclasses.replace(

@@ -44,6 +44,7 @@ from qlint.bounded_read import check_model_file_size
 from qlint.errors import ModelLoadError
 from qlint.graph import ModelGraph
 from qlint.loaders.savedmodel_composites import implements_name
+from qlint.loaders.savedmodel_consts import content_digest, scalar_value
 from qlint.loaders.savedmodel_dtypes import (
     RANDOM_PREFIXES,
     arg_dtype,
@@ -95,6 +96,7 @@ class _Tensor:
     shape: tuple[int | None, ...] | None = None
     constant: bool = False
     value: float | None = None  # a scalar constant's value (prediction conditions)
+    content: str | None = None  # a digest of a small constant's value (merged alike)
     output_arg: str | None = None  # the op's output argument (``indices`` of TopKV2)
 
 
@@ -243,6 +245,8 @@ class _Builder:
             if key not in ids:
                 t = sig.tensors.get(key) or _Tensor(key, key)
                 extra: dict[str, Any] = {} if t.value is None else {"value": t.value}
+                if t.content is not None:
+                    extra["content"] = t.content
                 if t.output_arg is not None:
                     extra["output_arg"] = t.output_arg
                 ids[key] = g.add_tensor(
@@ -407,33 +411,6 @@ class _Node:
         return self._flow
 
 
-# DataType enum values of the numeric scalars whose value is kept, and their fields.
-_SCALAR_FIELDS = {1: ("float_val", "<f"), 2: ("double_val", "<d"), 3: ("int_val", "<i"),
-                  9: ("int64_val", "<q")}
-
-
-def _scalar_value(node: _Node) -> float | None:
-    """The value of a one-element numeric ``Const`` (``tf.pow(x, 2.0)``'s exponent)."""
-    if "value" not in node.attr:
-        return None
-    t = node.attr["value"].tensor
-    if any(d.size != 1 for d in t.tensor_shape.dim):
-        return None
-    field_fmt = _SCALAR_FIELDS.get(int(t.dtype))
-    if field_fmt is None:
-        return None
-    vals = getattr(t, field_fmt[0])
-    if len(vals) == 1:
-        return float(vals[0])
-    if t.tensor_content:
-        import struct
-
-        size = struct.calcsize(field_fmt[1])
-        if len(t.tensor_content) == size:
-            return float(struct.unpack(field_fmt[1], t.tensor_content)[0])
-    return None
-
-
 class _Scope:
     """One instantiation of the top-level graph or of a function body."""
 
@@ -566,7 +543,8 @@ class _Scope:
             key = self._new_tensor(self._out_key(node, 0, top), node, 0, constant=True,
                                    dtype=dtype)
             if op == "Const":
-                self.sig.tensors[key].value = _scalar_value(node)
+                self.sig.tensors[key].value = scalar_value(node)
+                self.sig.tensors[key].content = content_digest(node)
             return
         func = self._callee(node)
         fdef = self.b.functions.get(func) if func is not None else None

@@ -384,6 +384,8 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
     lowered = tf_op_lowerings(tab)
     for cap, inst in _chain_instances(graph, ops, source_ops, chains):
         claimed.update(inst)
+        if cap.outcome == INTEGER:
+            continue  # its ops are int8 together (Sub+Square: one SQUARED_DIFFERENCE)
         tfl = _tflite_ops(cap)
         out.append(Prediction(inst[0], cap.outcome, cap, tfl, related=inst[1:],
                               via="pattern",
@@ -443,6 +445,7 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
                 # Neg+Reshape's and Neg+Pack's)
                 taken = {lowered.get(source_ops[o]) for o in inst if o in claimed} - {
                     lowered.get(source_ops[o]) for o in inst if o not in claimed}
+                fresh = [o for o in inst if o not in claimed]
                 claimed.update(inst)
                 icap = _own_variant(graph, cap, inst, variants, source_ops) or cap
                 tfl = tuple(b for b in _tflite_ops(icap) if b not in taken)
@@ -455,7 +458,7 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
                 # pattern's probe did not have (a SquaredDifference of rank 5 in a layer
                 # normalization probed on rank 3) keeps that variant's float op too
                 if icap.outcome == FLOAT_FALLBACK:
-                    out.extend(_context_variants(graph, inst, variants, source_ops, set(tfl)))
+                    out.extend(_context_variants(graph, fresh, variants, source_ops, set(tfl)))
             continue
         ins = graph.inputs(op)
         # a predicate computed from static shapes alone is as constant as a literal one
@@ -469,6 +472,7 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
             continue  # int32 / bool shape arithmetic: no float kernel, as the probe classifies
         elif known.outcome != INTEGER:
             out.append(Prediction(op, known.outcome, known, _tflite_ops(known)))
+            claimed.add(op)  # a pattern instance found later does not predict it again
     return j
 
 
@@ -479,18 +483,37 @@ def _duplicates(graph: ModelGraph, ops: list[NodeId]) -> set[NodeId]:
     """The ops that repeat an earlier op: the same TF op with the same attributes on the
     same input tensors (a BART encoder and decoder each casting the one attention mask).
     The converter merges them (common-subexpression elimination), so the first stands for
-    them all.  Control-flow ops and ops without inputs are never merged here."""
-    seen: set[tuple[str, tuple[NodeId | None, ...], str]] = set()
+    them all; and so on down the graph: an op reading a merged op's result, or a small
+    constant of the same value (the loader's ``content`` digest), repeats the op reading
+    the first (a moving average padding
+    one series twice, then summing each).  Control-flow ops and ops without inputs are
+    never merged here."""
+    first: dict[tuple[str, tuple[object, ...], str], NodeId] = {}
+    same: dict[NodeId, NodeId] = {}  # a merged op's result -> the first op's
+
+    def key_of(t: NodeId | None) -> object:
+        if t is None:
+            return None
+        tensor = graph[t]
+        if tensor.get("constant") and tensor.get("content") is not None:
+            return ("constant", tensor["content"])
+        return same.get(t, t)
+
     out: set[NodeId] = set()
     for op in ops:
         node = graph[op]
         ins = tuple(graph.inputs(op))
         if not ins or node["source_op"] in CONTROL_FLOW:
             continue
-        key = (str(node["source_op"]), ins, repr(sorted((node.get("attrs") or {}).items())))
-        if key in seen:
-            out.add(op)
-        seen.add(key)
+        key = (str(node["source_op"]), tuple(key_of(t) for t in ins),
+               repr(sorted((node.get("attrs") or {}).items())))
+        earlier = first.setdefault(key, op)
+        if earlier == op:
+            continue
+        out.add(op)
+        mine, theirs = graph.outputs(op), graph.outputs(earlier)
+        if len(mine) == len(theirs) == 1 and mine[0] is not None and theirs[0] is not None:
+            same[mine[0]] = same.get(theirs[0], theirs[0])
     return out
 
 
