@@ -705,10 +705,10 @@ def test_float_is_carried_along_the_edges_a_probe_saw() -> None:
     assert sparsemax is not None and sparsemax.float_edges is not None
     assert ("CUMSUM", "SUB", "float32") in sparsemax.float_edges
     pairs = carried_pairs(table)
-    assert pairs[("CUMSUM", "SUB", "float32")].name == "keras.Activation(sparsemax)"
+    assert "keras.Activation(sparsemax)" in [c.name for c in pairs[("CUMSUM", "SUB", "float32")]]
     assert not any(p[:2] == ("CEIL", "FLOOR") for p in pairs)
     assert all(cap.float_edges is None or pair in cap.float_edges
-               for pair, cap in pairs.items())
+               for pair, caps in pairs.items() for cap in caps)
 
 
 def test_float_is_carried_only_on_the_dtype_the_probe_saw() -> None:
@@ -717,9 +717,9 @@ def test_float_is_carried_only_on_the_dtype_the_probe_saw() -> None:
     from qlint.predict.carry import carried_pairs, carrying
 
     pairs = carried_pairs(source_table())
-    assert carrying(pairs, "RESHAPE", "EXPAND_DIMS", "complex64") is not None
-    assert carrying(pairs, "RESHAPE", "EXPAND_DIMS", "float32") is None
-    assert carrying(pairs, "RESHAPE", "EXPAND_DIMS", "int32") is None
+    assert carrying(pairs, "RESHAPE", "EXPAND_DIMS", "complex64") != ()
+    assert carrying(pairs, "RESHAPE", "EXPAND_DIMS", "float32") == ()
+    assert carrying(pairs, "RESHAPE", "EXPAND_DIMS", "int32") == ()
 
 
 def masked_select_graph() -> ModelGraph:

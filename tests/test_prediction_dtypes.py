@@ -13,7 +13,7 @@ from test_prediction_context import source_graph
 from qlint.graph import ModelGraph
 from qlint.loaders import loader_for
 from qlint.op_facts import einsum_sums_lone_label
-from qlint.predict.carry import carried_pairs, carry_holds, carrying
+from qlint.predict.carry import carried_pairs, carrier, carry_holds, carrying
 from qlint.predict.patterns import source_table
 from qlint.predict.source import predict
 from qlint.registry import Context
@@ -107,12 +107,15 @@ def test_argsort_neg_keeps_a_topk_float_only_when_its_values_are_unused() -> Non
     assert flagged(values_read=True) == ["NEG", "NEG"]
     assert flagged(values_read=False) == ["NEG", "TOPK_V2"]
     # the probed chain's condition, as it reads on the builtin's output slots
-    cap = carrying(carried_pairs(source_table()), "NEG", "TOPK_V2", "float32")
-    assert cap is not None and cap.name == "InvertPermutation"
+    # (Argsort's own probe saw the pair too, on one context: the swept entry decides)
+    caps = carrying(carried_pairs(source_table()), "NEG", "TOPK_V2", "float32")
+    assert caps[0].name == "InvertPermutation"
+    cap = caps[0]
     for values_read in (True, False):
         g = sort_graph(values_read)
         topk = next(op for op in g.ops() if g[op]["op_type"] == "TOPK_V2")
         assert carry_holds(g, topk, cap, "TOPK_V2") is not values_read
+        assert (carrier(g, topk, caps, "TOPK_V2") is None) is values_read
 
 
 def test_keras2_layer_bodies_keep_their_call_scope() -> None:

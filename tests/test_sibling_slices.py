@@ -135,3 +135,83 @@ def test_converter_order_walks_readers_in_name_order() -> None:
     assert by_name["AddV2_4"] < by_name["StridedSlice_1"] < by_name["ConcatV2_2"]
     g = sibling_graph("tflite", read_first=True)  # a .tflite: its own execution order
     assert list(op_order(g).values()) == list(range(len(list(g.ops()))))
+
+
+KINDS.update({"Neg": "NEG", "Pack": "PACK", "Transpose": "TRANSPOSE",
+              "BatchMatMulV2": "BATCH_MATMUL"})
+
+
+def rotary_graph(fmt: str, negated: bool = True, reader: str = "Transpose",
+                 pack: bool = True) -> ModelGraph:
+    """t = x @ w (keys and values from one projection); a, b = split(t); the rotation
+    stack([-b, a]) (``pack``; else a concatenation), or stack([b * 2, a]) where not
+    ``negated``; the value ``reader`` (a TRANSPOSE, then a BATCH_MATMUL) reads t whole."""
+    g = ModelGraph(fmt, "model", "source" if fmt == "savedmodel" else "converted")
+    tensors = iter(range(100))
+
+    def tensor(name: str) -> int:
+        return g.add_tensor(0, next(tensors), name=name, dtype="float32", shape=(1, 16, 16))
+
+    x, t, a, b, nb, r, v, q, o = (tensor(n) for n in ("x", "t", "a", "b", "nb", "r", "v", "q", "o"))
+    w = g.add_tensor(0, next(tensors), name="w", dtype="float32", shape=(16, 16),
+                     constant=True)
+    steps = [("MatMul", [x, w], [t]), ("Split", [t], [a, b]),
+             ("Neg" if negated else "Mul", [b], [nb]),
+             ("Pack" if pack else "ConcatV2", [nb, a], [r]), (reader, [t], [v]),
+             ("BatchMatMulV2", [x, v], [o])]
+    for k, (op, ins, outs) in enumerate(steps):
+        name = f"{op}_{k}"
+        if fmt == "savedmodel":
+            g.add_op(0, k, op_type=op, source_op=op, name=name, inputs=ins, outputs=outs,
+                     location=f"serving_default/{name}", attrs={"T": "float32"})
+        else:
+            g.add_op(0, k, op_type=KINDS[op], source_op=KINDS[op], name=name, inputs=ins,
+                     outputs=outs, location=f"subgraph[0]/op[{k}]")
+    g.attrs["subgraphs"] = [{"index": 0, "name": "serving_default", "inputs": [x],
+                             "outputs": [r, o, q]}]
+    if fmt == "tflite":
+        g.attrs["quant_mode"] = classify_quant_mode(g)
+    return g
+
+
+@pytest.mark.parametrize("fmt", ["savedmodel", "tflite"])
+def test_a_whole_tensor_beside_a_negated_rotation(fmt: str) -> None:
+    """The value read whole from the projection a rotary embedding negates half of and
+    stacks (keys and values from one projection) is ``negated``; the matrix product
+    reading it through the TRANSPOSE alone is too; a rotation without the negation, or
+    an op that is part of the rotation, is not."""
+    def fact(op: str, **kw: object) -> str:
+        g = rotary_graph(fmt, **kw)  # type: ignore[arg-type]
+        return op_facts(g, _reader(g, op))["joined_sibling"]  # type: ignore[no-any-return]
+
+    assert fact("Transpose") == "negated"
+    assert fact("Transpose", pack=False) == "negated"
+    assert fact("BatchMatMulV2") == "negated"  # through the TRANSPOSE only it reads
+    assert fact("Transpose", negated=False) == "none"
+    assert fact("Split") == "none"
+
+
+def test_the_transpose_beside_a_negated_rotation_stays_float() -> None:
+    """The probe (``Transpose(sibling negated)``) kept the TRANSPOSE float, and the
+    matrix product reading it (``Transpose+BatchMatMulV2(sibling negated)``, carried);
+    every other reading op of the sweep stayed int8."""
+    from qlint.registry import Context
+    from qlint_rules.int8_readiness import Int8Readiness
+
+    table = source_table()
+    entries = {c.name: c for c in table.tf_ops() if "(sibling negated)" in c.name}
+    assert entries["Transpose(sibling negated)"].float_ops == ("TRANSPOSE",)
+    assert entries["AddV2(sibling negated)"].outcome != FLOAT_FALLBACK
+
+    def flagged(g: ModelGraph) -> list[str]:
+        return sorted(f.node["op_type"] for f in Int8Readiness().check(g, Context())
+                      if f.node["op_type"] in ("TRANSPOSE", "BATCH_MATMUL", "ADD"))
+
+    assert flagged(rotary_graph("tflite")) == ["BATCH_MATMUL", "TRANSPOSE"]
+    assert flagged(rotary_graph("tflite", negated=False)) == []
+    assert flagged(rotary_graph("tflite", reader="AddV2")) == []
+    names = [p.cap.name for p in predict(rotary_graph("savedmodel"), table)]
+    assert "Transpose(sibling negated)" in names
+    assert not any("sibling negated" in n
+                   for n in (p.cap.name for p in predict(rotary_graph(
+                       "savedmodel", negated=False), table)))

@@ -20,7 +20,8 @@ with a value.  This module computes those facts for one IR op:
   (``next_compute_op``: ``PACK`` for a RESHAPE whose result is transposed, then
   stacked; ``output`` for a model output), whether an input of the op is also read by a
   concatenation (``ifm_joined``), whether the op reads a slice of a tensor
-  whose other part is concatenated, and which the converter takes first (``joined_sibling``,
+  whose other part is concatenated, and which the converter takes first, or the whole of
+  a tensor another reader of which negates and concatenates a part (``joined_sibling``,
   `qlint.sibling_slices`),
   the value of each constant scalar input ``i`` of a source op (``input1_value``: the
   exponent of ``tf.pow``; a TF reduction's scalar axis, as ``axes`` and

@@ -13,7 +13,13 @@ structure, in a SavedModel graph and in a ``.tflite`` file alike.
 Order decides it as well: the probe sees the reading op stay float where the converter
 takes the concatenation first (``"joined first"``), and int8 where it takes the op's slice
 first (``"read first"``: the same model, its slices named the other way round), in the
-order `qlint.converter_order` gives.  ``"none"`` where the op reads no such slice.
+order `qlint.converter_order` gives.
+
+``"negated"``: the op reads the whole tensor ``t`` (directly or through layout ops nothing
+else reads), and another reader of ``t`` reaches a concatenation through slices, splits,
+layout ops and a negation: a rotary embedding's ``concat([-b, a])`` of the halves of a
+projection whose result the op reads as it is (keys and values taken from one
+projection).  ``"none"`` where the op reads no such tensor.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ LAYOUT_OPS = frozenset({"Reshape", "Transpose", "Squeeze", "ExpandDims",
 #: Ops a concatenated part may pass on its way from ``t`` (besides `LAYOUT_OPS`).
 PART_OPS = SLICE_OPS | frozenset({"Split", "SplitV", "SPLIT", "SPLIT_V"})
 JOIN_OPS = frozenset({"ConcatV2", "Pack", "CONCATENATION", "PACK"})
+NEGATE_OPS = frozenset({"Neg", "NEG"})
 #: How many ops deep either side of the structure is followed.
 MAX_DEPTH = 8
 
@@ -67,24 +74,45 @@ def _sliced_from(graph: ModelGraph, tensor: NodeId) -> tuple[NodeId, NodeId] | N
     return None
 
 
-def _joins(graph: ModelGraph, start: NodeId) -> list[NodeId]:
-    """The concatenations op ``start`` is, or reaches through `PART_OPS` and
-    `LAYOUT_OPS` alone."""
-    found: list[NodeId] = []
-    frontier, seen = [start], {start}
+def _read_whole(graph: ModelGraph, tensor: NodeId, op: NodeId) -> tuple[NodeId, NodeId] | None:
+    """(the op of the chain that reads ``t``, ``t``): the first tensor up from ``tensor``
+    through layout ops, each result read by the next op alone, that something else reads
+    too; None where the chain meets another producer first."""
+    t, mine = tensor, op
     for _ in range(MAX_DEPTH):
-        nxt: list[NodeId] = []
-        for op in frontier:
+        if not _sole_reader(graph, t):
+            return mine, t
+        p = graph.producer(t)
+        ins = graph.inputs(p) if p is not None else []
+        if p is None or not ins or ins[0] is None or not is_kind(graph, p, LAYOUT_OPS):
+            return None
+        t, mine = ins[0], p
+    return None
+
+
+def _joins(graph: ModelGraph, start: NodeId, negated: bool = False) -> list[NodeId]:
+    """The concatenations op ``start`` is, or reaches through `PART_OPS` and
+    `LAYOUT_OPS` alone; with ``negated``, those reached through a negation as well, and
+    only those."""
+    found: list[NodeId] = []
+    passes = PART_OPS | LAYOUT_OPS | (NEGATE_OPS if negated else frozenset())
+    frontier = [(start, not negated)]
+    seen = set(frontier)
+    for _ in range(MAX_DEPTH):
+        nxt: list[tuple[NodeId, bool]] = []
+        for op, through in frontier:
             if is_kind(graph, op, JOIN_OPS):
-                found.append(op)
+                if through:
+                    found.append(op)
                 continue
-            if not is_kind(graph, op, PART_OPS | LAYOUT_OPS):
+            if not is_kind(graph, op, passes):
                 continue
+            through = through or is_kind(graph, op, NEGATE_OPS)
             for t in graph.outputs(op):
                 for c in graph.consumers(t) if t is not None else ():
-                    if c not in seen:
-                        seen.add(c)
-                        nxt.append(c)
+                    if (c, through) not in seen:
+                        seen.add((c, through))
+                        nxt.append((c, through))
         if not nxt:
             break
         frontier = nxt
@@ -92,8 +120,8 @@ def _joins(graph: ModelGraph, start: NodeId) -> list[NodeId]:
 
 
 def joined_sibling(graph: ModelGraph, op: NodeId, inputs: list[NodeId]) -> str:
-    """``"joined first"``, ``"read first"`` or ``"none"`` for ``op`` reading ``inputs``
-    (its activation inputs): see the module docstring."""
+    """``"joined first"``, ``"read first"``, ``"negated"`` or ``"none"`` for ``op``
+    reading ``inputs`` (its activation inputs): see the module docstring."""
     order = graph.derived(op_order)
     found = "none"
     for tensor in inputs:
@@ -106,4 +134,11 @@ def joined_sibling(graph: ModelGraph, op: NodeId, inputs: list[NodeId]) -> str:
             return "joined first"
         if joins:
             found = "read first"
+    if found != "none":
+        return found
+    for tensor in inputs:
+        whole = _read_whole(graph, tensor, op)
+        if whole is not None and any(_joins(graph, c, negated=True)
+                                     for c in graph.consumers(whole[1]) if c != whole[0]):
+            return "negated"
     return found

@@ -10,7 +10,7 @@ from qlint.conditions import all_hold, describe
 from qlint.finding import Finding, Severity
 from qlint.graph import ModelGraph, NodeId
 from qlint.op_facts import op_facts
-from qlint.predict.carry import CARRIED_DTYPES, carried_pairs, carry_holds, carrying
+from qlint.predict.carry import CARRIED_DTYPES, carried_pairs, carrier, carrying
 from qlint.predict.patterns import tf_op_lowerings
 from qlint.predict.tables import (
     CONVERSION_ERROR,
@@ -112,14 +112,14 @@ class Int8Readiness(Rule):
                         f"{table.provenance.summary()})",
                         severity=Severity.WARNING)
                     continue
-                carrier = _fed_by_float(graph, op, op_type, carried, flagged)
-                if carrier is not None:
+                fed_by = _fed_by_float(graph, op, op_type, carried, flagged)
+                if fed_by is not None:
                     flagged.add(op)
                     yield self.finding(
                         graph, op,
-                        f"{op_type} fed by {carrier[0]} stays in float32 after full-integer "
-                        f"conversion: the probe saw {', '.join(carrier[1].float_ops)} stay "
-                        f"float together ({carrier[1].probe or carrier[1].name}; probed: "
+                        f"{op_type} fed by {fed_by[0]} stays in float32 after full-integer "
+                        f"conversion: the probe saw {', '.join(fed_by[1].float_ops)} stay "
+                        f"float together ({fed_by[1].probe or fed_by[1].name}; probed: "
                         f"{table.provenance.summary()})",
                         severity=Severity.WARNING)
                 continue
@@ -184,15 +184,16 @@ def _met_variant(graph: ModelGraph, op: NodeId,
 
 
 def _fed_by_float(graph: ModelGraph, op: NodeId, op_type: str,
-                  carried: dict[tuple[str, str, str], TfOpCapability],
+                  carried: dict[tuple[str, str, str], tuple[TfOpCapability, ...]],
                   flagged: set[NodeId]) -> tuple[str, TfOpCapability] | None:
     """The flagged producer and probed pattern that keep ``op`` float, if any."""
     for t in graph.inputs(op):
         p = graph.producer(t) if t is not None else None
         if t is None or p is None or p not in flagged or graph[t]["dtype"] not in CARRIED_DTYPES:
             continue
-        cap = carrying(carried, graph[p]["op_type"], op_type, graph[t]["dtype"])
-        if cap is not None and carry_holds(graph, op, cap, op_type):
+        cap = carrier(graph, op, carrying(carried, graph[p]["op_type"], op_type,
+                                          graph[t]["dtype"]), op_type)
+        if cap is not None:
             return graph[p]["op_type"], cap
     return None
 

@@ -299,6 +299,65 @@ for _op in _SIBLING_READERS:
     for _sweep in _SIBLING_SWEEP:
         CONTEXT_BUILDERS[f"{_op}(sibling slice {_sweep})"] = _sibling(_op, _sweep)
 
+# The whole of such a tensor, read beside a rotation of its halves: keys and values taken
+# from one projection (a multi-query attention whose key and value kernels are one), the
+# key half rotated (split, negated, concatenated) and the value read as it is.  ``t =
+# reshape(x @ w) (1, 16, 2, 8)``; the model returns a rotation of t and op(t).  Swept per
+# reading op under ``joined_sibling == "negated"``, one conversion per form of the
+# rotation; the float the reading op leaves carries to the matrix products reading it.
+_ROTATIONS: dict[str, Any] = {
+    "tf.concat([-t[..., 4:], t[..., :4]], -1)":
+        lambda tf, t: tf.concat([-t[..., 4:], t[..., :4]], -1),
+    "a, b = tf.split(t, 2, -1); tf.concat([-b, a], -1)":
+        lambda tf, t: (lambda a, b: tf.concat([-b, a], -1))(*tf.split(t, 2, -1)),
+    "a, b = tf.split(t, 2, -1); tf.reshape(tf.stack([-b, a], -1), tf.shape(t))":
+        lambda tf, t: (lambda a, b: tf.reshape(tf.stack([-b, a], -1), tf.shape(t)))(
+            *tf.split(t, 2, -1)),
+    "t * 0.5 + tf.concat([-b, a], -1)":
+        lambda tf, t: t * 0.5 + (lambda a, b: tf.concat([-b, a], -1))(*tf.split(t, 2, -1)),
+}
+_NEGATED = [{"fact": "joined_sibling", "eq": "negated"}]
+#: the rotation is the probe's harness: its float NEG and concatenation are the context,
+#: recorded as ``harness_float_ops``; it computes the model's first output
+_ROTATION_HARNESS = {"harness_outputs": (0,)}
+
+
+def _negated_form(read: Any, rotation: str) -> Builder:
+    rotate = _ROTATIONS[rotation]
+
+    def make(tf: Any, keras: Any, rng: np.random.Generator) -> Any:
+        consts = {"w": tf.constant(_w(rng, 16, 16)), "w2": tf.constant(_w(rng, 8, 4)),
+                  "k": tf.constant(_w(rng, 3, 3, 8, 4))}
+
+        def f(x: Any) -> Any:
+            t = tf.reshape(tf.matmul(tf.reshape(x, [-1, 16]), consts["w"]), [-1, 16, 2, 8])
+            with tf.name_scope(HARNESS):
+                rotated = rotate(tf, t)
+            return rotated, read(tf, t, tf.reshape(x, [-1, 16, 2, 8]), consts)
+        return f
+    return Builder(f"{rotation} beside a reader of t", make,
+                   (Arg((None, 16, 16), sample=(1, 16, 16)),), harness=True,
+                   harness_last=True, extra=dict(_ROTATION_HARNESS))
+
+
+def _negated(text: str, read: Any, extra: dict[str, Any]) -> Builder:
+    forms = [_negated_form(read, r) for r in _ROTATIONS]
+    return Builder(f"t = reshape(x @ w, [-1, 16, 2, 8]); a rotation of t and {text} with "
+                   f"r = t, on (None, 16, 16); the rotation: {'; '.join(_ROTATIONS)} (one "
+                   f"conversion each)", forms[0].make, forms[0].args, harness=True,
+                   harness_last=True,
+                   extra={"forms": forms[1:], **_ROTATION_HARNESS, **extra})
+
+
+for _op, (_text, _read) in _SIBLING_READERS.items():
+    CONTEXT_BUILDERS[f"{_op}(sibling negated)"] = _negated(
+        _text, _read, {"variant_of": _op, "when": _NEGATED})
+CONTEXT_BUILDERS["Transpose+BatchMatMulV2(sibling negated)"] = _negated(
+    "tf.matmul(tf.transpose(x4, [0, 2, 1, 3]), tf.transpose(r, [0, 2, 1, 3]), "
+    "transpose_b=True)",
+    lambda tf, r, x4, c: tf.matmul(tf.transpose(x4, [0, 2, 1, 3]),
+                                   tf.transpose(r, [0, 2, 1, 3]), transpose_b=True),
+    {"carry_only": True, "carry_when": {b: _NEGATED for b in _SIBLING_BUILTINS}})
 
 # A CONCATENATION of float segment reductions (a graph network's messages aggregated per
 # node, two ways, then concatenated: tf2-gnn's RGAT) stays float too; swept with one

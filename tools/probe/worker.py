@@ -301,19 +301,40 @@ def _model_ops(buf: bytes) -> list[OpInfo]:
     return ops + _flatbuffer_ops(buf, skip_subgraph0=True)
 
 
-def _harness_ops(buf: bytes, last: bool) -> set[int]:
+def _returned_order(interp: Any) -> list[int]:
+    """The output tensors of a converted probe in the order its function returned them:
+    the signature's ``output_0``, ``output_1``, ... where the file has a signature, else
+    the converter's names for a concrete function's results (``Identity``,
+    ``Identity_1``, ...)."""
+    sigs = interp._get_full_signature_list()
+    outs = next(iter(sigs.values()), {}).get("outputs", {}) if sigs else {}
+    named = {n: int(d["index"] if isinstance(d, dict) else d) for n, d in outs.items()} or {
+        str(o["name"]): int(o["index"]) for o in interp.get_output_details()}
+    by_k = {int(m.group(1) or 0): i for n, i in named.items()
+            if (m := re.fullmatch(r"(?:output|Identity)_?(\d*)", n))}
+    if len(by_k) != len(named):
+        return [int(o["index"]) for o in interp.get_output_details()]
+    return [by_k[k] for k in sorted(by_k)]
+
+
+def _harness_ops(buf: bytes, builder: Builder) -> set[int]:
     """Subgraph-0 op indices of a converted probe that compute its harness
     (`Builder.harness_last`): ops whose output tensor the converter named after a
-    ``harness`` op, and with ``last`` the op computing the model's output (behind its
-    QUANTIZE), which is named after the output."""
+    ``harness`` op, and with ``harness_last`` the op computing the model's output (behind
+    its QUANTIZE), which is named after the output; or, where the builder names some
+    (``harness_outputs``: positions), the ops computing those outputs alone."""
     interp = _interpreter(buf)
     details = interp._get_ops_details()
     producer = {int(i): k for k, d in enumerate(details) for i in d["outputs"]}
     out = {k for k, d in enumerate(details) for i in d["outputs"]
            if int(i) >= 0 and interp._get_tensor_details(int(i), 0)["name"].startswith(HARNESS)}
-    if last:
-        for o in interp.get_output_details():
-            k = producer.get(int(o["index"]))
+    if builder.harness_last:
+        outputs = [int(o["index"]) for o in interp.get_output_details()]
+        chosen = builder.extra.get("harness_outputs")
+        if chosen is not None:
+            outputs = [i for k, i in enumerate(_returned_order(interp)) if k in chosen]
+        for index in outputs:
+            k = producer.get(index)
             while k is not None and details[k]["op_name"] == "QUANTIZE":
                 k = producer.get(int(details[k]["inputs"][0]))
             if k is not None:
@@ -342,7 +363,7 @@ def _without_harness(ops: list[OpInfo], buf: bytes, builder: Builder) -> list[Op
     """``ops`` of a converted probe without those computing its harness (`_harness_ops`)."""
     if not (builder.harness or builder.harness_last):
         return ops
-    harness = _harness_ops(buf, builder.harness_last)
+    harness = _harness_ops(buf, builder)
     return [op for k, op in enumerate(ops) if k not in harness]
 
 
@@ -626,13 +647,13 @@ def _probe_tf_op(builder: Builder, phase: _Phase, saved_model: str | None) -> di
         others = [_convert(builder, "int8", saved_model) for _ in range(repeat - 1)] + [
             _convert(form, "int8") for form in forms]
         runs = [(buf, ops)] + [(b, _model_ops(b)) for b in others]
-        floating = [r for r in runs if float_ops(r[1])]
+        floating = [r for r in runs if float_ops(_without_harness(r[1], r[0], builder))]
         entry["float_runs"] = [len(floating), len(runs)]
         if floating:
             buf, ops = floating[0]
     harness: set[int] = set()
     if builder.harness or builder.harness_last:
-        harness = _harness_ops(buf, builder.harness_last)
+        harness = _harness_ops(buf, builder)
         entry["harness_float_ops"] = float_ops(op for k, op in enumerate(ops) if k in harness)
     with contextlib.suppress(Exception):  # the interpreter cannot read every probe
         if edges := _float_edges(buf, ops, harness):

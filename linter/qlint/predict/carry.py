@@ -29,12 +29,13 @@ CARRIED_DTYPES = frozenset({"float32", "complex64"})
 Carried = tuple[NodeId, NodeId, TfOpCapability, str]
 
 
-def carried_pairs(table: CapabilityTable) -> dict[tuple[str, str, str], TfOpCapability]:
+def carried_pairs(table: CapabilityTable) -> dict[tuple[str, str, str], tuple[TfOpCapability, ...]]:
     """(producer, consumer, dtype) the probe saw stay float together in one pattern: the
     float edges a probe recorded (a float op read by a float op, on a tensor of that
     dtype), or, for an entry probed before edges were recorded and no Keras layer, its
-    consecutive float ops (dtype ``"*"``: any of `CARRIED_DTYPES`)."""
-    out: dict[tuple[str, str, str], TfOpCapability] = {}
+    consecutive float ops (dtype ``"*"``: any of `CARRIED_DTYPES`); each with every
+    probed entry that saw it, in table order (each may hold under conditions of its own)."""
+    out: dict[tuple[str, str, str], tuple[TfOpCapability, ...]] = {}
     for cap in table.tf_ops():
         if cap.outcome != FLOAT_FALLBACK or len(cap.float_ops) < 2:
             continue
@@ -44,18 +45,38 @@ def carried_pairs(table: CapabilityTable) -> dict[tuple[str, str, str], TfOpCapa
             continue
         else:
             edges = [(a, b, "*") for a, b in zip(cap.float_ops, cap.float_ops[1:], strict=False)]
-        for edge in edges:
-            out.setdefault(edge, cap)
+        for edge in dict.fromkeys(edges):
+            out[edge] = (*out.get(edge, ()), cap)
     return out
 
 
-def carrying(pairs: dict[tuple[str, str, str], TfOpCapability], producer: str,
-             consumer: str, dtype: str) -> TfOpCapability | None:
-    """The probed entry that saw ``producer`` keep ``consumer`` float through a tensor of
-    ``dtype`` (an RFFT2D's complex RESHAPE says nothing of a float32 one), if any."""
+def carrying(pairs: Mapping[tuple[str, str, str], tuple[TfOpCapability, ...]], producer: str,
+             consumer: str, dtype: str) -> tuple[TfOpCapability, ...]:
+    """The probed entries that saw ``producer`` keep ``consumer`` float through a tensor
+    of ``dtype`` (an RFFT2D's complex RESHAPE says nothing of a float32 one)."""
     if dtype not in CARRIED_DTYPES:
-        return None
-    return pairs.get((producer, consumer, dtype)) or pairs.get((producer, consumer, "*"))
+        return ()
+    return pairs.get((producer, consumer, dtype), ()) + pairs.get((producer, consumer, "*"), ())
+
+
+def carrier(graph: ModelGraph, op: NodeId, caps: tuple[TfOpCapability, ...],
+            builtin: str) -> TfOpCapability | None:
+    """The probed entry of ``caps`` that carries float to ``op`` (a ``builtin``).  Entries
+    that name conditions on the builtin decide where there are any: the first of them
+    whose conditions the op meets (`carry_holds`), else none (a chain probed on one
+    context, not swept, says nothing of the condition: Argsort's NEG carries to its
+    TOPK_V2 only where the values are unused, as InvertPermutation's probe found).
+    Otherwise the first entry."""
+    def conditions(cap: TfOpCapability) -> object:
+        by_builtin = cap.carry_when
+        if graph.format == "tflite" and cap.carry_when_builtin is not None:
+            by_builtin = cap.carry_when_builtin
+        return (by_builtin or {}).get(builtin)
+
+    swept = [cap for cap in caps if conditions(cap)]
+    if not swept:
+        return caps[0] if caps else None
+    return next((cap for cap in swept if carry_holds(graph, op, cap, builtin)), None)
 
 
 def carry_holds(graph: ModelGraph, op: NodeId, cap: TfOpCapability, builtin: str) -> bool:
@@ -113,8 +134,9 @@ def carried_predictions(graph: ModelGraph, flagged: Mapping[NodeId, str | None],
                 continue
             found = None
             for kind in kinds(op):
-                cap = carrying(pairs, builtin(p), kind, graph[t]["dtype"])
-                if cap is not None and carry_holds(graph, op, cap, kind):
+                cap = carrier(graph, op, carrying(pairs, builtin(p), kind, graph[t]["dtype"]),
+                              kind)
+                if cap is not None:
                     found = (op, p, cap, kind)
                     break
             if found is not None:
