@@ -215,3 +215,68 @@ def test_the_transpose_beside_a_negated_rotation_stays_float() -> None:
     assert not any("sibling negated" in n
                    for n in (p.cap.name for p in predict(rotary_graph(
                        "savedmodel", negated=False), table)))
+
+
+def cumsum_graph(fmt: str, joined: bool = True, twice: bool = False) -> ModelGraph:
+    """c = cumsum(x); c[:, 1:] - concat([zeros, c[:, :-1]]) (``joined``; else the two
+    slices subtracted); ``twice``: the same computed again on x (a TimeMixer block
+    decomposing one series twice), which the converter merges into the first."""
+    kinds = {"Cumsum": "CUMSUM", "StridedSlice": "STRIDED_SLICE", "ConcatV2": "CONCATENATION",
+             "Sub": "SUB"}
+    g = ModelGraph(fmt, "model", "source" if fmt == "savedmodel" else "converted")
+    tensors = iter(range(100))
+
+    def tensor(name: str, **kw: object) -> int:
+        return g.add_tensor(0, next(tensors), name=name, dtype="float32", shape=(1, 16, 8),
+                            **kw)
+
+    x = tensor("x")
+    zeros = tensor("zeros", constant=True, content="z")
+    begin1, begin0 = (tensor(n, constant=True, content=n) for n in ("begin1", "begin0"))
+    steps: list[tuple[str, list[int], list[int]]] = []
+    outs: list[int] = []
+    for _ in range(2 if twice else 1):
+        c, a, b, j, d = (tensor(n) for n in ("c", "a", "b", "j", "d"))
+        steps += [("Cumsum", [x], [c]), ("StridedSlice", [c, begin1], [a]),
+                  ("StridedSlice", [c, begin0], [b])]
+        if joined:
+            steps += [("ConcatV2", [zeros, b], [j]), ("Sub", [a, j], [d])]
+        else:
+            steps += [("Sub", [a, b], [d])]
+        outs.append(d)
+    for k, (op, ins, o) in enumerate(steps):
+        if fmt == "savedmodel":
+            g.add_op(0, k, op_type=op, source_op=op, name=f"{op}_{k}", inputs=ins, outputs=o,
+                     location=f"serving_default/{op}_{k}", attrs={"T": "float32"})
+        else:
+            g.add_op(0, k, op_type=kinds[op], source_op=kinds[op], name=f"{op}_{k}",
+                     inputs=ins, outputs=o, location=f"subgraph[0]/op[{k}]")
+    g.attrs["subgraphs"] = [{"index": 0, "name": "serving_default", "inputs": [x],
+                             "outputs": outs}]
+    if fmt == "tflite":
+        g.attrs["quant_mode"] = classify_quant_mode(g)
+    return g
+
+
+def test_slices_of_a_float_cumsum_stay_float_where_one_is_concatenated() -> None:
+    """The probe (``Cumsum+StridedSlice(slice joined)``) kept both slices of a float
+    CUMSUM float where one of them is concatenated, and neither where they are only
+    subtracted; on a SavedModel the repeated decomposition is merged, and each carried
+    slice counts once."""
+    from qlint.registry import Context
+    from qlint_rules.int8_readiness import Int8Readiness
+
+    def flagged(g: ModelGraph) -> list[str]:
+        return sorted(f.node["op_type"] for f in Int8Readiness().check(g, Context()))
+
+    assert flagged(cumsum_graph("tflite")) == ["CUMSUM", "STRIDED_SLICE", "STRIDED_SLICE"]
+    assert flagged(cumsum_graph("tflite", joined=False)) == ["CUMSUM"]
+    table = source_table()
+
+    def carried(g: ModelGraph) -> list[tuple[str, int]]:
+        return [(p.tflite_ops[0], p.count(p.tflite_ops[0])) for p in predict(g, table)
+                if p.via == "carried"]
+
+    assert carried(cumsum_graph("savedmodel")) == [("STRIDED_SLICE", 1)] * 2
+    assert carried(cumsum_graph("savedmodel", twice=True)) == [("STRIDED_SLICE", 1)] * 2
+    assert carried(cumsum_graph("savedmodel", joined=False)) == []

@@ -19,7 +19,8 @@ with a value.  This module computes those facts for one IR op:
   op type of the first op its output reaches through layout-only ops
   (``next_compute_op``: ``PACK`` for a RESHAPE whose result is transposed, then
   stacked; ``output`` for a model output), whether an input of the op is also read by a
-  concatenation (``ifm_joined``), whether the op reads a slice of a tensor
+  concatenation (``ifm_joined``) or, through slices, splits and layout ops, by one
+  (``ifm_part_joined``), whether the op reads a slice of a tensor
   whose other part is concatenated, and which the converter takes first, or the whole of
   a tensor another reader of which negates and concatenates a part (``joined_sibling``,
   `qlint.sibling_slices`),
@@ -53,7 +54,7 @@ from typing import Any
 from qlint.converter_shapes import unknown_to_converter
 from qlint.graph import ModelGraph, NodeId
 from qlint.keras_bias_add import BIAS_ADDERS, bias_add_format
-from qlint.sibling_slices import JOIN_OPS, LAYOUT_OPS, is_kind, joined_sibling
+from qlint.sibling_slices import JOIN_OPS, LAYOUT_OPS, is_kind, joined_sibling, part_joined
 
 #: Constant inputs read for their values (axes, sizes) are at most this many bytes.
 MAX_CONST_BYTES = 256
@@ -179,6 +180,7 @@ def op_facts(graph: ModelGraph, op: NodeId, *, options: bool = True) -> dict[str
         facts["joined_sibling"] = joined_sibling(graph, op, ins)
         facts["ifm_joined"] = any(is_kind(graph, c, JOIN_OPS) for t in ins
                                   for c in graph.consumers(t) if c != op)
+        facts["ifm_part_joined"] = part_joined(graph, ins[:1])
     used = [t for t in outs if t in model_outputs or graph.consumers(t)]
     args = [graph[t].get("output_arg") for t in used]
     if all(isinstance(a, str) for a in args):  # a SavedModel's function-body op

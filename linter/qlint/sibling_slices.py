@@ -119,6 +119,13 @@ def _joins(graph: ModelGraph, start: NodeId, negated: bool = False) -> list[Node
     return found
 
 
+def part_joined(graph: ModelGraph, inputs: list[NodeId]) -> bool:
+    """Whether a tensor of ``inputs`` is read, through slices, splits and layout ops
+    only, by a concatenation (the fact ``ifm_part_joined``: the slices of a float
+    CUMSUM, one of them concatenated)."""
+    return any(_joins(graph, c) for t in inputs for c in graph.consumers(t))
+
+
 def joined_sibling(graph: ModelGraph, op: NodeId, inputs: list[NodeId]) -> str:
     """``"joined first"``, ``"read first"``, ``"negated"`` or ``"none"`` for ``op``
     reading ``inputs`` (its activation inputs): see the module docstring."""

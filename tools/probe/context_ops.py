@@ -359,6 +359,45 @@ CONTEXT_BUILDERS["Transpose+BatchMatMulV2(sibling negated)"] = _negated(
                                    tf.transpose(r, [0, 2, 1, 3]), transpose_b=True),
     {"carry_only": True, "carry_when": {b: _NEGATED for b in _SIBLING_BUILTINS}})
 
+# Slices of a float op's result, one of which is concatenated: a moving average's
+# ``c[:, k:] - concat([zeros, c[:, :-k]])`` over a float CUMSUM (TimeMixer's series
+# decomposition) keeps both STRIDED_SLICEs float; the same slices subtracted without the
+# concatenation are int8.  ``ifm_part_joined``: an input of the op is read, through
+# slices, splits and layout ops, by a concatenation.  c = cumsum(x * 2.0, axis=1) on
+# (None, 16, 8); forms converted once each.
+_CUMSUM_SLICES: dict[bool, dict[str, Any]] = {
+    True: {
+        "c[:, 1:] - tf.concat([c[:, :1] * 0.0, c[:, :-2]], 1)":
+            lambda tf, c: c[:, 1:] - tf.concat([c[:, :1] * 0.0, c[:, :-2]], 1),
+        "tf.concat([c[:, 1:], c[:, :1]], 1)":
+            lambda tf, c: tf.concat([c[:, 1:], c[:, :1]], 1),
+        "c[:, 2:] - tf.concat([c[:, :1] * 0.0, c[:, :-3]], 1) * 0.5":
+            lambda tf, c: c[:, 2:] - tf.concat([c[:, :1] * 0.0, c[:, :-3]], 1) * 0.5,
+    },
+    False: {
+        "c[:, 1:] - c[:, :-1]": lambda tf, c: c[:, 1:] - c[:, :-1],
+        "c[:, 1:] * 3.0": lambda tf, c: c[:, 1:] * 3.0,
+    },
+}
+
+
+def _cumsum_slices(joined: bool) -> Builder:
+    def form(text: str) -> Builder:
+        body = _CUMSUM_SLICES[joined][text]
+        return raw(f"c = tf.cumsum(x * 2.0, axis=1); {text}, on (None, 16, 8)",
+                   lambda tf: lambda x: body(tf, tf.cumsum(x * 2.0, axis=1)),
+                   Arg((None, 16, 8), sample=(1, 16, 8)))
+    first, *rest = [form(t) for t in _CUMSUM_SLICES[joined]]
+    forms = ", ".join(_CUMSUM_SLICES[joined])
+    return dataclasses.replace(first, name=f"{first.name}; forms: {forms} (one conversion "
+                               "each)", extra={
+        "carry_only": True, "forms": rest, "carry_when": {
+            "STRIDED_SLICE": [{"fact": "ifm_part_joined", "eq": joined}]}})
+
+
+CONTEXT_BUILDERS["Cumsum+StridedSlice(slice joined)"] = _cumsum_slices(True)
+CONTEXT_BUILDERS["Cumsum+StridedSlice(slice not joined)"] = _cumsum_slices(False)
+
 # A CONCATENATION of float segment reductions (a graph network's messages aggregated per
 # node, two ways, then concatenated: tf2-gnn's RGAT) stays float too; swept with one
 # segment reduction beside a model input, and for the maximum.  Ordered chains: matched

@@ -16,7 +16,7 @@ layer or operation whose probe lowered it to several builtins is matched by each
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from qlint.conditions import all_hold
 from qlint.graph import ModelGraph, NodeId
@@ -94,12 +94,14 @@ def carry_holds(graph: ModelGraph, op: NodeId, cap: TfOpCapability, builtin: str
 
 
 def carried_predictions(graph: ModelGraph, flagged: Mapping[NodeId, str | None],
-                        table: CapabilityTable) -> list[Carried]:
+                        table: CapabilityTable,
+                        merged: Collection[NodeId] = ()) -> list[Carried]:
     """(op, the float op feeding it, the probed chain, the op's builtin) for each op of
     ``graph`` that a carried pair keeps float, given the ops ``flagged`` float already
     (each with the one builtin its prediction named, if it named one: a ``ZerosLike``
     whose probe needed a harness op has no one-op lowering, yet was predicted to stay a
-    float ZEROS_LIKE); in model order, so a carried op carries on."""
+    float ZEROS_LIKE); in model order, so a carried op carries on.  The ``merged`` ops,
+    which repeat an earlier op the converter merges them into, carry nothing."""
     pairs = carried_pairs(table)
     floating = set(flagged)
     out: list[Carried] = []
@@ -124,7 +126,7 @@ def carried_predictions(graph: ModelGraph, flagged: Mapping[NodeId, str | None],
         return [builtin(op)]
 
     for op in graph.ops():
-        if op in floating:
+        if op in floating or op in merged:
             continue
         for t in graph.inputs(op):
             if t is None or graph[t]["dtype"] not in CARRIED_DTYPES:

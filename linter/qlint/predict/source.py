@@ -167,6 +167,8 @@ class Judgement:
 
     predictions: list[Prediction] = field(default_factory=list)
     unknown: list[Unknown] = field(default_factory=list)
+    # ops that repeat an earlier one, which the converter merges into it (`_duplicates`)
+    merged: set[NodeId] = field(default_factory=set)
 
 
 def predict(graph: ModelGraph, tab: CapabilityTable | None = None) -> list[Prediction]:
@@ -207,9 +209,9 @@ def _judge(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
             flagged[p.op] = flagged.get(p.op) or one
             for o in p.related:
                 flagged.setdefault(o, None)
-    for op, fed_by, cap, builtin in carried_predictions(graph, flagged, tab):
+    for op, fed_by, cap, builtin in carried_predictions(graph, flagged, tab, j.merged):
         j.predictions.append(Prediction(op, FLOAT_FALLBACK, cap, (builtin,),
-                                        related=[fed_by], via="carried"))
+                                        related=[fed_by], via="carried", counts=(1,)))
     return j
 
 
@@ -391,7 +393,7 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
                               via="pattern",
                               counts=_present_counts(cap, tfl, inst, source_ops, lowered)))
     from_shapes = shape_arithmetic(graph, ops)
-    merged = _duplicates(graph, ops)
+    merged = j.merged = _duplicates(graph, ops)
     for op in ops:
         if op in claimed or op in merged:
             continue
