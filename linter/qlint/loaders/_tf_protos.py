@@ -11,7 +11,9 @@ Why descriptors built at import time, and not TensorFlow's generated modules:
   and a parser skips the fields its schema does not know.  So a schema that
   declares only the fields qlint reads, with TensorFlow's exact field numbers and
   types, decodes a real ``saved_model.pb`` correctly and ignores the rest
-  (checkpoint metadata, object graphs, debug info, ...).
+  (debug info, most of the object graph, ...).  Of the object graph it reads which
+  object each function's captured inputs are; of a checkpoint's index, its entries
+  (`qlint.loaders.tensor_bundle`).
 
 The subset below is written as `descriptor_pb2` data (field numbers from
 ``tensorflow/core/framework/*.proto`` and ``tensorflow/core/protobuf/*.proto``)
@@ -46,6 +48,40 @@ _MESSAGES: dict[str, list[_Field]] = {
         ("meta_info_def", 1, _F.TYPE_MESSAGE, _OPTIONAL, "MetaInfoDef"),
         ("graph_def", 2, _F.TYPE_MESSAGE, _OPTIONAL, "GraphDef"),
         ("signature_def", 5, _F.TYPE_MESSAGE, _REPEATED, "map:string:SignatureDef"),
+        ("object_graph_def", 7, _F.TYPE_MESSAGE, _OPTIONAL, "SavedObjectGraph"),
+    ],
+    # saved_object_graph.proto: which object (by node id) each function's captured
+    # inputs are; the node ids are the checkpoint's (trackable_object_graph.proto)
+    "SavedObjectGraph": [
+        ("concrete_functions", 2, _F.TYPE_MESSAGE, _REPEATED,
+         "map:string:SavedConcreteFunction"),
+    ],
+    "SavedConcreteFunction": [
+        ("bound_inputs", 2, _F.TYPE_INT32, _REPEATED, None),
+    ],
+    "TrackableObjectGraph": [
+        ("nodes", 1, _F.TYPE_MESSAGE, _REPEATED, "TrackableObject"),
+    ],
+    "TrackableObject": [  # TrackableObjectGraph.TrackableObject
+        ("attributes", 2, _F.TYPE_MESSAGE, _REPEATED, "SerializedTensor"),
+    ],
+    "SerializedTensor": [  # TrackableObjectGraph.TrackableObject.SerializedTensor
+        ("name", 1, _F.TYPE_STRING, _OPTIONAL, None),
+        ("full_name", 2, _F.TYPE_STRING, _OPTIONAL, None),
+        ("checkpoint_key", 3, _F.TYPE_STRING, _OPTIONAL, None),
+    ],
+    # tensor_bundle.proto: a checkpoint index's header and entries
+    "BundleHeaderProto": [
+        ("num_shards", 1, _F.TYPE_INT32, _OPTIONAL, None),
+        ("endianness", 2, _F.TYPE_INT32, _OPTIONAL, None),
+    ],
+    "BundleEntryProto": [
+        ("dtype", 1, _F.TYPE_INT32, _OPTIONAL, None),
+        ("shape", 2, _F.TYPE_MESSAGE, _OPTIONAL, "TensorShapeProto"),
+        ("shard_id", 3, _F.TYPE_INT32, _OPTIONAL, None),
+        ("offset", 4, _F.TYPE_INT64, _OPTIONAL, None),
+        ("size", 5, _F.TYPE_INT64, _OPTIONAL, None),
+        ("crc32c", 6, _F.TYPE_FIXED32, _OPTIONAL, None),
     ],
     "MetaInfoDef": [
         ("meta_graph_version", 1, _F.TYPE_STRING, _OPTIONAL, None),

@@ -18,7 +18,8 @@ reachable from its outputs:
   constant are folded (as the converter does); they are listed with their
   locations in the graph attributes ``elided_ops`` and ``folded_ops`` so that rules can match
   multi-op patterns the probe observed; variables read with
-  ``ReadVariableOp`` and ``Const`` values become constant tensors;
+  ``ReadVariableOp`` and ``Const`` values become constant tensors (variables whose values
+  the checkpoint shows alike have one ``content``: `savedmodel_variables`);
 * dtypes come from the ``T``/``dtype``/``DstT``/``out_type`` attributes,
   shapes from ``_output_shapes`` (or a placeholder's ``shape``).
 
@@ -44,13 +45,14 @@ from qlint.bounded_read import check_model_file_size
 from qlint.errors import ModelLoadError
 from qlint.graph import ModelGraph
 from qlint.loaders.savedmodel_composites import implements_name
-from qlint.loaders.savedmodel_consts import content_digest, scalar_value
+from qlint.loaders.savedmodel_consts import content_digest, folded_content, scalar_value
 from qlint.loaders.savedmodel_dtypes import (
     RANDOM_PREFIXES,
     arg_dtype,
     output_dtype,
     plain_attrs,
 )
+from qlint.loaders.savedmodel_variables import variable_contents
 
 MAX_DEPTH = 32
 MAX_OPS = 200_000
@@ -110,6 +112,7 @@ class _Op:
     attrs: dict[str, Any]
     anchor: int | None = None  # control-flow op whose body this op belongs to
     folded: bool = False  # every input is constant: the converter folds it away
+    content: str | None = None  # a folded op's: what its results are computed from
 
 
 @dataclass
@@ -164,7 +167,7 @@ def load_savedmodel(path: str) -> ModelGraph:
         raise ModelLoadError(path, "SavedModel has no meta graph")
     meta = next((m for m in sm.meta_graphs if "serve" in m.meta_info_def.tags), sm.meta_graphs[0])
     try:
-        graph = _Builder(path, meta).build()
+        graph = _Builder(path, meta, variable_contents(root, meta)).build()
     except RecursionError:
         raise ModelLoadError(path, "graph nesting too deep to analyse") from None
     # tf_keras (Keras 2) writes keras_metadata.pb beside saved_model.pb; Keras 3 does not.
@@ -174,9 +177,11 @@ def load_savedmodel(path: str) -> ModelGraph:
 
 
 class _Builder:
-    def __init__(self, path: str, meta: Any) -> None:
+    def __init__(self, path: str, meta: Any, variables: dict[str, str] | None = None) -> None:
         self.path = path
         self.meta = meta
+        # top-level VarHandleOp name -> what its value is (`savedmodel_variables`)
+        self.variables = variables or {}
         self.graph_def = meta.graph_def
         self.functions = {f.signature.name: f for f in self.graph_def.library.function}
         self.nodes = {n.name: n for n in self.graph_def.node}
@@ -451,9 +456,11 @@ class _Scope:
             if arg not in seen_args:
                 seen_args.append(arg)
             flat = int(idx) if seen_args[0] == arg and idx.isdigit() else -1
+            op = self.sig.ops[op_index]
             self._new_tensor(key, body_node, flat, dtype=arg_dtype(body_node, arg),
-                             constant=self.sig.ops[op_index].folded)
+                             constant=op.folded)
             self.sig.tensors[key].output_arg = arg
+            self.sig.tensors[key].content = op.content and f"{op.content}:{arg}:{idx}"
             self.sig.ops[op_index].outputs.append(key)
         return key
 
@@ -545,6 +552,8 @@ class _Scope:
             if op == "Const":
                 self.sig.tensors[key].value = scalar_value(node)
                 self.sig.tensors[key].content = content_digest(node)
+            elif op == "ReadVariableOp" and ins:
+                self.sig.tensors[key].content = self.b.variables.get(ins[0].rsplit(":", 1)[0])
             return
         func = self._callee(node)
         fdef = self.b.functions.get(func) if func is not None else None
@@ -614,8 +623,13 @@ class _Scope:
                     for i in range(n_out)]
         else:
             self.body_ops[node.name] = (index, node, [])
+        content = folded_content(node.op, node.plain_attrs(),
+                                 [tensors[k].content for k in ins]) if folded else None
+        for i, key in enumerate(outs):
+            tensors[key].content = content and f"{content}:{i}"
         self.sig.ops.append(_Op(node.op, node.name, f"{self.path}/{node.name}", ins, outs,
-                                node.plain_attrs(), anchor=self.anchor, folded=folded))
+                                node.plain_attrs(), anchor=self.anchor, folded=folded,
+                                content=content))
         self.b.n_ops += 1
         for a, funcs in node.control_flow():
             # If/Case take the branch selector first; While passes its inputs as is

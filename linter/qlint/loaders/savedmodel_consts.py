@@ -1,6 +1,7 @@
 """What the SavedModel loader keeps of a ``Const`` node's value: a one-element numeric
 constant's value (``tf.pow(x, 2.0)``'s exponent, for prediction conditions) and a digest
-of a small constant's contents (constants alike, which the converter merges)."""
+of a small constant's contents (constants alike, which the converter merges), and of
+what a constant-folded op computes its results from (a kernel reshaped alike)."""
 
 from __future__ import annotations
 
@@ -46,3 +47,12 @@ def scalar_value(node: Any) -> float | None:
         if len(t.tensor_content) == size:
             return float(struct.unpack(field_fmt[1], t.tensor_content)[0])
     return None
+
+
+def folded_content(op: str, attrs: dict[str, Any], inputs: list[str | None]) -> str | None:
+    """A digest of a constant-folded op: its TF op, attributes and its inputs' contents;
+    None where an input's content is unknown."""
+    if any(c is None for c in inputs):
+        return None
+    text = repr((op, sorted(attrs.items()), inputs)).encode()
+    return hashlib.blake2b(text, digest_size=12).hexdigest()
