@@ -98,6 +98,29 @@ def test_nested_model_and_custom_class(tmp_path: Path) -> None:
         g.attrs["subgraphs"][0]["inputs"][0]
 
 
+def test_a_subclassed_model_is_one_opaque_layer(tmp_path: Path) -> None:
+    """A subclassed model of a package (kimm's networks) saves its constructor's
+    arguments, not its layers: one opaque op of its class, fed by an input of its build
+    shape, which QL112 names; a Keras class without a layer list stays an error."""
+    config = {"module": "mypkg.models.net", "class_name": "TinyNet",
+              "config": {"name": "tiny_net", "width": 4, "trainable": True},
+              "registered_name": "mypkg>TinyNet",
+              "build_config": {"input_shape": [None, 8, 8, 3]}}
+    path = _keras_with(tmp_path, config)
+    g = load_keras(str(path))
+    (op,) = list(g.ops())
+    assert g[op]["source_op"] == "TinyNet" and g[op]["attrs"]["opaque"] is True
+    assert "subclassed model" in g[op]["attrs"]["opaque_reason"]
+    (x,) = g.attrs["subgraphs"][0]["inputs"]
+    assert g[x]["shape"] == (None, 8, 8, 3)
+    r = run_qlint(str(path))
+    assert r.returncode == 0 and "QL112" in r.stdout and "TinyNet" in r.stdout
+    keras_own = dict(config, module="keras.src.models.functional", class_name="Functional",
+                     registered_name="Functional")
+    with pytest.raises(ModelLoadError, match="no layer list"):
+        load_keras(str(_keras_with(tmp_path, keras_own, "own.keras")))
+
+
 @pytest.mark.parametrize("kind", ["bad_zip", "bad_json", "no_config", "not_model"])
 def test_corrupt_keras_is_one_line_exit_2(tmp_path: Path, kind: str) -> None:
     if kind == "bad_zip":

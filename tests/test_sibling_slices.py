@@ -280,3 +280,33 @@ def test_slices_of_a_float_cumsum_stay_float_where_one_is_concatenated() -> None
     assert carried(cumsum_graph("savedmodel")) == [("STRIDED_SLICE", 1)] * 2
     assert carried(cumsum_graph("savedmodel", twice=True)) == [("STRIDED_SLICE", 1)] * 2
     assert carried(cumsum_graph("savedmodel", joined=False)) == []
+
+
+@pytest.mark.parametrize("conv", ["CONV_3D", "CONV_3D_TRANSPOSE"])
+def test_a_concatenated_float_3d_convolution_keeps_its_concatenation_float(conv: str) -> None:
+    """``Conv3D+ConcatV2``, ``Conv3DBackpropInputV2+ConcatV2``: a UNETR decoder's
+    transposed convolution concatenated with a skip connection; an ADD between (the
+    probe with a BiasAdd) leaves the CONCATENATION int8."""
+    from qlint.registry import Context
+    from qlint_rules.int8_readiness import Int8Readiness
+
+    def graph(bias_add: bool) -> ModelGraph:
+        g = ModelGraph("tflite", "model", "converted")
+        x, k, c, b, s, y, o = (g.add_tensor(0, i, name=n, dtype="float32",
+                                            shape=(1, 4, 4, 4, 2), constant=n in "kb")
+                               for i, n in enumerate(["x", "k", "c", "b", "s", "y", "o"]))
+        steps = [(conv, [x, k], [c])] + ([("ADD", [c, b], [s])] if bias_add else []) + [
+            ("CONCATENATION", [s if bias_add else c, y], [o])]
+        for i, (op, ins, outs) in enumerate(steps):
+            g.add_op(0, i, op_type=op, source_op=op, name=f"{op}_{i}", inputs=ins,
+                     outputs=outs, location=f"subgraph[0]/op[{i}]")
+        g.attrs["subgraphs"] = [{"index": 0, "name": "main", "inputs": [x, y],
+                                 "outputs": [o]}]
+        g.attrs["quant_mode"] = classify_quant_mode(g)
+        return g
+
+    def flagged(g: ModelGraph) -> list[str]:
+        return sorted(f.node["op_type"] for f in Int8Readiness().check(g, Context()))
+
+    assert flagged(graph(bias_add=False)) == sorted([conv, "CONCATENATION"])
+    assert flagged(graph(bias_add=True)) == [conv]

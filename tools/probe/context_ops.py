@@ -436,6 +436,27 @@ CONTEXT_BUILDERS["Elu+ConcatV2"] = dataclasses.replace(raw(
     "tf.concat([tf.nn.elu(x), y], -1), x and y (1, 8, 8, 4)",
     lambda tf: lambda x, y: tf.concat([tf.nn.elu(x), y], -1), X4, X4),
     extra={"ordered": True})
+# A CONCATENATION of a float 3-d convolution's result (a UNETR decoder concatenating its
+# transposed convolution's upsampled features with the encoder's skip connection) stays
+# float too; with and without a bias between; ordered: along the data edge.
+_CONV3D = {
+    "Conv3D": ("tf.nn.conv3d(x, k, [1, 1, 1, 1, 1], 'SAME')",
+               lambda tf, x, k: tf.nn.conv3d(x, k, [1, 1, 1, 1, 1], "SAME"), (1, 4, 4, 4, 2)),
+    "Conv3DBackpropInputV2": (
+        "tf.nn.conv3d_transpose(x, k, [1, 4, 4, 4, 2], [1, 2, 2, 2, 1])",
+        lambda tf, x, k: tf.nn.conv3d_transpose(x, k, [1, 4, 4, 4, 2], [1, 2, 2, 2, 1]),
+        (1, 2, 2, 2, 2)),
+}
+for _op, (_text, _conv, _shape) in _CONV3D.items():
+    for _bias in (False, True):
+        CONTEXT_BUILDERS[f"{_op}{'+BiasAdd' if _bias else ''}+ConcatV2"] = Builder(
+            f"tf.concat([{f'tf.nn.bias_add({_text}, b)' if _bias else _text}, y], -1), "
+            f"x {_shape}, k (2, 2, 2, 2, 2), y (1, 4, 4, 4, 2)",
+            (lambda conv, bias: lambda tf, keras, rng: (
+                lambda k, b: lambda x, y: tf.concat(
+                    [tf.nn.bias_add(conv(tf, x, k), b) if bias else conv(tf, x, k), y], -1))(
+                tf.constant(_w(rng, 2, 2, 2, 2, 2)), tf.constant(_w(rng, 2))))(_conv, _bias),
+            (Arg(_shape), Arg((1, 4, 4, 4, 2))), extra={"ordered": True})
 # The other readers of that ELU stay float too (a V-Net's strided convolution and residual
 # ADD reading the ELU its skip connection concatenates); without the concatenation the
 # same CONV_2D and ADD are int8 (probed alike: only the ELU stays float).  The float

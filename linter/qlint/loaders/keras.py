@@ -340,14 +340,35 @@ class _Builder:
         if not isinstance(cfg, dict):
             raise ModelLoadError(self.path, f"model config of {cls} is not an object")
         layers = cfg.get("layers")
+        top = depth == 0
+        if not isinstance(layers, list) and top and _opaque_reason(config) is not None:
+            return self._subclassed(config, cfg, prefix)
         if not isinstance(layers, list):
             raise ModelLoadError(self.path, f"{cls} config has no layer list")
-        top = depth == 0
         if top:
             self.top_class = str(cls)
         if cls == "Sequential":
             return self._sequential(layers, prefix, inputs, depth, top)
         return self._functional(cfg, layers, prefix, inputs, depth, top)
+
+    def _subclassed(self, config: dict[str, Any], cfg: dict[str, Any], prefix: str
+                    ) -> list[str]:
+        """A subclassed model of a class outside Keras: its config holds the arguments
+        of its constructor, not its layers, which its code builds.  One opaque op of
+        that class, fed by an input of its build shape (QL112 says so)."""
+        cls = str(config.get("class_name"))
+        self.top_class = cls
+        name = str(cfg.get("name") or config.get("name") or cls)
+        key = f"{prefix}{name}:in"
+        self._input_tensor(key, "input", None, {"build_config": _obj(config.get("build_config"))})
+        self.inputs.append(key)
+        out = f"{prefix}{name}:0:0"
+        self.tensor(out, name)
+        reason = f"subclassed model: the code of its {_opaque_reason(config)} builds its layers"
+        self.ops.append(_Op(cls, name, f"{prefix}{name}", [key], [out],
+                            {"opaque": True, "opaque_reason": reason}))
+        self.outputs.append(out)
+        return [out]
 
     def _sequential(self, layers: list[Any], prefix: str, inputs: list[str], depth: int,
                     top: bool) -> list[str]:
