@@ -39,14 +39,16 @@ def sibling_graph(fmt: str, joined: bool = True, reader: str = "AddV2",
     x = tensor("x")
     w = tensor("w", constant=True, shape=(16, 32))
     t, a, b, c, m, y, z = (tensor(n) for n in ("t", "a", "b", "c", "m", "y", "z"))
+    # the slices' begin operands: two halves, not one slice taken twice
+    first, second = (tensor(n, constant=True, content=n) for n in ("begin0", "begin8"))
     steps: list[tuple[str, list[int], list[int]]] = [("MatMul", [x, w], [t])]
     if via_split:
         steps.append(("Split", [t], [a, m]))
     else:
-        steps.append(("StridedSlice", [t], [a]))
+        steps.append(("StridedSlice", [t, first], [a]))
     join = [("ConcatV2", [a, x], [c])] if joined else [("Mul", [a], [m]),
                                                        ("ConcatV2", [m, x], [c])]
-    read = [("StridedSlice", [t], [b]), (reader, [b], [y])]
+    read = [("StridedSlice", [t, second], [b]), (reader, [b], [y])]
     if fmt == "tflite" and slice_first:
         steps += read[:1] + join + read[1:]
     else:
@@ -310,3 +312,31 @@ def test_a_concatenated_float_3d_convolution_keeps_its_concatenation_float(conv:
 
     assert flagged(graph(bias_add=False)) == sorted([conv, "CONCATENATION"])
     assert flagged(graph(bias_add=True)) == [conv]
+
+
+@pytest.mark.parametrize("alike", [True, False])
+def test_keys_and_values_of_kernels_alike_are_one_tensor(alike: bool) -> None:
+    """A SavedModel projecting keys and values by two kernels of the same bytes (their
+    ``content``): the converter merges the two MatMuls, and the value TRANSPOSE reads the
+    tensor whose half the keys' rotation negates (`qlint.merges`)."""
+    g = ModelGraph("savedmodel", "model", "source")
+    tensors = iter(range(100))
+
+    def tensor(name: str, **kw: object) -> int:
+        return g.add_tensor(0, next(tensors), name=name, dtype="float32", shape=(1, 16, 16),
+                            **kw)
+
+    x, tk, tv, a, b, nb, r, v = (tensor(n) for n in ("x", "tk", "tv", "a", "b", "nb", "r", "v"))
+    wk = tensor("wk", constant=True, content="value:k")
+    wv = tensor("wv", constant=True, content="value:k" if alike else "value:v")
+    steps = [("MatMul", [x, wk], [tk]), ("MatMul", [x, wv], [tv]), ("Split", [tk], [a, b]),
+             ("Neg", [b], [nb]), ("Pack", [nb, a], [r]), ("Transpose", [tv], [v])]
+    for k, (op, ins, outs) in enumerate(steps):
+        g.add_op(0, k, op_type=op, source_op=op, name=f"{op}_{k}", inputs=ins, outputs=outs,
+                 location=f"serving_default/{op}_{k}", attrs={"T": "float32"})
+    g.attrs["subgraphs"] = [{"index": 0, "name": "serving_default", "inputs": [x],
+                             "outputs": [r, v]}]
+    transpose = _reader(g, "Transpose")
+    assert op_facts(g, transpose)["joined_sibling"] == ("negated" if alike else "none")
+    names = [p.cap.name for p in predict(g, source_table())]
+    assert ("Transpose(sibling negated)" in names) is alike

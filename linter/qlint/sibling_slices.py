@@ -8,7 +8,9 @@ slices, splits and layout ops only: a fused query-key-value projection sliced th
 whose key half is rotated (split, negated, concatenated), a CSP block that concatenates
 one slice of a convolution and computes on the other.  What the converter does to such
 an op is probed per op (``tools/probe/context_ops.py``); this module only finds the
-structure, in a SavedModel graph and in a ``.tflite`` file alike.
+structure, in a SavedModel graph and in a ``.tflite`` file alike; in a SavedModel, as the
+converter sees it once it has merged ops alike (`qlint.merges`: keys and values projected
+by kernels of the same bytes are one tensor).
 
 Order decides it as well: the probe sees the reading op stay float where the converter
 takes the concatenation first (``"joined first"``), and int8 where it takes the op's slice
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 from qlint.converter_order import op_order
 from qlint.graph import ModelGraph, NodeId
+from qlint.merges import readers
 
 #: Ops that take part of their input (the reader's side of the fact).
 SLICE_OPS = frozenset({"StridedSlice", "Slice", "GatherV2",
@@ -49,7 +52,7 @@ def is_kind(graph: ModelGraph, op: NodeId, kinds: frozenset[str]) -> bool:
 
 
 def _sole_reader(graph: ModelGraph, tensor: NodeId) -> bool:
-    return len(graph.consumers(tensor)) == 1
+    return len(readers(graph, tensor)) == 1
 
 
 def _sliced_from(graph: ModelGraph, tensor: NodeId) -> tuple[NodeId, NodeId] | None:
@@ -109,7 +112,7 @@ def _joins(graph: ModelGraph, start: NodeId, negated: bool = False) -> list[Node
                 continue
             through = through or is_kind(graph, op, NEGATE_OPS)
             for t in graph.outputs(op):
-                for c in graph.consumers(t) if t is not None else ():
+                for c in readers(graph, t) if t is not None else ():
                     if (c, through) not in seen:
                         seen.add((c, through))
                         nxt.append((c, through))
@@ -123,7 +126,7 @@ def part_joined(graph: ModelGraph, inputs: list[NodeId]) -> bool:
     """Whether a tensor of ``inputs`` is read, through slices, splits and layout ops
     only, by a concatenation (the fact ``ifm_part_joined``: the slices of a float
     CUMSUM, one of them concatenated)."""
-    return any(_joins(graph, c) for t in inputs for c in graph.consumers(t))
+    return any(_joins(graph, c) for t in inputs for c in readers(graph, t))
 
 
 def joined_sibling(graph: ModelGraph, op: NodeId, inputs: list[NodeId]) -> str:
@@ -136,7 +139,7 @@ def joined_sibling(graph: ModelGraph, op: NodeId, inputs: list[NodeId]) -> str:
         if sliced is None:
             continue
         mine, t = sliced
-        joins = [j for c in graph.consumers(t) if c != mine for j in _joins(graph, c)]
+        joins = [j for c in readers(graph, t) if c != mine for j in _joins(graph, c)]
         if any(order.get(j, 0) < order.get(mine, 0) for j in joins):
             return "joined first"
         if joins:
@@ -146,6 +149,6 @@ def joined_sibling(graph: ModelGraph, op: NodeId, inputs: list[NodeId]) -> str:
     for tensor in inputs:
         whole = _read_whole(graph, tensor, op)
         if whole is not None and any(_joins(graph, c, negated=True)
-                                     for c in graph.consumers(whole[1]) if c != whole[0]):
+                                     for c in readers(graph, whole[1]) if c != whole[0]):
             return "negated"
     return found

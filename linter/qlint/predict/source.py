@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from qlint.conditions import all_hold
 from qlint.graph import ModelGraph, NodeId
 from qlint.loaders.keras import TF_FUNCTION_LAYERS
+from qlint.merges import CONTROL_FLOW, merges
 from qlint.op_facts import op_facts
 from qlint.predict.carry import carried_predictions
 from qlint.predict.patterns import layer_key, match_pattern, source_table, tf_op_lowerings
@@ -56,8 +57,6 @@ MAX_SCOPE_OPS = 96
 HALF = frozenset({"float16", "bfloat16"})
 # An MLIR diagnostic about a TF op: ``'tf.Erf' op is neither ...``.
 OP_ERROR = re.compile(r"'tf\.(?P<op>\w+)' op \w")
-CONTROL_FLOW = frozenset({"While", "StatelessWhile", "If", "StatelessIf", "Case",
-                          "StatelessCase"})
 BODY_ATTRS = frozenset({"body", "cond", "then_branch", "else_branch", "branches"})
 
 
@@ -167,7 +166,7 @@ class Judgement:
 
     predictions: list[Prediction] = field(default_factory=list)
     unknown: list[Unknown] = field(default_factory=list)
-    # ops that repeat an earlier one, which the converter merges into it (`_duplicates`)
+    # ops that repeat an earlier one, which the converter merges into it (`qlint.merges`)
     merged: set[NodeId] = field(default_factory=set)
 
 
@@ -393,7 +392,7 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
                               via="pattern",
                               counts=_present_counts(cap, tfl, inst, source_ops, lowered)))
     from_shapes = shape_arithmetic(graph, ops)
-    merged = j.merged = _duplicates(graph, ops)
+    merged = j.merged = set(merges(graph).ops)
     for op in ops:
         if op in claimed or op in merged:
             continue
@@ -479,44 +478,6 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
 
 
 INTEGER_DTYPES = frozenset({"int8", "int16", "int32", "int64", "uint8", "bool"})
-
-
-def _duplicates(graph: ModelGraph, ops: list[NodeId]) -> set[NodeId]:
-    """The ops that repeat an earlier op: the same TF op with the same attributes on the
-    same input tensors (a BART encoder and decoder each casting the one attention mask).
-    The converter merges them (common-subexpression elimination), so the first stands for
-    them all; and so on down the graph: an op reading a merged op's result, or a small
-    constant of the same value (the loader's ``content`` digest), repeats the op reading
-    the first (a moving average padding
-    one series twice, then summing each).  Control-flow ops and ops without inputs are
-    never merged here."""
-    first: dict[tuple[str, tuple[object, ...], str], NodeId] = {}
-    same: dict[NodeId, NodeId] = {}  # a merged op's result -> the first op's
-
-    def key_of(t: NodeId | None) -> object:
-        if t is None:
-            return None
-        tensor = graph[t]
-        if tensor.get("constant") and tensor.get("content") is not None:
-            return ("constant", tensor["content"])
-        return same.get(t, t)
-
-    out: set[NodeId] = set()
-    for op in ops:
-        node = graph[op]
-        ins = tuple(graph.inputs(op))
-        if not ins or node["source_op"] in CONTROL_FLOW:
-            continue
-        key = (str(node["source_op"]), tuple(key_of(t) for t in ins),
-               repr(sorted((node.get("attrs") or {}).items())))
-        earlier = first.setdefault(key, op)
-        if earlier == op:
-            continue
-        out.add(op)
-        mine, theirs = graph.outputs(op), graph.outputs(earlier)
-        if len(mine) == len(theirs) == 1 and mine[0] is not None and theirs[0] is not None:
-            same[mine[0]] = same.get(theirs[0], theirs[0])
-    return out
 
 
 def _integer_only(graph: ModelGraph, op: NodeId) -> bool:
