@@ -340,3 +340,30 @@ def test_keys_and_values_of_kernels_alike_are_one_tensor(alike: bool) -> None:
     assert op_facts(g, transpose)["joined_sibling"] == ("negated" if alike else "none")
     names = [p.cap.name for p in predict(g, source_table())]
     assert ("Transpose(sibling negated)" in names) is alike
+
+
+@pytest.mark.parametrize("producer", ["MUL", "RESHAPE"])
+def test_a_shape_beside_a_float_transposed_convolution(producer: str) -> None:
+    """``float_siblings``: the probe saw a SHAPE reading the input of a float
+    CONV_3D_TRANSPOSE (its output shape on an unknown batch) stay float where a MUL
+    computes that input, and int8 where a RESHAPE lays it out (``ifm_producer``)."""
+    from qlint.registry import Context
+    from qlint_rules.int8_readiness import Int8Readiness
+
+    g = ModelGraph("tflite", "model", "converted")
+    shapes = {"x": (1, 2, 2, 2, 2), "i": (1, 2, 2, 2, 2), "k": (2, 2, 2, 2, 2),
+              "s": (5,), "y": (1, 4, 4, 4, 2)}
+    x, i, k, s, y = (g.add_tensor(0, n, name=name, shape=shape, constant=name == "k",
+                                  dtype="int32" if name == "s" else "float32")
+                     for n, (name, shape) in enumerate(shapes.items()))
+    steps = [(producer, [x], [i]), ("SHAPE", [i], [s]), ("CONV_3D_TRANSPOSE", [s, k, i], [y])]
+    for n, (op, ins, outs) in enumerate(steps):
+        g.add_op(0, n, op_type=op, source_op=op, name=f"{op}_{n}", inputs=ins, outputs=outs,
+                 location=f"subgraph[0]/op[{n}]")
+    g.attrs["subgraphs"] = [{"index": 0, "name": "main", "inputs": [x], "outputs": [y]}]
+    g.attrs["quant_mode"] = classify_quant_mode(g)
+    found = {f.node["op_type"]: f.message for f in Int8Readiness().check(g, Context())}
+    assert "CONV_3D_TRANSPOSE" in found
+    assert ("SHAPE" in found) is (producer == "MUL")
+    if producer == "MUL":
+        assert "reading the input of the float CONV_3D_TRANSPOSE" in found["SHAPE"]

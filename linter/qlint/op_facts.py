@@ -29,7 +29,8 @@ with a value.  This module computes those facts for one IR op:
   ``reduces_depth``), and whether the converter can infer the dims of a SavedModel op's
   first input (``ifm_shape_inferred``, `qlint.converter_shapes`), and whether a
   SavedModel op runs inside a while loop (``in_loop_body``), the TF op computing a source
-  op's first input (``ifm_producer``: an FFT of a ``Cast``), whether a source einsum
+  op's first input, or the builtin of a ``.tflite`` op's (``ifm_producer``: an FFT of a
+  ``Cast``), whether a source einsum
   sums a label of one operand alone (``einsum_sums_lone_label``), and the layout Keras 3
   gives an addition it computes as a bias add (``bias_add_format``,
   `qlint.keras_bias_add`), and whether a Keras layer's input carries the mask an
@@ -129,8 +130,9 @@ def op_facts(graph: ModelGraph, op: NodeId, *, options: bool = True) -> dict[str
         ishape = _static(ifm)
         facts["ifm_dtype"] = ifm.get("dtype")
         producer = graph.producer(ins[0])
-        if producer is not None and graph.format != "tflite":  # a SavedModel's TF op
-            facts["ifm_producer"] = graph[producer].get("source_op")
+        if producer is not None:  # a SavedModel's TF op, a .tflite file's builtin
+            facts["ifm_producer"] = graph[producer].get(
+                "source_op" if graph.format != "tflite" else "op_type")
         if ifm.get("shape") is not None:  # dims of unknown size (a batch of None)
             facts["ifm_unknown_dims"] = sum(d is None for d in ifm["shape"])
         if ishape:

@@ -10,7 +10,14 @@ from qlint.conditions import all_hold, describe
 from qlint.finding import Finding, Severity
 from qlint.graph import ModelGraph, NodeId
 from qlint.op_facts import op_facts
-from qlint.predict.carry import CARRIED_DTYPES, carried_pairs, carrier, carrying
+from qlint.predict.carry import (
+    CARRIED_DTYPES,
+    beside_float,
+    carried_pairs,
+    carrier,
+    carrying,
+    sibling_pairs,
+)
 from qlint.predict.patterns import tf_op_lowerings
 from qlint.predict.tables import (
     CONVERSION_ERROR,
@@ -89,8 +96,13 @@ class Int8Readiness(Rule):
         target = ctx.target
         table = target.table()
         carried = carried_pairs(table)
+        siblings = sibling_pairs(table)
         conditioned = _conditioned_variants(table)
         flagged: set[NodeId] = set()
+        # ops with no integer kernel of their own, wherever they are in the model (a
+        # SHAPE computing a transposed convolution's output shape runs before it)
+        own_float = {op for op in graph.ops() if (c := table.op(graph[op]["op_type"]))
+                     is not None and c.lacks_integer_kernel and _computes_in_float(graph, op)}
         for op in graph.ops():
             op_type = graph[op]["op_type"]
             if op_type in CONVERSION_OPS:
@@ -113,11 +125,16 @@ class Int8Readiness(Rule):
                         severity=Severity.WARNING)
                     continue
                 fed_by = _fed_by_float(graph, op, op_type, carried, flagged)
+                if fed_by is None and (beside := beside_float(
+                        graph, op, op_type, flagged | own_float,
+                        lambda o: str(graph[o]["op_type"]), siblings)) is not None:
+                    fed_by = (f"reading the input of the float {graph[beside[0]]['op_type']}",
+                              beside[1])
                 if fed_by is not None:
                     flagged.add(op)
                     yield self.finding(
                         graph, op,
-                        f"{op_type} fed by {fed_by[0]} stays in float32 after full-integer "
+                        f"{op_type} {fed_by[0]} stays in float32 after full-integer "
                         f"conversion: the probe saw {', '.join(fed_by[1].float_ops)} stay "
                         f"float together ({fed_by[1].probe or fed_by[1].name}; probed: "
                         f"{table.provenance.summary()})",
@@ -194,7 +211,7 @@ def _fed_by_float(graph: ModelGraph, op: NodeId, op_type: str,
         cap = carrier(graph, op, carrying(carried, graph[p]["op_type"], op_type,
                                           graph[t]["dtype"]), op_type)
         if cap is not None:
-            return graph[p]["op_type"], cap
+            return f"fed by {graph[p]['op_type']}", cap
     return None
 
 

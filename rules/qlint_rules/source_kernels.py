@@ -20,8 +20,9 @@ SOURCE_FORMATS = frozenset({"savedmodel", "keras"})
 def _what(graph: ModelGraph, p: Prediction) -> str:
     node = graph[p.op]
     if graph.format == "keras":
-        if p.via == "carried":
-            return (f"{node['source_op']} layer '{node['name']}' fed by the float "
+        if p.via in ("carried", "beside"):
+            how = "fed by" if p.via == "carried" else "reading the input of"
+            return (f"{node['source_op']} layer '{node['name']}' {how} the float "
                     f"{graph[p.related[0]]['source_op']}")
         kind = "activation" if p.via == "activation" else "layer"
         extra = f" activation={node['attrs'].get('activation')!r}" if p.via == "activation" else ""
@@ -32,6 +33,9 @@ def _what(graph: ModelGraph, p: Prediction) -> str:
         return f"TF op pattern ({', '.join(ops or sorted(present))})"
     if p.via == "carried":
         return f"TF op {node['source_op']} fed by the float {graph[p.related[0]]['source_op']}"
+    if p.via == "beside":
+        return (f"TF op {node['source_op']} reading the input of the float "
+                f"{graph[p.related[0]]['source_op']}")
     composite = str(node["source_op"]).removeprefix("implements:")
     if composite != node["source_op"]:  # a call the converter replaces whole
         return f"TF function implementing {composite!r} (converted as one op)"

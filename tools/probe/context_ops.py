@@ -457,6 +457,32 @@ for _op, (_text, _conv, _shape) in _CONV3D.items():
                     [tf.nn.bias_add(conv(tf, x, k), b) if bias else conv(tf, x, k), y], -1))(
                 tf.constant(_w(rng, 2, 2, 2, 2, 2)), tf.constant(_w(rng, 2))))(_conv, _bias),
             (Arg(_shape), Arg((1, 4, 4, 4, 2))), extra={"ordered": True})
+# A transposed 3-d convolution on an unknown batch computes its output shape from its
+# input's: the SHAPE reading that input is handed the dequantized tensor the float
+# CONV_3D_TRANSPOSE reads, and stays float beside it (``float_siblings``), where a MUL
+# computes the input; where a RESHAPE lays it out (a ViT's tokens folded back to a volume),
+# the SHAPE stays int8 (``ifm_producer``).  A CUMSUM's input read by a SHAPE likewise
+# (probed too) leaves the SHAPE int8.
+_CONV3D_T_INPUTS = {"Mul": ("x * 2.0", lambda tf, x: x * 2.0, (None, 2, 2, 2, 2)),
+                    "Reshape": ("tf.reshape(x, [-1, 2, 2, 2, 2])",
+                                lambda tf, x: tf.reshape(x, [-1, 2, 2, 2, 2]), (None, 8, 2))}
+for _producer, (_text, _make_in, _shape) in _CONV3D_T_INPUTS.items():
+    CONTEXT_BUILDERS[f"Shape+Conv3DBackpropInputV2(batch unknown, input of a {_producer})"] = \
+        Builder(f"i = {_text}; tf.nn.conv3d_transpose(i, k, tf.stack([tf.shape(i)[0], 4, 4, "
+                f"4, 2]), [1, 2, 2, 2, 1]), x {_shape}, k (2, 2, 2, 2, 2)",
+                (lambda make_in: lambda tf, keras, rng: (lambda k: lambda x: (
+                    lambda i: tf.nn.conv3d_transpose(
+                        i, k, tf.stack([tf.shape(i)[0], 4, 4, 4, 2]), [1, 2, 2, 2, 1]))(
+                    make_in(tf, x)))(tf.constant(_w(rng, 2, 2, 2, 2, 2))))(_make_in),
+                (Arg(_shape, sample=(1, *_shape[1:])),), extra={
+                    "carry_only": True, "float_siblings": True, "carry_when": {"SHAPE": [
+                        {"fact": "ifm_producer", "in" if _producer == "Reshape" else "not_in":
+                         ["Reshape", "RESHAPE"]}]}})
+CONTEXT_BUILDERS["Shape+Cumsum(batch unknown)"] = Builder(
+    "tf.reshape(tf.cumsum(x, 1), tf.stack([tf.shape(x)[0], -1])), x (None, 4, 4)",
+    lambda tf, keras, rng: lambda x: tf.reshape(tf.cumsum(x, 1),
+                                                tf.stack([tf.shape(x)[0], -1])),
+    (Arg((None, 4, 4), sample=(1, 4, 4)),), extra={"carry_only": True, "float_siblings": True})
 # The other readers of that ELU stay float too (a V-Net's strided convolution and residual
 # ADD reading the ELU its skip connection concatenates); without the concatenation the
 # same CONV_2D and ADD are int8 (probed alike: only the ELU stays float).  The float

@@ -359,6 +359,21 @@ def _float_edges(buf: bytes, ops: list[OpInfo], skip: set[int]) -> list[list[str
     return sorted([a, b, t] for a, b, t in edges)
 
 
+def _float_siblings(buf: bytes, ops: list[OpInfo], skip: set[int]) -> list[list[str]]:
+    """(float op, float op reading the same tensor, its dtype) of a converted probe: a
+    SHAPE handed the dequantized input of the transposed convolution beside it."""
+    interp = _interpreter(buf)
+    details = interp._get_ops_details()
+    floating = [k for k, d in enumerate(details)
+                if k < len(ops) and k not in skip and ops[k].computes_in_float
+                and d["op_name"] not in CONVERSION_OPS]
+    pairs = {(details[a]["op_name"], details[b]["op_name"],
+              np.dtype(interp._get_tensor_details(int(i), 0)["dtype"]).name)
+             for a in floating for b in floating if a != b
+             for i in set(details[a]["inputs"]) & set(details[b]["inputs"]) if int(i) >= 0}
+    return sorted([a, b, t] for a, b, t in pairs if t in ("float32", "complex64"))
+
+
 def _without_harness(ops: list[OpInfo], buf: bytes, builder: Builder) -> list[OpInfo]:
     """``ops`` of a converted probe without those computing its harness (`_harness_ops`)."""
     if not (builder.harness or builder.harness_last):
@@ -658,6 +673,9 @@ def _probe_tf_op(builder: Builder, phase: _Phase, saved_model: str | None) -> di
     with contextlib.suppress(Exception):  # the interpreter cannot read every probe
         if edges := _float_edges(buf, ops, harness):
             entry["float_edges"] = edges
+        if builder.extra.get("float_siblings") and (
+                siblings := _float_siblings(buf, ops, harness)):  # the probes that ask
+            entry["float_siblings"] = siblings
     ops = _without_harness(ops, buf, builder)
     phase("invoke", res)
     err, _ = _run(buf, builder)
@@ -675,7 +693,7 @@ def _probe_tf_op(builder: Builder, phase: _Phase, saved_model: str | None) -> di
         if any(n > 1 for n in counts.values()):
             entry["float_counts"] = counts
     keep = ("outcome", "message", "float_ops", "float_counts", "ops", "float_edges",
-            "harness_float_ops", "float_runs")
+            "float_siblings", "harness_float_ops", "float_runs")
     res["int8"] = {k: entry[k] for k in keep if k in entry}
     return res
 

@@ -16,7 +16,7 @@ layer or operation whose probe lowered it to several builtins is matched by each
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Container, Mapping
 
 from qlint.conditions import all_hold
 from qlint.graph import ModelGraph, NodeId
@@ -26,7 +26,9 @@ from qlint.predict.tables import FLOAT_FALLBACK, CapabilityTable, TfOpCapability
 
 #: Tensor dtypes on which a probed pattern carries float from op to op.
 CARRIED_DTYPES = frozenset({"float32", "complex64"})
-Carried = tuple[NodeId, NodeId, TfOpCapability, str]
+# (op, the float op it is carried from, the probed entry, the op's builtin, how: "fed"
+# by that op's result or "beside" it, reading the same tensor)
+Carried = tuple[NodeId, NodeId, TfOpCapability, str, str]
 
 
 def carried_pairs(table: CapabilityTable) -> dict[tuple[str, str, str], tuple[TfOpCapability, ...]]:
@@ -48,6 +50,38 @@ def carried_pairs(table: CapabilityTable) -> dict[tuple[str, str, str], tuple[Tf
         for edge in dict.fromkeys(edges):
             out[edge] = (*out.get(edge, ()), cap)
     return out
+
+
+def sibling_pairs(table: CapabilityTable
+                  ) -> dict[tuple[str, str, str], tuple[TfOpCapability, ...]]:
+    """(float op, reader, dtype) the probe saw both stay float reading one tensor of that
+    dtype (``float_siblings``): the reader gets the dequantized tensor the float op reads
+    (a SHAPE beside a transposed 3-d convolution; not beside a CUMSUM)."""
+    out: dict[tuple[str, str, str], tuple[TfOpCapability, ...]] = {}
+    for cap in table.tf_ops():
+        if cap.outcome == FLOAT_FALLBACK:
+            for pair in dict.fromkeys(cap.float_siblings):
+                out[pair] = (*out.get(pair, ()), cap)
+    return out
+
+
+def beside_float(graph: ModelGraph, op: NodeId, builtin: str, floating: Container[NodeId],
+                 builtin_of: Callable[[NodeId], str],
+                 siblings: Mapping[tuple[str, str, str], tuple[TfOpCapability, ...]]
+                 ) -> tuple[NodeId, TfOpCapability] | None:
+    """(the float op, the probed entry) where ``op`` (a ``builtin``) reads a tensor a
+    float op reads too, and a probe saw that pair of builtins stay float so."""
+    for t in graph.inputs(op):
+        if t is None or graph[t]["dtype"] not in CARRIED_DTYPES:
+            continue
+        for c in graph.consumers(t):
+            if c == op or c not in floating:
+                continue
+            key = (builtin_of(c), builtin, graph[t]["dtype"])
+            cap = carrier(graph, op, siblings.get(key, ()), builtin)
+            if cap is not None:
+                return c, cap
+    return None
 
 
 def carrying(pairs: Mapping[tuple[str, str, str], tuple[TfOpCapability, ...]], producer: str,
@@ -103,9 +137,10 @@ def carried_predictions(graph: ModelGraph, flagged: Mapping[NodeId, str | None],
     float ZEROS_LIKE); in model order, so a carried op carries on.  The ``merged`` ops,
     which repeat an earlier op the converter merges them into, carry nothing."""
     pairs = carried_pairs(table)
+    siblings = sibling_pairs(table)
     floating = set(flagged)
     out: list[Carried] = []
-    if not pairs or not floating:
+    if not (pairs or siblings) or not floating:
         return out
     lowered = tf_op_lowerings(table)
 
@@ -139,10 +174,17 @@ def carried_predictions(graph: ModelGraph, flagged: Mapping[NodeId, str | None],
                 cap = carrier(graph, op, carrying(pairs, builtin(p), kind, graph[t]["dtype"]),
                               kind)
                 if cap is not None:
-                    found = (op, p, cap, kind)
+                    found = (op, p, cap, kind, "fed")
                     break
             if found is not None:
                 out.append(found)
                 floating.add(op)
                 break
+        else:
+            for kind in kinds(op):
+                beside = beside_float(graph, op, kind, floating, builtin, siblings)
+                if beside is not None:
+                    out.append((op, beside[0], beside[1], kind, "beside"))
+                    floating.add(op)
+                    break
     return out

@@ -69,7 +69,9 @@ class Prediction:
     cap: TfOpCapability
     tflite_ops: tuple[str, ...] = ()
     related: list[NodeId] = field(default_factory=list)
-    via: str = "op"  # op | pattern | layer | activation | carried (``related``: the feeder)
+    # op | pattern | layer | activation | carried (``related``: the feeder) | beside
+    # (``related``: the float op reading the same tensor)
+    via: str = "op"
     # how many of each of ``tflite_ops`` stay float here, when known (else the entry's
     # probed counts, `TfOpCapability.float_count`)
     counts: tuple[int, ...] = ()
@@ -208,9 +210,10 @@ def _judge(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
             flagged[p.op] = flagged.get(p.op) or one
             for o in p.related:
                 flagged.setdefault(o, None)
-    for op, fed_by, cap, builtin in carried_predictions(graph, flagged, tab, j.merged):
-        j.predictions.append(Prediction(op, FLOAT_FALLBACK, cap, (builtin,),
-                                        related=[fed_by], via="carried", counts=(1,)))
+    for op, fed_by, cap, builtin, how in carried_predictions(graph, flagged, tab, j.merged):
+        j.predictions.append(Prediction(op, FLOAT_FALLBACK, cap, (builtin,), related=[fed_by],
+                                        via="carried" if how == "fed" else "beside",
+                                        counts=(1,)))
     return j
 
 

@@ -101,6 +101,10 @@ class TfOpCapability:
     # consumer reading the producer's output of that dtype ("*": not recorded): float
     # the converter carried from op to op
     float_edges: tuple[tuple[str, str, str], ...] | None = None
+    # (float op, float op, dtype) of the probe reading one tensor of that dtype: float the
+    # converter hands a reader beside a float op (a SHAPE of a transposed convolution's
+    # input gets the dequantized tensor)
+    float_siblings: tuple[tuple[str, str, str], ...] = ()
     # (conversions in which the op stayed float, conversions) for an outcome the
     # converter does not decide the same way every time
     float_runs: tuple[int, int] | None = None
@@ -316,6 +320,7 @@ def _tf_op(key: str, raw: Mapping[str, Any]) -> TfOpCapability:
         float_ops=tuple(int8.get("float_ops") or ()),
         float_counts=_counts(int8.get("float_counts")),
         float_edges=_edges(int8.get("float_edges")),
+        float_siblings=_edges(int8.get("float_siblings")) or (),
         float_runs=_runs(int8.get("float_runs")),
         variant_of=raw.get("variant_of"),
         when=raw.get("when"),
