@@ -16,7 +16,33 @@ from qlint.sibling_slices import joined_sibling
 # (TF op, builtin) of each step, per IR kind
 KINDS = {"MatMul": "FULLY_CONNECTED", "StridedSlice": "STRIDED_SLICE", "ConcatV2":
          "CONCATENATION", "AddV2": "ADD", "Mul": "MUL", "Reshape": "RESHAPE",
-         "Split": "SPLIT", "Einsum": "BATCH_MATMUL"}
+         "Split": "SPLIT", "Einsum": "BATCH_MATMUL", "Neg": "NEG", "Pack": "PACK",
+         "Transpose": "TRANSPOSE", "BatchMatMulV2": "BATCH_MATMUL", "Cumsum": "CUMSUM",
+         "Sub": "SUB"}
+Step = tuple[str, list[int], list[int]]
+
+
+def add_steps(g: ModelGraph, steps: list[Step], names: dict[int, str] | None = None) -> None:
+    """Each (TF op, inputs, outputs) as a SavedModel op, or as its builtin in a .tflite
+    (a builtin's own name stands for itself)."""
+    for k, (op, ins, outs) in enumerate(steps):
+        name = (names or {}).get(k, f"{op}_{k}")
+        if g.format == "savedmodel":
+            g.add_op(0, k, op_type=op, source_op=op, name=name, inputs=ins, outputs=outs,
+                     location=f"serving_default/{name}", attrs={"T": "float32"})
+        else:
+            kind = KINDS.get(op, op)
+            g.add_op(0, k, op_type=kind, source_op=kind, name=name, inputs=ins,
+                     outputs=outs, location=f"subgraph[0]/op[{k}]")
+
+
+def finish(g: ModelGraph, inputs: list[int], outputs: list[int]) -> ModelGraph:
+    """The graph's one subgraph, and a .tflite file's quantization mode."""
+    g.attrs["subgraphs"] = [{"index": 0, "name": "serving_default", "inputs": inputs,
+                             "outputs": outputs}]
+    if g.format == "tflite":
+        g.attrs["quant_mode"] = classify_quant_mode(g)
+    return g
 
 
 def sibling_graph(fmt: str, joined: bool = True, reader: str = "AddV2",
@@ -55,21 +81,11 @@ def sibling_graph(fmt: str, joined: bool = True, reader: str = "AddV2",
         steps += read + join if read_first and fmt == "tflite" else join + read
     if shared_slice:
         steps.append(("Mul", [b], [z]))
-    for k, (op, ins, outs) in enumerate(steps):
-        name = f"{op}_{k}"
-        if read_first and outs == [b]:
-            name = f"{op}_0"  # sorts before the other part's slice
-        if fmt == "savedmodel":
-            g.add_op(0, k, op_type=op, source_op=op, name=name, inputs=ins, outputs=outs,
-                     location=f"serving_default/{name}", attrs={"T": "float32"})
-        else:
-            g.add_op(0, k, op_type=KINDS[op], source_op=KINDS[op], name=name, inputs=ins,
-                     outputs=outs, location=f"subgraph[0]/op[{k}]")
-    g.attrs["subgraphs"] = [{"index": 0, "name": "serving_default", "inputs": [x],
-                             "outputs": [c, y, z] if shared_slice else [c, y]}]
-    if fmt == "tflite":
-        g.attrs["quant_mode"] = classify_quant_mode(g)
-    return g
+    # with read_first, the reader's slice is named to sort before the other part's
+    names = {k: f"{op}_0" for k, (op, _, outs) in enumerate(steps)
+             if read_first and outs == [b]}
+    add_steps(g, steps, names)
+    return finish(g, [x], [c, y, z] if shared_slice else [c, y])
 
 
 def _reader(g: ModelGraph, name: str) -> object:
@@ -139,10 +155,6 @@ def test_converter_order_walks_readers_in_name_order() -> None:
     assert list(op_order(g).values()) == list(range(len(list(g.ops()))))
 
 
-KINDS.update({"Neg": "NEG", "Pack": "PACK", "Transpose": "TRANSPOSE",
-              "BatchMatMulV2": "BATCH_MATMUL"})
-
-
 def rotary_graph(fmt: str, negated: bool = True, reader: str = "Transpose",
                  pack: bool = True) -> ModelGraph:
     """t = x @ w (keys and values from one projection); a, b = split(t); the rotation
@@ -161,19 +173,8 @@ def rotary_graph(fmt: str, negated: bool = True, reader: str = "Transpose",
              ("Neg" if negated else "Mul", [b], [nb]),
              ("Pack" if pack else "ConcatV2", [nb, a], [r]), (reader, [t], [v]),
              ("BatchMatMulV2", [x, v], [o])]
-    for k, (op, ins, outs) in enumerate(steps):
-        name = f"{op}_{k}"
-        if fmt == "savedmodel":
-            g.add_op(0, k, op_type=op, source_op=op, name=name, inputs=ins, outputs=outs,
-                     location=f"serving_default/{name}", attrs={"T": "float32"})
-        else:
-            g.add_op(0, k, op_type=KINDS[op], source_op=KINDS[op], name=name, inputs=ins,
-                     outputs=outs, location=f"subgraph[0]/op[{k}]")
-    g.attrs["subgraphs"] = [{"index": 0, "name": "serving_default", "inputs": [x],
-                             "outputs": [r, o, q]}]
-    if fmt == "tflite":
-        g.attrs["quant_mode"] = classify_quant_mode(g)
-    return g
+    add_steps(g, steps)
+    return finish(g, [x], [r, o, q])
 
 
 @pytest.mark.parametrize("fmt", ["savedmodel", "tflite"])
@@ -223,8 +224,6 @@ def cumsum_graph(fmt: str, joined: bool = True, twice: bool = False) -> ModelGra
     """c = cumsum(x); c[:, 1:] - concat([zeros, c[:, :-1]]) (``joined``; else the two
     slices subtracted); ``twice``: the same computed again on x (a TimeMixer block
     decomposing one series twice), which the converter merges into the first."""
-    kinds = {"Cumsum": "CUMSUM", "StridedSlice": "STRIDED_SLICE", "ConcatV2": "CONCATENATION",
-             "Sub": "SUB"}
     g = ModelGraph(fmt, "model", "source" if fmt == "savedmodel" else "converted")
     tensors = iter(range(100))
 
@@ -246,18 +245,8 @@ def cumsum_graph(fmt: str, joined: bool = True, twice: bool = False) -> ModelGra
         else:
             steps += [("Sub", [a, b], [d])]
         outs.append(d)
-    for k, (op, ins, o) in enumerate(steps):
-        if fmt == "savedmodel":
-            g.add_op(0, k, op_type=op, source_op=op, name=f"{op}_{k}", inputs=ins, outputs=o,
-                     location=f"serving_default/{op}_{k}", attrs={"T": "float32"})
-        else:
-            g.add_op(0, k, op_type=kinds[op], source_op=kinds[op], name=f"{op}_{k}",
-                     inputs=ins, outputs=o, location=f"subgraph[0]/op[{k}]")
-    g.attrs["subgraphs"] = [{"index": 0, "name": "serving_default", "inputs": [x],
-                             "outputs": outs}]
-    if fmt == "tflite":
-        g.attrs["quant_mode"] = classify_quant_mode(g)
-    return g
+    add_steps(g, steps)
+    return finish(g, [x], outs)
 
 
 def test_slices_of_a_float_cumsum_stay_float_where_one_is_concatenated() -> None:
@@ -299,13 +288,8 @@ def test_a_concatenated_float_3d_convolution_keeps_its_concatenation_float(conv:
                                for i, n in enumerate(["x", "k", "c", "b", "s", "y", "o"]))
         steps = [(conv, [x, k], [c])] + ([("ADD", [c, b], [s])] if bias_add else []) + [
             ("CONCATENATION", [s if bias_add else c, y], [o])]
-        for i, (op, ins, outs) in enumerate(steps):
-            g.add_op(0, i, op_type=op, source_op=op, name=f"{op}_{i}", inputs=ins,
-                     outputs=outs, location=f"subgraph[0]/op[{i}]")
-        g.attrs["subgraphs"] = [{"index": 0, "name": "main", "inputs": [x, y],
-                                 "outputs": [o]}]
-        g.attrs["quant_mode"] = classify_quant_mode(g)
-        return g
+        add_steps(g, steps)
+        return finish(g, [x, y], [o])
 
     def flagged(g: ModelGraph) -> list[str]:
         return sorted(f.node["op_type"] for f in Int8Readiness().check(g, Context()))
@@ -331,11 +315,8 @@ def test_keys_and_values_of_kernels_alike_are_one_tensor(alike: bool) -> None:
     wv = tensor("wv", constant=True, content="value:k" if alike else "value:v")
     steps = [("MatMul", [x, wk], [tk]), ("MatMul", [x, wv], [tv]), ("Split", [tk], [a, b]),
              ("Neg", [b], [nb]), ("Pack", [nb, a], [r]), ("Transpose", [tv], [v])]
-    for k, (op, ins, outs) in enumerate(steps):
-        g.add_op(0, k, op_type=op, source_op=op, name=f"{op}_{k}", inputs=ins, outputs=outs,
-                 location=f"serving_default/{op}_{k}", attrs={"T": "float32"})
-    g.attrs["subgraphs"] = [{"index": 0, "name": "serving_default", "inputs": [x],
-                             "outputs": [r, v]}]
+    add_steps(g, steps)
+    finish(g, [x], [r, v])
     transpose = _reader(g, "Transpose")
     assert op_facts(g, transpose)["joined_sibling"] == ("negated" if alike else "none")
     names = [p.cap.name for p in predict(g, source_table())]
@@ -357,11 +338,8 @@ def test_a_shape_beside_a_float_transposed_convolution(producer: str) -> None:
                                   dtype="int32" if name == "s" else "float32")
                      for n, (name, shape) in enumerate(shapes.items()))
     steps = [(producer, [x], [i]), ("SHAPE", [i], [s]), ("CONV_3D_TRANSPOSE", [s, k, i], [y])]
-    for n, (op, ins, outs) in enumerate(steps):
-        g.add_op(0, n, op_type=op, source_op=op, name=f"{op}_{n}", inputs=ins, outputs=outs,
-                 location=f"subgraph[0]/op[{n}]")
-    g.attrs["subgraphs"] = [{"index": 0, "name": "main", "inputs": [x], "outputs": [y]}]
-    g.attrs["quant_mode"] = classify_quant_mode(g)
+    add_steps(g, steps)
+    finish(g, [x], [y])
     found = {f.node["op_type"]: f.message for f in Int8Readiness().check(g, Context())}
     assert "CONV_3D_TRANSPOSE" in found
     assert ("SHAPE" in found) is (producer == "MUL")

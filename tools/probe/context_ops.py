@@ -256,13 +256,19 @@ _SIBLING_SWEEP = {"joined": ("joined first", False), "read first": ("read first"
                   "not joined": ("none", False)}
 
 
+def _reader_consts(tf: Any, rng: np.random.Generator, width: int) -> dict[str, Any]:
+    """The reading ops' constants: the projection ``w`` (16, ``width``), a MatMul's
+    ``w2`` (8, 4) and a Conv2D's kernel ``k`` (3, 3, 8, 4), drawn in that order."""
+    return {"w": tf.constant(_w(rng, 16, width)), "w2": tf.constant(_w(rng, 8, 4)),
+            "k": tf.constant(_w(rng, 3, 3, 8, 4))}
+
+
 def _sibling_form(op: str, joined: bool, other: str, read_first: bool) -> Builder:
     _, read = _SIBLING_READERS[op]
     join = _SIBLING_OTHERS[other]
 
     def make(tf: Any, keras: Any, rng: np.random.Generator) -> Any:
-        consts = {"w": tf.constant(_w(rng, 16, 32)), "w2": tf.constant(_w(rng, 8, 4)),
-                  "k": tf.constant(_w(rng, 3, 3, 8, 4))}
+        consts = _reader_consts(tf, rng, 32)
 
         def f(x: Any) -> Any:
             t = tf.reshape(tf.matmul(tf.reshape(x, [-1, 16]), consts["w"]), [-1, 16, 2, 16])
@@ -326,8 +332,7 @@ def _negated_form(read: Any, rotation: str) -> Builder:
     rotate = _ROTATIONS[rotation]
 
     def make(tf: Any, keras: Any, rng: np.random.Generator) -> Any:
-        consts = {"w": tf.constant(_w(rng, 16, 16)), "w2": tf.constant(_w(rng, 8, 4)),
-                  "k": tf.constant(_w(rng, 3, 3, 8, 4))}
+        consts = _reader_consts(tf, rng, 16)
 
         def f(x: Any) -> Any:
             t = tf.reshape(tf.matmul(tf.reshape(x, [-1, 16]), consts["w"]), [-1, 16, 2, 8])
