@@ -7,6 +7,7 @@ without one (the graph still loads)."""
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 from pathlib import Path
@@ -55,7 +56,8 @@ def _copy(tmp_path: Path) -> Path:
     return root
 
 
-@pytest.mark.parametrize("damage", ["missing", "truncated", "magic", "empty data"])
+@pytest.mark.parametrize("damage", ["missing", "truncated", "magic", "empty data", "symlink",
+                                    "fifo"])
 def test_a_damaged_checkpoint_leaves_variables_without_content(tmp_path: Path,
                                                                 damage: str) -> None:
     root = _copy(tmp_path)
@@ -69,6 +71,14 @@ def test_a_damaged_checkpoint_leaves_variables_without_content(tmp_path: Path,
         raw = bytearray(index.read_bytes())
         raw[-1] ^= 0xFF
         index.write_bytes(bytes(raw))
+    elif damage == "symlink":  # a link out of the model, to a file of the same bytes
+        outside = tmp_path / "elsewhere.index"
+        outside.write_bytes(index.read_bytes())
+        index.unlink()
+        index.symlink_to(outside)
+    elif damage == "fifo":  # a pipe nobody writes: opening it would wait forever
+        data.unlink()
+        os.mkfifo(data)
     else:
         data.write_bytes(b"")
     assert variable_contents(str(root), _meta(root)) == {}

@@ -92,7 +92,7 @@ def _checkpoint_keys(directory: str, shards: int, index: dict[str, Entry]) -> di
     raw = scalar_string(read_bytes(directory, shards, entry, MAX_OBJECT_GRAPH_BYTES))
     try:
         graph: Any = _tf_protos.messages()["TrackableObjectGraph"].FromString(raw)
-    except pb_message.DecodeError as exc:
+    except (pb_message.DecodeError, RecursionError) as exc:  # nested past the limit
         raise BundleError("bad object graph") from exc
     return {i: a.checkpoint_key for i, node in enumerate(graph.nodes)
             for a in node.attributes if a.name == "VARIABLE_VALUE"}

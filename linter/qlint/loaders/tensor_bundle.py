@@ -8,13 +8,15 @@ tensor's bytes in ``variables.data-SSSSS-of-NNNNN``; the empty key holds the
 ``BundleHeaderProto`` (number of shards, byte order).
 
 Every read is bounded (`MAX_INDEX_BYTES`, `MAX_ENTRIES`, the caller's byte limits),
-every offset checked against what was read, and anything malformed raises
-`BundleError`: the caller treats a checkpoint it cannot read as absent.
+every offset checked against what was read, only regular files are opened (no symbolic
+link, pipe or device), and anything malformed raises `BundleError`: the caller treats a
+checkpoint it cannot read as absent.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -46,6 +48,13 @@ class Entry:
     offset: int
     size: int
     crc32c: int
+
+
+def _regular(path: str) -> None:
+    """Refuse anything but a regular file of the model's own: a symbolic link (which may
+    lead out of the model), a pipe or a device (which may never end)."""
+    if not stat.S_ISREG(os.lstat(path).st_mode):
+        raise BundleError("not a regular file")
 
 
 def _varint(buf: bytes, pos: int, end: int) -> tuple[int, int]:
@@ -103,6 +112,7 @@ def _handle(value: bytes) -> tuple[int, int]:
 def read_index(path: str) -> tuple[int, dict[str, Entry]]:
     """(number of shards, checkpoint key -> `Entry`) of the index file at ``path``."""
     try:
+        _regular(path)
         if os.path.getsize(path) > MAX_INDEX_BYTES:
             raise BundleError("index too large")
         with open(path, "rb") as fh:
@@ -131,7 +141,7 @@ def read_index(path: str) -> tuple[int, dict[str, Entry]]:
                     shards = max(1, header.num_shards)
                     continue
                 e: Any = msgs["BundleEntryProto"].FromString(value)
-            except pb_message.DecodeError as exc:
+            except (pb_message.DecodeError, RecursionError) as exc:
                 raise BundleError("bad entry") from exc
             out[key.decode("utf-8", "replace")] = Entry(
                 e.dtype, tuple(int(d.size) for d in e.shape.dim), e.shard_id, e.offset,
@@ -145,6 +155,7 @@ def read_bytes(directory: str, shards: int, entry: Entry, limit: int) -> bytes:
         raise BundleError("entry too large or outside its shard")
     path = os.path.join(directory, f"variables.data-{entry.shard:05d}-of-{shards:05d}")
     try:
+        _regular(path)
         with open(path, "rb") as fh:
             fh.seek(entry.offset)
             data = fh.read(entry.size)
