@@ -167,8 +167,9 @@ FLOORS[24] = {"QL101": (1.0, 0.897), "QL110": (1.0, 0.877), "QL111": (0.846, 0.9
 # stopping the scorer; then a float 3-d convolution's result concatenated (UNETR's
 # decoder), a SHAPE reading the input of a float transposed convolution (float_siblings),
 # and QL101's truth given the builtin the converter's calibration run refuses.
-# Left: SegFormer-3d's grouped CONV_3D (the calibration run refuses it: its other float
-# ops count against QL101), four SHAPEs the SavedModel's layer patterns claim.
+# Then a grouped Conv3D probed (refused in the calibration run: QL101 and QL111 name its
+# CONV_3D). Left: SegFormer-3d's other float ops and CONV_3Ds, which count against QL101
+# as its conversion fails, four SHAPEs the SavedModel's layer patterns claim.
 FLOORS[25] = {"QL101": (0.793, 1.0), "QL110": (1.0, 0.96), "QL111": (1.0, 1.0)}
 SIZES = {1: 71, 2: 42, 3: 25, 4: 33, 5: 32, 6: 32, 7: 33, 8: 23, 9: 26, 10: 20, 11: 23,
          12: 13, 13: 12, 14: 13, 15: 11, 16: 15, 17: 13, 18: 13, 19: 16,

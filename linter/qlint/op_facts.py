@@ -27,7 +27,8 @@ with a value.  This module computes those facts for one IR op:
   the value of each constant scalar input ``i`` of a source op (``input1_value``: the
   exponent of ``tf.pow``; a TF reduction's scalar axis, as ``axes`` and
   ``reduces_depth``), and whether the converter can infer the dims of a SavedModel op's
-  first input (``ifm_shape_inferred``, `qlint.converter_shapes`), and whether a
+  first input (``ifm_shape_inferred``, `qlint.converter_shapes`), how many groups a
+  convolution's channels fall in (``conv_groups``), and whether a
   SavedModel op runs inside a while loop (``in_loop_body``), the TF op computing a source
   op's first input, or the builtin of a ``.tflite`` op's (``ifm_producer``: an FFT of a
   ``Cast``), whether a source einsum
@@ -97,6 +98,26 @@ def activation_inputs(graph: ModelGraph, op: NodeId) -> list[NodeId]:
             if t is not None and i not in skip and not graph[t].get("constant")]
 
 
+#: Where a convolution's filter holds its input channels (TF: HWIO / DHWIO; TFLite's
+#: CONV_2D: OHWI, its CONV_3D: DHWIO, as TensorFlow's).
+FILTER_IN_CHANNELS = {"Conv2D": -2, "Conv3D": -2, "CONV_2D": -1, "CONV_3D": -2}
+
+
+def _conv_groups(graph: ModelGraph, op: NodeId, ishape: tuple[Any, ...]) -> int | None:
+    """How many groups a convolution's channels fall in: its input's channels over its
+    filter's input channels (``conv_groups``; 1 for a plain convolution)."""
+    node = graph[op]
+    axis = FILTER_IN_CHANNELS.get(str(node.get("source_op") or node["op_type"]))
+    ins = graph.inputs(op)
+    if axis is None or len(ins) < 2 or ins[1] is None or not ishape:
+        return None
+    fshape = _static(graph[ins[1]])
+    c, f = ishape[-1], fshape[axis] if len(fshape) >= -axis else None
+    if not isinstance(c, int) or not isinstance(f, int) or f <= 0 or c % f:
+        return None
+    return c // f
+
+
 def op_facts(graph: ModelGraph, op: NodeId, *, options: bool = True) -> dict[str, Any]:
     """Every fact about ``op`` that can be computed (see the module docstring).
 
@@ -135,6 +156,9 @@ def op_facts(graph: ModelGraph, op: NodeId, *, options: bool = True) -> dict[str
                 "source_op" if graph.format != "tflite" else "op_type")
         if ifm.get("shape") is not None:  # dims of unknown size (a batch of None)
             facts["ifm_unknown_dims"] = sum(d is None for d in ifm["shape"])
+        groups = _conv_groups(graph, op, ishape)
+        if groups is not None:
+            facts["conv_groups"] = groups
         if ishape:
             facts["ifm_batch"] = ishape[0]
             facts["ifm_rank"] = len(ishape)

@@ -98,6 +98,7 @@ class Int8Readiness(Rule):
         carried = carried_pairs(table)
         siblings = sibling_pairs(table)
         conditioned = _conditioned_variants(table)
+        refusing = _refusing_variants(table)
         flagged: set[NodeId] = set()
         # ops with no integer kernel of their own, wherever they are in the model (a
         # SHAPE computing a transposed convolution's output shape runs before it)
@@ -110,6 +111,17 @@ class Int8Readiness(Rule):
             cap = table.op(op_type)
             if not _computes_in_float(graph, op):
                 continue  # on int32 / bool tensors only: integer, as the probe classifies
+            refused = _met_variant(graph, op, refusing.get(op_type, ()))
+            if refused is not None:  # refused outright under a probed condition
+                flagged.add(op)
+                yield self.finding(
+                    graph, op,
+                    f"{op_type} is refused when {describe(_when(refused))}: full-integer "
+                    f"conversion fails with \"{(refused.message or '').split(' | ')[0]}\" "
+                    f"(probed: {refused.probe or refused.name}; "
+                    f"{table.provenance.summary()})",
+                    severity=Severity.ERROR)
+                continue
             if cap is None or not cap.lacks_integer_kernel:
                 variant = _met_variant(graph, op, conditioned.get(op_type, ()))
                 if variant is not None:
@@ -186,6 +198,19 @@ def _conditioned_variants(table: CapabilityTable) -> dict[str, list[TfOpCapabili
             own = lowered.get(cap.variant_of)
             if own in cap.float_ops:
                 out.setdefault(own, []).append(cap)
+    return out
+
+
+def _refusing_variants(table: CapabilityTable) -> dict[str, list[TfOpCapability]]:
+    """Builtin -> probed variants under whose conditions the conversion fails on the one
+    builtin their op lowers to (a grouped Conv3D's CONV_3D, refused by the kernel)."""
+    lowered = tf_op_lowerings(table)
+    out: dict[str, list[TfOpCapability]] = {}
+    for cap in table.tf_ops():
+        own = lowered.get(cap.variant_of or "")
+        if cap.variant_of and _when(cap) and cap.outcome in (CONVERSION_ERROR, RUNTIME_ERROR) \
+                and own is not None and tuple(cap.lowers_to or ()) == (own,):
+            out.setdefault(own, []).append(cap)
     return out
 
 

@@ -147,7 +147,7 @@ class SourceNoBuiltin(Rule):
             if p.outcome != CONVERSION_ERROR:
                 continue
             failing = ", ".join(f"tf.{op}" for op in p.failing_tf_ops(graph)) or \
-                f"tf.{p.cap.name}"
+                p.refused_builtin or f"tf.{p.cap.name}"
             msg = (p.cap.message or "").split(" | ")[0]
             record = _record_for(p.cap.message, self.record)
             what = ("has no TFLite builtin" if record == self.record

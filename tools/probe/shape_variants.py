@@ -1,8 +1,8 @@
 """Probe builders of ops whose verdict depends on a shape or a dtype of their input: a
 transpose by rank, ``tf.ones_like`` / ``tf.zeros_like`` on an unknown batch (they fold on
 a static one), a pad of a complex64 spectrum, more ops on complex64, arithmetic on float64,
-an einsum that sums a label of one operand alone.  Each is a variant of its op, under the
-fact its condition names.
+an einsum that sums a label of one operand alone, a grouped 3-d convolution.  Each is a
+variant of its op, under the fact its condition names.
 """
 
 from __future__ import annotations
@@ -31,6 +31,19 @@ for _fn in ("ones_like", "zeros_like"):
         (lambda fn: lambda tf, keras, rng: lambda x: getattr(tf, fn)(x))(_fn),
         (Arg((None, 16), sample=(1, 16)),),
         extra={"variant_of": f"tf.{_fn}", "when": [{"fact": "dynamic_batch", "eq": True}]})
+# A grouped 3-d convolution (a Mix-FFN's depthwise Conv3D, ``groups`` = channels: the
+# filter holds one input channel of eight), as Keras builds it: the converter writes a
+# CONV_3D whose kernel TFLite refuses to prepare, so the calibration run fails (a raw
+# ``tf.nn.conv3d`` of a constant grouped filter is refused earlier, by legalization)
+def _grouped_conv3d(tf: Any, keras: Any, rng: Any) -> Any:
+    x = keras.Input((4, 4, 4, 8), batch_size=1)
+    return keras.Model(x, keras.layers.Conv3D(8, 3, padding="same", groups=8)(x))
+
+
+SHAPE_VARIANT_BUILDERS["Conv3D(grouped)"] = Builder(
+    "keras.layers.Conv3D(8, 3, padding='same', groups=8) on (1, 4, 4, 4, 8), exported",
+    _grouped_conv3d, (Arg((1, 4, 4, 4, 8)),), saved_model=True,
+    extra={"variant_of": "Conv3D", "when": [{"fact": "conv_groups", "gt": 1}]})
 # A pad of a complex64 spectrum (an FFT convolution zero-pads it before its IRFFT)
 SHAPE_VARIANT_BUILDERS["Pad(complex64)"] = dataclasses.replace(harnessed(raw(
     "tf.signal.rfft -> tf.pad (+ tf.math.abs as harness)",

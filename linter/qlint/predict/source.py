@@ -57,6 +57,9 @@ MAX_SCOPE_OPS = 96
 HALF = frozenset({"float16", "bfloat16"})
 # An MLIR diagnostic about a TF op: ``'tf.Erf' op is neither ...``.
 OP_ERROR = re.compile(r"'tf\.(?P<op>\w+)' op \w")
+# The interpreter refusing a builtin, in the converter's calibration run: ``Node number 0
+# (CONV_3D) failed to prepare``.
+BUILTIN_REFUSED = re.compile(r"\((?P<op>[A-Z][A-Z0-9_]*)\) failed to (?:prepare|invoke)")
 BODY_ATTRS = frozenset({"body", "cond", "then_branch", "else_branch", "branches"})
 
 
@@ -88,6 +91,13 @@ class Prediction:
         m = OP_ERROR.search(self.cap.message or "")
         return m.group("op") if m else None
 
+    @property
+    def refused_builtin(self) -> str | None:
+        """The builtin the probed conversion's calibration run refused to prepare, where
+        its message names one (a grouped CONV_3D)."""
+        m = BUILTIN_REFUSED.search(self.cap.message or "")
+        return m.group("op") if m else None
+
     def failing_tf_ops(self, graph: ModelGraph) -> list[str]:
         """Every TF op the probed converter message refuses that this prediction's ops
         have (``StatelessRandomGetKeyCounter`` and ``StatelessRandomUniformV2`` of a
@@ -108,8 +118,9 @@ def usable(cap: TfOpCapability | None) -> bool:
     """True when a probed entry says something about the op itself."""
     if cap is None:
         return False
-    if cap.outcome == CONVERSION_ERROR:
-        return bool(OP_ERROR.search(cap.message or ""))
+    if cap.outcome == CONVERSION_ERROR:  # naming the TF op, or the builtin it became
+        return bool(OP_ERROR.search(cap.message or "") or BUILTIN_REFUSED.search(
+            cap.message or ""))
     # a runtime error is known too: the op converts and the interpreter refuses its
     # kernel (QL501 reports it from the builtin it lowers to)
     return cap.outcome in (INTEGER, FLOAT_FALLBACK, RUNTIME_ERROR)
