@@ -8,13 +8,19 @@ from qlint.finding import Finding, Severity
 from qlint.graph import ModelGraph
 from qlint.registry import Context, Rule
 
+#: The fix for a whole subclassed model: its layers exist only once its code runs.
+SUBCLASSED_FIX = ("Export a SavedModel (model.export(dir)) and lint it: the traced graph "
+                  "shows the model's ops.")
+
 
 class OpaqueLayer(Rule):
     """Flags Keras ``Lambda`` layers and custom classes that qlint cannot see into.
 
     **What it flags.** In a ``.keras`` or ``.h5`` file, each ``Lambda`` layer (its
     Python function is stored as marshalled bytecode, ``"class_name":
-    "__lambda__"``) and each layer of a class that is not a Keras built-in.
+    "__lambda__"``) and each layer of a class that is not a Keras built-in; and a
+    subclassed model of such a class, whose file holds its constructor's arguments and
+    not its layers.
     qlint never deserializes or runs that code, so it cannot tell which TF ops
     the layer produces or whether they have int8 kernels.
 
@@ -44,9 +50,11 @@ class OpaqueLayer(Rule):
             attrs = graph[op]["attrs"]
             if not attrs.get("opaque"):
                 continue
+            whole = attrs.get("subclassed_model") is True
             yield self.finding(
                 graph, op,
-                f"{graph[op]['source_op']} layer '{graph[op]['name']}' is opaque to qlint "
-                f"({attrs.get('opaque_reason')}); its ops and their int8 support are unknown "
-                f"and its code was not run",
+                f"{graph[op]['source_op']} {'model' if whole else 'layer'} "
+                f"'{graph[op]['name']}' is opaque to qlint ({attrs.get('opaque_reason')}); "
+                f"its ops and their int8 support are unknown and its code was not run",
+                fix=SUBCLASSED_FIX if whole else None,
             )

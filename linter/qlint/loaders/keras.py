@@ -366,7 +366,8 @@ class _Builder:
         self.tensor(out, name)
         reason = f"subclassed model: the code of its {_opaque_reason(config)} builds its layers"
         self.ops.append(_Op(cls, name, f"{prefix}{name}", [key], [out],
-                            {"opaque": True, "opaque_reason": reason}))
+                            {"opaque": True, "opaque_reason": reason,
+                             "subclassed_model": True}))
         self.outputs.append(out)
         return [out]
 
