@@ -38,8 +38,10 @@ with a value.  This module computes those facts for one IR op:
   ``Embedding(mask_zero=True)`` or a ``Masking`` layer attaches (``input_masked``);
 * from the op's builtin options in a ``.tflite`` file (strides, padding, dilation,
   pool filter size, depth multiplier, ``align_corners``, ...) and the values of small
-  constant inputs (the axes of a MEAN), read with the ``tflite`` flatbuffer bindings
-  only for the ops a target rule asks about.  The loader has already verified the
+  constant inputs (the axes of a MEAN), and whether the op sits in a loop body the
+  model never runs (``loop_body_never_runs``: the trip count the file's constants give
+  is zero, `qlint.loop_trips`), read with the ``tflite`` flatbuffer bindings
+  (`qlint.tflite_values`) only for the ops a rule asks about.  The loader has already verified the
   file's structure; a read that still fails leaves the facts out, so the condition is
   *unknown*, never guessed.
 
@@ -49,26 +51,19 @@ A fact that cannot be computed is absent from the returned mapping.
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from qlint.converter_shapes import unknown_to_converter
 from qlint.graph import ModelGraph, NodeId
 from qlint.keras_bias_add import BIAS_ADDERS, bias_add_format
+from qlint.loop_trips import zero_trip_bodies
 from qlint.sibling_slices import JOIN_OPS, LAYOUT_OPS, is_kind, joined_sibling, part_joined
+from qlint.tflite_values import const_values, file_model, option_values
 
-#: Constant inputs read for their values (axes, sizes) are at most this many bytes.
-MAX_CONST_BYTES = 256
 #: Weight tensors summed for the weight-limit fact are at most this many bytes.
 MAX_WEIGHT_BYTES = 64 << 20
 FLOAT_DTYPES = frozenset({"float32", "float16", "float64", "bfloat16"})
-#: Option names shortened to the names conditions use.
-_RENAME = {"filter_width": "filter_w", "filter_height": "filter_h",
-           "dilation_wfactor": "dilation_w", "dilation_hfactor": "dilation_h"}
-_PADDING = {0: "SAME", 1: "VALID"}
-_ACTIVATION = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6", 4: "TANH",
-               5: "SIGN_BIT", 6: "SIGMOID"}
 CONV_OPS = frozenset({"CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV"})
 RESIZE_OPS = frozenset({"RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR"})
 #: TF reductions whose second operand is the axis (a constant scalar: ``axes``).
@@ -80,10 +75,6 @@ SLICE_MASKS = ("begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask", "shri
 MAX_LAYOUT_CHAIN = 8
 REDUCE_OPS = frozenset({"MEAN", "SUM", "REDUCE_MAX", "REDUCE_MIN", "REDUCE_PROD", "ARG_MAX",
                         "ARG_MIN"})
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
 #: Input slots that hold a shape, not a feature map (computed at run time on a dynamic
@@ -243,6 +234,8 @@ def op_facts(graph: ModelGraph, op: NodeId, *, options: bool = True) -> dict[str
             facts["filter_h"], facts["filter_w"] = wshape[1], wshape[2]
     if options:
         facts.update(_options(graph, op))
+        if graph.format == "tflite":
+            facts["loop_body_never_runs"] = int(node["subgraph"]) in zero_trip_bodies(graph)
     _derive(facts, op_type)
     return facts
 
@@ -468,89 +461,21 @@ def _options(graph: ModelGraph, op: NodeId) -> dict[str, Any]:
         return {}
     node = graph[op]
     try:
-        model = _model(graph)
+        model = file_model(graph)
         sg = model.Subgraphs(int(node["subgraph"]))
         fb_op = sg.Operators(int(node["index"]))
-        out = _option_values(fb_op, node.get("attrs", {}).get("options"))
+        out = option_values(fb_op, node.get("attrs", {}).get("options"))
         if node["op_type"] in CONV_OPS and fb_op.InputsLength() >= 2:
             total = _weights_abs_sum_max(model, sg, int(fb_op.Inputs(1)), node["op_type"])
             if total is not None:
                 out["weights_abs_sum_max"] = total
         if node["op_type"] in REDUCE_OPS and fb_op.InputsLength() >= 2:
-            values = _const_values(model, sg, int(fb_op.Inputs(1)))
+            values = const_values(model, sg, int(fb_op.Inputs(1)))
             if values is not None:
                 out["axes"] = [int(v) for v in values.reshape(-1)]
         return out
     except Exception:  # a defect the structural walk did not catch: the facts are unknown
         return {}
-
-
-def _read_model(graph: ModelGraph) -> Any:
-    """The bindings' root table over a read-only map of the file (weights are not read
-    into memory; the loader has already verified the structure)."""
-    import mmap
-
-    from tflite.Model import Model
-
-    with open(graph.path, "rb") as fh:
-        data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-    return Model.GetRootAs(data, 0)
-
-
-def _model(graph: ModelGraph) -> Any:
-    """The ``tflite`` bindings' root table of the graph's file (read once per graph)."""
-    return graph.derived(_read_model)
-
-
-def _option_values(fb_op: Any, options_name: str | None) -> dict[str, Any]:
-    if not options_name or not re.fullmatch(r"[A-Za-z0-9]+Options", options_name):
-        return {}
-    import importlib
-
-    try:
-        cls = getattr(importlib.import_module(f"tflite.{options_name}"), options_name)
-    except (ImportError, AttributeError):
-        return {}
-    table = fb_op.BuiltinOptions()
-    if table is None:
-        return {}
-    obj = cls()
-    obj.Init(table.Bytes, table.Pos)
-    out: dict[str, Any] = {}
-    for name in dir(cls):
-        if name.startswith(("_", "GetRootAs", "Init")) or name.endswith(
-            ("Length", "AsNumpy", "IsNone", "BufferHasIdentifier")
-        ):
-            continue
-        method = getattr(obj, name)
-        if not callable(method) or method.__code__.co_argcount != 1:
-            continue
-        value = method()
-        if isinstance(value, bool | int | float):
-            key = _snake(name)
-            out[_RENAME.get(key, key)] = value
-    if "padding" in out:
-        out["padding"] = _PADDING.get(out["padding"], out["padding"])
-    if "fused_activation_function" in out:
-        out["fused_activation_function"] = _ACTIVATION.get(
-            out["fused_activation_function"], out["fused_activation_function"])
-    return out
-
-
-def _const_values(model: Any, sg: Any, index: int) -> Any:
-    """Values of small constant tensor ``index`` of subgraph ``sg`` (int32/int64), or None."""
-    import numpy as np
-
-    if index < 0:
-        return None
-    tensor = sg.Tensors(index)
-    buf = model.Buffers(tensor.Buffer())
-    if buf is None or buf.DataLength() == 0 or buf.DataLength() > MAX_CONST_BYTES:
-        return None
-    dtype = {2: np.int32, 4: np.int64}.get(tensor.Type())
-    if dtype is None:
-        return None
-    return np.frombuffer(buf.DataAsNumpy().tobytes(), dtype=dtype)
 
 
 def _weights_abs_sum_max(model: Any, sg: Any, index: int, op_type: str) -> int | None:

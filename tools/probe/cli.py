@@ -88,11 +88,12 @@ def probe_tf_ops(worker: GuardedWorker, keys: Iterable[str]) -> dict[str, dict[s
             continue  # @functions: a function the builder cannot call is no entry
         extra = builder_for(key).extra
         res.update({k: extra[k] for k in ("variant_of", "when", "pattern_when", "carry_when",
-                                          "ordered", "carry_only") if k in extra})
+                                          "ordered", "carry_only", "no_carry")
+                    if k in extra})
         out[key] = {
             k: res[k]
             for k in ("keras", "probe", "via", "variant_of", "when", "pattern_when",
-                      "carry_when", "carry_when_builtin", "ordered", "carry_only",
+                      "carry_when", "carry_when_builtin", "ordered", "carry_only", "no_carry",
                       "when_builtin", "graphdef_ops",
                       "graphdef_consts", "lowers_to", "float_message", "int8")
             if k in res

@@ -503,3 +503,77 @@ for _op, (_text, _builtin, _read) in _ELU_READERS.items():
                 tf.constant(_w(rng, 3, 3, 4, 4))))(_read),
         (X4, X4), extra={"carry_only": True, "carry_when": {
             _builtin: [{"fact": "ifm_joined", "eq": True}]}})
+
+# An op in a loop body the calibration run never enters has no recorded range and stays
+# float32 (keras-cv's non_max_suppression_padded: its cross-suppression loop runs over the
+# tiles before the current one, so with one tile of boxes it never runs).  ``x`` is
+# carried through ``tf.while_loop(lambda i, a: i < 0, ...)``; the body computes the op on
+# the carried tensor.  ``loop_body_never_runs`` (`qlint.loop_trips`): the op sits in the
+# body of a WHILE whose trip count the file's constants show to be zero.  The same body
+# run three times is int8 (``X(loop body run)``).
+_LOOP_BODY_OPS: dict[str, tuple[str, Any]] = {
+    "AddV2": ("a + 0.5", lambda tf, a: a + 0.5),
+    "Sub": ("a - 0.5", lambda tf, a: a - 0.5),
+    "Mul": ("a * 1.5", lambda tf, a: a * 1.5),
+    "RealDiv": ("a / (a * a + 1.0)", lambda tf, a: a / (a * a + 1.0)),
+    "Maximum": ("tf.maximum(a, 0.25)", lambda tf, a: tf.maximum(a, 0.25)),
+    "Minimum": ("tf.minimum(a, 0.25)", lambda tf, a: tf.minimum(a, 0.25)),
+    "Transpose": ("tf.transpose(a, [0, 2, 1])", lambda tf, a: tf.transpose(a, [0, 2, 1])),
+    "Split": ("tf.concat(tf.split(a, 2, -1)[::-1], -1)",
+              lambda tf, a: tf.concat(tf.split(a, 2, -1)[::-1], -1)),
+    "Slice": ("tf.concat([tf.slice(a, [0, 0, 4], [-1, 8, 4]), a[..., :4]], -1)",
+              lambda tf, a: tf.concat([tf.slice(a, [0, 0, 4], [-1, 8, 4]), a[..., :4]], -1)),
+    "ExpandDims": ("tf.reduce_max(tf.expand_dims(a, 1) * a[:, :, None, :], 1)",
+                   lambda tf, a: tf.reduce_max(tf.expand_dims(a, 1) * a[:, :, None, :], 1)),
+    "Less": ("tf.where(a < 0.5, a, a * 0.5)", lambda tf, a: tf.where(a < 0.5, a, a * 0.5)),
+    "Cast": ("tf.cast(a < 0.5, tf.float32) * a",
+             lambda tf, a: tf.cast(a < 0.5, tf.float32) * a),
+    "Relu": ("tf.nn.relu(a - 0.5)", lambda tf, a: tf.nn.relu(a - 0.5)),
+    "Sigmoid": ("tf.math.sigmoid(a)", lambda tf, a: tf.math.sigmoid(a)),
+    "Tanh": ("tf.math.tanh(a)", lambda tf, a: tf.math.tanh(a)),
+    "MatMul": ("tf.matmul(a, a)", lambda tf, a: tf.matmul(a, a)),
+    "Sum": ("a - tf.reduce_sum(a, -1, keepdims=True)",
+            lambda tf, a: a - tf.reduce_sum(a, -1, keepdims=True)),
+    "Max": ("a - tf.reduce_max(a, -1, keepdims=True)",
+            lambda tf, a: a - tf.reduce_max(a, -1, keepdims=True)),
+    "Mean": ("a - tf.reduce_mean(a, -1, keepdims=True)",
+             lambda tf, a: a - tf.reduce_mean(a, -1, keepdims=True)),
+    "BatchMatMulV2": ("tf.linalg.matmul(a, a, transpose_b=True)",
+                      lambda tf, a: tf.linalg.matmul(a, a, transpose_b=True)),
+    "StridedSlice": ("tf.concat([a[:, :, 4:], a[:, :, :4]], -1)",
+                     lambda tf, a: tf.concat([a[:, :, 4:], a[:, :, :4]], -1)),
+    "ConcatV2": ("tf.concat([a, a], -1)[..., ::2]",
+                 lambda tf, a: tf.concat([a, a], -1)[..., ::2]),
+    "Reshape": ("tf.reshape(tf.reshape(a, [-1, 64]) * 2.0, [-1, 8, 8])",
+                lambda tf, a: tf.reshape(tf.reshape(a, [-1, 64]) * 2.0, [-1, 8, 8])),
+    "SelectV2": ("tf.where(a < 0.5, a, 0.5)", lambda tf, a: tf.where(a < 0.5, a, 0.5)),
+    "Exp": ("tf.exp(a)", lambda tf, a: tf.exp(a)),
+    "Square": ("tf.square(a)", lambda tf, a: tf.square(a)),
+    "Neg": ("tf.negative(a)", lambda tf, a: tf.negative(a)),
+    "GatherV2": ("tf.gather(a, [7, 6, 5, 4, 3, 2, 1, 0], axis=1)",
+                 lambda tf, a: tf.gather(a, [7, 6, 5, 4, 3, 2, 1, 0], axis=1)),
+    "Pack": ("tf.reduce_sum(tf.stack([a, a * 0.5], 1), 1)",
+             lambda tf, a: tf.reduce_sum(tf.stack([a, a * 0.5], 1), 1)),
+}
+_NEVER_RUN = [{"fact": "loop_body_never_runs", "eq": True}]
+
+
+def _loop_body(op: str, trips: int) -> Builder:
+    text, body = _LOOP_BODY_OPS[op]
+    return raw(f"tf.while_loop(lambda i, a: i < {trips}, lambda i, a: (i + 1, {text}), "
+               f"[0, x])[1] on (None, 8, 8)",
+               lambda tf: lambda x: tf.while_loop(
+                   lambda i, a: i < trips, lambda i, a: (i + 1, body(tf, a)),
+                   [tf.constant(0), x])[1],
+               Arg((None, 8, 8), sample=(1, 8, 8)))
+
+
+# The loop itself: a WHILE stays float32 whatever its body (the ``While`` entry is a loop
+# over variables)
+CONTEXT_BUILDERS["StatelessWhile"] = _loop_body("Mul", 3)
+for _op in _LOOP_BODY_OPS:
+    CONTEXT_BUILDERS[f"{_op}(loop body never run)"] = dataclasses.replace(
+        _loop_body(_op, 0), extra={"variant_of": _op, "when": _NEVER_RUN, "no_carry": True})
+    CONTEXT_BUILDERS[f"{_op}(loop body run)"] = dataclasses.replace(
+        _loop_body(_op, 3), extra={"variant_of": _op, "no_carry": True,
+                                   "when": [{"fact": "loop_body_never_runs", "eq": False}]})

@@ -39,7 +39,7 @@ def carried_pairs(table: CapabilityTable) -> dict[tuple[str, str, str], tuple[Tf
     probed entry that saw it, in table order (each may hold under conditions of its own)."""
     out: dict[tuple[str, str, str], tuple[TfOpCapability, ...]] = {}
     for cap in table.tf_ops():
-        if cap.outcome != FLOAT_FALLBACK or len(cap.float_ops) < 2:
+        if cap.outcome != FLOAT_FALLBACK or len(cap.float_ops) < 2 or cap.no_carry:
             continue
         if cap.float_edges is not None:
             edges = list(cap.float_edges)

@@ -134,6 +134,10 @@ class TfOpCapability:
     # a probe that only records how float spreads (``float_edges`` under ``carry_when``):
     # never matched as a pattern (a V-Net ELU read by a concatenation and a convolution)
     carry_only: bool = False
+    # a probe whose ops stay float because of its own condition, not carried from one to
+    # the next (the ops of a loop body the calibration run never enters): its float edges
+    # teach no chain
+    no_carry: bool = False
     # The constant scalar second operands the probe's graph gave its ops whose outcome
     # depends on that operand, by TF op: ``{"Pow": (3.0,)}`` (GELU's cube)
     graphdef_consts: Mapping[str, tuple[float, ...]] | None = None
@@ -333,6 +337,7 @@ def _tf_op(key: str, raw: Mapping[str, Any]) -> TfOpCapability:
         if isinstance(raw.get("carry_when_builtin"), Mapping) else None,
         ordered=raw.get("ordered") is True,
         carry_only=raw.get("carry_only") is True,
+        no_carry=raw.get("no_carry") is True,
         graphdef_consts=_consts(raw.get("graphdef_consts")),
     )
 
