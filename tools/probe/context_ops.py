@@ -577,3 +577,12 @@ for _op in _LOOP_BODY_OPS:
     CONTEXT_BUILDERS[f"{_op}(loop body run)"] = dataclasses.replace(
         _loop_body(_op, 3), extra={"variant_of": _op, "no_carry": True,
                                    "when": [{"fact": "loop_body_never_runs", "eq": False}]})
+
+# Fake quantization in the graph: ``clip_by_value(round(x * s), -128, 127) / s`` (a
+# matmul-free network's activation quantizer).  The ROUND stays float, and the MINIMUM
+# reading it (the clip's upper bound) with it; the MAXIMUM after that is int8.
+CONTEXT_BUILDERS["Round+Minimum"] = raw(
+    "tf.clip_by_value(tf.round(x * 16.0), -128.0, 127.0) / 16.0 on (None, 16)",
+    lambda tf: lambda x: tf.clip_by_value(tf.round(x * 16.0), -128.0, 127.0) / 16.0,
+    Arg((None, 16), sample=(1, 16)))
+
