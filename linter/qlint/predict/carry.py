@@ -22,7 +22,7 @@ from qlint.conditions import all_hold
 from qlint.graph import ModelGraph, NodeId
 from qlint.op_facts import op_facts
 from qlint.predict.patterns import layer_key, tf_op_lowerings
-from qlint.predict.tables import FLOAT_FALLBACK, CapabilityTable, TfOpCapability
+from qlint.predict.tables import FLOAT_FALLBACK, RUNTIME_ERROR, CapabilityTable, TfOpCapability
 
 #: Tensor dtypes on which a probed pattern carries float from op to op.
 CARRIED_DTYPES = frozenset({"float32", "complex64"})
@@ -34,12 +34,18 @@ Carried = tuple[NodeId, NodeId, TfOpCapability, str, str]
 def carried_pairs(table: CapabilityTable) -> dict[tuple[str, str, str], tuple[TfOpCapability, ...]]:
     """(producer, consumer, dtype) the probe saw stay float together in one pattern: the
     float edges a probe recorded (a float op read by a float op, on a tensor of that
-    dtype), or, for an entry probed before edges were recorded and no Keras layer, its
-    consecutive float ops (dtype ``"*"``: any of `CARRIED_DTYPES`); each with every
-    probed entry that saw it, in table order (each may hold under conditions of its own)."""
+    dtype; also where the converted model then failed to run), or, for an entry probed
+    before edges were recorded and no Keras layer, its consecutive float ops (dtype
+    ``"*"``: any of `CARRIED_DTYPES`); each with every probed entry that saw it, in table
+    order (each may hold under conditions of its own)."""
     out: dict[tuple[str, str, str], tuple[TfOpCapability, ...]] = {}
     for cap in table.tf_ops():
-        if cap.outcome != FLOAT_FALLBACK or len(cap.float_ops) < 2 or cap.no_carry:
+        if len(cap.float_ops) < 2 or cap.no_carry:
+            continue
+        # a model that converts and then fails to run still kept those ops float together
+        # (recorded edges only: batched non_max_suppression_padded's IF -> CONCATENATION)
+        if cap.outcome != FLOAT_FALLBACK and not (
+                cap.outcome == RUNTIME_ERROR and cap.float_edges):
             continue
         if cap.float_edges is not None:
             edges = list(cap.float_edges)
