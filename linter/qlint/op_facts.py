@@ -38,12 +38,12 @@ with a value.  This module computes those facts for one IR op:
   ``Embedding(mask_zero=True)`` or a ``Masking`` layer attaches (``input_masked``);
 * from the op's builtin options in a ``.tflite`` file (strides, padding, dilation,
   pool filter size, depth multiplier, ``align_corners``, ...) and the values of small
-  constant inputs (the axes of a MEAN), and whether the op sits in a loop body the
-  model never runs (``loop_body_never_runs``: the trip count the file's constants give
-  is zero, `qlint.loop_trips`), read with the ``tflite`` flatbuffer bindings
-  (`qlint.tflite_values`) only for the ops a rule asks about.  The loader has already verified the
-  file's structure; a read that still fails leaves the facts out, so the condition is
-  *unknown*, never guessed.
+  constant inputs (the axes of a MEAN), read with the ``tflite`` flatbuffer bindings
+  (`qlint.tflite_values`) only for the ops a rule asks about; and, once per graph,
+  whether the op sits in a loop body the model never runs (``loop_body_never_runs``:
+  the trip count the file's constants give is zero, `qlint.loop_trips`).  The loader
+  has already verified the file's structure; a read that still fails leaves the facts
+  out, so the condition is *unknown*, never guessed.
 
 A fact that cannot be computed is absent from the returned mapping.
 """
@@ -64,6 +64,9 @@ from qlint.tflite_values import const_values, file_model, option_values
 #: Weight tensors summed for the weight-limit fact are at most this many bytes.
 MAX_WEIGHT_BYTES = 64 << 20
 FLOAT_DTYPES = frozenset({"float32", "float16", "float64", "bfloat16"})
+#: Facts computed on converted ``.tflite`` files only (a SavedModel's loops are not
+#: counted): conditions on them never hold on a source graph.
+TFLITE_ONLY_FACTS = frozenset({"loop_body_never_runs"})
 CONV_OPS = frozenset({"CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV"})
 RESIZE_OPS = frozenset({"RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR"})
 #: TF reductions whose second operand is the axis (a constant scalar: ``axes``).
@@ -171,6 +174,8 @@ def op_facts(graph: ModelGraph, op: NodeId, *, options: bool = True) -> dict[str
         facts["axes"] = [int(facts["input1_value"])]  # a source op's constant scalar axis
     if graph.format == "savedmodel":  # inside a while loop's body or condition
         facts["in_loop_body"] = _in_loop_body(graph, str(node.get("location", "")))
+    if graph.format == "tflite":  # read once per graph, with the bindings where it loops
+        facts["loop_body_never_runs"] = int(node["subgraph"]) in zero_trip_bodies(graph)
     if node.get("source_op") == "StridedSlice" and graph.format != "tflite":
         facts.update(_slice_facts(graph, op, node.get("attrs", {})))
     equation = node.get("attrs", {}).get("equation")
@@ -234,8 +239,6 @@ def op_facts(graph: ModelGraph, op: NodeId, *, options: bool = True) -> dict[str
             facts["filter_h"], facts["filter_w"] = wshape[1], wshape[2]
     if options:
         facts.update(_options(graph, op))
-        if graph.format == "tflite":
-            facts["loop_body_never_runs"] = int(node["subgraph"]) in zero_trip_bodies(graph)
     _derive(facts, op_type)
     return facts
 

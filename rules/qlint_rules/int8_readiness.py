@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from functools import cache
 from typing import Any
 
 from qlint.analysis import CONVERSION_OPS
@@ -185,6 +186,7 @@ def _when(cap: TfOpCapability) -> list[Mapping[str, Any]]:
     return []
 
 
+@cache  # per table: read-only, shared by every graph linted against it
 def _conditioned_variants(table: CapabilityTable) -> dict[str, list[TfOpCapability]]:
     """Builtin -> probed variants that keep it float under conditions over its facts.
 
@@ -201,6 +203,7 @@ def _conditioned_variants(table: CapabilityTable) -> dict[str, list[TfOpCapabili
     return out
 
 
+@cache
 def _refusing_variants(table: CapabilityTable) -> dict[str, list[TfOpCapability]]:
     """Builtin -> probed variants under whose conditions the conversion fails on the one
     builtin their op lowers to (a grouped Conv3D's CONV_3D, refused by the kernel)."""

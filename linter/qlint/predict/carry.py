@@ -17,6 +17,7 @@ layer or operation whose probe lowered it to several builtins is matched by each
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Container, Mapping
+from functools import cache
 
 from qlint.conditions import all_hold
 from qlint.graph import ModelGraph, NodeId
@@ -31,6 +32,7 @@ CARRIED_DTYPES = frozenset({"float32", "complex64"})
 Carried = tuple[NodeId, NodeId, TfOpCapability, str, str]
 
 
+@cache  # per table: read-only, shared by every graph linted against it
 def carried_pairs(table: CapabilityTable) -> dict[tuple[str, str, str], tuple[TfOpCapability, ...]]:
     """(producer, consumer, dtype) the probe saw stay float together in one pattern: the
     float edges a probe recorded (a float op read by a float op, on a tensor of that
@@ -58,6 +60,7 @@ def carried_pairs(table: CapabilityTable) -> dict[tuple[str, str, str], tuple[Tf
     return out
 
 
+@cache
 def sibling_pairs(table: CapabilityTable
                   ) -> dict[tuple[str, str, str], tuple[TfOpCapability, ...]]:
     """(float op, reader, dtype) the probe saw both stay float reading one tensor of that

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
 from typing import Any
 
 from qlint.conditions import all_hold
 from qlint.graph import ModelGraph, NodeId
-from qlint.op_facts import op_facts
+from qlint.op_facts import TFLITE_ONLY_FACTS, op_facts
 from qlint.predict.tables import CONVERSION_ERROR, FLOAT_FALLBACK, CapabilityTable, TfOpCapability
 
 
@@ -31,13 +32,20 @@ def on_constants(cap: TfOpCapability) -> bool:
                if isinstance(c, Mapping))
 
 
+def tflite_only(cap: TfOpCapability) -> bool:
+    """Whether a variant's conditions name a fact computed on ``.tflite`` files only."""
+    when = cap.when if isinstance(cap.when, Sequence) and not isinstance(cap.when, str) else ()
+    return any(isinstance(c, Mapping) and c.get("fact") in TFLITE_ONLY_FACTS for c in when)
+
+
+@cache  # per table: read-only, shared by every graph linted against it
 def variants_by_op(tab: CapabilityTable) -> dict[str, list[TfOpCapability]]:
     """Each entry's probed condition variants (``Pow`` -> ``Pow(y=2)``, ...), table order."""
     out: dict[str, list[TfOpCapability]] = defaultdict(list)
     for c in tab.tf_ops():
         if c.variant_of and isinstance(c.when, list):
             out[c.variant_of].append(c)
-    return out
+    return dict(out)
 
 
 def conditioned(graph: ModelGraph, op: NodeId, variants: Iterable[TfOpCapability],
@@ -54,6 +62,8 @@ def conditioned(graph: ModelGraph, op: NodeId, variants: Iterable[TfOpCapability
     """
     facts: dict[str, Any] | None = None
     met: TfOpCapability | None = None
+    if graph.format != "tflite":  # no need to compute the facts for those
+        variants = [v for v in variants if not tflite_only(v)]
     for cap in variants:
         w = cap.when
         if isinstance(w, Sequence) and not isinstance(w, str):
