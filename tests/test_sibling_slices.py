@@ -323,6 +323,52 @@ def test_keys_and_values_of_kernels_alike_are_one_tensor(alike: bool) -> None:
     assert ("Transpose(sibling negated)" in names) is alike
 
 
+@pytest.mark.parametrize("alike", [True, False])
+def test_a_grouped_query_repeat_of_merged_values_stays_float(alike: bool) -> None:
+    """Grouped-query attention (Llama, Mistral): the value heads repeated (``ExpandDims``,
+    ``Tile``, ``Reshape``), transposed and multiplied.  Where the key and value kernels
+    hold the same bytes (merged by the converter), the probes kept the whole chain float
+    (``ExpandDims(sibling negated, merged)``, carried by ``Repeat+Transpose+
+    BatchMatMulV2(sibling negated, merged)``); with kernels of their own, nothing; and on
+    a ``.tflite`` file, merged already, the fact is not known (one projection read twice
+    kept the chain int8)."""
+    g = ModelGraph("savedmodel", "model", "source")
+    tensors = iter(range(100))
+
+    def tensor(name: str, **kw: object) -> int:
+        return g.add_tensor(0, next(tensors), name=name, dtype="float32", shape=(1, 16, 16),
+                            **kw)
+
+    x, tk, tv, a, b, nb, r, e, t2, rv, v, o = (tensor(n) for n in (
+        "x", "tk", "tv", "a", "b", "nb", "r", "e", "t2", "rv", "v", "o"))
+    wk = tensor("wk", constant=True, content="value:k")
+    wv = tensor("wv", constant=True, content="value:k" if alike else "value:v")
+    steps = [("MatMul", [x, wk], [tk]), ("MatMul", [x, wv], [tv]), ("Split", [tk], [a, b]),
+             ("Neg", [b], [nb]), ("Pack", [nb, a], [r]), ("ExpandDims", [tv], [e]),
+             ("Tile", [e], [t2]), ("Reshape", [t2], [rv]), ("Transpose", [rv], [v]),
+             ("BatchMatMulV2", [x, v], [o])]
+    add_steps(g, steps)
+    finish(g, [x], [r, o])
+    assert op_facts(g, _reader(g, "Transpose"))["merged_negated"] is alike
+    got = sorted(op for p in predict(g, source_table()) for op in p.tflite_ops
+                 if op not in ("NEG", "PACK"))
+    assert got == (["BATCH_MATMUL", "EXPAND_DIMS", "RESHAPE", "TILE", "TRANSPOSE"]
+                   if alike else [])
+    g2 = ModelGraph("tflite", "model", "converted")  # what the .tflite file holds
+    tensors = iter(range(100))
+    x, t, a, b, nb, r, e, t2, rv, v, o = (
+        g2.add_tensor(0, next(tensors), name=n, dtype="float32", shape=(1, 16, 16))
+        for n in ("x", "t", "a", "b", "nb", "r", "e", "t2", "rv", "v", "o"))
+    w = g2.add_tensor(0, next(tensors), name="w", dtype="float32", shape=(16, 16),
+                      constant=True)
+    add_steps(g2, [("MatMul", [x, w], [t]), ("Split", [t], [a, b]), ("Neg", [b], [nb]),
+                   ("Pack", [nb, a], [r]), ("EXPAND_DIMS", [t], [e]), ("TILE", [e], [t2]),
+                   ("Reshape", [t2], [rv]), ("Transpose", [rv], [v]),
+                   ("BatchMatMulV2", [x, v], [o])])
+    finish(g2, [x], [r, o])
+    assert "merged_negated" not in op_facts(g2, _reader(g2, "EXPAND_DIMS"))
+
+
 @pytest.mark.parametrize("producer", ["MUL", "RESHAPE"])
 def test_a_shape_beside_a_float_transposed_convolution(producer: str) -> None:
     """``float_siblings``: the probe saw a SHAPE reading the input of a float

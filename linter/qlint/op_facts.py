@@ -23,7 +23,8 @@ with a value.  This module computes those facts for one IR op:
   (``ifm_part_joined``), whether the op reads a slice of a tensor
   whose other part is concatenated, and which the converter takes first, or the whole of
   a tensor another reader of which negates and concatenates a part (``joined_sibling``,
-  `qlint.sibling_slices`),
+  `qlint.sibling_slices`; in a SavedModel, whether that tensor is merged from two
+  alike projections, followed through repeats too: ``merged_negated``),
   the value of each constant scalar input ``i`` of a source op (``input1_value``: the
   exponent of ``tf.pow``; a TF reduction's scalar axis, as ``axes`` and
   ``reduces_depth``), and whether the converter can infer the dims of a SavedModel op's
@@ -58,7 +59,14 @@ from qlint.converter_shapes import unknown_to_converter
 from qlint.graph import ModelGraph, NodeId
 from qlint.keras_bias_add import BIAS_ADDERS, bias_add_format
 from qlint.loop_trips import zero_trip_bodies
-from qlint.sibling_slices import JOIN_OPS, LAYOUT_OPS, is_kind, joined_sibling, part_joined
+from qlint.sibling_slices import (
+    JOIN_OPS,
+    LAYOUT_OPS,
+    is_kind,
+    joined_sibling,
+    merged_negated,
+    part_joined,
+)
 from qlint.tflite_values import const_values, file_model, option_values
 
 #: Weight tensors summed for the weight-limit fact are at most this many bytes.
@@ -200,6 +208,8 @@ def op_facts(graph: ModelGraph, op: NodeId, *, options: bool = True) -> dict[str
     if ins:
         facts["ifm_is_model_output"] = ins[0] in model_outputs
         facts["joined_sibling"] = joined_sibling(graph, op, ins)
+        if graph.format == "savedmodel":  # a .tflite file is merged already
+            facts["merged_negated"] = merged_negated(graph, op, ins)
         facts["ifm_joined"] = any(is_kind(graph, c, JOIN_OPS) for t in ins
                                   for c in graph.consumers(t) if c != op)
         facts["ifm_part_joined"] = part_joined(graph, ins[:1])

@@ -22,13 +22,20 @@ else reads), and another reader of ``t`` reaches a concatenation through slices,
 layout ops and a negation: a rotary embedding's ``concat([-b, a])`` of the halves of a
 projection whose result the op reads as it is (keys and values taken from one
 projection).  ``"none"`` where the op reads no such tensor.
+
+`merged_negated` is the SavedModel's side of that whole-tensor case where the tensor is
+two results the converter merges (keys and values projected by kernels of the same
+bytes), followed up through layout ops and repeats (``Tile``: a grouped-query
+attention repeats each value head); the converter keeps such readers float where it
+keeps them int8 for one projection read twice.  A ``.tflite`` file is merged already
+and cannot tell the two apart, so the fact is a SavedModel's only.
 """
 
 from __future__ import annotations
 
 from qlint.converter_order import op_order
 from qlint.graph import ModelGraph, NodeId
-from qlint.merges import readers
+from qlint.merges import merges, readers
 
 #: Ops that take part of their input (the reader's side of the fact).
 SLICE_OPS = frozenset({"StridedSlice", "Slice", "GatherV2",
@@ -41,6 +48,8 @@ LAYOUT_OPS = frozenset({"Reshape", "Transpose", "Squeeze", "ExpandDims",
 PART_OPS = SLICE_OPS | frozenset({"Split", "SplitV", "SPLIT", "SPLIT_V"})
 JOIN_OPS = frozenset({"ConcatV2", "Pack", "CONCATENATION", "PACK"})
 NEGATE_OPS = frozenset({"Neg", "NEG"})
+#: Ops that repeat their input's elements (`merged_negated` follows them up).
+REPEAT_OPS = frozenset({"Tile", "TILE"})
 #: How many ops deep either side of the structure is followed.
 MAX_DEPTH = 8
 
@@ -77,17 +86,18 @@ def _sliced_from(graph: ModelGraph, tensor: NodeId) -> tuple[NodeId, NodeId] | N
     return None
 
 
-def _read_whole(graph: ModelGraph, tensor: NodeId, op: NodeId) -> tuple[NodeId, NodeId] | None:
+def _read_whole(graph: ModelGraph, tensor: NodeId, op: NodeId,
+                through: frozenset[str] = LAYOUT_OPS) -> tuple[NodeId, NodeId] | None:
     """(the op of the chain that reads ``t``, ``t``): the first tensor up from ``tensor``
-    through layout ops, each result read by the next op alone, that something else reads
-    too; None where the chain meets another producer first."""
+    through ``through`` ops (layout ops), each result read by the next op alone, that
+    something else reads too; None where the chain meets another producer first."""
     t, mine = tensor, op
     for _ in range(MAX_DEPTH):
         if not _sole_reader(graph, t):
             return mine, t
         p = graph.producer(t)
         ins = graph.inputs(p) if p is not None else []
-        if p is None or not ins or ins[0] is None or not is_kind(graph, p, LAYOUT_OPS):
+        if p is None or not ins or ins[0] is None or not is_kind(graph, p, through):
             return None
         t, mine = ins[0], p
     return None
@@ -152,3 +162,18 @@ def joined_sibling(graph: ModelGraph, op: NodeId, inputs: list[NodeId]) -> str:
                                      for c in readers(graph, whole[1]) if c != whole[0]):
             return "negated"
     return found
+
+
+def merged_negated(graph: ModelGraph, op: NodeId, inputs: list[NodeId]) -> bool:
+    """Whether ``op`` reads, through layout ops and repeats each read by the next alone,
+    the whole of a tensor merged with another (`qlint.merges`) that another reader
+    negates and concatenates a part of: see the module docstring."""
+    alike = merges(graph).alike
+    for tensor in inputs:
+        whole = _read_whole(graph, tensor, op, LAYOUT_OPS | REPEAT_OPS)
+        if whole is None or len(alike.get(whole[1], ())) < 2:
+            continue
+        if any(_joins(graph, c, negated=True) for c in readers(graph, whole[1])
+               if c != whole[0]):
+            return True
+    return False

@@ -363,6 +363,68 @@ CONTEXT_BUILDERS["Transpose+BatchMatMulV2(sibling negated)"] = _negated(
     lambda tf, r, x4, c: tf.matmul(tf.transpose(x4, [0, 2, 1, 3]),
                                    tf.transpose(r, [0, 2, 1, 3]), transpose_b=True),
     {"carry_only": True, "carry_when": {b: _NEGATED for b in _SIBLING_BUILTINS}})
+# Keys and values projected by two kernels of the same bytes (a keras-hub backbone built
+# without weights), which the converter merges into one projection; the key rotated, the
+# value repeated for its group of query heads (``keras.ops.repeat``: EXPAND_DIMS, TILE,
+# RESHAPE) before the matrix product of a grouped-query attention.  The converter keeps
+# the repeat and the product float where the two kernels are merged, and int8 where the
+# model reads one projection twice (the forms above), so the fact is a SavedModel's
+# (``merged_negated``, `qlint.sibling_slices`); a ``.tflite`` file is merged already and
+# cannot tell the two apart.  Each op of the repeat alone, and the chain down to the
+# matrix product, whose float edges say how far the float carries.
+_MERGED = [{"fact": "merged_negated", "eq": True}]
+
+
+def _merged_form(read: Any, rotation: str) -> Builder:
+    rotate = _ROTATIONS[rotation]
+
+    def make(tf: Any, keras: Any, rng: np.random.Generator) -> Any:
+        w = _w(rng, 16, 16)
+        wk, wv = tf.constant(w), tf.constant(w.copy())
+
+        def f(x: Any) -> Any:
+            h = tf.reshape(x, [-1, 16])
+            t = tf.reshape(tf.matmul(h, wk), [-1, 16, 2, 8])
+            v = tf.reshape(tf.matmul(h, wv), [-1, 16, 2, 8])
+            with tf.name_scope(HARNESS):
+                rotated = rotate(tf, t)
+            return rotated, read(tf, v, tf.reshape(x, [-1, 16, 2, 8]), {})
+        return f
+    return Builder(f"{rotation} beside a reader of the merged t", make,
+                   (Arg((None, 16, 16), sample=(1, 16, 16)),), harness=True,
+                   harness_last=True, extra=dict(_ROTATION_HARNESS))
+
+
+def _merged(text: str, read: Any, extra: dict[str, Any]) -> Builder:
+    forms = [_merged_form(read, r) for r in _ROTATIONS]
+    return Builder(f"t = reshape(x @ wk, [-1, 16, 2, 8]) and v = reshape(x @ wv, ...), wk "
+                   f"and wv of the same bytes; a rotation of t and {text} with r = v, on "
+                   f"(None, 16, 16); the rotation: {'; '.join(_ROTATIONS)} (one conversion "
+                   f"each)", forms[0].make, forms[0].args, harness=True, harness_last=True,
+                   extra={"forms": forms[1:], **_ROTATION_HARNESS, **extra})
+
+
+_REPEATS: dict[str, tuple[str, Any]] = {
+    "ExpandDims": ("tf.expand_dims(r, 3)", lambda tf, r, x4, c: tf.expand_dims(r, 3)),
+    "Tile": ("tf.tile(r, [1, 1, 2, 1])", lambda tf, r, x4, c: tf.tile(r, [1, 1, 2, 1])),
+    "Transpose": ("tf.transpose(r, [0, 2, 1, 3])",
+                  lambda tf, r, x4, c: tf.transpose(r, [0, 2, 1, 3])),
+}
+for _op, (_text, _read) in _REPEATS.items():
+    if f"{_op}(sibling negated)" not in CONTEXT_BUILDERS:  # one projection read twice
+        CONTEXT_BUILDERS[f"{_op}(sibling negated)"] = _negated(
+            _text, _read, {"variant_of": _op, "when": [
+                *_NEGATED, {"fact": "merged_negated", "eq": False}]})
+    CONTEXT_BUILDERS[f"{_op}(sibling negated, merged)"] = _merged(
+        _text, _read, {"variant_of": _op, "when": _MERGED})
+CONTEXT_BUILDERS["Repeat+Transpose+BatchMatMulV2(sibling negated, merged)"] = _merged(
+    "tf.matmul(q, tf.transpose(tf.repeat(r, 2, axis=2), [0, 2, 1, 3]), transpose_b=True), "
+    "q = tf.transpose(tf.concat([x4, x4 * 0.5], 2), [0, 2, 1, 3])",
+    lambda tf, r, x4, c: tf.matmul(
+        tf.transpose(tf.concat([x4, x4 * 0.5], 2), [0, 2, 1, 3]),
+        tf.transpose(tf.repeat(r, 2, axis=2), [0, 2, 1, 3]), transpose_b=True),
+    {"carry_only": True, "carry_when": {
+        b: _MERGED for b in ("TILE", "RESHAPE", "TRANSPOSE", *_SIBLING_BUILTINS)}})
 
 # Slices of a float op's result, one of which is concatenated: a moving average's
 # ``c[:, k:] - concat([zeros, c[:, :-k]])`` over a float CUMSUM (TimeMixer's series
