@@ -2,12 +2,18 @@
 op definitions).
 
 A GraphDef node carries its type attributes (``T``, ``DstT``, ``out_type``, ...) but not
-which attribute types which output; the SavedModel loader asks these functions.
+which attribute types which output; the SavedModel loader asks these functions.  A
+SavedModel leaves out a type attribute at its default (a float32 ``LeakyRelu`` has no
+``T``): the defaults TensorFlow's op definitions give are read from
+``tf_type_defaults.json`` (written by ``python -m tools.gen_tf_type_defaults``).
 """
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 BOOL_OUTPUT = frozenset({"Less", "LessEqual", "Greater", "GreaterEqual", "Equal", "NotEqual",
@@ -26,15 +32,28 @@ TO_COMPLEX = frozenset({"RFFT", "RFFT2D", "RFFT3D", "Complex"})
 FROM_COMPLEX = frozenset({"IRFFT", "IRFFT2D", "IRFFT3D", "Real", "Imag", "ComplexAbs", "Angle"})
 
 
+@cache
+def type_defaults() -> dict[str, dict[str, str]]:
+    """op -> {type attribute: its default dtype}, as TensorFlow's op definitions give them."""
+    path = os.path.join(os.path.dirname(__file__), "tf_type_defaults.json")
+    with open(path, encoding="utf-8") as f:
+        ops = json.load(f)["ops"]
+    return ops if isinstance(ops, dict) else {}
+
+
 def attr_dtype(node: Any, names: Iterable[str]) -> str | None:
-    """The first of the type attributes ``names`` the node sets."""
+    """The first of the type attributes ``names`` the node sets, or leaves out at a
+    default its op definition gives."""
     from qlint.loaders._tf_protos import dtype_name
 
+    defaults = type_defaults().get(node.op, {})
     for n in names:
         if n in node.attr:
             a = node.attr[n]
             if a.type:
                 return dtype_name(a.type)
+        if n in defaults:
+            return defaults[n]
     return None
 
 

@@ -396,12 +396,18 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
     out = j.predictions
     done: set[tuple[str, str]] = set()
     claimed: set[NodeId] = set()  # ops of a pattern instance already predicted
+    floated: set[NodeId] = set()  # the claimed ops whose builtin was predicted float
     lowered = tf_op_lowerings(tab)
     for cap, inst in _chain_instances(graph, ops, source_ops, chains):
         claimed.update(inst)
         if cap.outcome == INTEGER:
             continue  # its ops are int8 together (Sub+Square: one SQUARED_DIFFERENCE)
-        tfl = _tflite_ops(cap)
+        # the op it ends with, where another chain ending there predicted it float already,
+        # is not predicted twice
+        taken = {lowered.get(source_ops[o]) for o in inst if o in floated} - {
+            lowered.get(source_ops[o]) for o in inst if o not in floated}
+        tfl = tuple(b for b in _tflite_ops(cap) if b not in taken)
+        floated.update(o for o in inst if lowered.get(source_ops[o]) in tfl)
         out.append(Prediction(inst[0], cap.outcome, cap, tfl, related=inst[1:],
                               via="pattern",
                               counts=_present_counts(cap, tfl, inst, source_ops, lowered)))
@@ -456,14 +462,18 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
             group = [o for o in members[sc] if source_ops[o] in need]
             for inst in _instances(group, source_ops) if group else [[op]]:
                 # a builtin whose TF ops here another pattern instance has already
-                # predicted is not predicted twice (a rotary embedding's Neg is both
-                # Neg+Reshape's and Neg+Pack's)
-                taken = {lowered.get(source_ops[o]) for o in inst if o in claimed} - {
+                # predicted float is not predicted twice (a rotary embedding's Neg is both
+                # Neg+Reshape's and Neg+Pack's); one that instance kept int8 is still this
+                # one's to predict (a UNETR concatenation of a biased transposed
+                # convolution and of one without a bias)
+                taken = {lowered.get(source_ops[o]) for o in inst if o in floated} - {
                     lowered.get(source_ops[o]) for o in inst if o not in claimed}
                 fresh = [o for o in inst if o not in claimed]
                 claimed.update(inst)
                 icap = _own_variant(graph, cap, inst, variants, source_ops) or cap
                 tfl = tuple(b for b in _tflite_ops(icap) if b not in taken)
+                if icap.outcome == FLOAT_FALLBACK:
+                    floated.update(o for o in inst if lowered.get(source_ops[o]) in tfl)
                 if icap.outcome != FLOAT_FALLBACK or tfl:
                     out.append(Prediction(inst[0], icap.outcome, icap, tfl, related=inst[1:],
                                           via="pattern",
@@ -488,6 +498,7 @@ def _predict_graphdef(graph: ModelGraph, tab: CapabilityTable) -> Judgement:
         elif known.outcome != INTEGER:
             out.append(Prediction(op, known.outcome, known, _tflite_ops(known)))
             claimed.add(op)  # a pattern instance found later does not predict it again
+            floated.add(op)
     return j
 
 
@@ -554,9 +565,11 @@ def _chain_instances(graph: ModelGraph, ops: list[NodeId], source_ops: Mapping[N
     first: ops of the chain's TF ops in its order, each reading the one before it directly,
     wherever they are (a chain is its data edges, not a name scope: basic-pitch's CQT layer
     holds nine squeeze -> transpose -> negative -> stack chains among 180 ops).  An op
-    belongs to one instance at most; an unusable entry makes none."""
+    belongs to one instance at most, but for a chain's last op, which may end several (a
+    concatenation joining two chains' results); an unusable entry makes none."""
     out: list[tuple[TfOpCapability, list[NodeId]]] = []
     taken: set[NodeId] = set()
+    ends: set[NodeId] = set()
     firsts = {next(iter(c.graphdef_ops or ()), None) for c in chains}
     by_kind: dict[str, list[NodeId]] = defaultdict(list)
     for op in ops:
@@ -565,19 +578,21 @@ def _chain_instances(graph: ModelGraph, ops: list[NodeId], source_ops: Mapping[N
     for cap in sorted(chains, key=lambda c: -len(set(c.graphdef_ops or ()))):
         kinds = list(dict.fromkeys(cap.graphdef_ops or ()))
         for op in by_kind.get(kinds[0], ()):
-            if op in taken:
+            if op in taken or op in ends:
                 continue
             inst = [op]
-            for kind in kinds[1:]:
+            for k, kind in enumerate(kinds[1:], 2):
                 nxt = next((c for t in graph.outputs(inst[-1]) if t is not None
                             for c in graph.consumers(t)
-                            if source_ops.get(c) == kind and c not in taken), None)
+                            if source_ops.get(c) == kind and c not in taken
+                            and (k == len(kinds) or c not in ends)), None)
                 if nxt is None:
                     break
                 inst.append(nxt)
             if len(inst) == len(kinds) and _pattern_holds(graph, cap, set(inst), source_ops):
                 out.append((cap, inst))
-                taken.update(inst)
+                taken.update(inst[:-1])
+                ends.add(inst[-1])
     return out
 
 
