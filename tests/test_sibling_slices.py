@@ -328,8 +328,9 @@ def test_a_grouped_query_repeat_of_merged_values_stays_float(alike: bool) -> Non
     """Grouped-query attention (Llama, Mistral): the value heads repeated (``ExpandDims``,
     ``Tile``, ``Reshape``), transposed and multiplied.  Where the key and value kernels
     hold the same bytes (merged by the converter), the probes kept the whole chain float
-    (``ExpandDims(sibling negated, merged)``, carried by ``Repeat+Transpose+
-    BatchMatMulV2(sibling negated, merged)``); with kernels of their own, nothing; and on
+    in three of four forms (``ExpandDims(sibling negated, merged)``, carried by
+    ``Repeat+Transpose+BatchMatMulV2(sibling negated, merged)``), which is predicted where
+    no integer pattern claims the ops; with kernels of their own, nothing; and on
     a ``.tflite`` file, merged already, the fact is not known (one projection read twice
     kept the chain int8)."""
     g = ModelGraph("savedmodel", "model", "source")

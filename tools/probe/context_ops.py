@@ -363,15 +363,16 @@ CONTEXT_BUILDERS["Transpose+BatchMatMulV2(sibling negated)"] = _negated(
     lambda tf, r, x4, c: tf.matmul(tf.transpose(x4, [0, 2, 1, 3]),
                                    tf.transpose(r, [0, 2, 1, 3]), transpose_b=True),
     {"carry_only": True, "carry_when": {b: _NEGATED for b in _SIBLING_BUILTINS}})
-# Keys and values projected by two kernels of the same bytes (a keras-hub backbone built
-# without weights), which the converter merges into one projection; the key rotated, the
-# value repeated for its group of query heads (``keras.ops.repeat``: EXPAND_DIMS, TILE,
-# RESHAPE) before the matrix product of a grouped-query attention.  The converter keeps
-# the repeat and the product float where the two kernels are merged, and int8 where the
-# model reads one projection twice (the forms above), so the fact is a SavedModel's
-# (``merged_negated``, `qlint.sibling_slices`); a ``.tflite`` file is merged already and
-# cannot tell the two apart.  Each op of the repeat alone, and the chain down to the
-# matrix product, whose float edges say how far the float carries.
+# Keys and values projected by two kernel variables of the same bytes (a keras-hub
+# backbone built without weights), which the converter merges into one projection; the
+# key rotated, the value repeated for its group of query heads (``keras.ops.repeat``:
+# EXPAND_DIMS, TILE, RESHAPE) before the matrix product of a grouped-query attention.
+# Converted through a SavedModel, as Keras models are: the repeat and the product stayed
+# float in three of the four rotation forms where the two kernels are merged, and int8
+# where the model reads one projection twice (the forms above), so the fact is a
+# SavedModel's (``merged_negated``, `qlint.sibling_slices`); a ``.tflite`` file is
+# merged already and cannot tell the two apart.  Each op of the repeat alone, and the
+# chain down to the matrix product, whose float edges say how far the float carries.
 _MERGED = [{"fact": "merged_negated", "eq": True}]
 
 
@@ -380,19 +381,23 @@ def _merged_form(read: Any, rotation: str) -> Builder:
 
     def make(tf: Any, keras: Any, rng: np.random.Generator) -> Any:
         w = _w(rng, 16, 16)
-        wk, wv = tf.constant(w), tf.constant(w.copy())
 
-        def f(x: Any) -> Any:
-            h = tf.reshape(x, [-1, 16])
-            t = tf.reshape(tf.matmul(h, wk), [-1, 16, 2, 8])
-            v = tf.reshape(tf.matmul(h, wv), [-1, 16, 2, 8])
-            with tf.name_scope(HARNESS):
-                rotated = rotate(tf, t)
-            return rotated, read(tf, v, tf.reshape(x, [-1, 16, 2, 8]), {})
-        return f
+        class Attention(tf.Module):  # type: ignore[misc,name-defined]
+            def __init__(self) -> None:  # variables, as a Keras layer's kernels
+                super().__init__()
+                self.wk, self.wv = tf.Variable(w), tf.Variable(w.copy())
+
+            def __call__(self, x: Any) -> Any:
+                h = tf.reshape(x, [-1, 16])
+                t = tf.reshape(tf.matmul(h, self.wk), [-1, 16, 2, 8])
+                v = tf.reshape(tf.matmul(h, self.wv), [-1, 16, 2, 8])
+                with tf.name_scope(HARNESS):
+                    rotated = rotate(tf, t)
+                return rotated, read(tf, v, tf.reshape(x, [-1, 16, 2, 8]), {})
+        return Attention()
     return Builder(f"{rotation} beside a reader of the merged t", make,
                    (Arg((None, 16, 16), sample=(1, 16, 16)),), harness=True,
-                   harness_last=True, extra=dict(_ROTATION_HARNESS))
+                   harness_last=True, saved_model=True, extra=dict(_ROTATION_HARNESS))
 
 
 def _merged(text: str, read: Any, extra: dict[str, Any]) -> Builder:
@@ -401,7 +406,7 @@ def _merged(text: str, read: Any, extra: dict[str, Any]) -> Builder:
                    f"and wv of the same bytes; a rotation of t and {text} with r = v, on "
                    f"(None, 16, 16); the rotation: {'; '.join(_ROTATIONS)} (one conversion "
                    f"each)", forms[0].make, forms[0].args, harness=True, harness_last=True,
-                   extra={"forms": forms[1:], **_ROTATION_HARNESS, **extra})
+                   saved_model=True, extra={"forms": forms[1:], **_ROTATION_HARNESS, **extra})
 
 
 _REPEATS: dict[str, tuple[str, Any]] = {
