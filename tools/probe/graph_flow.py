@@ -100,6 +100,10 @@ def _stateful_flow(kind: str) -> Callable[[Any, Any, np.random.Generator], Any]:
                     return tf.cond(tf.math.equal(tf.math.floormod(tf.constant(1), 4), 1),
                                    lambda: tf.matmul(x, self.w[0]),
                                    lambda: tf.matmul(x, self.w[1]))
+                if kind == "If(constant predicate, float op untaken)":  # dropout's noise
+                    return tf.cond(tf.constant(False),
+                                   lambda: tf.sin(tf.matmul(x, self.w[0])),
+                                   lambda: tf.matmul(x, self.w[1]))
                 if kind == "If":
                     return tf.cond(tf.reduce_mean(x) > 0.0, lambda: tf.matmul(x, self.w[0]),
                                    lambda: tf.matmul(x, self.w[1]))
@@ -122,6 +126,15 @@ for _kind, _call in (("If", "tf.cond"), ("Case", "tf.switch_case"), ("While", "t
 GRAPH_FLOW_BUILDERS["If(constant predicate)"] = Builder(
     "tf.cond(tf.constant(1) % 4 == 1, ...) whose branches read tf.Variables "
     "(tf.saved_model.save of a tf.Module)", _stateful_flow("If(constant predicate)"), (X2,),
+    saved_model=True, extra={"variant_of": "If",
+                             "when": [{"fact": "first_input_constant", "eq": True}]})
+# The same with a float-only op in the branch a literal False predicate never takes: the
+# converter drops that branch with the If (no SIN in the model), so the SavedModel loader
+# leaves it out.
+GRAPH_FLOW_BUILDERS["If(constant predicate, float op untaken)"] = Builder(
+    "tf.cond(tf.constant(False), lambda: tf.sin(x @ w0), lambda: x @ w1) with variables "
+    "(tf.saved_model.save of a tf.Module)", _stateful_flow(
+        "If(constant predicate, float op untaken)"), (X2,),
     saved_model=True, extra={"variant_of": "If",
                              "when": [{"fact": "first_input_constant", "eq": True}]})
 def _tf_keras_bilstm(tf: Any, keras: Any, rng: np.random.Generator) -> Any:

@@ -2,13 +2,16 @@
 transpose by rank, ``tf.ones_like`` / ``tf.zeros_like`` on an unknown batch (they fold on
 a static one), a pad of a complex64 spectrum, more ops on complex64, arithmetic on float64,
 an einsum that sums a label of one operand alone, a grouped 3-d convolution.  Each is a
-variant of its op, under the fact its condition names.
+variant of its op, under the fact its condition names; and one chain, a sine of positions
+broadcast to an unknown batch, which the converter cannot fold.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Any
+
+import numpy as np
 
 from tools.probe.builders import HARNESS, X2, Arg, Builder, _w, harnessed, raw
 
@@ -112,3 +115,23 @@ SHAPE_VARIANT_BUILDERS["Einsum(label summed in one operand)"] = Builder(
         tf.constant(_w(rng, 3, 2, 4))),
     (Arg((4, 5)),),
     extra={"variant_of": "Einsum", "when": [{"fact": "einsum_sums_lone_label", "eq": True}]})
+# A sine of positions broadcast to an unknown batch (ESM-2's rotary embedding: positions
+# broadcast, scaled by the inverse frequencies, concatenated, then the sine): the batch
+# read from tf.shape(x)[0] is not static, so the converter cannot fold the chain, and the
+# sine runs as a float kernel; the SavedModel's shape arithmetic reading the batch is
+# computed (`qlint.predict.shape_arithmetic`).  Only a chain: no layer's pattern.
+def _batch_positions(tf: Any, keras: Any, rng: np.random.Generator) -> Any:
+    inv = tf.constant(np.geomspace(1.0, 0.01, 4, dtype=np.float32).reshape(1, 1, 4))
+
+    def f(x: Any) -> Any:
+        pos = tf.broadcast_to(tf.range(16.0)[None], tf.stack([tf.shape(x)[0], 16]))
+        freqs = tf.expand_dims(pos, -1) * inv
+        return x * tf.sin(tf.concat([freqs, freqs], -1))
+    return f
+
+
+SHAPE_VARIANT_BUILDERS["Sin(positions broadcast to the batch)"] = Builder(
+    "pos = tf.broadcast_to(tf.range(16.0)[None], tf.stack([tf.shape(x)[0], 16])); f = "
+    "tf.expand_dims(pos, -1) * inv (1, 1, 4); x * tf.sin(tf.concat([f, f], -1)), x (None, "
+    "16, 8), through a SavedModel", _batch_positions,
+    (Arg((None, 16, 8), sample=(1, 16, 8)),), saved_model=True, extra={"carry_only": True})

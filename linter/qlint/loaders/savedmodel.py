@@ -12,7 +12,8 @@ reachable from its outputs:
   the nodes the file declares (a library whose functions each call the next several
   times would expand exponentially), so a hostile or cyclic library cannot hang it;
 * control-flow bodies (``While``/``If``/``Case`` branches) are inlined beside
-  their op with fresh argument tensors, so the ops inside them are visible;
+  their op with fresh argument tensors, so the ops inside them are visible (not the
+  branch an ``If`` on a constant predicate of known value never takes);
 * a call of a function the converter replaces whole (`savedmodel_composites`) is one op;
 * ``Identity``-like ops are looked through and ops whose inputs are all
   constant are folded (as the converter does); they are listed with their
@@ -73,6 +74,7 @@ PASS_THROUGH = frozenset({"Identity", "StopGradient", "Snapshot", "PreventGradie
                           "EnsureShape", "CheckNumerics"})
 VARIABLE_OPS = frozenset({"VarHandleOp", "VariableV2", "Variable"})
 ASSIGN_OPS = frozenset({"AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp"})
+IF_OPS = frozenset({"If", "StatelessIf"})
 # Ops filling a lookup table, in the initializer signature (which the converter converts)
 TABLE_INIT_OPS = frozenset({"LookupTableImportV2", "InitializeTableV2",
                             "InitializeTableFromTextFileV2"})
@@ -631,7 +633,10 @@ class _Scope:
                                 node.plain_attrs(), anchor=self.anchor, folded=folded,
                                 content=content))
         self.b.n_ops += 1
+        untaken = _untaken_branch(node.op, tensors.get(ins[0]) if ins else None)
         for a, funcs in node.control_flow():
+            if a == untaken:  # the converter folds the If and drops the branch
+                continue
             # If/Case take the branch selector first; While passes its inputs as is
             skip = 1 if a in ("then_branch", "else_branch", "branches") else 0
             for func in funcs:
@@ -696,6 +701,17 @@ def _topo(nodes: list[Any]) -> list[Any]:
         done = {n.name for n in out}
         out.extend(n for n in nodes if n.name not in done)
     return out
+
+
+def _untaken_branch(op: str, predicate: _Tensor | None) -> str | None:
+    """The branch attribute of an ``If`` whose predicate is a constant of known value (a
+    training flag fixed at export) that the branch it names never runs; None otherwise.
+    The converter folds such an ``If`` into its taken branch (probed: ``If(constant
+    predicate)``, ``If(constant predicate, float op untaken)``)."""
+    if op not in IF_OPS or predicate is None or not predicate.constant \
+            or predicate.value is None:
+        return None
+    return "else_branch" if predicate.value else "then_branch"
 
 
 def _prune(sig: _Signature) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 # DataType enum values of the numeric scalars whose value is kept, and their fields.
 _SCALAR_FIELDS = {1: ("float_val", "<f"), 2: ("double_val", "<d"), 3: ("int_val", "<i"),
-                  9: ("int64_val", "<q")}
+                  9: ("int64_val", "<q"), 10: ("bool_val", "<?")}
 
 
 #: Constants up to this many serialized bytes get a digest of their value.
@@ -30,7 +30,8 @@ def content_digest(node: Any) -> str | None:
 
 
 def scalar_value(node: Any) -> float | None:
-    """The value of a one-element numeric ``Const`` (``tf.pow(x, 2.0)``'s exponent)."""
+    """The value of a one-element numeric or bool ``Const`` (``tf.pow(x, 2.0)``'s exponent;
+    an ``If``'s predicate fixed at export: 1.0 or 0.0)."""
     if "value" not in node.attr:
         return None
     t = node.attr["value"].tensor

@@ -18,23 +18,23 @@ def shape_arithmetic(graph: ModelGraph, ops: list[NodeId]) -> set[NodeId]:
     True)`` casts the image's height and width to float to compute its crop box).  The
     converter folds what the static dimensions make constant; none of it is a float
     kernel on the data.  Except where a dimension it reads is not static (a sequence of
-    unknown length): a float op computed from such a shape runs as a kernel (a position
-    encoding's Cast, Sin and Cos of ``range(length)``; a percentile's index computed from
-    the length of a flattened batch)."""
+    unknown length, an unknown batch): a float op computed from such a shape runs as a
+    kernel (a position encoding's Cast, Sin and Cos of ``range(length)``, or of positions
+    broadcast to the batch, ESM-2's; a percentile's index computed from the length of a
+    flattened batch).  Ops in the branch an ``If`` on a constant predicate never takes
+    (a dropout's noise, sized by the batch) are not in the graph
+    (`qlint.loaders.savedmodel`)."""
     out: set[NodeId] = set()
-    unfolded: set[NodeId] = set()  # reading a dimension, not the batch, that is not static
+    unfolded: set[NodeId] = set()  # reading a dimension that is not static
     unknown: dict[NodeId, set[int]] = {}  # a Shape op -> the dims it reads that are not
     for op in ops:  # model order: producers first
         if graph[op]["source_op"] in SHAPE_READERS:
             out.add(op)
             first = next(iter(graph.inputs(op)), None)
             shape = graph[first].get("shape") if first is not None else None
-            # the first dim is the batch, unless a reshape merged it with others
-            lead = 0 if first is not None and _merges_batch(graph, first) else 1
-            if shape is None or None in tuple(shape)[lead:]:
+            if shape is None or None in tuple(shape):
                 unfolded.add(op)
-                unknown[op] = {i for i, d in enumerate(shape or ())
-                               if d is None and i >= lead}
+                unknown[op] = {i for i, d in enumerate(shape or ()) if d is None}
             continue
         ins = [t for t in graph.inputs(op) if t is not None and not graph[t].get("constant")]
         if ins and all(graph.producer(t) in out for t in ins):
@@ -62,29 +62,3 @@ def _static_dim(graph: ModelGraph, op: NodeId, unknown: Mapping[NodeId, set[int]
     rank = len(graph[read].get("shape") or ()) if read is not None else 0
     index = int(begin) % rank if rank else int(begin)
     return index not in unknown[shape_op]
-
-
-def _merges_batch(graph: ModelGraph, tensor: NodeId) -> bool:
-    """Whether ``tensor`` is a Reshape's result whose first dim, of unknown size, holds
-    the batch times other dims (``tf.reshape(x, [-1])`` of a batch of images): reading
-    it reads more than the batch."""
-    producer = graph.producer(tensor)
-    if producer is None or graph[producer]["source_op"] != "Reshape":
-        return False
-    src = next(iter(graph.inputs(producer)), None)
-    before = graph[src].get("shape") if src is not None else None
-    after = graph[tensor].get("shape")
-    if before is None or after is None or not after or after[0] is not None or \
-            not before or before[0] is not None:
-        return False
-    rest_before, rest_after = tuple(before)[1:], tuple(after)[1:]
-    if None in rest_before or None in rest_after:
-        return False
-    return _product(rest_before) != _product(rest_after)
-
-
-def _product(dims: tuple[int, ...]) -> int:
-    out = 1
-    for d in dims:
-        out *= int(d)
-    return out
