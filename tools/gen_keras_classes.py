@@ -14,16 +14,14 @@ versions, so it is regenerated, never typed.
 
 from __future__ import annotations
 
-import argparse
 import inspect
-import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
-from tools.generated import write_or_check
+from tools.generated import json_main
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "linter" / "qlint" / "loaders" / "keras_classes.json"
@@ -59,11 +57,7 @@ def collect() -> dict[str, object]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--check", action="store_true")
-    args = p.parse_args(argv)
-    text = json.dumps(collect(), indent=1) + "\n"
-    return write_or_check(OUT, text, "python -m tools.gen_keras_classes", args.check)
+    return json_main(argv, __doc__ or "", OUT, "python -m tools.gen_keras_classes", collect)
 
 
 if __name__ == "__main__":

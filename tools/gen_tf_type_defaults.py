@@ -15,12 +15,10 @@ never typed.  Linting reads the JSON file and never imports TensorFlow.
 
 from __future__ import annotations
 
-import argparse
-import json
 from collections.abc import Sequence
 from typing import Any
 
-from tools.generated import REPO, write_or_check
+from tools.generated import REPO, json_main
 
 OUT = REPO / "linter" / "qlint" / "loaders" / "tf_type_defaults.json"
 #: The type attributes an output's dtype is read from (`savedmodel_dtypes.output_dtype`).
@@ -46,11 +44,8 @@ def collect() -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--check", action="store_true")
-    args = p.parse_args(argv)
-    text = json.dumps(collect(), indent=1, sort_keys=True) + "\n"
-    return write_or_check(OUT, text, "python -m tools.gen_tf_type_defaults", args.check)
+    return json_main(argv, __doc__ or "", OUT, "python -m tools.gen_tf_type_defaults",
+                     collect, sort_keys=True)
 
 
 if __name__ == "__main__":

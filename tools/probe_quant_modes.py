@@ -16,8 +16,6 @@ did not.  QL510 reads the result; nothing in it is typed by hand.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import re
 import subprocess
@@ -25,7 +23,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from tools.generated import write_or_check
+from tools.generated import json_main
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "rules" / "qlint_rules" / "measured" / "quant-modes.json"
@@ -104,11 +102,8 @@ def measure() -> dict[str, object]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--check", action="store_true")
-    args = p.parse_args(argv)
-    text = json.dumps(measure(), indent=2, sort_keys=True) + "\n"
-    return write_or_check(OUT, text, "python -m tools.probe_quant_modes", args.check)
+    return json_main(argv, __doc__ or "", OUT, "python -m tools.probe_quant_modes", measure,
+                     indent=2, sort_keys=True)
 
 
 if __name__ == "__main__":
