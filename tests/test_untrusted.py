@@ -262,6 +262,33 @@ def test_model_explorer_files_have_unique_names(tmp_path: Path) -> None:
     assert res.stderr.count("wrote ") == 2
 
 
+def test_overlays_resolve_each_linted_model_once(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writing one overlay per model checks every file against all linted models; the
+    models' real paths are resolved once, not once per written file."""
+    from qlint import safe_output
+    from qlint.reporters.model_explorer import write_overlays
+    from qlint.report import ModelResult, Report
+
+    (tmp_path / "sm").mkdir()
+    models = [ModelResult(path=str(tmp_path / f"m{i}.tflite"), format="tflite")
+              for i in range(20)]
+    inputs = [(m.path, "tflite") for m in models] + [(str(tmp_path / "sm"), "savedmodel")]
+    calls: list[str] = []
+    real = safe_output._real
+    monkeypatch.setattr(safe_output, "_real", lambda p: calls.append(p) or real(p))
+    monkeypatch.setattr("qlint.reporters.model_explorer.model_node_data",
+                        lambda model, target: {"main": {"results": {}}})
+    written = write_overlays(Report(models=models, target="tflite-int8"),
+                             str(tmp_path / "out"), inputs)
+    assert len(written) == 20
+    # each input once, plus the output directory, each overlay's directory and each file
+    assert len(calls) == len(inputs) + 1 + 2 * 20
+    with pytest.raises(UsageError, match="inside the linted model"):
+        write_overlays(Report(models=models, target="tflite-int8"),
+                       str(tmp_path / "sm" / "variables"), inputs)
+
+
 def test_model_explorer_overlay_name_taken_by_a_directory(tmp_path: Path) -> None:
     shutil.copy(fixture_model("island_cumsum"), tmp_path / "m.tflite")
     (tmp_path / "out" / "m.tflite.qlint.json").mkdir(parents=True)

@@ -18,6 +18,7 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import TextIO
 
 from qlint.errors import UsageError
@@ -28,12 +29,44 @@ def _real(path: str) -> str:
     return os.path.realpath(os.path.abspath(path))
 
 
-def _inside(path: str, directory: str) -> bool:
-    return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
+@dataclass(frozen=True)
+class Protected:
+    """The linted models' real paths, resolved once: a run that writes one overlay per
+    model checks each against every model, and resolving them anew for each file would
+    cost time quadratic in the number of models."""
+
+    files: dict[str, str]  # real path -> the path as given
+    savedmodels: dict[str, str]  # real directory -> the path as given
+
+    @classmethod
+    def of(cls, models: Models) -> Protected:
+        if isinstance(models, Protected):
+            return models
+        files: dict[str, str] = {}
+        savedmodels: dict[str, str] = {}
+        for model, fmt in models:
+            real = _real(model)
+            files.setdefault(real, model)
+            if fmt == "savedmodel":
+                savedmodels.setdefault(real, model)
+        return cls(files, savedmodels)
+
+    def savedmodel_holding(self, real: str) -> str | None:
+        """The linted SavedModel directory ``real`` is (or is inside), as given."""
+        path = real
+        while True:
+            if path in self.savedmodels:
+                return self.savedmodels[path]
+            parent = os.path.dirname(path)
+            if parent == path:
+                return None
+            path = parent
 
 
-def check_target(path: str, models: Iterable[tuple[str, str | None]], what: str = "output"
-                 ) -> None:
+Models = Protected | Iterable[tuple[str, str | None]]
+
+
+def check_target(path: str, models: Models, what: str = "output") -> None:
     """Refuse ``path`` as an output; ``models`` are the linted (path, format) pairs."""
     shown = visible(path)
     if os.path.islink(path):
@@ -42,31 +75,29 @@ def check_target(path: str, models: Iterable[tuple[str, str | None]], what: str 
         raise UsageError(f"cannot write the {what} {shown}: it is a directory")
     if os.path.exists(path) and not os.path.isfile(path):
         raise UsageError(f"refusing to write the {what} {shown}: it is not a regular file")
+    protected = Protected.of(models)
     real = _real(path)
-    for model, fmt in models:
-        model_real = _real(model)
-        if real == model_real:
-            raise UsageError(f"refusing to write the {what} {shown}: it is a linted model")
-        if fmt == "savedmodel" and _inside(real, model_real):
-            raise UsageError(f"refusing to write the {what} {shown}: it is inside the "
-                             f"linted model {visible(model)}")
+    if real in protected.files:
+        raise UsageError(f"refusing to write the {what} {shown}: it is a linted model")
+    holder = protected.savedmodel_holding(real)
+    if holder is not None:
+        raise UsageError(f"refusing to write the {what} {shown}: it is inside the "
+                         f"linted model {visible(holder)}")
 
 
-def check_directory(directory: str, models: Iterable[tuple[str, str | None]]) -> None:
+def check_directory(directory: str, models: Models) -> None:
     """Refuse ``directory`` as an output folder when it is a link or inside a SavedModel."""
     shown = visible(directory)
     if os.path.islink(directory):
         raise UsageError(f"refusing to write into {shown}: it is a symbolic link")
-    real = _real(directory)
-    for model, fmt in models:
-        model_real = _real(model)
-        if fmt == "savedmodel" and _inside(real, model_real):
-            raise UsageError(f"refusing to write into {shown}: it is inside the linted "
-                             f"model {visible(model)}")
+    holder = Protected.of(models).savedmodel_holding(_real(directory))
+    if holder is not None:
+        raise UsageError(f"refusing to write into {shown}: it is inside the linted "
+                         f"model {visible(holder)}")
 
 
 def write_text(path: str, write: Callable[[TextIO], None],
-               models: Iterable[tuple[str, str | None]] = (), what: str = "output") -> None:
+               models: Models = (), what: str = "output") -> None:
     """Check ``path`` (`check_target`), then write it atomically with ``write(stream)``."""
     check_target(path, models, what)
     directory = os.path.dirname(os.path.abspath(path))

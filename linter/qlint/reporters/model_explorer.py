@@ -261,9 +261,9 @@ def write_overlays(report: Report, output: str | None,
 
     Every file goes through `qlint.safe_output.write_text`: never over one of ``inputs``
     (the linted models and named paths), a link or a directory, and atomically."""
-    from qlint.safe_output import check_directory, write_text
+    from qlint.safe_output import Protected, check_directory, write_text
 
-    inputs = list(inputs)
+    inputs = Protected.of(list(inputs))
     models = _overlaid(report)
     if output is None:
         _render_one(models, report.target, sys.stdout)
@@ -280,9 +280,10 @@ def write_overlays(report: Report, output: str | None,
                          "file)")
     check_directory(output, inputs)
     written = []
-    for m, name in overlay_names([m.path for m in models]).items():
+    by_path = {m.path: m for m in models}
+    for m, name in overlay_names(list(by_path)).items():
         out = os.path.join(output, name)
-        model = next(r for r in models if r.path == m)
+        model = by_path[m]
         check_directory(os.path.dirname(out), inputs)
         try:
             os.makedirs(os.path.dirname(out), exist_ok=True)
