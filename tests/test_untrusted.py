@@ -267,8 +267,8 @@ def test_overlays_resolve_each_linted_model_once(tmp_path: Path,
     """Writing one overlay per model checks every file against all linted models; the
     models' real paths are resolved once, not once per written file."""
     from qlint import safe_output
-    from qlint.reporters.model_explorer import write_overlays
     from qlint.report import ModelResult, Report
+    from qlint.reporters.model_explorer import write_overlays
 
     (tmp_path / "sm").mkdir()
     models = [ModelResult(path=str(tmp_path / f"m{i}.tflite"), format="tflite")
