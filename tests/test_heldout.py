@@ -188,8 +188,10 @@ FLOORS[25] = {"QL101": (1.0, 1.0), "QL110": (1.0, 1.0), "QL111": (1.0, 1.0)}
 # Then the clip's MINIMUM probed as a chain (Round+Minimum: the MAXIMUM after it is int8),
 # and shape arithmetic reading an unknown batch computed (ESM-2's SIN and COS; the
 # dropout noise that kept it folded before lies in the branch an If on a constant
-# predicate never takes, now left out by the loader).
-FLOORS[26] = {"QL101": (1.0, 0.959), "QL110": (1.0, 0.945)}
+# predicate never takes, now left out by the loader).  Then arithmetic on a variable's
+# read that a select also takes probed (ReadVariableOp+SelectV2(variable selected): every
+# reader of that read stays float): the SNGP's MUL, SELECT_V2 and SUB on the .tflite.
+FLOORS[26] = {"QL101": (1.0, 1.0), "QL110": (1.0, 0.945)}
 SIZES = {1: 71, 2: 42, 3: 25, 4: 33, 5: 32, 6: 32, 7: 33, 8: 23, 9: 26, 10: 20, 11: 23,
          12: 13, 13: 12, 14: 13, 15: 11, 16: 15, 17: 13, 18: 13, 19: 16,
          20: 13, 21: 17, 22: 18, 23: 16, 24: 17, 25: 16, 26: 13}

@@ -33,7 +33,9 @@ with a value.  This module computes those facts for one IR op:
   SavedModel op runs inside a while loop (``in_loop_body``), the TF op computing a source
   op's first input, or the builtin of a ``.tflite`` op's (``ifm_producer``: an FFT of a
   ``Cast``), whether a source einsum
-  sums a label of one operand alone (``einsum_sums_lone_label``), and the layout Keras 3
+  sums a label of one operand alone (``einsum_sums_lone_label``), whether an input of
+  the op is a variable's read that a select or a maximum reads too
+  (``ifm_tied_variable``, `qlint.tied_variables`), and the layout Keras 3
   gives an addition it computes as a bias add (``bias_add_format``,
   `qlint.keras_bias_add`), and whether a Keras layer's input carries the mask an
   ``Embedding(mask_zero=True)`` or a ``Masking`` layer attaches (``input_masked``);
@@ -68,6 +70,7 @@ from qlint.sibling_slices import (
     part_joined,
 )
 from qlint.tflite_values import const_values, file_model, option_values
+from qlint.tied_variables import tied_variable
 
 #: Weight tensors summed for the weight-limit fact are at most this many bytes.
 MAX_WEIGHT_BYTES = 64 << 20
@@ -201,6 +204,7 @@ def op_facts(graph: ModelGraph, op: NodeId, *, options: bool = True) -> dict[str
     fmt = node.get("attrs", {}).get("data_format")
     if isinstance(fmt, str) and graph.format != "tflite":  # a source op's layout: NHWC, NCHW
         facts["data_format"] = fmt
+    facts["ifm_tied_variable"] = tied_variable(graph, op)
     first = next(iter(graph.inputs(op)), None)
     if first is not None:  # a constant (or constant-folded) first operand: an If's predicate
         facts["first_input_constant"] = bool(graph[first].get("constant"))

@@ -653,3 +653,51 @@ CONTEXT_BUILDERS["Round+Minimum"] = raw(
     lambda tf: lambda x: tf.clip_by_value(tf.round(x * 16.0), -128.0, 127.0) / 16.0,
     Arg((None, 16), sample=(1, 16)))
 
+
+# Arithmetic on a variable the model assigns (a spectral normalization's power iteration
+# at inference: keras-proba's ``SpectralNormalization``).  The variable stays a float
+# READ_VARIABLE; where its value is also read by an op that gives it the scale of another
+# operand (a select's value, a maximum's operand), the converter quantizes that read not
+# at all, and every op reading it stays float; the same arithmetic on a read no such op
+# takes is int8.  ``ifm_tied_variable``: an input of the op is such a read.  w (8, 16) and
+# u (1, 16) are variables; u is normalized and assigned, r = 0.95 / sum(u * u), then w is
+# assigned the result; x @ w on (None, 8).
+_TIED = {True: {"fact": "ifm_tied_variable", "eq": True},
+         False: {"fact": "ifm_tied_variable", "eq": False}}
+_VARIABLE_ARITHMETIC: dict[str, tuple[str, Any, bool]] = {
+    "ReadVariableOp+SelectV2(variable selected)": (
+        "w.assign(w + tf.stop_gradient(tf.where(r < 1, r * w, w) - w))",
+        lambda tf, w, r: w + tf.stop_gradient(tf.where(r < 1, r * w, w) - w), True),
+    "ReadVariableOp+Maximum(variable compared)": (
+        "w.assign(tf.maximum(w, r * w))", lambda tf, w, r: tf.maximum(w, r * w), True),
+    "ReadVariableOp+Mul(variable not tied)": (
+        "w.assign(r * w)", lambda tf, w, r: r * w, False),
+}
+
+
+def _variable_arithmetic(text: str, update: Any, tied: bool) -> Builder:
+    def make(tf: Any, keras: Any, rng: np.random.Generator) -> Any:
+        class Normalized(tf.Module):  # type: ignore[misc,name-defined]
+            def __init__(self) -> None:
+                super().__init__()
+                self.w = tf.Variable(_w(rng, 8, 16))
+                self.u = tf.Variable(_w(rng, 1, 16))
+
+            def __call__(self, x: Any) -> Any:
+                u = self.u.read_value()
+                self.u.assign(u * tf.math.rsqrt(tf.reduce_sum(u * u)))
+                u = self.u.read_value()
+                r = 0.95 / tf.reduce_sum(u * u)
+                self.w.assign(update(tf, self.w.read_value(), r))
+                return tf.matmul(x, self.w.read_value())
+        return Normalized()
+
+    return Builder(f"{text}, w and u variables of a tf.Module, u assigned its "
+                   "normalization, r = 0.95 / sum(u * u); x @ w on (None, 8)", make,
+                   (Arg((None, 8), sample=(1, 8)),), saved_model=True, extra={
+                       "carry_only": True, "carry_when": {b: [_TIED[tied]] for b in (
+                           "MUL", "SELECT_V2", "SUB", "ADD", "MAXIMUM")}})
+
+
+for _key, (_text, _update, _tied) in _VARIABLE_ARITHMETIC.items():
+    CONTEXT_BUILDERS[_key] = _variable_arithmetic(_text, _update, _tied)
