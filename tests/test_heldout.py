@@ -48,8 +48,9 @@ FLOORS: dict[int, dict[str, tuple[float, float]]] = {
 FLOORS[6] = {"QL101": (1.0, 1.0), "QL110": (1.0, 1.0), "QL111": (1.0, 1.0)}
 # Set 7 (33 models, none of their ops or architectures in sets 1-6), scored once blind
 # (QL101 0.818/0.9, QL110 0.429/0.462, QL111 0.917/0.611); its unknown ops probed after.
-# A keras.ops.where of ones_like / zeros_like on an unknown batch size probed as a chain.
-FLOORS[7] = {"QL101": (0.818, 0.9), "QL110": (1.0, 0.923), "QL111": (1.0, 1.0)}
+# A keras.ops.where of ones_like / zeros_like on an unknown batch size probed as a chain;
+# a SHAPE reading a model output probed (Shape(input is model output)).
+FLOORS[7] = {"QL101": (0.833, 1.0), "QL110": (1.0, 0.923), "QL111": (1.0, 1.0)}
 # Set 8 (23 models, none of their ops or architectures in sets 1-7), scored once blind
 # (QL101 1.0/1.0, QL110 0.765/0.867, QL111 0.875/0.368); its unknown ops probed after,
 # and each complex-number op and complex64 arithmetic; a two-op pattern holds only in its

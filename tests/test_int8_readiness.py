@@ -202,3 +202,20 @@ def test_topk_with_only_its_indices_used_stays_float(fixture: str, expected: lis
         f.message for f in found]
     if found:
         assert "used_output_slots == [1]" in found[0].message
+
+
+@pytest.mark.parametrize("also_output", [True, False])
+def test_a_shape_of_a_model_output_reads_it_dequantized(also_output: bool) -> None:
+    """Probed (``Shape(input is model output)``): a SHAPE reading a tensor that is also a
+    model output reads it dequantized and stays float; reading any other tensor, int8."""
+    g = ModelGraph("tflite", "hand.tflite", "converted")
+    x = g.add_tensor(0, 0, name="x", dtype="float32", shape=(None, 8, 8, 4))
+    c = g.add_tensor(0, 1, name="c", dtype="float32", shape=(None, 8, 8, 4))
+    s = g.add_tensor(0, 2, name="s", dtype="int32", shape=(4,))
+    g.add_op(0, 0, op_type="RELU", source_op="RELU", name="relu", inputs=[x], outputs=[c])
+    g.add_op(0, 1, op_type="SHAPE", source_op="SHAPE", name="shape", inputs=[c], outputs=[s])
+    g.attrs["subgraphs"] = [{"index": 0, "name": "main", "inputs": [x],
+                             "outputs": ([c] if also_output else []) + [s]}]
+    g.attrs["quant_mode"] = "float"
+    flagged = [f.node["op_type"] for f in _check(g, "tflite-int8")]
+    assert flagged == (["SHAPE"] if also_output else [])

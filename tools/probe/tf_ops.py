@@ -724,6 +724,7 @@ _READERS: dict[tuple[str, str], Callable[[Any], Callable[[Any], Any]]] = {
     ("Greater", ""): lambda tf: lambda c: tf.math.greater(c, 0.5),
     ("Reshape", ""): lambda tf: lambda c: tf.reshape(c, [1, -1]),
     ("MaxPool", ""): lambda tf: lambda c: tf.nn.max_pool2d(c, 2, 2, "VALID"),
+    ("Shape", ""): lambda tf: lambda c: tf.shape(c),  # on an unknown batch: not folded
 }
 
 
@@ -744,7 +745,8 @@ def _conv_then(op: str, label: str, also_output: bool) -> Builder:
                 "values only": ["values"]}[label]
         when.append({"fact": "used_outputs", "eq": used})
     name = f"conv2d -> {op}{f' ({label})' if label else ''}"
-    return Builder(name + (", both model outputs" if also_output else ""), make, (X4,),
+    x = Arg((None, 8, 8, 4), sample=(1, 8, 8, 4)) if op == "Shape" else X4
+    return Builder(name + (", both model outputs" if also_output else ""), make, (x,),
                    extra={"variant_of": op, "when": when})
 
 
