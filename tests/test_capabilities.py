@@ -43,8 +43,9 @@ def test_table_files_are_stamped_and_compact(path: Path) -> None:
     assert data["versions"] and data["probed_on"] and data["command"].startswith("python -m")
     assert "python" in data["versions"]
     # tf_ops grows with probe coverage (Keras ops; the TF ops the converter refuses by name;
-    # context sweeps such as the sibling-slice readers and the loop bodies never run)
-    assert path.stat().st_size < 650_000
+    # context sweeps such as the sibling-slice readers, the loop bodies never run and the
+    # readers of variables)
+    assert path.stat().st_size < 700_000
     for mode, ops in data["modes"].items():
         for op, entry in ops.items():
             assert entry["outcome"] in OUTCOMES, (mode, op)

@@ -1050,3 +1050,24 @@ def test_derived_facts_skip_dims_the_file_leaves_unknown() -> None:
     assert facts["stride_max"] == 2
     assert "filter_max" not in facts and "filter_product" not in facts
     assert "scale_max" not in facts
+
+
+def test_ones_like_of_a_model_output_keeps_its_shape_float() -> None:
+    """The anomaly scorer's ``where(score > t, ones_like(score), zeros_like(score))``
+    beside the score, a model output: its SHAPE reads the output dequantized (probed:
+    ``keras.ops.OnesLike(input is model output)``); of another tensor, int8."""
+    from pathlib import Path
+
+    from qlint.loaders.keras import load_keras
+
+    path = (Path(__file__).resolve().parent.parent / "fixtures" / "heldout" / "models"
+            / "arch7.ae_anomaly" / "model.keras")
+    g = load_keras(str(path))
+    (ones,) = [o for o in g.ops() if g[o]["source_op"] == "ops.OnesLike"]
+    (p,) = [p for p in predict(g, source_table()) if p.op == ones]
+    assert (p.cap.name, p.tflite_ops) == ("keras.ops.OnesLike(input is model output)",
+                                          ("SHAPE",))
+    # the same graph with the score no model output: the int8 variant
+    g.attrs["subgraphs"][0]["outputs"] = [
+        t for t in g.attrs["subgraphs"][0]["outputs"] if t not in g.inputs(ones)]
+    assert [p for p in predict(g, source_table()) if p.op == ones] == []

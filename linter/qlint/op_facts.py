@@ -11,7 +11,8 @@ with a value.  This module computes those facts for one IR op:
   first input or output is also a model output, and which named outputs of a SavedModel op
   are used (``used_outputs``: ``["indices"]`` for a ``TopKV2`` whose values are dropped)
   or, in a ``.tflite`` file, which output slots (``used_output_slots``: ``[1]``), whether
-  an output has no elements (``empty_output``: a split's empty last part), and a
+  an output has no elements (``empty_output``: a split's empty last part) or is read by
+  nothing (``output_unused``: a split whose other part is dropped), and a
   source op's ``data_format`` attribute (``NCHW``: a ``BiasAdd`` along axis 1), a source
   StridedSlice's bit masks (``new_axis_mask``) and whether its spec names every input
   dimension (``slice_spec_full``), how many of the first input's dims are of unknown
@@ -179,6 +180,7 @@ def op_facts(graph: ModelGraph, op: NodeId, *, options: bool = True) -> dict[str
         0 in (graph[t].get("shape") or ()) for t in outs) or (
         bool(ins) and _split_empty_part(node.get("attrs", {}).get("config"),
                                         graph[ins[0]].get("shape")))
+    facts["output_unused"] = output_unused(graph, op)
     if ins and graph.format == "savedmodel":  # dims the converter re-infers from the ops
         facts["ifm_shape_inferred"] = ins[0] not in graph.derived(unknown_to_converter)
     if node.get("source_op") in SOURCE_REDUCTIONS and "input1_value" in facts:
@@ -528,3 +530,14 @@ def _weights_abs_sum_max(model: Any, sg: Any, index: int, op_type: str) -> int |
         return None
     sums = np.abs(values - zp).sum(axis=tuple(i for i in range(4) if i != axis))
     return int(sums.max()) if sums.size else None
+
+
+def output_unused(graph: ModelGraph, op: NodeId) -> bool:
+    """Whether an output of ``op`` is read by no op and is no model output (a split whose
+    other part is dropped); a SavedModel op's outputs that no op reads may be missing."""
+    model_outputs = {t for sg in graph.attrs.get("subgraphs", []) for t in sg.get("outputs", ())}
+    outs = [t for t in graph.outputs(op) if t is not None]
+    if any(not graph.consumers(t) and t not in model_outputs for t in outs):
+        return True
+    parts = graph[op].get("attrs", {}).get("num_split")
+    return isinstance(parts, int) and len(outs) < parts

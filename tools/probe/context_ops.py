@@ -183,6 +183,40 @@ CONTEXT_BUILDERS["SplitV(empty part)"] = Builder(
             tf.constant(_w(rng, 1, 1, 1, 1))),
     (X4,), extra={"variant_of": "SplitV", "when": [{"fact": "empty_output", "eq": True}],
                   "repeat": 12})
+# A split one of whose parts nothing reads (CvT splits its class token off the other
+# tokens and keeps only the token; a gated block that uses one half): the converter keeps
+# the SPLIT / SPLIT_V in float in some conversions and not in others, the same model and
+# data, where every part is read in none.  ``output_unused``: an output of the op is read
+# by no op and is no model output.  h = x @ w + x on (1, 16, 8); converted 12 times each.
+_SPLIT_PARTS: dict[str, tuple[str, Any, bool]] = {
+    "SplitV(part unused)": ("a, _ = tf.split(h, [1, 15], 1); mean(a, 1) * 2",
+                            lambda tf, h: tf.reduce_mean(tf.split(h, [1, 15], 1)[0], 1) * 2.0,
+                            True),
+    "SplitV(every part used)": (
+        "a, b = tf.split(h, [1, 15], 1); mean(a, 1) * 2 + mean(b, 1)",
+        lambda tf, h: (lambda a, b: tf.reduce_mean(a, 1) * 2.0 + tf.reduce_mean(b, 1))(
+            *tf.split(h, [1, 15], 1)), False),
+    "Split(part unused)": ("a, _, _, _ = tf.split(h, 4, 1); mean(a, 1) * 2",
+                           lambda tf, h: tf.reduce_mean(tf.split(h, 4, 1)[0], 1) * 2.0, True),
+    "Split(every part used)": (
+        "a, b = tf.split(h, 2, 2); tanh(a) * sigmoid(b)",
+        lambda tf, h: (lambda a, b: tf.tanh(a) * tf.sigmoid(b))(*tf.split(h, 2, 2)), False),
+}
+
+
+def _split_parts(text: str, body: Any, unused: bool, op: str) -> Builder:
+    def make(tf: Any, keras: Any, rng: np.random.Generator) -> Any:
+        w = tf.constant(_w(rng, 8, 8))
+        return lambda x: body(tf, tf.matmul(x, w) + x)
+
+    return Builder(f"h = x @ w + x on (1, 16, 8); {text}, converted 12 times", make,
+                   (Arg((1, 16, 8)),), extra={
+                       "variant_of": op, "repeat": 12,
+                       "when": [{"fact": "output_unused", "eq": unused}]})
+
+
+for _key, (_text, _body, _unused) in _SPLIT_PARTS.items():
+    CONTEXT_BUILDERS[_key] = _split_parts(_text, _body, _unused, _key.split("(")[0])
 # The same split as a .keras file shows it: keras.ops.split at the last index
 
 
@@ -198,6 +232,27 @@ CONTEXT_BUILDERS["keras.ops.Split(empty part)"] = Builder(
     "second, converted 12 times", _keras_split_empty, (X4,), keras="ops.Split",
     saved_model=True, extra={"variant_of": "keras.ops.Split", "repeat": 12,
                              "when": [{"fact": "empty_output", "eq": True}]})
+# keras.ops.ones_like of a model output (an anomaly scorer's ``where(score > t,
+# ones_like(score), zeros_like(score))`` beside the score itself): its SHAPE reads the
+# output dequantized and stays float, as the TF ops' ``Shape(input is model output)``.
+
+
+def _keras_ones_like(also_output: bool) -> Builder:
+    def make(tf: Any, keras: Any, rng: np.random.Generator) -> Any:
+        inp = keras.Input((16,), batch_size=1)
+        c = keras.layers.Dense(16, activation="relu")(inp)
+        ones = keras.ops.ones_like(c) * 3.0
+        return keras.Model(inp, [c, ones] if also_output else ones + 1.0)
+
+    text = "keras.ops.ones_like(c) * 3.0, c = Dense(16, relu) on (1, 16)"
+    return Builder(text + (", c a model output too" if also_output else ""), make, (X2,),
+                   keras="ops.OnesLike", saved_model=True, extra={
+                       "variant_of": "keras.ops.OnesLike",
+                       "when": [{"fact": "ifm_is_model_output", "eq": also_output}]})
+
+
+CONTEXT_BUILDERS["keras.ops.OnesLike(input is model output)"] = _keras_ones_like(True)
+CONTEXT_BUILDERS["keras.ops.OnesLike(input not model output)"] = _keras_ones_like(False)
 # tf.math.l2_normalize over a middle axis (XCA attention normalizes its keys over the
 # tokens): not the fused L2_NORMALIZATION of the last axis; a condition on the pattern's Sum
 CONTEXT_BUILDERS["L2Normalize(middle axis)"] = Builder(
