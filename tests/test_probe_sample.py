@@ -70,7 +70,8 @@ TF_SAMPLE = ["Erf", "Cumsum", "Pow(y=2)", "Pow(y=3)", "Pow(y=2, rank 5)",
              "Round(float64)", "Einsum(label summed in one operand)",
              "InvertPermutation", "FFT", "Div", "Mean(complex64)", "Sub+Square",
              "implements:non_max_suppression_padded_v2(batched boxes)",
-             "Shape(input is model output)", "ReadVariableOp+SelectV2(variable selected)"]
+             "Shape(input is model output)", "ReadVariableOp+SelectV2(variable selected)",
+             "keras.ops.OnesLike(input is model output)"]
 TIMEOUT = 120.0
 
 
