@@ -1071,3 +1071,20 @@ def test_ones_like_of_a_model_output_keeps_its_shape_float() -> None:
     g.attrs["subgraphs"][0]["outputs"] = [
         t for t in g.attrs["subgraphs"][0]["outputs"] if t not in g.inputs(ones)]
     assert [p for p in predict(g, source_table()) if p.op == ones] == []
+
+
+def test_each_own_op_of_a_pattern_instance_counts() -> None:
+    """keras-adaptive-softmax's embedding casts float -> int32 once per cluster; the last
+    scope holds two such Casts beside their Muls, and the probed ``Cast`` pattern judges
+    its own op: both CASTs stay float (13 in all, as the converter kept)."""
+    from pathlib import Path
+
+    from qlint.loaders.savedmodel import load_savedmodel
+
+    path = (Path(__file__).resolve().parent.parent / "fixtures" / "heldout" / "models"
+            / "tp24.adaptive_softmax" / "saved_model")
+    g = load_savedmodel(str(path))
+    casts = sum(p.count("CAST") for p in predict(g, source_table()) if "CAST" in p.tflite_ops)
+    assert casts == 13
+    (p,) = [p for p in predict(g, source_table()) if len(p.related) == 2]
+    assert p.cap.name == "Cast" and p.count("CAST") == 2

@@ -550,12 +550,16 @@ def _present_counts(cap: TfOpCapability, tflite_ops: tuple[str, ...], inst: list
     """The probed count of each float builtin, but no more than the instance has TF ops
     that lower to it (a Keras ``CategoryEncoding`` whose int -> float Cast sits outside
     its scope keeps one CAST there, not the probe's two).  A builtin no TF op of the
-    instance is known to lower to keeps the probed count."""
+    instance is known to lower to keeps the probed count.  The entry's own TF op (the op
+    it is named after: ``Cast``) is what the probe judged: each of its ops in the instance
+    counts (a scope holding two float -> int Casts keeps both CASTs float)."""
+    own = cap.variant_of or cap.name
     out = []
     for b in tflite_ops:
         n = max(cap.float_count(b), 1)
         present = sum(1 for o in inst if lowered.get(source_ops[o]) == b)
-        out.append(min(n, present) if present else n)
+        mine = sum(1 for o in inst if source_ops[o] == own) if lowered.get(own) == b else 0
+        out.append(max(mine, min(n, present)) if present else n)
     return tuple(out)
 
 
