@@ -263,7 +263,7 @@ def write_overlays(report: Report, output: str | None,
     (the linted models and named paths), a link or a directory, and atomically."""
     from qlint.safe_output import Protected, check_directory, write_text
 
-    inputs = Protected.of(list(inputs))
+    protected = Protected.of(list(inputs))
     models = _overlaid(report)
     if output is None:
         _render_one(models, report.target, sys.stdout)
@@ -271,26 +271,26 @@ def write_overlays(report: Report, output: str | None,
     if output.endswith(".json"):
         if len(models) > 1:
             _render_one(models, report.target, sys.stdout)  # raises: one file per model
-        write_text(output, functools.partial(_render_one, models, report.target), inputs,
+        write_text(output, functools.partial(_render_one, models, report.target), protected,
                    what="overlay")
         return [output]
     if os.path.exists(output) and not os.path.isdir(output):
         raise UsageError(f"--output {visible(output)}: not a directory (model-explorer writes "
                          "one overlay per model into a directory, or one model's to a .json "
                          "file)")
-    check_directory(output, inputs)
+    check_directory(output, protected)
     written = []
     by_path = {m.path: m for m in models}
     for m, name in overlay_names(list(by_path)).items():
         out = os.path.join(output, name)
         model = by_path[m]
-        check_directory(os.path.dirname(out), inputs)
+        check_directory(os.path.dirname(out), protected)
         try:
             os.makedirs(os.path.dirname(out), exist_ok=True)
         except OSError as exc:
             raise UsageError(f"cannot write {visible(out)}: {exc.strerror or exc}") from None
         data = model_node_data(model, report.target)
-        write_text(out, functools.partial(_dump, data), inputs, what="overlay")
+        write_text(out, functools.partial(_dump, data), protected, what="overlay")
         written.append(out)
     return written
 
