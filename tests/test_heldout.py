@@ -201,9 +201,14 @@ FLOORS[25] = {"QL101": (1.0, 1.0), "QL110": (1.0, 1.0), "QL111": (1.0, 1.0)}
 # read that a select also takes probed (ReadVariableOp+SelectV2(variable selected): every
 # reader of that read stays float): the SNGP's MUL, SELECT_V2 and SUB on the .tflite.
 FLOORS[26] = {"QL101": (1.0, 1.0), "QL110": (1.0, 0.945)}
+# Set 27 (10 keras-hub 0.32.0 backbones sets 2, 14 and 15 do not use), scored once blind
+# at these floors (QL111: 0 / 1 / 0, RWKV-7's refusal named a TensorListReserve the
+# converter did not name; no true refusal to find, so no floor).  Left: Phi-3's and
+# GPT-OSS's attention repeats (EXPAND_DIMS, TILE, RESHAPE, TRANSPOSE, BATCH_MATMUL).
+FLOORS[27] = {"QL101": (1.0, 0.840), "QL110": (0.945, 0.795)}
 SIZES = {1: 71, 2: 42, 3: 25, 4: 33, 5: 32, 6: 32, 7: 33, 8: 23, 9: 26, 10: 20, 11: 23,
          12: 13, 13: 12, 14: 13, 15: 11, 16: 15, 17: 13, 18: 13, 19: 16,
-         20: 13, 21: 17, 22: 18, 23: 16, 24: 17, 25: 16, 26: 13}
+         20: 13, 21: 17, 22: 18, 23: 16, 24: 17, 25: 16, 26: 13, 27: 10}
 GOAL = 0.98
 Scored = tuple[dict[str, score.Score], dict[str, list[str]], list[str]]
 
@@ -355,6 +360,10 @@ OPAQUE_UNSCORED = {
     26: {f"tp26.{m}/model.keras" for m in (
         "cait_1d", "cross_vit", "cst_readme", "deepvit", "esm2", "fastvit_t8", "informer",
         "mml_glu", "mml_gru", "patchtst", "prot_t5", "sngp")},
+    # keras-hub backbones save their constructor's arguments, not their layers (as set 14's)
+    27: {f"tp27.{m}/model.keras" for m in (
+        "albert", "bart", "dinov3", "distil_bert", "electra", "gpt_oss", "phi3", "qwen3_moe",
+        "resnet", "rwkv7")},
 }
 
 
