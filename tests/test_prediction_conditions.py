@@ -1088,3 +1088,30 @@ def test_each_own_op_of_a_pattern_instance_counts() -> None:
     assert casts == 13
     (p,) = [p for p in predict(g, source_table()) if len(p.related) == 2]
     assert p.cap.name == "Cast" and p.count("CAST") == 2
+
+
+def test_a_repeat_of_merged_kernels_outweighs_the_repeat_pattern() -> None:
+    """keras-hub's Llama (held-out set 14) projects keys and values with kernels of the
+    same bytes (random weights from one seeded initializer), which the converter merges;
+    its grouped-query repeat of the values then stays float (probed: ``<op>(sibling
+    negated, merged)``, float in most probed forms).  Such a variant outweighs the integer
+    pattern of the repeat: merged kernels are a context no pattern's probe had.  A variant
+    float in only some runs of a condition a pattern's probe met too does not (a split)."""
+    from pathlib import Path
+
+    from qlint.loaders.savedmodel import load_savedmodel
+    from qlint.predict.variants import overrides_pattern
+
+    table = source_table()
+    merged = table.tf_op("Tile(sibling negated, merged)")
+    assert merged is not None and merged.float_runs is not None
+    assert merged.float_runs[0] < merged.float_runs[1] < 2 * merged.float_runs[0]
+    assert overrides_pattern(merged)
+    split = table.tf_op("SplitV(empty part)")
+    assert split is not None and split.float_runs is not None
+    assert split.float_runs[0] < split.float_runs[1] and not overrides_pattern(split)
+    path = (Path(__file__).resolve().parent.parent / "fixtures" / "heldout" / "models"
+            / "hub14.llama" / "saved_model")
+    g = load_savedmodel(str(path))
+    names = {p.cap.name for p in predict(g, table)}
+    assert {"ExpandDims(sibling negated, merged)", "Tile(sibling negated, merged)"} <= names

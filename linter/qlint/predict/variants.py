@@ -13,15 +13,28 @@ from qlint.graph import ModelGraph, NodeId
 from qlint.op_facts import TFLITE_ONLY_FACTS, op_facts
 from qlint.predict.tables import CONVERSION_ERROR, FLOAT_FALLBACK, CapabilityTable, TfOpCapability
 
+#: Facts of kernels the converter merges (`qlint.sibling_slices.merged_negated`): no
+#: pattern's probe merges kernels, so a variant under one of them saw a context the
+#: pattern's probe did not.
+MERGE_FACTS = frozenset({"merged_negated"})
+
 
 def overrides_pattern(cap: TfOpCapability) -> bool:
     """Whether a float variant outweighs a pattern its op belongs to: a condition on the
     op's context (not on a constant operand, which the pattern's probe fixed: GELU's
     ``x ** 3``) under which the op stayed float in every probed conversion (not a split
-    that the converter decides differently from run to run)."""
+    that the converter decides differently from run to run, which the pattern's own probe
+    measured too), or in most of them where the condition is on merged kernels, a context
+    no pattern's probe had (a grouped-query repeat of values whose kernel is the keys')."""
     runs = cap.float_runs
     return cap.outcome == FLOAT_FALLBACK and not on_constants(cap) and (
-        runs is None or runs[0] == runs[1])
+        runs is None or runs[0] == runs[1] or (on_merges(cap) and 2 * runs[0] > runs[1]))
+
+
+def on_merges(cap: TfOpCapability) -> bool:
+    """True when a variant's conditions name a fact of merged kernels (`MERGE_FACTS`)."""
+    when = cap.when if isinstance(cap.when, Sequence) and not isinstance(cap.when, str) else ()
+    return any(isinstance(c, Mapping) and c.get("fact") in MERGE_FACTS for c in when)
 
 
 def on_constants(cap: TfOpCapability) -> bool:
