@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from qlint.graph import ModelGraph
-from qlint.op_facts import op_facts, output_unused
+from qlint.op_facts import op_facts
 from qlint.predict.patterns import source_table
 from qlint.predict.source import predict
 from qlint.registry import Context
@@ -53,15 +53,15 @@ def test_the_fact_holds_where_a_part_is_read_by_nothing(fmt: str) -> None:
     g = split_graph(fmt, "Split", (0,))
     assert op_facts(g, _split(g))["output_unused"] is True
     g = split_graph(fmt, "Split", (0, 1))
-    assert output_unused(g, _split(g)) is False
+    assert op_facts(g, _split(g))["output_unused"] is False
     g = split_graph(fmt, "Split", (1,), parts=4)
-    assert output_unused(g, _split(g)) is True
+    assert op_facts(g, _split(g))["output_unused"] is True
 
 
 def test_a_savedmodel_split_missing_an_output_tensor_has_an_unused_part() -> None:
     g = split_graph("savedmodel", "Split", (0, 1))
     g[_split(g)]["attrs"]["num_split"] = 3  # a third part the loader never saw read
-    assert output_unused(g, _split(g)) is True
+    assert op_facts(g, _split(g))["output_unused"] is True
 
 
 @pytest.mark.parametrize("op", ["Split", "SplitV"])

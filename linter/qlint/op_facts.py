@@ -55,7 +55,7 @@ A fact that cannot be computed is absent from the returned mapping.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from typing import Any
 
 from qlint.converter_shapes import unknown_to_converter
@@ -180,7 +180,8 @@ def op_facts(graph: ModelGraph, op: NodeId, *, options: bool = True) -> dict[str
         0 in (graph[t].get("shape") or ()) for t in outs) or (
         bool(ins) and _split_empty_part(node.get("attrs", {}).get("config"),
                                         graph[ins[0]].get("shape")))
-    facts["output_unused"] = output_unused(graph, op)
+    model_outputs = {t for sg in graph.attrs.get("subgraphs", []) for t in sg.get("outputs", ())}
+    facts["output_unused"] = output_unused(graph, op, model_outputs)
     if ins and graph.format == "savedmodel":  # dims the converter re-infers from the ops
         facts["ifm_shape_inferred"] = ins[0] not in graph.derived(unknown_to_converter)
     if node.get("source_op") in SOURCE_REDUCTIONS and "input1_value" in facts:
@@ -210,7 +211,6 @@ def op_facts(graph: ModelGraph, op: NodeId, *, options: bool = True) -> dict[str
     first = next(iter(graph.inputs(op)), None)
     if first is not None:  # a constant (or constant-folded) first operand: an If's predicate
         facts["first_input_constant"] = bool(graph[first].get("constant"))
-    model_outputs = {t for sg in graph.attrs.get("subgraphs", []) for t in sg.get("outputs", ())}
     if ins:
         facts["ifm_is_model_output"] = ins[0] in model_outputs
         facts["joined_sibling"] = joined_sibling(graph, op, ins)
@@ -532,10 +532,10 @@ def _weights_abs_sum_max(model: Any, sg: Any, index: int, op_type: str) -> int |
     return int(sums.max()) if sums.size else None
 
 
-def output_unused(graph: ModelGraph, op: NodeId) -> bool:
-    """Whether an output of ``op`` is read by no op and is no model output (a split whose
-    other part is dropped); a SavedModel op's outputs that no op reads may be missing."""
-    model_outputs = {t for sg in graph.attrs.get("subgraphs", []) for t in sg.get("outputs", ())}
+def output_unused(graph: ModelGraph, op: NodeId, model_outputs: Container[NodeId]) -> bool:
+    """Whether an output of ``op`` is read by no op and is not one of ``model_outputs`` (a
+    split whose other part is dropped); a SavedModel op's outputs that no op reads may be
+    missing."""
     outs = [t for t in graph.outputs(op) if t is not None]
     if any(not graph.consumers(t) and t not in model_outputs for t in outs):
         return True

@@ -13,6 +13,7 @@ compared)``, ``ReadVariableOp+Mul(variable not tied)`` in ``tools/probe/context_
 from __future__ import annotations
 
 from qlint.graph import ModelGraph, NodeId
+from qlint.sibling_slices import is_kind
 
 #: A variable's read, as a TFLite builtin and as a TF op.
 VARIABLE_READS = frozenset({"READ_VARIABLE", "ReadVariableOp"})
@@ -23,15 +24,11 @@ SCALE_TYING: dict[str, tuple[int, ...]] = {
 }
 
 
-def _kind(graph: ModelGraph, op: NodeId) -> str:
-    node = graph[op]
-    return str(node.get("source_op") or node["op_type"])
-
-
 def ties(graph: ModelGraph, op: NodeId, tensor: NodeId) -> bool:
     """Whether ``op`` reads ``tensor`` as an operand whose scale it ties."""
     node = graph[op]
-    slots = SCALE_TYING.get(str(node["op_type"])) or SCALE_TYING.get(_kind(graph, op), ())
+    slots = SCALE_TYING.get(str(node["op_type"])) or SCALE_TYING.get(
+        str(node.get("source_op")), ())
     ins = graph.inputs(op)
     return any(i < len(ins) and ins[i] == tensor for i in slots)
 
@@ -42,8 +39,7 @@ def tied_variable(graph: ModelGraph, op: NodeId) -> bool:
         if t is None:
             continue
         p = graph.producer(t)
-        if p is None or not (graph[p]["op_type"] in VARIABLE_READS
-                             or graph[p].get("source_op") in VARIABLE_READS):
+        if p is None or not is_kind(graph, p, VARIABLE_READS):
             continue
         if any(ties(graph, c, t) for c in graph.consumers(t)):
             return True
