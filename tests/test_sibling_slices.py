@@ -370,6 +370,44 @@ def test_a_grouped_query_repeat_of_merged_values_stays_float(alike: bool) -> Non
     assert "merged_negated" not in op_facts(g2, _reader(g2, "EXPAND_DIMS"))
 
 
+@pytest.mark.parametrize("rotated", [True, False])
+def test_a_tflite_repeat_of_a_rotated_projection_may_stay_float(rotated: bool) -> None:
+    """On a ``.tflite`` file, keys and values projected by kernels of the same bytes are
+    one projection already, which the file cannot tell from one projection read twice:
+    QL101 says the repeat and its product *may* stay float (float in three of four probed
+    conversions of the first, int8 in every one of the second), and names what the file
+    cannot show; where nothing rotates the projection, the fact is false and the chain
+    unflagged."""
+    from qlint.registry import Context
+    from qlint_rules.int8_readiness import Int8Readiness
+
+    g = ModelGraph("tflite", "model", "converted")
+    tensors = iter(range(100))
+    x, t, a, b, nb, r, e, t2, rv, v, o = (
+        g.add_tensor(0, next(tensors), name=n, dtype="float32", shape=(1, 16, 16))
+        for n in ("x", "t", "a", "b", "nb", "r", "e", "t2", "rv", "v", "o"))
+    w = g.add_tensor(0, next(tensors), name="w", dtype="float32", shape=(16, 16),
+                     constant=True)
+    rotation = [("Split", [t], [a, b]), ("Neg", [b], [nb]), ("Pack", [nb, a], [r])]
+    add_steps(g, [("MatMul", [x, w], [t]), *(rotation if rotated else [("RELU", [t], [r])]),
+                  ("EXPAND_DIMS", [t], [e]), ("TILE", [e], [t2]), ("Reshape", [t2], [rv]),
+                  ("Transpose", [rv], [v]), ("BatchMatMulV2", [x, v], [o])])
+    finish(g, [x], [r, o])
+    facts = op_facts(g, _reader(g, "EXPAND_DIMS"))
+    assert ("merged_negated" in facts) is not rotated
+    found = {f.node["op_type"]: f.message for f in Int8Readiness().check(g, Context())}
+    chain = ["BATCH_MATMUL", "EXPAND_DIMS", "RESHAPE", "TILE", "TRANSPOSE"]
+    if not rotated:
+        assert facts["merged_negated"] is False
+        assert not set(chain) & set(found)
+        return
+    assert sorted(set(found) - {"NEG", "PACK"}) == chain
+    for op in chain:
+        assert " may stay " in found[op] and " stays " not in found[op], found[op]
+    assert "cannot tell that from one projection read twice" in found["EXPAND_DIMS"]
+    assert "(in 3 of 4 probed conversions)" in found["EXPAND_DIMS"]
+
+
 @pytest.mark.parametrize("producer", ["MUL", "RESHAPE"])
 def test_a_shape_beside_a_float_transposed_convolution(producer: str) -> None:
     """``float_siblings``: the probe saw a SHAPE reading the input of a float

@@ -25,7 +25,8 @@ with a value.  This module computes those facts for one IR op:
   whose other part is concatenated, and which the converter takes first, or the whole of
   a tensor another reader of which negates and concatenates a part (``joined_sibling``,
   `qlint.sibling_slices`; in a SavedModel, whether that tensor is merged from two
-  alike projections, followed through repeats too: ``merged_negated``),
+  alike projections, followed through repeats too: ``merged_negated``; a ``.tflite``
+  file leaves it unknown where the structure is present, `qlint.unknowable_facts`),
   the value of each constant scalar input ``i`` of a source op (``input1_value``: the
   exponent of ``tf.pow``; a TF reduction's scalar axis, as ``axes`` and
   ``reduces_depth``), and whether the converter can infer the dims of a SavedModel op's
@@ -68,6 +69,7 @@ from qlint.sibling_slices import (
     is_kind,
     joined_sibling,
     merged_negated,
+    negated_whole,
     part_joined,
 )
 from qlint.tflite_values import const_values, file_model, option_values
@@ -214,8 +216,10 @@ def op_facts(graph: ModelGraph, op: NodeId, *, options: bool = True) -> dict[str
     if ins:
         facts["ifm_is_model_output"] = ins[0] in model_outputs
         facts["joined_sibling"] = joined_sibling(graph, op, ins)
-        if graph.format == "savedmodel":  # a .tflite file is merged already
+        if graph.format == "savedmodel":
             facts["merged_negated"] = merged_negated(graph, op, ins)
+        elif graph.format == "tflite" and not negated_whole(graph, op, ins):
+            facts["merged_negated"] = False  # else unknown: merged already (unknowable_facts)
         facts["ifm_joined"] = any(is_kind(graph, c, JOIN_OPS) for t in ins
                                   for c in graph.consumers(t) if c != op)
         facts["ifm_part_joined"] = part_joined(graph, ins[:1])

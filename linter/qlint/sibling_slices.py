@@ -28,7 +28,8 @@ two results the converter merges (keys and values projected by kernels of the sa
 bytes), followed up through layout ops and repeats (``Tile``: a grouped-query
 attention repeats each value head); the converter keeps such readers float where it
 keeps them int8 for one projection read twice.  A ``.tflite`` file is merged already
-and cannot tell the two apart, so the fact is a SavedModel's only.
+and cannot tell the two apart: there the fact is false where the structure is absent
+(`negated_whole`) and unknown where it is present (`qlint.unknowable_facts`).
 """
 
 from __future__ import annotations
@@ -168,10 +169,21 @@ def merged_negated(graph: ModelGraph, op: NodeId, inputs: list[NodeId]) -> bool:
     """Whether ``op`` reads, through layout ops and repeats each read by the next alone,
     the whole of a tensor merged with another (`qlint.merges`) that another reader
     negates and concatenates a part of: see the module docstring."""
-    alike = merges(graph).alike
+    return _negated_whole(graph, op, inputs, merged_only=True)
+
+
+def negated_whole(graph: ModelGraph, op: NodeId, inputs: list[NodeId]) -> bool:
+    """The structure of `merged_negated` without its merge: on a ``.tflite`` file, where
+    a tensor merged from two projections and one projection read twice look alike."""
+    return _negated_whole(graph, op, inputs, merged_only=False)
+
+
+def _negated_whole(graph: ModelGraph, op: NodeId, inputs: list[NodeId], *,
+                   merged_only: bool) -> bool:
+    alike = merges(graph).alike if merged_only else {}
     for tensor in inputs:
         whole = _read_whole(graph, tensor, op, LAYOUT_OPS | REPEAT_OPS)
-        if whole is None or len(alike.get(whole[1], ())) < 2:
+        if whole is None or (merged_only and len(alike.get(whole[1], ())) < 2):
             continue
         if any(_joins(graph, c, negated=True) for c in readers(graph, whole[1])
                if c != whole[0]):

@@ -16,6 +16,7 @@ from qlint.predict.carry import (
     beside_float,
     carried_pairs,
     carrier,
+    carry_holds,
     carrying,
     sibling_pairs,
 )
@@ -29,6 +30,7 @@ from qlint.predict.tables import (
     TfOpCapability,
 )
 from qlint.registry import Context, Rule
+from qlint.unknowable_facts import may_hold, unknowable_in
 
 #: Quantization modes of a model that has not been integer-quantized yet.
 FLOAT_MODES = frozenset({"float", "fp16-weights"})
@@ -54,7 +56,13 @@ class Int8Readiness(Rule):
       it is the model's output);
     * an op integer on its own that the probe saw stay float under a condition on its
       neighbours the op meets (a ``tf_ops`` variant with ``when`` conditions over the
-      op's facts: an ARG_MAX reading a tensor that is also a model output).
+      op's facts: an ARG_MAX reading a tensor that is also a model output);
+    * an op that *may* stay float: under a variant the converter decided differently
+      from conversion to conversion (a split with a part nothing reads), or whose
+      condition is on a fact a ``.tflite`` file cannot show (`qlint.unknowable_facts`:
+      a grouped-query repeat of values whose projection is also the rotated keys', float
+      where the source's key and value kernels were merged, int8 for one projection
+      read twice), and the ops float carries to from it.
 
     Ops computing on int32 or bool tensors only (shape arithmetic) are integer
     whatever their builtin, as the probe classifies them.  The verdict comes from
@@ -101,6 +109,7 @@ class Int8Readiness(Rule):
         conditioned = _conditioned_variants(table)
         refusing = _refusing_variants(table)
         flagged: set[NodeId] = set()
+        maybe: set[NodeId] = set()  # flagged where a fact the file cannot show decides
         # ops with no integer kernel of their own, wherever they are in the model (a
         # SHAPE computing a transposed convolution's output shape runs before it)
         own_float = {op for op in graph.ops() if (c := table.op(graph[op]["op_type"]))
@@ -112,7 +121,8 @@ class Int8Readiness(Rule):
             cap = table.op(op_type)
             if not _computes_in_float(graph, op):
                 continue  # on int32 / bool tensors only: integer, as the probe classifies
-            refused = _met_variant(graph, op, refusing.get(op_type, ()))
+            found = _met_variant(graph, op, refusing.get(op_type, ()))
+            refused = found[0] if found is not None and found[1] else None
             if refused is not None:  # refused outright under a probed condition
                 flagged.add(op)
                 yield self.finding(
@@ -124,32 +134,41 @@ class Int8Readiness(Rule):
                     severity=Severity.ERROR)
                 continue
             if cap is None or not cap.lacks_integer_kernel:
-                variant = _met_variant(graph, op, conditioned.get(op_type, ()))
-                if variant is not None:
+                met = _met_variant(graph, op, conditioned.get(op_type, ()))
+                if met is not None:
+                    variant, certain = met
                     flagged.add(op)
+                    when = _when(variant)
                     runs = variant.float_runs
-                    stays = "stays" if runs is None or runs[0] == runs[1] else (
-                        f"may stay (in {runs[0]} of {runs[1]} probed conversions)")
+                    stays = "stays" if certain and (runs is None or runs[0] == runs[1]) else (
+                        "may stay" if runs is None
+                        else f"may stay (in {runs[0]} of {runs[1]} probed conversions)")
+                    if not certain:
+                        maybe.add(op)
+                    unknowable = "" if certain else f"; {'; '.join(unknowable_in(when))}"
                     yield self.finding(
                         graph, op,
                         f"{op_type} {stays} in float32 after full-integer conversion when "
-                        f"{describe(_when(variant))} (probed: {variant.probe or variant.name}; "
-                        f"{table.provenance.summary()})",
+                        f"{describe(when)}{unknowable} (probed: "
+                        f"{variant.probe or variant.name}; {table.provenance.summary()})",
                         severity=Severity.WARNING)
                     continue
-                fed_by = _fed_by_float(graph, op, op_type, carried, flagged)
+                fed_by = _fed_by_float(graph, op, op_type, carried, flagged, maybe)
                 if fed_by is None and (beside := beside_float(
                         graph, op, op_type, flagged | own_float,
                         lambda o: str(graph[o]["op_type"]), siblings)) is not None:
                     fed_by = (f"reading the input of the float {graph[beside[0]]['op_type']}",
-                              beside[1])
+                              beside[1], beside[0] in maybe)
                 if fed_by is not None:
                     flagged.add(op)
+                    if fed_by[2]:
+                        maybe.add(op)
                     yield self.finding(
                         graph, op,
-                        f"{op_type} {fed_by[0]} stays in float32 after full-integer "
-                        f"conversion: the probe saw {', '.join(fed_by[1].float_ops)} stay "
-                        f"float together ({fed_by[1].probe or fed_by[1].name}; probed: "
+                        f"{op_type} {fed_by[0]} {'may stay' if fed_by[2] else 'stays'} in "
+                        f"float32 after full-integer conversion: the probe saw "
+                        f"{', '.join(fed_by[1].float_ops)} stay float together "
+                        f"({fed_by[1].probe or fed_by[1].name}; probed: "
                         f"{table.provenance.summary()})",
                         severity=Severity.WARNING)
                 continue
@@ -217,29 +236,40 @@ def _refusing_variants(table: CapabilityTable) -> dict[str, list[TfOpCapability]
     return out
 
 
-def _met_variant(graph: ModelGraph, op: NodeId,
-                 variants: Sequence[TfOpCapability]) -> TfOpCapability | None:
-    """The first variant whose every condition holds on the op (an unknown fact: no)."""
+def _met_variant(graph: ModelGraph, op: NodeId, variants: Sequence[TfOpCapability]
+                 ) -> tuple[TfOpCapability, bool] | None:
+    """The first variant whose every condition holds on the op (an unknown fact: no),
+    with True; else, on a ``.tflite`` file, the first whose conditions the op may meet
+    (on a fact the file cannot show, `qlint.unknowable_facts`), with False."""
     if not variants:
         return None
     facts = op_facts(graph, op, options=False)  # graph facts first: no bindings import
     if any(c.get("fact") not in facts for v in variants for c in _when(v)):
         facts = op_facts(graph, op)
-    return next((v for v in variants if all_hold(_when(v), facts) is True), None)
+    met = next((v for v in variants if all_hold(_when(v), facts) is True), None)
+    if met is not None:
+        return met, True
+    if graph.format == "tflite":
+        met = next((v for v in variants if may_hold(_when(v), facts)), None)
+    return (met, False) if met is not None else None
 
 
 def _fed_by_float(graph: ModelGraph, op: NodeId, op_type: str,
                   carried: dict[tuple[str, str, str], tuple[TfOpCapability, ...]],
-                  flagged: set[NodeId]) -> tuple[str, TfOpCapability] | None:
-    """The flagged producer and probed pattern that keep ``op`` float, if any."""
+                  flagged: set[NodeId], maybe: set[NodeId]
+                  ) -> tuple[str, TfOpCapability, bool] | None:
+    """The flagged producer and probed pattern that keep ``op`` float, if any, and
+    whether they only may (the producer may stay float, or the pattern's conditions on
+    ``op`` are on a fact the file cannot show)."""
     for t in graph.inputs(op):
         p = graph.producer(t) if t is not None else None
         if t is None or p is None or p not in flagged or graph[t]["dtype"] not in CARRIED_DTYPES:
             continue
         cap = carrier(graph, op, carrying(carried, graph[p]["op_type"], op_type,
-                                          graph[t]["dtype"]), op_type)
+                                          graph[t]["dtype"]), op_type, may=True)
         if cap is not None:
-            return f"fed by {graph[p]['op_type']}", cap
+            may = p in maybe or not carry_holds(graph, op, cap, op_type)
+            return f"fed by {graph[p]['op_type']}", cap, may
     return None
 
 

@@ -24,6 +24,7 @@ from qlint.graph import ModelGraph, NodeId
 from qlint.op_facts import op_facts
 from qlint.predict.patterns import layer_key, tf_op_lowerings
 from qlint.predict.tables import FLOAT_FALLBACK, RUNTIME_ERROR, CapabilityTable, TfOpCapability
+from qlint.unknowable_facts import may_hold
 
 #: Tensor dtypes on which a probed pattern carries float from op to op.
 CARRIED_DTYPES = frozenset({"float32", "complex64"})
@@ -103,13 +104,15 @@ def carrying(pairs: Mapping[tuple[str, str, str], tuple[TfOpCapability, ...]], p
 
 
 def carrier(graph: ModelGraph, op: NodeId, caps: tuple[TfOpCapability, ...],
-            builtin: str) -> TfOpCapability | None:
+            builtin: str, *, may: bool = False) -> TfOpCapability | None:
     """The probed entry of ``caps`` that carries float to ``op`` (a ``builtin``).  Entries
     that name conditions on the builtin decide where there are any: the first of them
     whose conditions the op meets (`carry_holds`), else none (a chain probed on one
     context, not swept, says nothing of the condition: Argsort's NEG carries to its
     TOPK_V2 only where the values are unused, as InvertPermutation's probe found).
-    Otherwise the first entry."""
+    Otherwise the first entry.  With ``may``, failing one the op meets, the first whose
+    conditions the op may meet (on a fact a ``.tflite`` file cannot show,
+    `qlint.unknowable_facts`)."""
     def conditions(cap: TfOpCapability) -> object:
         by_builtin = cap.carry_when
         if graph.format == "tflite" and cap.carry_when_builtin is not None:
@@ -119,13 +122,19 @@ def carrier(graph: ModelGraph, op: NodeId, caps: tuple[TfOpCapability, ...],
     swept = [cap for cap in caps if conditions(cap)]
     if not swept:
         return caps[0] if caps else None
-    return next((cap for cap in swept if carry_holds(graph, op, cap, builtin)), None)
+    met = next((cap for cap in swept if carry_holds(graph, op, cap, builtin)), None)
+    if met is None and may:
+        met = next((cap for cap in swept if carry_holds(graph, op, cap, builtin, may=True)),
+                   None)
+    return met
 
 
-def carry_holds(graph: ModelGraph, op: NodeId, cap: TfOpCapability, builtin: str) -> bool:
+def carry_holds(graph: ModelGraph, op: NodeId, cap: TfOpCapability, builtin: str, *,
+                may: bool = False) -> bool:
     """Whether the probed chain ``cap`` carries float to ``op`` (a ``builtin``): true
     unless the chain has conditions on that builtin (``carry_when``) that the op does
-    not meet (an unknown fact: no).  On a .tflite file, the conditions as they read on
+    not meet (an unknown fact: no; with ``may``, one a ``.tflite`` file cannot show:
+    yes, `qlint.unknowable_facts`).  On a .tflite file, the conditions as they read on
     its builtins where the probe recorded them (``carry_when_builtin``)."""
     by_builtin = cap.carry_when
     if graph.format == "tflite" and cap.carry_when_builtin is not None:
@@ -133,7 +142,8 @@ def carry_holds(graph: ModelGraph, op: NodeId, cap: TfOpCapability, builtin: str
     conds = (by_builtin or {}).get(builtin)
     if not conds:
         return True
-    return all_hold(list(conds), op_facts(graph, op, options=False)) is True
+    facts = op_facts(graph, op, options=False)
+    return all_hold(list(conds), facts) is True or (may and may_hold(conds, facts))
 
 
 def carried_predictions(graph: ModelGraph, flagged: Mapping[NodeId, str | None],
