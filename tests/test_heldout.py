@@ -216,8 +216,10 @@ FLOORS[26] = {"QL101": (1.0, 1.0), "QL110": (1.0, 0.945)}
 # .tflite files both are found as a "may" (set 14), but Phi-3's RESHAPE.
 FLOORS[27] = {"QL101": (1.0, 0.977), "QL110": (0.936, 1.0)}
 # Set 28 (10 keras-hub 0.32.0 backbones sets 2, 14, 15 and 27 do not use), scored once
-# blind at these floors (nothing refused, so no QL111 floor).  Left: SmolLM3's two SHAPEs.
-FLOORS[28] = {"QL101": (1.0, 0.963), "QL110": (1.0, 0.963)}
+# blind (QL101 and QL110 1.0/0.963; nothing refused, so no QL111 floor).  Left then:
+# SmolLM3's two SHAPEs, read beside a float SQUARE; probed (Shape+Square(batch unknown,
+# input of a Mul)) and found.
+FLOORS[28] = {"QL101": (1.0, 1.0), "QL110": (1.0, 1.0)}
 SIZES = {1: 71, 2: 42, 3: 25, 4: 33, 5: 32, 6: 32, 7: 33, 8: 23, 9: 26, 10: 20, 11: 23,
          12: 13, 13: 12, 14: 13, 15: 11, 16: 15, 17: 13, 18: 13, 19: 16,
          20: 13, 21: 17, 22: 18, 23: 16, 24: 17, 25: 16, 26: 13, 27: 10,

@@ -408,6 +408,32 @@ def test_a_tflite_repeat_of_a_rotated_projection_may_stay_float(rotated: bool) -
     assert "(in 3 of 4 probed conversions)" in found["EXPAND_DIMS"]
 
 
+@pytest.mark.parametrize("beside", ["SQUARE", "NEG"])
+@pytest.mark.parametrize("producer", ["MUL", "TRANSPOSE"])
+def test_a_shape_beside_a_float_square_or_neg(beside: str, producer: str) -> None:
+    """``Shape+Square(batch unknown, input of a ...)``: a SHAPE reading the input of a
+    float SQUARE (an RMS norm beside a mask's shape, SmolLM3) stayed float where a MUL
+    gives that input and int8 where a TRANSPOSE does; beside a NEG the probe saw the
+    opposite.  Both are the table's conditions (``ifm_producer``), not cases here."""
+    from qlint.registry import Context
+    from qlint_rules.int8_readiness import Int8Readiness
+
+    g = ModelGraph("tflite", "model", "converted")
+    shapes = {"x": (1, 4, 4), "i": (1, 4, 4), "s": (3,), "f": (1, 4, 4), "y": (1, 16)}
+    x, i, s, f, y = (g.add_tensor(0, n, name=name, shape=shape,
+                                  dtype="int32" if name == "s" else "float32")
+                     for n, (name, shape) in enumerate(shapes.items()))
+    add_steps(g, [(producer, [x], [i]), ("SHAPE", [i], [s]), (beside, [i], [f]),
+                  ("RESHAPE", [f, s], [y])])
+    finish(g, [x], [y])
+    found = {f.node["op_type"]: f.message for f in Int8Readiness().check(g, Context())}
+    assert beside in found
+    assert ("SHAPE" in found) is ((beside, producer) in {("SQUARE", "MUL"),
+                                                         ("NEG", "TRANSPOSE")}), found
+    if "SHAPE" in found:
+        assert f"reading the input of the float {beside}" in found["SHAPE"]
+
+
 @pytest.mark.parametrize("producer", ["MUL", "RESHAPE"])
 def test_a_shape_beside_a_float_transposed_convolution(producer: str) -> None:
     """``float_siblings``: the probe saw a SHAPE reading the input of a float

@@ -9,6 +9,7 @@ context mattered; `tools.probe.tf_ops` merges them into ``TF_OP_BUILDERS``.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from typing import Any
 
 import numpy as np
@@ -610,6 +611,28 @@ CONTEXT_BUILDERS["Shape+Cumsum(batch unknown)"] = Builder(
     lambda tf, keras, rng: lambda x: tf.reshape(tf.cumsum(x, 1),
                                                 tf.stack([tf.shape(x)[0], -1])),
     (Arg((None, 4, 4), sample=(1, 4, 4)),), extra={"carry_only": True, "float_siblings": True})
+# The input of a float SQUARE or SIN read by a SHAPE too (an RMS norm's ``keras.ops.square``
+# beside the shape of a mask, SmolLM3): the SHAPE stays float beside it where an op that
+# computes (a MUL) gives that input, and int8 where a layout op (TRANSPOSE, RESHAPE) does,
+# as beside the transposed 3-d convolution; beside a NEG it stays int8 (swept alike).
+_LAYOUT_PRODUCERS = ["Reshape", "RESHAPE", "Transpose", "TRANSPOSE"]
+_SHAPE_BESIDE = {"Square": ("tf.square(i)", lambda tf, i: tf.square(i)),
+                 "Sin": ("tf.sin(i)", lambda tf, i: tf.sin(i)),
+                 "Neg": ("tf.math.negative(i)", lambda tf, i: tf.math.negative(i))}
+_SHAPE_INPUTS = {"Mul": ("x * 2.0", lambda tf, x: x * 2.0),
+                 "Transpose": ("tf.transpose(x, [0, 2, 1])",
+                               lambda tf, x: tf.transpose(x, [0, 2, 1])),
+                 "Reshape": ("tf.reshape(x, [-1, 4, 4])", lambda tf, x: tf.reshape(x, [-1, 4, 4]))}
+for (_op, (_text, _f)), (_producer, (_itext, _make_in)) in itertools.product(
+        _SHAPE_BESIDE.items(), _SHAPE_INPUTS.items()):
+    _where = ({"fact": "ifm_producer", "not_in": _LAYOUT_PRODUCERS} if _producer == "Mul" else
+              {"fact": "ifm_producer", "in": [_producer, _producer.upper()]})
+    CONTEXT_BUILDERS[f"Shape+{_op}(batch unknown, input of a {_producer})"] = Builder(
+        f"i = {_itext}; tf.reshape({_text}, tf.stack([tf.shape(i)[0], -1])), x (None, 4, 4)",
+        (lambda f, make_in: lambda tf, keras, rng: lambda x: (lambda i: tf.reshape(
+            f(tf, i), tf.stack([tf.shape(i)[0], -1])))(make_in(tf, x)))(_f, _make_in),
+        (Arg((None, 4, 4), sample=(1, 4, 4)),), extra={
+            "carry_only": True, "float_siblings": True, "carry_when": {"SHAPE": [_where]}})
 # The other readers of that ELU stay float too (a V-Net's strided convolution and residual
 # ADD reading the ELU its skip connection concatenates); without the concatenation the
 # same CONV_2D and ADD are int8 (probed alike: only the ELU stays float).  The float
