@@ -220,10 +220,15 @@ FLOORS[27] = {"QL101": (1.0, 0.977), "QL110": (0.936, 1.0)}
 # SmolLM3's two SHAPEs, read beside a float SQUARE; probed (Shape+Square(batch unknown,
 # input of a Mul)) and found.
 FLOORS[28] = {"QL101": (1.0, 1.0), "QL110": (1.0, 1.0)}
+# Set 29 (10 TensorFlow Model Garden networks set 17 does not use), scored once blind at
+# these floors (QL111 1.0/0.0: FNet's refusal found by nothing, so no floor).  Left:
+# SparseMixer's router variables (ASSIGN_VARIABLE x12, READ_VARIABLE x12) and FNet's
+# refusal (complex Transpose, MatMul, BatchMatMulV2).
+FLOORS[29] = {"QL101": (1.0, 1.0), "QL110": (1.0, 0.142)}
 SIZES = {1: 71, 2: 42, 3: 25, 4: 33, 5: 32, 6: 32, 7: 33, 8: 23, 9: 26, 10: 20, 11: 23,
          12: 13, 13: 12, 14: 13, 15: 11, 16: 15, 17: 13, 18: 13, 19: 16,
          20: 13, 21: 17, 22: 18, 23: 16, 24: 17, 25: 16, 26: 13, 27: 10,
-         28: 10}
+         28: 10, 29: 10}
 GOAL = 0.98
 Scored = tuple[dict[str, score.Score], dict[str, list[str]], list[str]]
 
@@ -382,6 +387,10 @@ OPAQUE_UNSCORED = {
     28: {f"tp28.{m}/model.keras" for m in (
         "deeplab_v3", "efficientnet", "gemma3", "hgnetv2", "mixtral", "mobilenet", "qwen2",
         "smollm3", "vgg", "xlm_roberta")},
+    # tf-models-official's layers and networks, saved by tf_keras as .h5 (as set 17's)
+    29: {f"tp29.{m}/model.h5" for m in (
+        "albert", "bert_v2", "fnet", "mnv3_small", "mnv4_hybrid", "mobiledet", "resnet_rs",
+        "sparse_mixer", "spinenet_mobile", "vit")},
 }
 
 
