@@ -223,8 +223,10 @@ FLOORS[28] = {"QL101": (1.0, 1.0), "QL110": (1.0, 1.0)}
 # Set 29 (10 TensorFlow Model Garden networks set 17 does not use), scored once blind at
 # these floors (QL111 1.0/0.0: FNet's refusal found by nothing, so no floor).  Left:
 # SparseMixer's router variables (ASSIGN_VARIABLE x12, READ_VARIABLE x12) and FNet's
-# refusal (complex Transpose, MatMul, BatchMatMulV2).
-FLOORS[29] = {"QL101": (1.0, 1.0), "QL110": (1.0, 0.142)}
+# refusal (complex Transpose, MatMul, BatchMatMulV2).  Then AssignAddVariableOp probed and
+# kept by the loader where it adds a constant (state, not arithmetic to fold), and
+# Einsum(complex64) probed (both sides of a DFT product): both found.
+FLOORS[29] = {"QL101": (1.0, 1.0), "QL110": (1.0, 1.0), "QL111": (1.0, 1.0)}
 SIZES = {1: 71, 2: 42, 3: 25, 4: 33, 5: 32, 6: 32, 7: 33, 8: 23, 9: 26, 10: 20, 11: 23,
          12: 13, 13: 12, 14: 13, 15: 11, 16: 15, 17: 13, 18: 13, 19: 16,
          20: 13, 21: 17, 22: 18, 23: 16, 24: 17, 25: 16, 26: 13, 27: 10,

@@ -73,7 +73,8 @@ TF_SAMPLE = ["Erf", "Cumsum", "Pow(y=2)", "Pow(y=3)", "Pow(y=2, rank 5)",
              "Shape(input is model output)", "ReadVariableOp+SelectV2(variable selected)",
              "keras.ops.OnesLike(input is model output)",
              "Shape+Square(batch unknown, input of a Mul)",
-             "Shape+Neg(batch unknown, input of a Transpose)"]
+             "Shape+Neg(batch unknown, input of a Transpose)", "AssignAddVariableOp",
+             "Einsum(complex64)", "Cast(float32->complex64)"]
 TIMEOUT = 120.0
 
 

@@ -211,3 +211,21 @@ def test_control_flow_reading_variables_is_judged_as_probed() -> None:
     assert [p.tflite_ops for p in predict(cond, source_table())] == [("IF",)]
     labels = load_savedmodel(str(heldout / "tf11.topk_reject" / "saved_model"))
     assert "IF" not in [b for p in predict(labels, source_table()) for b in p.tflite_ops]
+
+
+def test_a_variable_added_to_by_a_constant_is_state_not_folded() -> None:
+    """A TF Model Garden SparseMixer's router counts its tokens in variables it adds to
+    (``AssignAddVariableOp``), some by constants: an update is state the converted model
+    keeps (READ_VARIABLE, ADD, ASSIGN_VARIABLE, probed as ``AssignAddVariableOp``), never
+    folded away with its constant operands."""
+    from qlint.predict.patterns import source_table
+    from qlint.predict.source import predict
+
+    sm = load_savedmodel(str(FIXTURES / "heldout" / "models" / "tp29.sparse_mixer" /
+                             "saved_model"))
+    updates = [op for op in sm.ops() if sm[op].get("source_op") == "AssignAddVariableOp"]
+    assert len(updates) == 12
+    assert not [loc for loc, op in sm.attrs.get("folded_ops", []) if op.startswith("Assign")]
+    state = [b for p in predict(sm, source_table()) if p.op in updates
+             for b in p.tflite_ops for _ in range(p.count(b))]
+    assert sorted(state) == ["ASSIGN_VARIABLE"] * 12 + ["READ_VARIABLE"] * 12

@@ -81,6 +81,14 @@ _COMPLEX_OPS: dict[str, tuple[str, Any, tuple[Arg, ...]]] = {
     "Neg": ("tf.math.negative(rfft(x))", lambda tf, c: tf.math.negative(c), (Arg((2, 16)),)),
     "Mean": ("tf.reduce_mean(rfft(x), 1)", lambda tf, c: tf.reduce_mean(c, 1),
              (Arg((2, 4, 16)),)),
+    # discrete Fourier transforms as products with complex matrices (an FNet's mixing, on
+    # either side)
+    "Einsum": ("tf.einsum('ij,bjk->bik', rfft(z), tf.einsum('bij,jk->bik', rfft(x), "
+               "rfft(y)))",
+               lambda tf, c, y, z: tf.einsum("ij,bjk->bik", tf.signal.rfft(z, name=HARNESS),
+                                             tf.einsum("bij,jk->bik", c, tf.signal.rfft(
+                                                 y, name=HARNESS))),
+               (Arg((1, 2, 16)), Arg((9, 16)), Arg((2, 2)))),
 }
 for _op, (_text, _fn, _args) in _COMPLEX_OPS.items():
     SHAPE_VARIANT_BUILDERS[f"{_op}(complex64)"] = harnessed(Builder(
@@ -88,6 +96,13 @@ for _op, (_text, _fn, _args) in _COMPLEX_OPS.items():
         (lambda fn: lambda tf, keras, rng: lambda x, *more: tf.math.abs(
             fn(tf, tf.signal.rfft(x, name=HARNESS), *more), name=HARNESS))(_fn),
         _args, extra={"variant_of": _op, "when": [{"fact": "ifm_dtype", "eq": "complex64"}]}))
+# A cast to complex64 (the input of an FNet's Fourier mixing), the dtype swept beside
+# ``tf_ops``' Cast variants
+SHAPE_VARIANT_BUILDERS["Cast(float32->complex64)"] = harnessed(Builder(
+    "tf.cast(float32->complex64) (tf.math.abs as harness)",
+    lambda tf, keras, rng: lambda x: tf.math.abs(tf.cast(x, tf.complex64), name=HARNESS),
+    (X2,), extra={"variant_of": "Cast", "when": [{"fact": "ifm_dtype", "eq": "float32"},
+                                                 {"fact": "ofm_dtype", "eq": "complex64"}]}))
 # Arithmetic swept over float64 (a percentile computed in float64 by a thresholding layer):
 # a cast to float64 and back is the harness.
 _FLOAT64_OPS: dict[str, tuple[str, Any]] = {

@@ -26,25 +26,11 @@ from tools.probe.legalized import legalized_builders
 from tools.probe.raw_ops import raw_op_builder
 from tools.probe.shape_variants import SHAPE_VARIANT_BUILDERS
 from tools.probe.spectral_ops import SPECTRAL_BUILDERS
+from tools.probe.state_ops import STATE_BUILDERS
 from tools.probe.tf_functions import function_builder
 
 POS2 = Arg((1, 16), lo=0.1, hi=2.0)
 DIVISOR = Arg((1, 16), lo=1.2, hi=2.0)  # see builders.DIVISOR
-
-
-def _state(tf: Any) -> Any:
-    """A module keeping the input as state in a ``tf.Variable`` and returning the state
-    read back (``AssignVariableOp``, ``ReadVariableOp``)."""
-    class State(tf.Module):  # type: ignore[misc,name-defined]
-        def __init__(self) -> None:
-            super().__init__()
-            self.v = tf.Variable(tf.zeros([1, 16]))
-
-        def __call__(self, x: Any) -> Any:
-            self.v.assign(x)
-            return self.v.read_value()
-
-    return State()
 
 
 def _int_table(tf: Any) -> Any:
@@ -335,11 +321,6 @@ TF_OP_BUILDERS: dict[str, Builder] = {
         tf.sparse.to_dense(tf.sparse.cross_hashed(
             [tf.sparse.from_dense(tf.cast(x * 10.0, tf.int64)),
              tf.sparse.from_dense(tf.cast(x * 5.0, tf.int64))], num_buckets=8)), tf.float32)),
-    # State: a variable the model assigns at inference (a stateful RNN's) stays a
-    # resource variable, read and assigned by READ_VARIABLE / ASSIGN_VARIABLE
-    "AssignVariableOp": Builder("tf.Variable assigned the input and read (state)",
-                                lambda tf, keras, rng: _state(tf), (X2,),
-                                resource_variables=True),
     # TF ops of held-out set 6 that QL190 named as unknown after its blind score
     "AudioSpectrogram": raw("tf.raw_ops.AudioSpectrogram(x, 64, 32)", lambda tf: lambda x:
                             tf.raw_ops.AudioSpectrogram(input=x, window_size=64, stride=32),
@@ -623,6 +604,7 @@ for _rank in (3, 4, 5):
         extra={"variant_of": "BiasAdd", "when": [{"fact": "data_format", "eq": "NCHW"},
                                                  {"fact": "ifm_rank", "eq": _rank}]})
 TF_OP_BUILDERS.update(GRAPH_FLOW_BUILDERS)
+TF_OP_BUILDERS.update(STATE_BUILDERS)
 # A constant predicate (tf.image.rot90's k % 4 == 1): the converter folds the StatelessIf
 # and keeps the ops of the branch taken.
 TF_OP_BUILDERS["StatelessIf(constant predicate)"] = Builder(

@@ -81,7 +81,7 @@ TABLE_INIT_OPS = frozenset({"LookupTableImportV2", "InitializeTableV2",
 INIT_SIGNATURE = "__saved_model_init_op"
 SKIP_OPS = frozenset({"NoOp", "Placeholder", "PlaceholderWithDefault", "_Arg", "_Retval"})
 STATEFUL = frozenset({"RandomUniform", "RandomStandardNormal", "TruncatedNormal",
-                      "VarHandleOp", "AssignVariableOp", "While", "StatelessWhile", "If",
+                      "VarHandleOp", *ASSIGN_OPS, "While", "StatelessWhile", "If",
                       "StatelessIf", "Case", "StatelessCase", *TABLE_INIT_OPS})
 
 
