@@ -355,19 +355,26 @@ def test_a_grouped_query_repeat_of_merged_values_stays_float(alike: bool) -> Non
                  if op not in ("NEG", "PACK"))
     assert got == (["BATCH_MATMUL", "EXPAND_DIMS", "RESHAPE", "TILE", "TRANSPOSE"]
                    if alike else [])
-    g2 = ModelGraph("tflite", "model", "converted")  # what the .tflite file holds
+    g2 = _tflite_repeat(rotated=True)  # what the .tflite file holds
+    assert "merged_negated" not in op_facts(g2, _reader(g2, "EXPAND_DIMS"))
+
+
+def _tflite_repeat(rotated: bool) -> ModelGraph:
+    """A .tflite projection ``t`` whose result a grouped-query repeat reads whole (EXPAND_DIMS,
+    TILE, RESHAPE, TRANSPOSE, BATCH_MATMUL), beside a rotation of it (split, negated,
+    stacked) where ``rotated``, else beside a RELU."""
+    g = ModelGraph("tflite", "model", "converted")
     tensors = iter(range(100))
     x, t, a, b, nb, r, e, t2, rv, v, o = (
-        g2.add_tensor(0, next(tensors), name=n, dtype="float32", shape=(1, 16, 16))
+        g.add_tensor(0, next(tensors), name=n, dtype="float32", shape=(1, 16, 16))
         for n in ("x", "t", "a", "b", "nb", "r", "e", "t2", "rv", "v", "o"))
-    w = g2.add_tensor(0, next(tensors), name="w", dtype="float32", shape=(16, 16),
-                      constant=True)
-    add_steps(g2, [("MatMul", [x, w], [t]), ("Split", [t], [a, b]), ("Neg", [b], [nb]),
-                   ("Pack", [nb, a], [r]), ("EXPAND_DIMS", [t], [e]), ("TILE", [e], [t2]),
-                   ("Reshape", [t2], [rv]), ("Transpose", [rv], [v]),
-                   ("BatchMatMulV2", [x, v], [o])])
-    finish(g2, [x], [r, o])
-    assert "merged_negated" not in op_facts(g2, _reader(g2, "EXPAND_DIMS"))
+    w = g.add_tensor(0, next(tensors), name="w", dtype="float32", shape=(16, 16),
+                     constant=True)
+    rotation = [("Split", [t], [a, b]), ("Neg", [b], [nb]), ("Pack", [nb, a], [r])]
+    add_steps(g, [("MatMul", [x, w], [t]), *(rotation if rotated else [("RELU", [t], [r])]),
+                  ("EXPAND_DIMS", [t], [e]), ("TILE", [e], [t2]), ("Reshape", [t2], [rv]),
+                  ("Transpose", [rv], [v]), ("BatchMatMulV2", [x, v], [o])])
+    return finish(g, [x], [r, o])
 
 
 @pytest.mark.parametrize("rotated", [True, False])
@@ -381,18 +388,7 @@ def test_a_tflite_repeat_of_a_rotated_projection_may_stay_float(rotated: bool) -
     from qlint.registry import Context
     from qlint_rules.int8_readiness import Int8Readiness
 
-    g = ModelGraph("tflite", "model", "converted")
-    tensors = iter(range(100))
-    x, t, a, b, nb, r, e, t2, rv, v, o = (
-        g.add_tensor(0, next(tensors), name=n, dtype="float32", shape=(1, 16, 16))
-        for n in ("x", "t", "a", "b", "nb", "r", "e", "t2", "rv", "v", "o"))
-    w = g.add_tensor(0, next(tensors), name="w", dtype="float32", shape=(16, 16),
-                     constant=True)
-    rotation = [("Split", [t], [a, b]), ("Neg", [b], [nb]), ("Pack", [nb, a], [r])]
-    add_steps(g, [("MatMul", [x, w], [t]), *(rotation if rotated else [("RELU", [t], [r])]),
-                  ("EXPAND_DIMS", [t], [e]), ("TILE", [e], [t2]), ("Reshape", [t2], [rv]),
-                  ("Transpose", [rv], [v]), ("BatchMatMulV2", [x, v], [o])])
-    finish(g, [x], [r, o])
+    g = _tflite_repeat(rotated)
     facts = op_facts(g, _reader(g, "EXPAND_DIMS"))
     assert ("merged_negated" in facts) is not rotated
     found = {f.node["op_type"]: f.message for f in Int8Readiness().check(g, Context())}
